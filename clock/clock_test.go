@@ -1,0 +1,113 @@
+package clock
+
+import (
+	"context"
+	"math"
+	"sync"
+	"testing"
+	"time"
+)
+
+// manual is a hand-driven clock for tests.
+type manual struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (m *manual) Now() time.Time { m.mu.Lock(); defer m.mu.Unlock(); return m.t }
+func (m *manual) add(d time.Duration) { m.mu.Lock(); m.t = m.t.Add(d); m.mu.Unlock() }
+
+func TestVirtualFollowsBaseUntilSteered(t *testing.T) {
+	base := &manual{t: time.Unix(1_800_000_000, 0)}
+	v := NewVirtual(base)
+	if got := v.Now(); !got.Equal(base.Now()) {
+		t.Fatalf("unsteered virtual = %v, base = %v", got, base.Now())
+	}
+	base.add(time.Hour)
+	if v.Offset() != 0 {
+		t.Fatalf("offset after an hour unsteered = %v", v.Offset())
+	}
+}
+
+func TestVirtualStepAndFrequency(t *testing.T) {
+	base := &manual{t: time.Unix(1_800_000_000, 0)}
+	v := NewVirtual(base)
+	if err := v.Step(3 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if got := v.Offset(); got != 3*time.Millisecond {
+		t.Fatalf("offset after step = %v, want 3ms", got)
+	}
+	if err := v.AdjustFrequency(25_000); err != nil { // +25 ppm
+		t.Fatal(err)
+	}
+	base.add(10 * time.Second) // +25 ppm over 10 s = +250 µs
+	want := 3*time.Millisecond + 250*time.Microsecond
+	if got := v.Offset(); absDur(got-want) > time.Nanosecond {
+		t.Fatalf("offset after 10 s at +25 ppm = %v, want %v", got, want)
+	}
+	// Changing frequency keeps the phase continuous.
+	before := v.Now()
+	if err := v.AdjustFrequency(-10_000); err != nil {
+		t.Fatal(err)
+	}
+	if after := v.Now(); absDur(after.Sub(before)) > time.Nanosecond {
+		t.Fatalf("frequency change jumped the clock by %v", after.Sub(before))
+	}
+	if f, _ := v.Frequency(); f != -10_000 {
+		t.Fatalf("Frequency() = %v", f)
+	}
+	// FromRealtime maps a base reading the same way Now does.
+	b := base.Now()
+	if got, want := v.FromRealtime(b), v.Now(); !got.Equal(want) {
+		t.Fatalf("FromRealtime(base now) = %v, Now() = %v", got, want)
+	}
+}
+
+func TestRootDispersionGrows(t *testing.T) {
+	ref := time.Unix(1_800_000_000, 0)
+	s := &SyncState{RefTime: ref, RootDispersion: time.Millisecond, DispersionRate: 15e-6}
+	got := s.RootDispersionAt(ref.Add(1000 * time.Second))
+	want := time.Millisecond + 15*time.Millisecond
+	if math.Abs(float64(got-want)) > float64(time.Microsecond) {
+		t.Fatalf("RootDispersionAt = %v, want %v", got, want)
+	}
+	if got := s.RootDispersionAt(ref.Add(-time.Second)); got != time.Millisecond {
+		t.Fatalf("dispersion before RefTime = %v, want unchanged", got)
+	}
+}
+
+func TestLocalPublishes(t *testing.T) {
+	base := &manual{t: time.Unix(1_800_000_000, 0)}
+	var cell StateCell
+	l := &Local{Clock: base, Cell: &cell, Stratum: 3, Precision: -24, Interval: time.Millisecond}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for cell.Load() == nil && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st := cell.Load()
+	if st == nil || !st.Synchronized || st.Stratum != 3 || st.RefID != RefIDLocal || st.Leap != LeapNone {
+		t.Fatalf("local state = %+v", st)
+	}
+}
+
+func TestUnsynchronised(t *testing.T) {
+	s := Unsynchronised(-20)
+	if s.Synchronized || s.Leap != LeapUnsync || s.Stratum != 16 {
+		t.Fatalf("Unsynchronised = %+v", s)
+	}
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
