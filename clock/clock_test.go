@@ -14,7 +14,7 @@ type manual struct {
 	t  time.Time
 }
 
-func (m *manual) Now() time.Time { m.mu.Lock(); defer m.mu.Unlock(); return m.t }
+func (m *manual) Now() time.Time      { m.mu.Lock(); defer m.mu.Unlock(); return m.t }
 func (m *manual) add(d time.Duration) { m.mu.Lock(); m.t = m.t.Add(d); m.mu.Unlock() }
 
 func TestVirtualFollowsBaseUntilSteered(t *testing.T) {
