@@ -1,0 +1,274 @@
+package hwts
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// Kind says where a packet timestamp came from. The names match the
+// counters of chrony's serverstats ("daemon", "kernel", "hardware").
+type Kind uint8
+
+const (
+	// KindNone means there is no timestamp.
+	KindNone Kind = iota
+	// KindDaemon is a user-space reading of Config.Now taken right after the
+	// receive system call returned (CLOCK_REALTIME by default).
+	KindDaemon
+	// KindKernel is a kernel software timestamp (CLOCK_REALTIME), ts[0] of
+	// SCM_TIMESTAMPING.
+	KindKernel
+	// KindHardware is a NIC timestamp in the raw time of the PHC named by
+	// Info.PHCIndex, ts[2] of SCM_TIMESTAMPING. It is NOT system time: the
+	// caller converts it through its clock interface.
+	KindHardware
+)
+
+// NumKinds is the number of Kind values, for counter arrays indexed by Kind.
+const NumKinds = int(KindHardware) + 1
+
+// String returns the stable snake_case name used in logs and metric labels.
+func (k Kind) String() string {
+	switch k {
+	case KindNone:
+		return "none"
+	case KindDaemon:
+		return "daemon"
+	case KindKernel:
+		return "kernel"
+	case KindHardware:
+		return "hardware"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Timestamp is one packet timestamp. Time carries no monotonic reading.
+// For KindKernel and KindDaemon (default Now) it is CLOCK_REALTIME; for
+// KindHardware it is raw PHC time.
+type Timestamp struct {
+	Time time.Time
+	Kind Kind
+}
+
+// IsZero reports whether t holds no timestamp.
+func (t Timestamp) IsZero() bool { return t.Kind == KindNone }
+
+// Mode selects how hard Listen tries to get timestamps.
+type Mode uint8
+
+const (
+	// ModeAuto tries NIC hardware timestamps (only when Config.Interface is
+	// set), falls back to kernel software timestamps, then to daemon
+	// (user-space) timestamps. Software RX stamps are always requested so
+	// that every packet has a CLOCK_REALTIME stamp even when the NIC
+	// misses one.
+	ModeAuto Mode = iota
+	// ModeHardware requires NIC hardware timestamps on Config.Interface
+	// (RX filter ALL or NTP_ALL, TX on); Listen fails otherwise. Software
+	// stamps are still requested as a companion.
+	ModeHardware
+	// ModeSoftware requires kernel software timestamps.
+	ModeSoftware
+	// ModeNone requests no kernel timestamps: RX stamps are daemon stamps,
+	// there are no TX stamps.
+	ModeNone
+)
+
+// String returns the configuration spelling of m.
+func (m Mode) String() string {
+	switch m {
+	case ModeAuto:
+		return "auto"
+	case ModeHardware:
+		return "hardware"
+	case ModeSoftware:
+		return "software"
+	case ModeNone:
+		return "none"
+	}
+	return fmt.Sprintf("mode(%d)", uint8(m))
+}
+
+// ParseMode parses "auto", "hardware", "software" or "none".
+func ParseMode(s string) (Mode, error) {
+	for m := ModeAuto; m <= ModeNone; m++ {
+		if m.String() == s {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("timestamping mode %q: want auto, hardware, software or none", s)
+}
+
+// RXFilter is a NIC receive timestamp filter (linux/net_tstamp.h
+// HWTSTAMP_FILTER_*), as reported by SIOCGHWTSTAMP.
+type RXFilter int32
+
+// The filters gnomon cares about. Others are PTP-only variants.
+const (
+	FilterNone   RXFilter = 0
+	FilterAll    RXFilter = 1
+	FilterSome   RXFilter = 2
+	FilterNTPAll RXFilter = 15
+	// FilterUnknown means no hardware timestamping was configured.
+	FilterUnknown RXFilter = -1
+)
+
+// String names f like ethtool -T does.
+func (f RXFilter) String() string {
+	switch f {
+	case FilterUnknown:
+		return "unknown"
+	case FilterNone:
+		return "none"
+	case FilterAll:
+		return "all"
+	case FilterSome:
+		return "some"
+	case FilterNTPAll:
+		return "ntp_all"
+	}
+	if f >= 3 && f <= 14 {
+		return fmt.Sprintf("ptp(%d)", int32(f))
+	}
+	return fmt.Sprintf("filter(%d)", int32(f))
+}
+
+// CoversNTP reports whether f timestamps NTP packets.
+func (f RXFilter) CoversNTP() bool { return f == FilterAll || f == FilterNTPAll }
+
+// Info reports what Listen obtained.
+type Info struct {
+	// RX is the best receive timestamp kind packets normally get. With
+	// KindHardware, Message.RX still carries the kernel software stamp and
+	// Message.RXHW the hardware one.
+	RX Kind
+	// TX is the best transmit timestamp kind ReadTX reports (KindNone when
+	// there are no TX timestamps).
+	TX Kind
+	// PHCIndex is the /dev/ptpN index hardware stamps refer to, or -1.
+	PHCIndex int
+	// RXFilter is the NIC's RX filter after setup, FilterUnknown if
+	// hardware timestamping was not attempted or failed.
+	RXFilter RXFilter
+	// TXIDPerPacket is true when WriteBatch tags every packet with its ID
+	// (SCM_TS_OPT_ID, Linux ≥ 6.13); false when IDs follow the kernel's
+	// per-socket OPT_ID counter.
+	TXIDPerPacket bool
+	// RecvBuffer is the socket receive buffer in bytes as the kernel reports
+	// it (SO_RCVBUF, which Linux doubles for bookkeeping).
+	RecvBuffer int
+	// Fallback says why a better timestamp kind was not obtained (empty when
+	// the mode was fully satisfied).
+	Fallback string
+}
+
+// Message is one datagram for ReadBatch or WriteBatch. A worker keeps a
+// slice of Messages with their Bufs and reuses it for every batch.
+type Message struct {
+	// Buf is the receive buffer (ReadBatch fills Buf[:N]) or holds the
+	// payload (WriteBatch sends Buf[:N]).
+	Buf []byte
+	// N is the payload length.
+	N int
+	// Trunc is set by ReadBatch when the datagram was longer than Buf.
+	Trunc bool
+	// Addr is the peer: source on read, destination on write.
+	Addr netip.AddrPort
+	// Local is the destination address of a received datagram (from
+	// IP_PKTINFO / IPV6_PKTINFO) and, on write, the source address to send
+	// from (invalid = let the kernel choose). IfIndex is the interface the
+	// datagram arrived on; on write it pins the outgoing interface (0 = any).
+	// On write a multicast, unspecified or 255.255.255.255 Local is ignored
+	// (the kernel picks the source).
+	Local   netip.Addr
+	IfIndex int
+	// RX is the receive timestamp: kernel software if present, else a daemon
+	// stamp. It is never KindNone after ReadBatch.
+	RX Timestamp
+	// RXHW is the raw PHC hardware receive timestamp when the NIC gave one
+	// (KindHardware), else zero (KindNone).
+	RXHW Timestamp
+	// TXID is set by WriteBatch: the ID ReadTX will report for this
+	// datagram's transmit timestamp. Valid only for the messages WriteBatch
+	// says it sent.
+	TXID uint32
+}
+
+// Config configures Listen. The zero value plus Addr is a usable config.
+type Config struct {
+	// Addr is the local address and port to bind (port 0 = ephemeral). An
+	// IPv4 address (also 0.0.0.0) gives an IPv4 socket, an IPv6 address
+	// (also ::) an IPv6-only socket: listen twice for both families.
+	Addr netip.AddrPort
+	// Interface, if set, binds the socket to this interface by NAME
+	// (SO_BINDTODEVICE) and is where hardware timestamping is enabled.
+	Interface string
+	// ReusePort sets SO_REUSEPORT so several worker sockets share the port;
+	// the kernel's 4-tuple hash keeps a client on one socket.
+	ReusePort bool
+	// DSCP is the differentiated services code point (0–63) for sent
+	// packets (IP_TOS / IPV6_TCLASS = DSCP << 2).
+	DSCP uint8
+	// RecvBuffer is the requested SO_RCVBUF in bytes (0 = system default).
+	// TX timestamps waiting on the error queue count against it.
+	RecvBuffer int
+	// Timestamping selects the timestamp mode.
+	Timestamping Mode
+	// BatchSize is the most datagrams one ReadBatch, WriteBatch or ReadTX
+	// system call handles (default 32, at most 1024). Buffers for that many
+	// are preallocated per Conn.
+	BatchSize int
+	// Now provides daemon timestamps; default time.Now().Round(0)
+	// (CLOCK_REALTIME, no monotonic reading).
+	Now func() time.Time
+	// Logger receives setup decisions (nil = discard). Nothing per packet.
+	Logger *slog.Logger
+}
+
+// Batch size bounds.
+const (
+	DefaultBatchSize = 32
+	MaxBatchSize     = 1024
+)
+
+// Validate returns every problem in c, each naming the field and value.
+func (c *Config) Validate() error {
+	var errs []error
+	if !c.Addr.IsValid() {
+		errs = append(errs, errors.New("hwts: addr: not set"))
+	} else if c.Addr.Addr().Is4In6() {
+		errs = append(errs, fmt.Errorf("hwts: addr %s: IPv4-mapped IPv6 address; use the IPv4 address", c.Addr))
+	}
+	if len(c.Interface) >= 16 { // IFNAMSIZ including NUL
+		errs = append(errs, fmt.Errorf("hwts: interface %q: name longer than 15 bytes", c.Interface))
+	}
+	if c.DSCP > 63 {
+		errs = append(errs, fmt.Errorf("hwts: dscp %d: out of range 0..63", c.DSCP))
+	}
+	if c.RecvBuffer < 0 {
+		errs = append(errs, fmt.Errorf("hwts: recv_buffer %d: negative", c.RecvBuffer))
+	}
+	if c.Timestamping > ModeNone {
+		errs = append(errs, fmt.Errorf("hwts: timestamping %s: unknown mode", c.Timestamping))
+	}
+	if c.Timestamping == ModeHardware && c.Interface == "" {
+		errs = append(errs, errors.New("hwts: timestamping hardware: needs interface"))
+	}
+	if c.BatchSize < 0 || c.BatchSize > MaxBatchSize {
+		errs = append(errs, fmt.Errorf("hwts: batch_size %d: out of range 0..%d", c.BatchSize, MaxBatchSize))
+	}
+	return errors.Join(errs...)
+}
+
+// ErrUnsupported is returned by Listen on platforms without an
+// implementation (everything but Linux).
+var ErrUnsupported = errors.New("hwts: not supported on this platform")
+
+// ErrNoHardware is wrapped by Listen in ModeHardware when the interface
+// cannot timestamp NTP packets in hardware.
+var ErrNoHardware = errors.New("hardware timestamping unavailable")
+
+func defaultNow() time.Time { return time.Now().Round(0) }
