@@ -1,0 +1,127 @@
+package ntp
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func prefixes(ss ...string) []netip.Prefix {
+	ps := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		ps[i] = netip.MustParsePrefix(s)
+	}
+	return ps
+}
+
+func TestACLAllowed(t *testing.T) {
+	type check struct {
+		addr string
+		want bool
+	}
+	tests := []struct {
+		name        string
+		allow, deny []netip.Prefix
+		checks      []check
+	}{
+		{"empty_denies_all", nil, nil, []check{{"127.0.0.1", false}, {"::1", false}}},
+		{"allow_subnet_deny_more_specific", prefixes("192.0.2.0/24"), prefixes("192.0.2.128/25"), []check{
+			{"192.0.2.1", true}, {"192.0.2.127", true}, {"192.0.2.128", false}, {"192.0.2.255", false}, {"192.0.3.1", false},
+		}},
+		{"deny_subnet_allow_host_inside", prefixes("10.1.2.3/32"), prefixes("10.0.0.0/8"), []check{
+			{"10.1.2.3", true}, {"10.1.2.4", false}, {"11.0.0.1", false},
+		}},
+		{"three_levels", prefixes("0.0.0.0/0", "10.1.0.0/16"), prefixes("10.0.0.0/8"), []check{
+			{"8.8.8.8", true}, {"10.2.0.1", false}, {"10.1.200.1", true},
+		}},
+		{"allow_all_v4_does_not_allow_v6", prefixes("0.0.0.0/0"), nil, []check{{"203.0.113.9", true}, {"2001:db8::1", false}}},
+		{"allow_all_v6_does_not_allow_v4", prefixes("::/0"), nil, []check{{"2001:db8::1", true}, {"203.0.113.9", false}, {"::ffff:203.0.113.9", false}}},
+		{"ipv4_mapped_client_matches_v4_prefix", prefixes("192.0.2.0/24"), nil, []check{{"::ffff:192.0.2.7", true}, {"::ffff:192.0.3.7", false}}},
+		{"ipv4_mapped_prefix_is_v4", prefixes("::ffff:192.0.2.0/120"), nil, []check{{"192.0.2.7", true}, {"::ffff:192.0.2.8", true}, {"192.0.3.1", false}}},
+		{"v6_allow_with_deny_inside", prefixes("2001:db8::/32"), prefixes("2001:db8:bad::/48"), []check{
+			{"2001:db8:1::1", true}, {"2001:db8:bad::1", false}, {"2001:db9::1", false},
+		}},
+		{"zone_ignored", prefixes("fe80::/10"), nil, []check{{"fe80::1%eth0", true}}},
+		{"host_bits_ignored", prefixes("192.0.2.77/24"), nil, []check{{"192.0.2.1", true}}},
+		{"v6_host_128", prefixes("2001:db8::1/128"), nil, []check{{"2001:db8::1", true}, {"2001:db8::2", false}}},
+		{"deny_all_explicit", nil, prefixes("0.0.0.0/0"), []check{{"127.0.0.1", false}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := NewACL(tt.allow, tt.deny)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range tt.checks {
+				if got := a.Allowed(netip.MustParseAddr(c.addr)); got != c.want {
+					t.Errorf("Allowed(%s) = %v, want %v (%s)", c.addr, got, c.want, a)
+				}
+			}
+		})
+	}
+}
+
+func TestACLNilAndInvalid(t *testing.T) {
+	var a *ACL
+	if a.Allowed(netip.MustParseAddr("127.0.0.1")) {
+		t.Error("nil ACL allowed a client")
+	}
+	if got := a.String(); got != "deny all" {
+		t.Errorf("nil String = %q", got)
+	}
+	b, err := NewACL(prefixes("0.0.0.0/0", "::/0"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Allowed(netip.Addr{}) {
+		t.Error("invalid address allowed")
+	}
+}
+
+func TestNewACLErrors(t *testing.T) {
+	if _, err := NewACL(prefixes("10.0.0.0/8"), prefixes("10.0.0.0/8")); !errors.Is(err, ErrACLConflict) {
+		t.Errorf("same prefix allowed and denied: %v, want ErrACLConflict", err)
+	}
+	// Conflict detection works on normalised prefixes.
+	if _, err := NewACL(prefixes("10.9.9.9/8"), prefixes("::ffff:10.0.0.0/104")); !errors.Is(err, ErrACLConflict) {
+		t.Errorf("normalised conflict: %v, want ErrACLConflict", err)
+	}
+	if _, err := NewACL([]netip.Prefix{{}}, nil); err == nil {
+		t.Error("invalid prefix accepted")
+	}
+	a, err := NewACL(prefixes("10.0.0.0/8", "10.1.1.1/8"), nil)
+	if err != nil {
+		t.Fatalf("duplicate in one list: %v", err)
+	}
+	if diff := cmp.Diff([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, a.Allow(), cmp.Comparer(func(x, y netip.Prefix) bool { return x == y })); diff != "" {
+		t.Errorf("Allow (-want +got):\n%s", diff)
+	}
+}
+
+func TestACLAllowedNoAlloc(t *testing.T) {
+	a, err := NewACL(prefixes("10.0.0.0/8", "2001:db8::/32"), prefixes("10.1.0.0/16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v4 := netip.MustParseAddr("::ffff:10.2.3.4")
+	v6 := netip.MustParseAddr("2001:db8::1")
+	if n := testing.AllocsPerRun(100, func() { _ = a.Allowed(v4) || a.Allowed(v6) }); n != 0 {
+		t.Errorf("Allowed allocates %v times", n)
+	}
+}
+
+func BenchmarkACLAllowed(b *testing.B) {
+	a, err := NewACL(prefixes("10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32"), prefixes("10.1.0.0/16", "2001:db8:bad::/48"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	v4 := netip.MustParseAddr("10.2.3.4")
+	v6 := netip.MustParseAddr("2001:db8:1:2::3")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = a.Allowed(v4)
+		_ = a.Allowed(v6)
+	}
+}

@@ -1,0 +1,49 @@
+// Package ntp is gnomon's sans-IO NTP server core: it turns request bytes, the
+// client's address, the receive timestamp and the current clock.SyncState into
+// reply bytes and a Verdict, and nothing else.
+//
+// # What it does
+//
+//   - Time: NTP 64-bit timestamps (32.32 seconds since 1900, RFC 5905 §6) with
+//     era-aware conversion to and from time.Time (136-year window around a
+//     pivot, like chrony's NTP_ERA_SPLIT), PutTransmit and ReceiveField for the
+//     I/O shell.
+//   - Header: a zero-allocation codec for the fixed 48-byte header (RFC 5905
+//     §7.3) and a validator for what follows it: RFC 7822 extension fields and
+//     legacy MACs, parsed the way chrony's parse_packet does and then ignored.
+//   - ACL: allow/deny prefix lists where the most specific prefix wins, the
+//     semantics of chrony's allow/deny directives; default deny.
+//   - Server.Respond: the server side of RFC 5905 (fast_xmit, Appendix A) as
+//     chrony implements it (ntp_core.c NCR_ProcessRxUnknown and
+//     transmit_packet), including RFC 9769 interleaved mode with chrony's
+//     low-bit trick and chrony-style rate limiting with KoD RATE (RFC 5905 §7.4)
+//     through an ntp/clientlog.Log.
+//
+// # What it does not do
+//
+// No sockets, no system calls, no goroutines, no time.Now: the shell in
+// ntp/serve reads packets and timestamps (hwts), calls Respond, writes the
+// transmit timestamp with PutTransmit as late as possible, sends, and reports
+// the kernel transmit timestamp back with Server.RecordTX. A test checks the
+// import graph mechanically. There is no symmetric mode (mode 1 requests are
+// dropped, unlike chrony which answers them in mode 2), no broadcast, no
+// symmetric-key or NTS authentication (a legacy MAC is tolerated and ignored,
+// so the reply is unauthenticated) and no control (mode 6/7) protocol.
+//
+// # Differences from chrony
+//
+// Mode 1 (symmetric active) requests are dropped rather than answered in mode
+// 2. Requests with a legacy MAC are answered without one (chrony drops them
+// when it lacks the key). The client log stores the Receive field of every
+// reply, so a chronyd xleave client gets its first interleaved reply to its
+// second request (chrony: third).
+//
+// # Conventions
+//
+// Timestamps on the wire are big-endian 32.32 fixed point; Root delay and Root
+// dispersion are 16.16 seconds rounded up. Every reply sets bit 0 of the
+// Receive fraction and clears bit 0 of the Transmit fraction, so an
+// interleaved request (RFC 9769) is recognised by bit 0 of its Origin. A reply
+// is never longer than its request: replies are exactly HeaderLen bytes and
+// shorter requests are dropped.
+package ntp

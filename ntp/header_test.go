@@ -1,0 +1,263 @@
+package ntp
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/facebook/time/ntp/protocol"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gnomon-time/gnomon/clock"
+)
+
+// goldenFiles returns the captured request packets in testdata (see its
+// README), keyed by file name.
+func goldenFiles(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	names, err := filepath.Glob("testdata/*.bin")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(names) == 0 {
+		tb.Fatal("no golden packets in testdata")
+	}
+	m := make(map[string][]byte, len(names))
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		m[filepath.Base(n)] = b
+	}
+	return m
+}
+
+func TestHeaderRoundTrip(t *testing.T) {
+	h := Header{
+		Leap: clock.LeapDelete, Version: 4, Mode: ModeServer, Stratum: 2, Poll: -4, Precision: -24,
+		RootDelay: 0x00010002, RootDispersion: 0x00000003, RefID: 0xC0000201,
+		Reference: 1, Origin: 2, Receive: 3, Transmit: 0xFFFFFFFFFFFFFFFF,
+	}
+	b := make([]byte, HeaderLen)
+	if err := h.Put(b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseHeader(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(h, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	if b[0] != 0x80|4<<3|4 {
+		t.Errorf("LVM byte = %#x, want 0xa4", b[0])
+	}
+	if err := h.Put(b[:47]); !errors.Is(err, ErrShort) {
+		t.Errorf("Put into 47 bytes: %v, want ErrShort", err)
+	}
+	if _, err := ParseHeader(b[:47]); !errors.Is(err, ErrShort) {
+		t.Errorf("ParseHeader of 47 bytes: %v, want ErrShort", err)
+	}
+}
+
+// TestParseHeaderMatchesFacebook decodes every golden packet with both
+// codecs and compares field by field.
+func TestParseHeaderMatchesFacebook(t *testing.T) {
+	for name, b := range goldenFiles(t) {
+		t.Run(name, func(t *testing.T) {
+			h, err := ParseHeader(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p protocol.Packet
+			// facebook/time rejects some valid trailers (and NTPv5
+			// fields); the header is what we compare.
+			_ = p.UnmarshalBinary(b[:HeaderLen])
+			want := Header{
+				Leap: clock.Leap(p.Settings >> 6), Version: (p.Settings >> 3) & 7, Mode: Mode(p.Settings & 7),
+				Stratum: p.Stratum, Poll: p.Poll, Precision: p.Precision,
+				RootDelay: p.RootDelay, RootDispersion: p.RootDispersion, RefID: p.ReferenceID,
+				Reference: Time(uint64(p.RefTimeSec)<<32 | uint64(p.RefTimeFrac)),
+				Origin:    Time(uint64(p.OrigTimeSec)<<32 | uint64(p.OrigTimeFrac)),
+				Receive:   Time(uint64(p.RxTimeSec)<<32 | uint64(p.RxTimeFrac)),
+				Transmit:  Time(uint64(p.TxTimeSec)<<32 | uint64(p.TxTimeFrac)),
+			}
+			if diff := cmp.Diff(want, h); diff != "" {
+				t.Errorf("(-facebook +ours):\n%s", diff)
+			}
+			out := make([]byte, HeaderLen)
+			if err := h.Put(out); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out, b[:HeaderLen]) {
+				t.Errorf("re-encoded header differs:\n got %x\nwant %x", out, b[:HeaderLen])
+			}
+		})
+	}
+}
+
+// pkt builds a packet with the given LVM byte and trailer.
+func pkt(lvm byte, trailer ...[]byte) []byte {
+	b := make([]byte, HeaderLen)
+	b[0] = lvm
+	for _, t := range trailer {
+		b = append(b, t...)
+	}
+	return b
+}
+
+// ef builds an extension field of total length n (header included) with
+// type typ; the length field says declared.
+func ef(typ uint16, n, declared int) []byte {
+	b := make([]byte, n)
+	binary.BigEndian.PutUint16(b, typ)
+	binary.BigEndian.PutUint16(b[2:], uint16(declared))
+	return b
+}
+
+func mac(n int) []byte {
+	b := bytes.Repeat([]byte{0x5a}, n)
+	binary.BigEndian.PutUint32(b, 7)
+	return b
+}
+
+const (
+	v4client = 0x23
+	v3client = 0x1b
+)
+
+func TestCheckTrailer(t *testing.T) {
+	tests := []struct {
+		name string
+		pkt  []byte
+		want error
+	}{
+		{"plain_48", pkt(v4client), nil},
+		{"short_47", pkt(v4client)[:47], ErrShort},
+		{"length_not_multiple_of_4", pkt(v4client, []byte{1, 2}), ErrBadLength},
+		{"v4_unknown_ef_28", pkt(v4client, ef(0xF0F0, 28, 28)), nil},
+		// RFC 7822 §7.5: without a MAC the last field must be ≥ 28 bytes,
+		// because ≤ 24 remaining bytes are a MAC (chrony NEF_ParseField).
+		{"v4_lone_16_byte_ef_is_not_a_mac", pkt(v4client, ef(0xF0F0, 16, 16)), ErrBadExtension},
+		{"v4_ef_16_plus_8_reads_as_24_byte_mac", pkt(v4client, ef(1, 16, 16), make([]byte, 8)), nil},
+		{"v4_two_efs", pkt(v4client, ef(0x0104, 36, 36), ef(0x0204, 100, 100)), nil},
+		{"v4_ef_then_md5_mac", pkt(v4client, ef(0x0104, 32, 32), mac(20)), nil},
+		{"v4_ef_then_sha1_mac", pkt(v4client, ef(0x0104, 32, 32), mac(24)), nil},
+		{"v4_md5_mac", pkt(v4client, mac(20)), nil},
+		{"v4_sha1_mac", pkt(v4client, mac(24)), nil},
+		{"v4_crypto_nak", pkt(v4client, make([]byte, 4)), nil},
+		{"v4_nonzero_4_bytes", pkt(v4client, []byte{0, 0, 0, 1}), ErrBadExtension},
+		{"v4_8_stray_bytes", pkt(v4client, make([]byte, 8)), ErrBadExtension},
+		{"v4_16_byte_ef_declared_12", pkt(v4client, ef(1, 28, 12)), ErrBadExtension},
+		{"v4_ef_length_not_multiple_of_4", pkt(v4client, ef(1, 28, 26)), ErrBadExtension},
+		{"v4_ef_longer_than_packet", pkt(v4client, ef(1, 28, 32)), ErrBadExtension},
+		{"v4_ef_length_zero", pkt(v4client, ef(1, 28, 0)), ErrBadExtension},
+		{"v4_ef_then_stray_8", pkt(v4client, ef(1, 28, 28), make([]byte, 8)), ErrBadExtension},
+		{"v4_28_byte_mac_is_not_allowed", pkt(v4client, ef(1, 28, 0x5a5a)), ErrBadExtension},
+		{"v3_any_trailer_is_mac", pkt(v3client, make([]byte, 68)), nil},
+		{"v3_4_nonzero_bytes", pkt(v3client, []byte{1, 2, 3, 4}), nil},
+		{"v3_bad_length_still_bad", pkt(v3client, []byte{1}), ErrBadLength},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckTrailer(tt.pkt)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Errorf("CheckTrailer = %v, want %v", err, tt.want)
+			}
+			version := byte(0)
+			if len(tt.pkt) > 0 {
+				version = (tt.pkt[0] >> 3) & 7
+			}
+			if fast := checkTrailer(tt.pkt, version); fast != (err == nil) {
+				t.Errorf("checkTrailer = %v, CheckTrailer = %v", fast, err)
+			}
+		})
+	}
+}
+
+func TestShortFromDuration(t *testing.T) {
+	const unit = time.Second / 65536 // 15258.789 ns, truncated to 15258
+	tests := []struct {
+		name string
+		in   time.Duration
+		want uint32
+	}{
+		{"negative", -time.Second, 0},
+		{"zero", 0, 0},
+		{"one_ns_rounds_up", 1, 1},
+		{"just_below_one_unit", unit, 1},
+		{"just_above_one_unit", unit + 1, 2},
+		{"one_second", time.Second, 0x00010000},
+		{"one_second_plus_1ns", time.Second + 1, 0x00010001},
+		{"1.5_s", 1500 * time.Millisecond, 0x00018000},
+		{"max_representable", 65535*time.Second + 999_984_741, 0xFFFFFFFF},
+		{"rounds_up_into_saturation", 65535*time.Second + 999_999_999, 0xFFFFFFFF},
+		{"below_max", 65535*time.Second + 999_933_030, 0xFFFFFFFC},
+		{"saturates", 65536 * time.Second, 0xFFFFFFFF},
+		{"saturates_huge", 1 << 62, 0xFFFFFFFF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ShortFromDuration(tt.in); got != tt.want {
+				t.Errorf("ShortFromDuration(%v) = %#x, want %#x", tt.in, got, tt.want)
+			}
+		})
+	}
+	// Never understates: converting back is ≥ the input and less than one
+	// unit above it.
+	for d := time.Duration(0); d < 3*time.Second; d += 7777777 {
+		back := ShortDuration(ShortFromDuration(d))
+		if back < d-1 || back-d > unit+1 {
+			t.Fatalf("%v → %v", d, back)
+		}
+	}
+}
+
+func TestRefIDString(t *testing.T) {
+	tests := map[uint32]string{0x47505300: "GPS", KoDRate: "RATE", 0x50484330: "PHC0", 0x7F7F0101: "????", 0: ""}
+	for id, want := range tests {
+		if got := RefIDString(id); got != want {
+			t.Errorf("RefIDString(%#x) = %q, want %q", id, got, want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, b := range goldenFiles(f) {
+		f.Add(b)
+	}
+	f.Add(pkt(v4client, ef(0x0104, 36, 36), mac(20)))
+	f.Add(pkt(v4client, make([]byte, 4)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		err := CheckTrailer(b)
+		version := byte(0)
+		if len(b) > 0 {
+			version = (b[0] >> 3) & 7
+		}
+		if ok := checkTrailer(b, version); ok != (err == nil) {
+			t.Fatalf("checkTrailer = %v, CheckTrailer = %v", ok, err)
+		}
+		h, err := ParseHeader(b)
+		if len(b) < HeaderLen {
+			if err == nil {
+				t.Fatal("short packet parsed")
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]byte, HeaderLen)
+		if err := h.Put(out); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out, b[:HeaderLen]) {
+			t.Fatalf("header round trip:\n got %x\nwant %x", out, b[:HeaderLen])
+		}
+	})
+}

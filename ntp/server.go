@@ -1,0 +1,311 @@
+package ntp
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/ntp/clientlog"
+)
+
+// ServerConfig configures a Server. Start from DefaultServerConfig: the zero
+// value disables interleaved mode and serves nobody.
+type ServerConfig struct {
+	// Interleave answers RFC 9769 interleaved requests (chrony does so by
+	// default; its noclientlog disables it). It needs a client log.
+	Interleave bool
+	// RateLimit says that the client log limits response rates. The
+	// Respond then advertises a poll of at least RateLimitIntervalLog2, as
+	// chrony does, so that well-behaved clients slow down to the limit.
+	// Must match the clientlog.Config the log was built with.
+	RateLimit bool
+	// RateLimitIntervalLog2 is the client log's rate-limit interval, log2
+	// seconds (−19…12, chrony's default 3). Ignored unless RateLimit.
+	RateLimitIntervalLog2 int8
+	// Precision (log2 s, −32…0) is sent when Respond gets no SyncState.
+	Precision int8
+	// EraPivot centres the 136-year window in which receive timestamps are
+	// converted to absolute time (client log clock, root dispersion growth).
+	// Zero means DefaultEraPivot (window 1958–2094).
+	EraPivot time.Time
+	// ACL is the initial access list; nil serves nobody (like chrony
+	// without allow). Replace it at run time with Server.SetACL.
+	ACL *ACL
+}
+
+// DefaultEraPivot is the default centre of the era window, 2026-01-01 UTC in
+// Unix seconds: timestamps map to 1958-01-13 … 2094-01-19, which covers the
+// 2036 rollover. chrony's default window is build year − 50 … + 86.
+const DefaultEraPivot int64 = 1767225600
+
+// DefaultServerConfig returns chrony's defaults: interleaved mode on, no
+// rate limiting, precision −20 (≈ 1 µs, used only without a SyncState), no
+// clients allowed.
+func DefaultServerConfig() ServerConfig {
+	return ServerConfig{
+		Interleave:            true,
+		RateLimitIntervalLog2: clientlog.DefaultIntervalLog2,
+		Precision:             -20,
+	}
+}
+
+// Validate reports every problem in c, each naming the field and its value.
+func (c ServerConfig) Validate() error {
+	var errs []error
+	if c.RateLimit && (c.RateLimitIntervalLog2 < clientlog.MinIntervalLog2 || c.RateLimitIntervalLog2 > clientlog.MaxIntervalLog2) {
+		errs = append(errs, fmt.Errorf("ntp server: rate_limit_interval_log2 = %d: want [%d, %d]",
+			c.RateLimitIntervalLog2, clientlog.MinIntervalLog2, clientlog.MaxIntervalLog2))
+	}
+	if c.Precision < -32 || c.Precision > 0 {
+		errs = append(errs, fmt.Errorf("ntp server: precision = %d: want log2 seconds in [-32, 0]", c.Precision))
+	}
+	if !c.EraPivot.IsZero() {
+		// Keep the whole window inside what int64 nanoseconds can hold.
+		if y := c.EraPivot.Year(); y < 1970 || y > 2190 {
+			errs = append(errs, fmt.Errorf("ntp server: era_pivot = %s: want a year in [1970, 2190]",
+				c.EraPivot.UTC().Format(time.RFC3339)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Server answers NTP client requests. It holds no per-packet state of its own
+// (that lives in the shared client log), so one Server serves all workers
+// concurrently; Respond and RecordTX are safe for concurrent use.
+type Server struct {
+	cfg        ServerConfig
+	log        *clientlog.Log
+	acl        atomic.Pointer[ACL]
+	pivotUnix  int64
+	interleave bool
+	pollFloor  int8 // minimum advertised poll; −128 = none
+}
+
+// NewServer validates cfg and returns a Server. log may be nil: then there is
+// no interleaved mode and no rate limiting (cfg.RateLimit must be false).
+func NewServer(cfg ServerConfig, log *clientlog.Log) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RateLimit && log == nil {
+		return nil, errors.New("ntp server: rate_limit = true needs a client log")
+	}
+	s := &Server{
+		cfg:        cfg,
+		log:        log,
+		pivotUnix:  DefaultEraPivot,
+		interleave: cfg.Interleave && log != nil,
+		pollFloor:  -128,
+	}
+	if !cfg.EraPivot.IsZero() {
+		s.pivotUnix = cfg.EraPivot.Unix()
+	}
+	if cfg.RateLimit {
+		s.pollFloor = cfg.RateLimitIntervalLog2
+	}
+	s.acl.Store(cfg.ACL)
+	return s, nil
+}
+
+// SetACL atomically replaces the access list; nil serves nobody. Packets
+// being answered concurrently may still see the old list.
+func (s *Server) SetACL(a *ACL) { s.acl.Store(a) }
+
+// ACL returns the current access list.
+func (s *Server) ACL() *ACL { return s.acl.Load() }
+
+// clientAddr normalises addresses the way the ACL and the client log key
+// them: IPv4-mapped IPv6 as IPv4, no zone.
+func clientAddr(a netip.Addr) netip.Addr { return a.Unmap().WithZone("") }
+
+// unsyncRootDelay and unsyncRootDisp are what chrony sends while
+// unsynchronised (reference.c REF_GetReferenceParams: 1 s each); clients
+// ignore them because LI is 3.
+const (
+	unsyncRootDelay = 1 << 16
+	unsyncRootDisp  = 1 << 16
+	ntpPort         = 123
+	leapUnsync      = 3
+)
+
+// Respond builds the reply to the request req from client from, received at
+// rx (the best available receive timestamp, in the served timescale), into
+// out, and returns its length and the verdict. n is 0 unless v.Replied().
+// When v.NeedsTransmit() the Transmit field is zero and the caller must write
+// it with PutTransmit right before sending. st is the current clock state; nil
+// is treated as unsynchronised.
+//
+// Rules, in order (reference/ntp.md §1.2, chrony NCR_ProcessRxUnknown):
+//  1. The ACL must allow the client (IPv4-mapped addresses as IPv4), else
+//     VerdictDenied.
+//  2. At least 48 bytes, else VerdictMalformed.
+//  3. Version 1–4, else VerdictBadVersion.
+//  4. Mode 3, or mode 0 with version 1 from a source port other than 123
+//     (an NTPv1 client; chrony answers these too), else VerdictBadMode.
+//  5. Length a multiple of 4 and a well-formed RFC 7822 trailer
+//     (CheckTrailer), else VerdictMalformed. Extension fields and MACs are
+//     otherwise ignored.
+//  6. The client log (if any) records the request; over the rate limit it
+//     says Drop (VerdictRateLimited) or KoD.
+//  7. The reply has the request's version and mode 4, and is 48 bytes, so
+//     never longer than the request.
+//
+// It never allocates and never panics, whatever req holds.
+func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx Time, st *clock.SyncState) (n int, v Verdict) {
+	addr := clientAddr(from.Addr())
+	if !s.acl.Load().Allowed(addr) {
+		return 0, VerdictDenied
+	}
+	if len(req) < HeaderLen {
+		return 0, VerdictMalformed
+	}
+	version := (req[offLVM] >> 3) & 7
+	if version < 1 || version > 4 {
+		return 0, VerdictBadVersion
+	}
+	switch Mode(req[offLVM] & 7) {
+	case ModeClient:
+	case ModeReserved:
+		// NTPv1 had no mode field; a request is recognised by its source
+		// port. A packet from port 123 would be a server's.
+		if version != 1 || from.Port() == ntpPort {
+			return 0, VerdictBadMode
+		}
+	default:
+		return 0, VerdictBadMode
+	}
+	if !checkTrailer(req, version) {
+		return 0, VerdictMalformed
+	}
+	if len(out) < HeaderLen {
+		return 0, VerdictShortBuffer
+	}
+
+	// Low-bit trick: every Receive field we send has bit 0 set, so an
+	// interleaved request is recognised by bit 0 of its Origin.
+	rxField := rx | 1
+	reqOrigin := Time(binary.BigEndian.Uint64(req[offOrigin:]))
+	reqReceive := Time(binary.BigEndian.Uint64(req[offReceive:]))
+	reqTransmit := Time(binary.BigEndian.Uint64(req[offTransmit:]))
+
+	v = VerdictServed
+	var prevTX Time
+	if s.log != nil {
+		hit := s.log.Hit(addr, rx.UnixNano(s.pivotUnix), uint64(rxField))
+		switch hit.Decision {
+		case clientlog.Drop:
+			return 0, VerdictRateLimited
+		case clientlog.KoD:
+			v = VerdictKoDRate
+		}
+		// chrony's conditions: no KoD, client known, NTPv4, Origin is one
+		// of our Receive fields (bit 0), Receive ≠ Transmit (a basic
+		// client sends its cookies or zeros, an xleave client two random
+		// cookies), and a TX timestamp recorded for exactly that Receive
+		// field. The log hands out each pair once, so it is never
+		// replayed.
+		if v == VerdictServed && s.interleave && version == 4 && reqOrigin&1 == 1 &&
+			reqReceive != reqTransmit && hit.Found && hit.PrevRX != 0 &&
+			Time(hit.PrevRX) == reqOrigin && hit.PrevTX != 0 {
+			v = VerdictInterleaved
+			prevTX = Time(hit.PrevTX)
+		}
+	}
+
+	o := out[:HeaderLen]
+	s.putParams(o, st, rxField, prevTX)
+	o[offLVM] = o[offLVM]&0xc0 | version<<3 | byte(ModeServer)
+	// Poll: the request's, raised to the rate-limit interval like chrony
+	// (CLG_GetNtpMinPoll) so that clients slow down to what is served.
+	poll := int8(req[offPoll])
+	if poll < s.pollFloor {
+		poll = s.pollFloor
+	}
+	o[offPoll] = byte(poll)
+	if v == VerdictKoDRate {
+		o[offLVM] = leapUnsync<<6 | o[offLVM]&0x3f
+		o[offStratum] = 0
+		binary.BigEndian.PutUint32(o[offRefID:], KoDRate)
+	}
+	if v == VerdictInterleaved {
+		// Origin = the client's cookie in our previous Receive field's
+		// place, i.e. the request's Receive; Transmit = accurate TX
+		// timestamp of the previous reply (so Transmit < Receive).
+		binary.BigEndian.PutUint64(o[offOrigin:], uint64(reqReceive))
+		binary.BigEndian.PutUint64(o[offTransmit:], uint64(nonZero(prevTX&^1)))
+	} else {
+		binary.BigEndian.PutUint64(o[offOrigin:], uint64(reqTransmit))
+		binary.BigEndian.PutUint64(o[offTransmit:], 0)
+	}
+	binary.BigEndian.PutUint64(o[offReceive:], uint64(rxField))
+	return HeaderLen, v
+}
+
+// putParams writes LI, stratum, precision, root delay/dispersion, reference
+// ID and reference time derived from st into o (≥ HeaderLen bytes). rxField
+// is this reply's Receive field, prevTX the interleaved Transmit (0 if none).
+func (s *Server) putParams(o []byte, st *clock.SyncState, rxField, prevTX Time) {
+	if st == nil || !st.Synchronized {
+		// Unsynchronised: LI 3, stratum 0 on the wire (chrony sends 0 for
+		// any stratum ≥ 16), no reference, 1 s root delay and dispersion
+		// as chrony does.
+		prec := s.cfg.Precision
+		if st != nil {
+			prec = st.Precision
+		}
+		o[offLVM] = leapUnsync << 6
+		o[offStratum] = 0
+		o[offPrecision] = byte(prec)
+		binary.BigEndian.PutUint32(o[offRootDelay:], unsyncRootDelay)
+		binary.BigEndian.PutUint32(o[offRootDisp:], unsyncRootDisp)
+		binary.BigEndian.PutUint32(o[offRefID:], 0)
+		binary.BigEndian.PutUint64(o[offReference:], 0)
+		return
+	}
+	stratum := st.Stratum
+	if stratum >= 16 {
+		stratum = 0
+	}
+	o[offLVM] = byte(st.Leap&3) << 6
+	o[offStratum] = stratum
+	o[offPrecision] = byte(st.Precision)
+	rxTime := rxField.Time(time.Unix(s.pivotUnix, 0))
+	binary.BigEndian.PutUint32(o[offRootDelay:], ShortFromDuration(st.RootDelay))
+	binary.BigEndian.PutUint32(o[offRootDisp:], ShortFromDuration(st.RootDispersionAt(rxTime)))
+	binary.BigEndian.PutUint32(o[offRefID:], st.RefID)
+	var ref Time
+	if !st.RefTime.IsZero() {
+		ref = nonZero(TimeFromTime(st.RefTime) &^ 1)
+		// The reference time is the last clock update and must be before
+		// the Transmit timestamp (older chronyd and ntpd reject a reply
+		// whose reference is after its transmit as an inconsistent host).
+		// A state published between the packet's arrival and now, or an
+		// interleaved Transmit older than the last update, would break
+		// that; clamp to just before the earliest of Receive and the
+		// interleaved Transmit.
+		limit := rxField &^ 1
+		if prevTX != 0 && (prevTX&^1).Sub(limit) < 0 {
+			limit = prevTX &^ 1
+		}
+		if ref.Sub(limit) >= 0 {
+			ref = nonZero(limit - 2)
+		}
+	}
+	binary.BigEndian.PutUint64(o[offReference:], uint64(ref))
+}
+
+// RecordTX tells the client log the accurate transmit timestamp tx of the
+// reply to addr whose Receive field was rxField (read it back from the sent
+// reply with ReceiveField). The next interleaved request from addr gets it as
+// its Transmit. It does nothing without a client log or with interleaving
+// off, and reports whether the timestamp was stored.
+func (s *Server) RecordTX(addr netip.Addr, rxField, tx Time) bool {
+	if !s.interleave {
+		return false
+	}
+	return s.log.RecordTX(clientAddr(addr), uint64(rxField), uint64(tx))
+}

@@ -1,0 +1,76 @@
+package ntp
+
+import "strconv"
+
+// Verdict says what Server.Respond did with a request and why. The String
+// values are stable snake_case names used as metric labels and log values.
+type Verdict uint8
+
+const (
+	// VerdictServed: a basic reply (Origin = request Transmit) was written;
+	// the shell must stamp it with PutTransmit.
+	VerdictServed Verdict = iota
+	// VerdictInterleaved: an RFC 9769 interleaved reply was written, its
+	// Transmit is the TX timestamp of the previous reply to this client.
+	VerdictInterleaved
+	// VerdictKoDRate: the client exceeded its rate and a Kiss-o'-Death RATE
+	// reply was written (stamp it with PutTransmit).
+	VerdictKoDRate
+	// VerdictRateLimited: the client exceeded its rate; no reply.
+	VerdictRateLimited
+	// VerdictDenied: the ACL does not allow the client; no reply.
+	VerdictDenied
+	// VerdictMalformed: shorter than 48 bytes, length not a multiple of 4,
+	// or broken extension fields/MAC; no reply.
+	VerdictMalformed
+	// VerdictBadVersion: version 0 or 5–7; no reply.
+	VerdictBadVersion
+	// VerdictBadMode: not a client request (modes 1, 2, 4–7, or mode 0
+	// other than NTPv1 from a port ≠ 123); no reply. Replies are never
+	// answered, mode 6/7 never reach the Internet (RFC 8633).
+	VerdictBadMode
+	// VerdictShortBuffer: the output buffer cannot hold a reply (a shell
+	// bug); no reply.
+	VerdictShortBuffer
+
+	// NumVerdicts is the number of verdicts, for counter arrays indexed by
+	// Verdict.
+	NumVerdicts int = iota
+)
+
+// String returns the snake_case name of v.
+func (v Verdict) String() string {
+	switch v {
+	case VerdictServed:
+		return "served"
+	case VerdictInterleaved:
+		return "interleaved"
+	case VerdictKoDRate:
+		return "kod_rate"
+	case VerdictRateLimited:
+		return "rate_limited"
+	case VerdictDenied:
+		return "denied"
+	case VerdictMalformed:
+		return "malformed"
+	case VerdictBadVersion:
+		return "bad_version"
+	case VerdictBadMode:
+		return "bad_mode"
+	case VerdictShortBuffer:
+		return "short_buffer"
+	}
+	return "verdict_" + strconv.Itoa(int(v))
+}
+
+// Replied reports whether a reply was written and should be sent.
+func (v Verdict) Replied() bool {
+	return v == VerdictServed || v == VerdictInterleaved || v == VerdictKoDRate
+}
+
+// NeedsTransmit reports whether the shell must write the Transmit timestamp
+// with PutTransmit before sending. Interleaved replies already carry the
+// previous reply's TX timestamp.
+func (v Verdict) NeedsTransmit() bool {
+	return v == VerdictServed || v == VerdictKoDRate
+}
