@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/system"
+	"github.com/gnomon-time/gnomon/config"
+	"github.com/gnomon-time/gnomon/hwts"
+	"github.com/gnomon-time/gnomon/metrics"
+	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/serve"
+)
+
+// Shutdown bounds.
+const (
+	// httpShutdownTimeout bounds the metrics server's graceful shutdown.
+	httpShutdownTimeout = 3 * time.Second
+	// localInterval is how often the local reference republishes its state
+	// (advancing the reference time).
+	localInterval = 16 * time.Second
+)
+
+// daemon holds the running pieces that SIGHUP reload touches.
+type daemon struct {
+	log   *slog.Logger
+	level *slog.LevelVar
+	flags *flags
+	cmd   *cobra.Command
+	srv   *ntp.Server
+	cfg   *config.Config // configuration in force (only the reload goroutine touches it)
+	hup   <-chan os.Signal
+}
+
+// newLogger builds the slog logger of cfg.Log writing to w.
+func newLogger(w io.Writer, c config.Log) (*slog.Logger, *slog.LevelVar) {
+	lv := new(slog.LevelVar)
+	lv.Set(parseLevel(c.Level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if c.Format == config.FormatJSON {
+		return slog.New(slog.NewJSONHandler(w, opts)), lv
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), lv
+}
+
+// parseLevel maps a validated log.level to a slog level.
+func parseLevel(s string) slog.Level {
+	switch s {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// runDaemon wires gnomond together and runs it until ctx ends.
+func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Command, stderr io.Writer, hup <-chan os.Signal) error {
+	log, level := newLogger(stderr, cfg.Log)
+	// The served clock. Both choices only read CLOCK_REALTIME.
+	var served clock.Served = system.Clock{}
+	if cfg.Clock.Mode == config.ClockVirtual {
+		served = clock.NewVirtual(system.Clock{})
+	}
+	precision := measurePrecision(served)
+	log.Info("gnomond starting", "version", version(), "config", configName(f), "clock_mode", cfg.Clock.Mode,
+		"precision_log2", precision, "reference", cfg.Reference.Type, "stratum", cfg.Reference.Stratum)
+
+	cell := new(clock.StateCell)
+	var local *clock.Local
+	if cfg.Reference.Type == config.ReferenceLocal {
+		local = &clock.Local{Clock: served, Cell: cell, Stratum: uint8(cfg.Reference.Stratum),
+			Precision: precision, Interval: localInterval}
+		cell.Store(local.State(served.Now()))
+	} else {
+		cell.Store(clock.Unsynchronised(precision))
+		log.Warn("no reference configured: replies say unsynchronised (LI=3, stratum 0)")
+	}
+
+	clog, err := clientlog.New(clientLogConfig(cfg))
+	if err != nil {
+		return configError{err: fmt.Errorf("client log: %w", err)}
+	}
+	acl, err := buildACL(cfg)
+	if err != nil {
+		return configError{err: err}
+	}
+	if len(cfg.NTP.Allow) == 0 {
+		log.Warn("ntp.allow is empty: every NTP request is denied")
+	}
+	scfg := ntp.DefaultServerConfig()
+	scfg.Interleave = cfg.NTP.Interleaved
+	scfg.Precision = precision
+	scfg.ACL = acl
+	if r := cfg.NTP.RateLimit; r != nil {
+		scfg.RateLimit = true
+		scfg.RateLimitIntervalLog2 = int8(r.Interval)
+	}
+	srv, err := ntp.NewServer(scfg, clog)
+	if err != nil {
+		return configError{err: err}
+	}
+
+	mode, err := hwts.ParseMode(cfg.NTP.Timestamping)
+	if err != nil {
+		return configError{err: err}
+	}
+	svc, err := serve.New(serve.Config{
+		Listen:       cfg.NTP.ListenAddrs(),
+		Interface:    cfg.NTP.Interface,
+		Workers:      cfg.NTP.EffectiveWorkers(),
+		Timestamping: mode,
+		DSCP:         uint8(cfg.NTP.DSCP),
+		Server:       srv,
+		Clock:        served,
+		State:        cell,
+		Logger:       log,
+	})
+	if err != nil {
+		return configError{err: err}
+	}
+	// Bind before anything runs so that a busy port fails start-up (exit 1)
+	// with a clear message.
+	if err := svc.Open(ctx); err != nil {
+		return err
+	}
+
+	var httpSrv *http.Server
+	var httpLn net.Listener
+	if cfg.Metrics.Listen != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		if _, err := metrics.Register(reg, metrics.Sources{Serve: svc, ClientLog: clog, State: cell, Clock: served,
+			Version: version()}); err != nil {
+			svc.Close()
+			return fmt.Errorf("metrics: %w", err)
+		}
+		httpLn, err = net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			svc.Close()
+			return fmt.Errorf("metrics: listen %s: %w", cfg.Metrics.Listen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	}
+	if cfg.Control.Socket != "" {
+		log.Warn("control.socket is set but the control socket is not implemented yet; nothing is served there",
+			"path", cfg.Control.Socket)
+	}
+
+	logServing(log, cfg, svc, httpLn)
+
+	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return svc.Run(gctx) })
+	if local != nil {
+		g.Go(func() error { return local.Run(gctx) })
+	}
+	if httpSrv != nil {
+		g.Go(func() error {
+			if err := httpSrv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("metrics: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+			defer cancel()
+			if err := httpSrv.Shutdown(sctx); err != nil {
+				httpSrv.Close()
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { return d.reloadLoop(gctx) })
+	err = g.Wait()
+	if err != nil && ctx.Err() == nil {
+		log.Error("gnomond failed", "error", err.Error())
+		return err
+	}
+	log.Info("gnomond stopped")
+	return nil
+}
+
+func configName(f *flags) string {
+	if f.configFile == "" {
+		return "(embedded default)"
+	}
+	return f.configFile
+}
+
+// clientLogConfig maps the configuration to the client log's.
+func clientLogConfig(cfg *config.Config) clientlog.Config {
+	c := clientlog.Config{Clients: cfg.NTP.ClientLogSize, Seed: randomSeed()}
+	if r := cfg.NTP.RateLimit; r != nil {
+		c.RateLimit = clientlog.RateLimit{Enabled: true, IntervalLog2: int8(r.Interval), Burst: r.Burst,
+			Leak: r.Leak, KoD: r.KoD}
+	}
+	return c
+}
+
+// randomSeed keys the client log's hash so remote hosts cannot aim at one
+// bucket. A failing random source leaves the fixed default key.
+func randomSeed() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// buildACL turns the validated allow/deny lists into an ntp.ACL.
+func buildACL(cfg *config.Config) (*ntp.ACL, error) {
+	acl, err := ntp.NewACL(cfg.NTP.AllowPrefixes(), cfg.NTP.DenyPrefixes())
+	if err != nil {
+		return nil, fmt.Errorf("ntp.allow/ntp.deny: %w", err)
+	}
+	return acl, nil
+}
+
+// measurePrecision estimates the clock's reading precision as chrony does:
+// the smallest non-zero difference between consecutive readings, as log2
+// seconds (rounded up), clamped to −30 … −10.
+func measurePrecision(c clock.Clock) int8 {
+	best := time.Duration(math.MaxInt64)
+	prev := c.Now()
+	for range 200 {
+		t := c.Now()
+		if d := t.Sub(prev); d > 0 && d < best {
+			best = d
+		}
+		prev = t
+	}
+	if best == time.Duration(math.MaxInt64) {
+		return -20
+	}
+	p := int8(math.Ceil(math.Log2(best.Seconds())))
+	return max(-30, min(-10, p))
+}
+
+// logServing logs where gnomond serves and how to query it.
+func logServing(log *slog.Logger, cfg *config.Config, svc *serve.Service, httpLn net.Listener) {
+	for _, s := range svc.Sockets() {
+		if s.Worker != 0 {
+			continue
+		}
+		log.Info("serving NTP", "addr", s.Addr.String(), "workers", cfg.NTP.EffectiveWorkers(),
+			"rx_timestamp", s.Info.RX.String(), "tx_timestamp", s.Info.TX.String(),
+			"interleaved", cfg.NTP.Interleaved, "ratelimit", cfg.NTP.RateLimit != nil)
+	}
+	log.Info("access control", "allow", cfg.NTP.Allow, "deny", cfg.NTP.Deny)
+	if httpLn != nil {
+		log.Info("serving metrics", "url", "http://"+httpLn.Addr().String()+"/metrics")
+	}
+	for _, a := range svc.Addrs() {
+		log.Info("query it with", "command", queryHint(a))
+	}
+}
+
+// queryHint returns a command that queries an NTP server at a without
+// touching the local clock. ntpdig (NTPsec) always uses port 123, so for
+// other ports the hint is chronyd -Q (which only prints the offset; -x
+// keeps it off the clock anyway).
+func queryHint(a netip.AddrPort) string {
+	host := a.Addr().String()
+	if a.Addr().IsUnspecified() {
+		if a.Addr().Is4() {
+			host = "127.0.0.1"
+		} else {
+			host = "::1"
+		}
+	}
+	if a.Port() == 123 {
+		return "ntpdig " + host
+	}
+	return fmt.Sprintf("chronyd -Q -x -t 5 'server %s port %d iburst maxsamples 1'", host, a.Port())
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	beevik "github.com/beevik/ntp"
+
+	"github.com/gnomon-time/gnomon/config"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a concurrent reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runCLI runs gnomond in-process with args and returns the exit code and
+// output.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb syncBuffer
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	code = run(ctx, args, &out, &errb, nil)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigDefault(t *testing.T) {
+	code, out, _ := runCLI(t, "config", "default")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if out != string(config.DefaultYAML) {
+		t.Error("output is not the embedded default")
+	}
+	c, err := config.Parse([]byte(out))
+	if err != nil {
+		t.Fatalf("printed default does not parse: %v", err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("printed default does not validate: %v", err)
+	}
+	// What `config default` prints is valid input for `validate`.
+	if code, out, errs := runCLI(t, "validate", "--config", writeFile(t, "d.yaml", out)); code != exitOK || !strings.Contains(out, "OK") {
+		t.Errorf("validate of printed default: exit %d, %q %q", code, out, errs)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	valid := writeFile(t, "ok.yaml", "ntp:\n  listen: [\"127.0.0.1:12345\"]\n  allow: [10.0.0.0/8]\n")
+	invalid := writeFile(t, "bad.yaml", "ntp:\n  listen: [\"127.0.0.1:99999\", \"nope\"]\n  dscp: 70\nlog:\n  format: xml\n")
+	unknown := writeFile(t, "unknown.yaml", "ntp:\n  listen: [\"127.0.0.1:1\"]\n  workerz: 2\n")
+	tests := []struct {
+		name       string
+		args       []string
+		want       int
+		wantOut    []string // substrings of stdout
+		wantErrOut []string // substrings of stderr
+	}{
+		{"validate ok", []string{"validate", "--config", valid}, exitOK, []string{valid + ": OK"}, nil},
+		{"validate lists every problem", []string{"validate", "--config", invalid}, exitConfig, nil, []string{
+			`ntp.listen[0]: "127.0.0.1:99999": invalid port`,
+			`ntp.listen[1]: "nope": not ADDR:PORT`,
+			"ntp.dscp: 70: must be 0 … 63",
+			`log.format: "xml": must be text or json`,
+		}},
+		{"validate unknown key", []string{"validate", "--config", unknown}, exitConfig, nil,
+			[]string{"ntp.workerz (line 3): unknown key"}},
+		{"validate missing file", []string{"validate", "--config", filepath.Join(t.TempDir(), "none.yaml")}, exitConfig, nil,
+			[]string{"none.yaml"}},
+		{"validate without --config", []string{"validate"}, exitConfig, nil, []string{"needs --config", "--help"}},
+		{"unknown flag", []string{"--frobnicate"}, exitConfig, nil, []string{"frobnicate", "--help"}},
+		{"unknown subcommand", []string{"serve-everything"}, exitConfig, nil, []string{"serve-everything"}},
+		{"bad --ntp-listen", []string{"--ntp-listen", "127.0.0.1:70000"}, exitConfig, nil,
+			[]string{`ntp.listen[0]: "127.0.0.1:70000": invalid port`}},
+		{"bad --log-level", []string{"--log-level", "loud", "--ntp-listen", "127.0.0.1:0"}, exitConfig, nil,
+			[]string{`log.level: "loud"`}},
+		{"bad --control-socket", []string{"--control-socket", "rel/path"}, exitConfig, nil,
+			[]string{`control.socket: "rel/path": must be an absolute path`}},
+		{"invalid config file at start", []string{"--config", invalid}, exitConfig, nil, []string{"ntp.dscp: 70"}},
+		{"help", []string{"--help"}, exitOK, []string{"Exit codes"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, tt.args...)
+			if code != tt.want {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.want, out, errs)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout %q lacks %q", out, w)
+				}
+			}
+			for _, w := range tt.wantErrOut {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr %q lacks %q", errs, w)
+				}
+			}
+		})
+	}
+}
+
+// A port that cannot be bound is a runtime failure: exit 1, promptly.
+func TestBusyPortExit1(t *testing.T) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	code, _, errs := runCLI(t, "--ntp-listen", c.LocalAddr().String(), "--metrics-listen", "")
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitFailure, errs)
+	}
+	if !strings.Contains(errs, c.LocalAddr().String()) {
+		t.Errorf("error does not name the address:\n%s", errs)
+	}
+}
+
+// freeUDPPort returns a port that was free a moment ago on 127.0.0.1.
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// In-process daemon: flags override the file, it serves, a reload request
+// swaps the ACL, cancelling the context exits 0.
+func TestDaemonInProcess(t *testing.T) {
+	port := freeUDPPort(t)
+	addr := net.JoinHostPort("127.0.0.1", itoa(port))
+	conf := writeFile(t, "g.yaml", "ntp:\n  listen: [\"127.0.0.1:1\"]\n  workers: 2\nmetrics:\n  listen: \"\"\n")
+	var out, errb syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	hup := make(chan os.Signal, 1)
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--config", conf, "--ntp-listen", addr, "--log-level", "debug"}, &out, &errb, hup)
+	}()
+	waitLog(t, &errb, "serving NTP", done)
+	r, err := beevik.QueryWithOptions("127.0.0.1", beevik.QueryOptions{Port: port, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("query: %v\n%s", err, errb.String())
+	}
+	if err := r.Validate(); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	if r.Stratum != 10 {
+		t.Errorf("stratum %d, want the default local stratum 10", r.Stratum)
+	}
+
+	// Deny 127.0.0.1 (more specific than the allowed 127.0.0.0/8) and reload.
+	if err := os.WriteFile(conf, []byte("ntp:\n  listen: [\"127.0.0.1:1\"]\n  workers: 2\n  deny: [127.0.0.1]\nmetrics:\n  listen: \"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hup <- os.Interrupt // any value: the channel is the reload request
+	waitLog(t, &errb, "configuration reloaded", done)
+	if !strings.Contains(errb.String(), `ntp.deny changed" added=[127.0.0.1/32]`) {
+		t.Errorf("reload did not log the deny change:\n%s", errb.String())
+	}
+	if _, err := beevik.QueryWithOptions("127.0.0.1", beevik.QueryOptions{Port: port, Timeout: 300 * time.Millisecond}); err == nil {
+		t.Error("denied client still answered after reload")
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("exit %d after cancel, want 0\n%s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon did not stop within 10 s of cancel")
+	}
+}
+
+// waitLog waits (≤ 10 s) until the log contains s; it fails early if the
+// daemon exits.
+func waitLog(t *testing.T, b *syncBuffer, s string, done <-chan int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(b.String(), s) {
+		select {
+		case code := <-done:
+			t.Fatalf("gnomond exited (%d) before logging %q:\n%s", code, s, b.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log within 10 s:\n%s", s, b.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

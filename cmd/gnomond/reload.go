@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/gnomon-time/gnomon/config"
+)
+
+// reloadLoop handles SIGHUP until ctx ends.
+func (d *daemon) reloadLoop(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-d.hup:
+			if !ok {
+				d.hup = nil // closed: no more reloads
+				continue
+			}
+			d.reload()
+		}
+	}
+}
+
+// reload re-reads the configuration file, re-applies the command-line
+// overrides and, if the result is valid, swaps the ACL and the log level.
+// Keys that need a restart are logged and not applied.
+func (d *daemon) reload() {
+	if d.flags.configFile == "" {
+		d.log.Warn("SIGHUP ignored", "reason", errNoConfigFile.Error())
+		return
+	}
+	next, err := config.Load(d.flags.configFile)
+	if err == nil {
+		applyFlags(d.cmd, d.flags, next)
+		err = next.Validate()
+	}
+	if err != nil {
+		d.log.Error("reload failed; keeping the running configuration", "config", d.flags.configFile,
+			"error", err.Error())
+		return
+	}
+	acl, err := buildACL(next)
+	if err != nil {
+		d.log.Error("reload failed; keeping the running configuration", "config", d.flags.configFile,
+			"error", err.Error())
+		return
+	}
+	prev := d.cfg
+	d.srv.SetACL(acl)
+	if a, r := diffPrefixes(prev.NTP.AllowPrefixes(), next.NTP.AllowPrefixes()); len(a)+len(r) > 0 {
+		d.log.Info("reload: ntp.allow changed", "added", a, "removed", r)
+	}
+	if a, r := diffPrefixes(prev.NTP.DenyPrefixes(), next.NTP.DenyPrefixes()); len(a)+len(r) > 0 {
+		d.log.Info("reload: ntp.deny changed", "added", a, "removed", r)
+	}
+	if next.Log.Level != prev.Log.Level {
+		d.level.Set(parseLevel(next.Log.Level))
+		d.log.Info("reload: log.level changed", "from", prev.Log.Level, "to", next.Log.Level)
+	}
+	if len(next.NTP.Allow) == 0 {
+		d.log.Warn("ntp.allow is empty: every NTP request is denied")
+	}
+	if keys := changedKeys(prev, next, "ntp.allow", "ntp.deny", "log.level"); len(keys) > 0 {
+		d.log.Warn("reload: these keys changed but need a restart; running values kept",
+			"keys", strings.Join(keys, ", "))
+		// Keep the running values of restart-only keys so that a later
+		// reload compares against what actually runs.
+		kept := *prev
+		kept.NTP.Allow, kept.NTP.Deny, kept.Log.Level = next.NTP.Allow, next.NTP.Deny, next.Log.Level
+		next = &kept
+	}
+	d.cfg = next
+	d.log.Info("configuration reloaded", "config", d.flags.configFile, "acl", acl.String())
+}
+
+// diffPrefixes returns the prefixes in next but not prev, and those in prev
+// but not next, as strings.
+func diffPrefixes(prev, next []netip.Prefix) (added, removed []string) {
+	for _, p := range next {
+		if !slices.Contains(prev, p) {
+			added = append(added, p.String())
+		}
+	}
+	for _, p := range prev {
+		if !slices.Contains(next, p) {
+			removed = append(removed, p.String())
+		}
+	}
+	return added, removed
+}
+
+// changedKeys lists the key paths (section.key) whose values differ between
+// a and b, except the ignored ones.
+func changedKeys(a, b *config.Config, ignore ...string) []string {
+	var out []string
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	t := va.Type()
+	for i := range t.NumField() {
+		section := yamlName(t.Field(i))
+		sa, sb := va.Field(i), vb.Field(i)
+		if sa.Kind() != reflect.Struct {
+			if !reflect.DeepEqual(sa.Interface(), sb.Interface()) && !slices.Contains(ignore, section) {
+				out = append(out, section)
+			}
+			continue
+		}
+		st := sa.Type()
+		for j := range st.NumField() {
+			key := fmt.Sprintf("%s.%s", section, yamlName(st.Field(j)))
+			if slices.Contains(ignore, key) {
+				continue
+			}
+			if !reflect.DeepEqual(sa.Field(j).Interface(), sb.Field(j).Interface()) {
+				out = append(out, key)
+			}
+		}
+	}
+	return out
+}
+
+func yamlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if name == "" {
+		return strings.ToLower(f.Name)
+	}
+	return name
+}

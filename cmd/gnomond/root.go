@@ -1,0 +1,167 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gnomon-time/gnomon/config"
+)
+
+// flags are the command-line settings that override the configuration.
+type flags struct {
+	configFile    string
+	ntpListen     []string
+	metricsListen string
+	controlSocket string
+	logLevel      string
+}
+
+func newRootCmd(stdout, stderr io.Writer, hup <-chan os.Signal) *cobra.Command {
+	var f flags
+	root := &cobra.Command{
+		Use:   "gnomond",
+		Short: "gnomon time daemon: serves NTP (never adjusts the host clock)",
+		Long: `gnomond serves NTP from the system clock or a virtual clock over it, and
+exposes Prometheus metrics. It never adjusts the host clock.
+
+Without --config it runs on the embedded default configuration
+('gnomond config default'): NTP on 127.0.0.1:11123 and [::1]:11123 for
+loopback clients, metrics on http://127.0.0.1:11124/metrics.
+
+Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          noArgs,
+		Version:       version(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, &f)
+			if err != nil {
+				return err
+			}
+			return runDaemon(cmd.Context(), cfg, &f, cmd, stderr, hup)
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return configError{err: err, usage: true} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.configFile, "config", "", "configuration file (YAML); default: the embedded default")
+	rf := root.Flags()
+	rf.StringArrayVar(&f.ntpListen, "ntp-listen", nil, "serve NTP on ADDR:PORT instead of ntp.listen (repeatable)")
+	rf.StringVar(&f.metricsListen, "metrics-listen", "", `serve /metrics on ADDR:PORT instead of metrics.listen ("" = off)`)
+	rf.StringVar(&f.controlSocket, "control-socket", "", "control socket path instead of control.socket (reserved: not served yet)")
+	rf.StringVar(&f.logLevel, "log-level", "", "log level instead of log.level: debug, info, warn or error")
+
+	validate := &cobra.Command{
+		Use:   "validate --config FILE",
+		Short: "Check a configuration file and print every problem",
+		Long: `validate parses and checks a configuration file and prints OK or every
+problem found, each naming the key and the value. Exit code 0 if valid, 2 if not.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.configFile == "" {
+				return usagef("validate needs --config FILE")
+			}
+			cfg, err := config.Load(f.configFile)
+			if err != nil {
+				return configError{err: err}
+			}
+			if err := cfg.Validate(); err != nil {
+				return configError{err: fmt.Errorf("%s is invalid:\n%w", f.configFile, err)}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\n", f.configFile)
+			return nil
+		},
+	}
+
+	cfgCmd := &cobra.Command{
+		Use:   "config",
+		Short: "Configuration helpers",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cfgCmd.AddCommand(&cobra.Command{
+		Use:   "default",
+		Short: "Print the embedded default configuration (every key at its default)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := cmd.OutOrStdout().Write(config.DefaultYAML)
+			return err
+		},
+	})
+	root.AddCommand(validate, cfgCmd)
+	return root
+}
+
+// loadConfig reads --config (or the embedded default), applies the flag
+// overrides and validates.
+func loadConfig(cmd *cobra.Command, f *flags) (*config.Config, error) {
+	var cfg *config.Config
+	if f.configFile == "" {
+		cfg = config.Default()
+	} else {
+		c, err := config.Load(f.configFile)
+		if err != nil {
+			return nil, configError{err: err}
+		}
+		cfg = c
+	}
+	applyFlags(cmd, f, cfg)
+	if err := cfg.Validate(); err != nil {
+		src := "the embedded default configuration"
+		if f.configFile != "" {
+			src = f.configFile
+		}
+		return nil, configError{err: fmt.Errorf("invalid configuration (%s and flags):\n%w", src, err)}
+	}
+	return cfg, nil
+}
+
+// applyFlags overrides cfg with the flags that were given.
+func applyFlags(cmd *cobra.Command, f *flags, cfg *config.Config) {
+	fl := cmd.Flags()
+	if fl.Changed("ntp-listen") {
+		cfg.NTP.Listen = append([]string(nil), f.ntpListen...)
+	}
+	if fl.Changed("metrics-listen") {
+		cfg.Metrics.Listen = f.metricsListen
+	}
+	if fl.Changed("control-socket") {
+		cfg.Control.Socket = f.controlSocket
+	}
+	if fl.Changed("log-level") {
+		cfg.Log.Level = f.logLevel
+	}
+}
+
+// noArgs rejects positional arguments as a usage error (an unknown
+// subcommand lands here too).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("unknown command or argument %q for %q", args[0], cmd.CommandPath())
+	}
+	return nil
+}
+
+// version is the module version from the build information ("(devel)" for
+// a build from a work tree), with the VCS revision when known.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
+}
+
+var errNoConfigFile = errors.New("no configuration file (running on the embedded default): nothing to reload")

@@ -1,0 +1,316 @@
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultYAML is the embedded default configuration, printed by
+// `gnomond config default` and used when no --config is given.
+//
+//go:embed default.yaml
+var DefaultYAML []byte
+
+// Config is gnomond's configuration.
+type Config struct {
+	NTP       NTP       `yaml:"ntp"`
+	Clock     Clock     `yaml:"clock"`
+	Reference Reference `yaml:"reference"`
+	Metrics   Metrics   `yaml:"metrics"`
+	Control   Control   `yaml:"control"`
+	Log       Log       `yaml:"log"`
+}
+
+// NTP configures the NTP server.
+type NTP struct {
+	// Listen holds ADDR:PORT strings (IPv6 in brackets).
+	Listen []string `yaml:"listen"`
+	// Interface binds every NTP socket to one network interface ("" = any).
+	Interface string `yaml:"interface"`
+	// Workers is the number of worker goroutines; 0 means one per CPU.
+	Workers int `yaml:"workers"`
+	// Timestamping is auto, hardware, software or none.
+	Timestamping string `yaml:"timestamping"`
+	// DSCP is the differentiated services code point of replies (0–63).
+	DSCP int `yaml:"dscp"`
+	// Allow and Deny are CIDR prefixes or bare addresses.
+	Allow []string `yaml:"allow"`
+	Deny  []string `yaml:"deny"`
+	// RateLimit is nil (off) unless the key is present.
+	RateLimit *RateLimit `yaml:"ratelimit"`
+	// Interleaved enables interleaved mode (RFC 9769) for clients asking.
+	Interleaved bool `yaml:"interleaved"`
+	// ClientLogSize is the number of client log entries.
+	ClientLogSize int `yaml:"client_log_size"`
+}
+
+// RateLimit is chrony's `ratelimit` directive.
+type RateLimit struct {
+	// Interval is the minimum mean interval between answers, log2 seconds
+	// (3 = 8 s; −19 … 12).
+	Interval int `yaml:"interval"`
+	// Burst is how many requests may exceed the rate at once (1 … 255).
+	Burst int `yaml:"burst"`
+	// Leak: limited requests are still answered with probability 2^−Leak
+	// (1 … 4), so a spoofer cannot silence a victim.
+	Leak int `yaml:"leak"`
+	// KoD: limited requests get a KoD RATE with probability 2^−KoD;
+	// 0 never (0 … 4).
+	KoD int `yaml:"kod"`
+}
+
+// DefaultRateLimit returns chrony's ratelimit defaults.
+func DefaultRateLimit() RateLimit { return RateLimit{Interval: 3, Burst: 8, Leak: 2, KoD: 0} }
+
+// UnmarshalYAML fills the fields a file omits with chrony's defaults, so
+// that `ratelimit: {}` means chrony's plain `ratelimit`. Unknown keys inside
+// were already rejected by the key check that runs before decoding.
+func (r *RateLimit) UnmarshalYAML(n *yaml.Node) error {
+	type plain RateLimit
+	p := plain(DefaultRateLimit())
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		*r = RateLimit(p)
+		return nil
+	}
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*r = RateLimit(p)
+	return nil
+}
+
+// Clock selects the served clock.
+type Clock struct {
+	// Mode is virtual or system.
+	Mode string `yaml:"mode"`
+}
+
+// Reference selects the time source.
+type Reference struct {
+	// Type is local or none.
+	Type string `yaml:"type"`
+	// Stratum served with the local reference (1 … 15).
+	Stratum int `yaml:"stratum"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen is ADDR:PORT ("" = off; empty ADDR = all addresses).
+	Listen string `yaml:"listen"`
+}
+
+// Control configures the control socket (not served yet).
+type Control struct {
+	// Socket is a Unix socket path ("" = off).
+	Socket string `yaml:"socket"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// Values accepted by the enumerated keys.
+const (
+	TimestampingAuto     = "auto"
+	TimestampingHardware = "hardware"
+	TimestampingSoftware = "software"
+	TimestampingNone     = "none"
+
+	ClockVirtual = "virtual"
+	ClockSystem  = "system"
+
+	ReferenceLocal = "local"
+	ReferenceNone  = "none"
+
+	FormatText = "text"
+	FormatJSON = "json"
+)
+
+// builtin returns the built-in defaults. default.yaml spells out the same
+// values (TestDefaultYAMLSpellsOutBuiltin).
+func builtin() *Config {
+	return &Config{
+		NTP: NTP{
+			Listen:        []string{"127.0.0.1:11123", "[::1]:11123"},
+			Workers:       0,
+			Timestamping:  TimestampingAuto,
+			Allow:         []string{"127.0.0.0/8", "::1/128"},
+			Deny:          []string{},
+			Interleaved:   true,
+			ClientLogSize: 4096,
+		},
+		Clock:     Clock{Mode: ClockVirtual},
+		Reference: Reference{Type: ReferenceLocal, Stratum: 10},
+		Metrics:   Metrics{Listen: "127.0.0.1:11124"},
+		Log:       Log{Level: "info", Format: FormatText},
+	}
+}
+
+// Default returns the embedded default configuration.
+func Default() *Config {
+	c, err := Parse(DefaultYAML)
+	if err != nil {
+		// default.yaml is part of the binary and covered by tests; failing
+		// here is a build defect, not bad input.
+		panic("config: embedded default.yaml: " + err.Error())
+	}
+	return c
+}
+
+// Load reads and parses the file at path. It does not validate.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes a YAML document strictly over the built-in defaults. Every
+// unknown key is reported (with its path and line); type errors name the
+// key path too. It does not validate values: call Validate.
+func Parse(data []byte) (*Config, error) {
+	c := builtin()
+	if err := decodeStrict(data, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decodeStrict decodes data into out, rejecting unknown keys and more than
+// one document.
+func decodeStrict(data []byte, out *Config) error {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // empty file: all defaults
+		}
+		return fmt.Errorf("parse: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return fmt.Errorf("parse: %w", err)
+		}
+		return fmt.Errorf("line %d: more than one YAML document", extra.Line)
+	}
+	lines := map[int]string{}
+	if errs := checkKeys(&root, configType, "", lines); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	// Decode again through a Decoder so that KnownFields applies as a
+	// second line of defence (checkKeys already reported unknown keys).
+	dec = yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(out); err != nil {
+		return annotate(err, lines)
+	}
+	// A bare `ratelimit:` (YAML null) enables rate limiting with chrony's
+	// defaults, as chrony's bare `ratelimit` directive does; yaml leaves a
+	// nil pointer for null without calling UnmarshalYAML.
+	if out.NTP.RateLimit == nil {
+		for _, p := range lines {
+			if p == "ntp.ratelimit" {
+				r := DefaultRateLimit()
+				out.NTP.RateLimit = &r
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// annotate prefixes yaml type errors ("line 4: cannot unmarshal ...") with
+// the key path found on that line.
+func annotate(err error, lines map[int]string) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("parse: %w", err)
+	}
+	errs := make([]error, 0, len(te.Errors))
+	for _, msg := range te.Errors {
+		var line int
+		if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+			if path, ok := lines[line]; ok {
+				msg = path + " (" + msg[:strings.Index(msg, ":")] + ")" + msg[strings.Index(msg, ":"):]
+			}
+		}
+		errs = append(errs, errors.New(msg))
+	}
+	return errors.Join(errs...)
+}
+
+// EffectiveWorkers returns the effective number of workers (0 → number of CPUs).
+func (n *NTP) EffectiveWorkers() int {
+	if n.Workers > 0 {
+		return n.Workers
+	}
+	return runtime.NumCPU()
+}
+
+// ListenAddrs returns the parsed listen addresses. Call after Validate;
+// entries that do not parse are skipped.
+func (n *NTP) ListenAddrs() []netip.AddrPort {
+	out := make([]netip.AddrPort, 0, len(n.Listen))
+	for _, s := range n.Listen {
+		if ap, err := parseListen(s); err == nil {
+			out = append(out, ap)
+		}
+	}
+	return out
+}
+
+// AllowPrefixes returns the parsed allow list (call after Validate).
+func (n *NTP) AllowPrefixes() []netip.Prefix { return prefixes(n.Allow) }
+
+// DenyPrefixes returns the parsed deny list (call after Validate).
+func (n *NTP) DenyPrefixes() []netip.Prefix { return prefixes(n.Deny) }
+
+func prefixes(list []string) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		if p, err := parsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parsePrefix accepts a CIDR prefix without host bits or a bare address
+// (one host).
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, errors.New("not an address or CIDR prefix")
+		}
+		if a.Zone() != "" {
+			return netip.Prefix{}, errors.New("zones are not allowed in access lists")
+		}
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, errors.New("not an address or CIDR prefix")
+	}
+	if p != p.Masked() {
+		return netip.Prefix{}, fmt.Errorf("host bits set (did you mean %s?)", p.Masked())
+	}
+	return p, nil
+}

@@ -1,0 +1,309 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
+)
+
+func TestEmbeddedDefaultParsesAndValidates(t *testing.T) {
+	c, err := Parse(DefaultYAML)
+	if err != nil {
+		t.Fatalf("Parse(default.yaml): %v", err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("default.yaml does not validate:\n%v", err)
+	}
+	if diff := cmp.Diff(builtin(), Default()); diff != "" {
+		t.Errorf("Default() differs from builtin() (-want +got):\n%s", diff)
+	}
+}
+
+// The embedded file must spell out every built-in default, so that
+// `gnomond config default` documents them: decoding it over a zero Config
+// must give exactly builtin().
+func TestDefaultYAMLSpellsOutBuiltin(t *testing.T) {
+	var c Config
+	if err := yaml.Unmarshal(DefaultYAML, &c); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(builtin(), &c); diff != "" {
+		t.Errorf("default.yaml and builtin() disagree (-builtin +yaml):\n%s", diff)
+	}
+}
+
+func TestDefaultIsSafe(t *testing.T) {
+	c := Default()
+	for _, ap := range c.NTP.ListenAddrs() {
+		if !ap.Addr().IsLoopback() {
+			t.Errorf("default listens on non-loopback %v", ap)
+		}
+		if ap.Port() < 1024 {
+			t.Errorf("default listens on privileged port %v (clashes with system time daemons)", ap)
+		}
+	}
+	if len(c.NTP.ListenAddrs()) != 2 {
+		t.Errorf("want IPv4 and IPv6 loopback listeners, got %v", c.NTP.Listen)
+	}
+	for _, p := range c.NTP.AllowPrefixes() {
+		if !p.Addr().IsLoopback() {
+			t.Errorf("default allows non-loopback %v", p)
+		}
+	}
+	if c.NTP.RateLimit != nil {
+		t.Errorf("rate limiting on by default: %+v", c.NTP.RateLimit)
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want func(*Config)
+	}{
+		{"empty file keeps every default", "", func(*Config) {}},
+		{"comment only", "# nothing\n", func(*Config) {}},
+		{"override one scalar", "ntp:\n  workers: 3\n", func(c *Config) { c.NTP.Workers = 3 }},
+		{"list replaces default list", "ntp:\n  listen: [\"10.0.0.1:123\"]\n",
+			func(c *Config) { c.NTP.Listen = []string{"10.0.0.1:123"} }},
+		{"empty allow list serves nobody", "ntp:\n  allow: []\n",
+			func(c *Config) { c.NTP.Allow = []string{} }},
+		{"ratelimit present takes chrony defaults", "ntp:\n  ratelimit: {}\n",
+			func(c *Config) { r := DefaultRateLimit(); c.NTP.RateLimit = &r }},
+		{"ratelimit null takes chrony defaults", "ntp:\n  ratelimit:\n",
+			func(c *Config) { r := DefaultRateLimit(); c.NTP.RateLimit = &r }},
+		{"ratelimit partial", "ntp:\n  ratelimit:\n    interval: -2\n    kod: 1\n",
+			func(c *Config) { c.NTP.RateLimit = &RateLimit{Interval: -2, Burst: 8, Leak: 2, KoD: 1} }},
+		{"interleaved off", "ntp:\n  interleaved: false\n", func(c *Config) { c.NTP.Interleaved = false }},
+		{"reference none", "reference:\n  type: none\n", func(c *Config) { c.Reference.Type = "none" }},
+		{"metrics off", "metrics:\n  listen: \"\"\n", func(c *Config) { c.Metrics.Listen = "" }},
+		{"json logs", "log: {format: json, level: debug}\n",
+			func(c *Config) { c.Log = Log{Level: "debug", Format: "json"} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse([]byte(tt.yaml))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			want := builtin()
+			tt.want(want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if err := got.Validate(); err != nil {
+				t.Errorf("Validate: %v", err)
+			}
+		})
+	}
+}
+
+func TestEffectiveWorkers(t *testing.T) {
+	n := NTP{Workers: 0}
+	if n.EffectiveWorkers() < 1 {
+		t.Errorf("workers 0 → %d, want ≥ 1", n.EffectiveWorkers())
+	}
+	n.Workers = 5
+	if n.EffectiveWorkers() != 5 {
+		t.Errorf("workers 5 → %d", n.EffectiveWorkers())
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // substrings, each must appear in the error
+	}{
+		{"unknown top-level key", "ntpd:\n  listen: []\n", []string{"ntpd (line 1): unknown key"}},
+		{"unknown nested key names path and line", "ntp:\n  workers: 1\n  ratelimt: {}\n",
+			[]string{"ntp.ratelimt (line 3): unknown key", "ratelimit"}},
+		{"unknown key inside ratelimit", "ntp:\n  ratelimit:\n    burts: 3\n",
+			[]string{"ntp.ratelimit.burts (line 3): unknown key"}},
+		{"every unknown key reported", "foo: 1\nlog:\n  colour: red\n",
+			[]string{"foo (line 1)", "log.colour (line 3)"}},
+		{"type error names key", "ntp:\n  workers: many\n",
+			[]string{"ntp.workers (line 2)", "many"}},
+		{"list where scalar belongs", "log:\n  level: [a]\n", []string{"line 2"}},
+		{"two documents", "log: {level: info}\n---\nlog: {level: info}\n", []string{"more than one YAML document"}},
+		{"duplicate key", "log:\n  level: info\n  level: debug\n", []string{"already defined"}},
+		{"syntax error", "ntp: [\n", []string{"parse"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml))
+			if err == nil {
+				t.Fatal("Parse succeeded, want error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // the exact line the error must contain
+	}{
+		{"listen empty", func(c *Config) { c.NTP.Listen = nil }, "ntp.listen: empty"},
+		{"listen bad port", func(c *Config) { c.NTP.Listen = []string{"127.0.0.1:1", "1.2.3.4:99999"} },
+			`ntp.listen[1]: "1.2.3.4:99999": invalid port`},
+		{"listen no port", func(c *Config) { c.NTP.Listen = []string{"127.0.0.1"} },
+			`ntp.listen[0]: "127.0.0.1": not ADDR:PORT`},
+		{"listen hostname", func(c *Config) { c.NTP.Listen = []string{"localhost:123"} },
+			`ntp.listen[0]: "localhost:123": invalid address`},
+		{"listen v6 without brackets", func(c *Config) { c.NTP.Listen = []string{"::1:123"} },
+			`ntp.listen[0]: "::1:123": not ADDR:PORT`},
+		{"listen duplicate", func(c *Config) { c.NTP.Listen = []string{"127.0.0.1:5", "127.0.0.1:5"} },
+			`ntp.listen[1]: "127.0.0.1:5": duplicate of ntp.listen[0]`},
+		{"listen mapped", func(c *Config) { c.NTP.Listen = []string{"[::ffff:127.0.0.1]:5"} },
+			`ntp.listen[0]: "[::ffff:127.0.0.1]:5": IPv4-mapped`},
+		{"interface", func(c *Config) { c.NTP.Interface = "eth0/1" }, `ntp.interface: "eth0/1": not a valid interface name`},
+		{"interface too long", func(c *Config) { c.NTP.Interface = "abcdefghijklmnop" },
+			`ntp.interface: "abcdefghijklmnop": not a valid interface name`},
+		{"workers negative", func(c *Config) { c.NTP.Workers = -1 }, "ntp.workers: -1: must be 0"},
+		{"workers huge", func(c *Config) { c.NTP.Workers = 5000 }, "ntp.workers: 5000: must be 0"},
+		{"timestamping", func(c *Config) { c.NTP.Timestamping = "kernel" },
+			`ntp.timestamping: "kernel": must be auto, hardware, software or none`},
+		{"hardware without interface", func(c *Config) { c.NTP.Timestamping = "hardware" },
+			`ntp.timestamping: "hardware": needs ntp.interface`},
+		{"dscp", func(c *Config) { c.NTP.DSCP = 64 }, "ntp.dscp: 64: must be 0 … 63"},
+		{"allow garbage", func(c *Config) { c.NTP.Allow = []string{"::1/128", "10.0.0.0/33"} },
+			`ntp.allow[1]: "10.0.0.0/33": not an address or CIDR prefix`},
+		{"allow host bits", func(c *Config) { c.NTP.Allow = []string{"10.1.2.3/8"} },
+			`ntp.allow[0]: "10.1.2.3/8": host bits set (did you mean 10.0.0.0/8?)`},
+		{"deny garbage", func(c *Config) { c.NTP.Deny = []string{"all"} },
+			`ntp.deny[0]: "all": not an address or CIDR prefix`},
+		{"deny zone", func(c *Config) { c.NTP.Deny = []string{"fe80::1%eth0"} },
+			`ntp.deny[0]: "fe80::1%eth0": zones are not allowed`},
+		{"ratelimit interval", func(c *Config) { c.NTP.RateLimit = &RateLimit{Interval: 13, Burst: 8, Leak: 2} },
+			"ntp.ratelimit.interval: 13: must be -19 … 12"},
+		{"ratelimit burst", func(c *Config) { c.NTP.RateLimit = &RateLimit{Interval: 3, Burst: 0, Leak: 2} },
+			"ntp.ratelimit.burst: 0: must be 1 … 255"},
+		{"ratelimit leak", func(c *Config) { c.NTP.RateLimit = &RateLimit{Interval: 3, Burst: 8, Leak: 5} },
+			"ntp.ratelimit.leak: 5: must be 1 … 4"},
+		{"ratelimit kod", func(c *Config) { c.NTP.RateLimit = &RateLimit{Interval: 3, Burst: 8, Leak: 2, KoD: -1} },
+			"ntp.ratelimit.kod: -1: must be 0 … 4"},
+		{"client log small", func(c *Config) { c.NTP.ClientLogSize = 8 }, "ntp.client_log_size: 8: must be a power of two, 16"},
+		{"client log not power of two", func(c *Config) { c.NTP.ClientLogSize = 5000 },
+			"ntp.client_log_size: 5000: must be a power of two"},
+		{"allow and deny same prefix", func(c *Config) { c.NTP.Deny = []string{"::1/128"} },
+			`ntp.deny[0]: "::1/128": also in ntp.allow[1]`},
+		{"clock mode", func(c *Config) { c.Clock.Mode = "phc" }, `clock.mode: "phc": must be virtual or system`},
+		{"reference type", func(c *Config) { c.Reference.Type = "gps" }, `reference.type: "gps": must be local or none`},
+		{"reference stratum", func(c *Config) { c.Reference.Stratum = 16 }, "reference.stratum: 16: must be 1 … 15"},
+		{"metrics listen", func(c *Config) { c.Metrics.Listen = "9100" }, `metrics.listen: "9100": not ADDR:PORT`},
+		{"metrics host", func(c *Config) { c.Metrics.Listen = "example.org:9100" },
+			`metrics.listen: "example.org:9100": invalid address`},
+		{"metrics port", func(c *Config) { c.Metrics.Listen = ":http" }, `metrics.listen: ":http": invalid port`},
+		{"control relative", func(c *Config) { c.Control.Socket = "run/gnomond.sock" },
+			`control.socket: "run/gnomond.sock": must be an absolute path`},
+		{"control long", func(c *Config) { c.Control.Socket = "/" + strings.Repeat("a", 120) },
+			"control.socket: \"/" + strings.Repeat("a", 120) + "\": longer than 107 bytes"},
+		{"log level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: "verbose": must be debug, info, warn or error`},
+		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml": must be text or json`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.mutate(c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatal("Validate accepted it")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error:\n%v\nwant a line containing:\n%s", err, tt.want)
+			}
+			if n := len(strings.Split(err.Error(), "\n")); n != 1 {
+				t.Errorf("one problem gave %d error lines:\n%v", n, err)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c := Default()
+	c.NTP.DSCP = 99
+	c.Log.Format = "xml"
+	c.NTP.Listen = []string{"nope", "127.0.0.1:123", "1.2.3.4:99999"}
+	err := c.Validate()
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		t.Fatalf("want errors.Join result, got %T: %v", err, err)
+	}
+	if got := len(joined.Unwrap()); got != 4 {
+		t.Errorf("got %d errors, want 4:\n%v", got, err)
+	}
+}
+
+func TestValidAccepts(t *testing.T) {
+	c := Default()
+	c.NTP.Listen = []string{"0.0.0.0:123", "[::]:123", "[fe80::1%lo]:123", "127.0.0.1:0"}
+	c.NTP.Allow = []string{"0.0.0.0/0", "::/0", "192.0.2.7"}
+	c.NTP.Deny = []string{"10.0.0.0/8", "2001:db8::/32"}
+	c.NTP.Interface = "eth0"
+	c.NTP.Timestamping = TimestampingHardware
+	c.NTP.DSCP = 46
+	c.Metrics.Listen = ":9100"
+	c.Control.Socket = "/run/gnomond/gnomond.sock"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(c.NTP.AllowPrefixes()); got != 3 {
+		t.Errorf("AllowPrefixes: %d entries, want 3", got)
+	}
+	if got := c.NTP.AllowPrefixes()[2].Bits(); got != 32 {
+		t.Errorf("bare address → /%d, want /32", got)
+	}
+	if got := len(c.NTP.ListenAddrs()); got != 4 {
+		t.Errorf("ListenAddrs: %d, want 4", got)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "g.yaml")
+	if err := os.WriteFile(p, []byte("ntp:\n  dscp: 46\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NTP.DSCP != 46 {
+		t.Errorf("dscp %d", c.NTP.DSCP)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("missing file: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("nope: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "bad.yaml") || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("unknown key: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(DefaultYAML)
+	f.Add([]byte("ntp:\n  ratelimit: {kod: 2}\n"))
+	f.Add([]byte("a: &x {b: *x}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			return
+		}
+		_ = c.Validate()
+	})
+}

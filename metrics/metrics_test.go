@@ -1,0 +1,239 @@
+package metrics
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/hwts"
+	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/serve"
+)
+
+type fakeServe struct{ st serve.Stats }
+
+func (f *fakeServe) Stats() serve.Stats { return f.st }
+
+type fakeLog struct{ st clientlog.Stats }
+
+func (f *fakeLog) Stats() clientlog.Stats { return f.st }
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+func fixture() (*fakeServe, *fakeLog, *clock.StateCell, clock.Clock) {
+	var ss serve.Stats
+	ss.Requests[ntp.VerdictServed] = 100
+	ss.Requests[ntp.VerdictInterleaved] = 40
+	ss.Requests[ntp.VerdictKoDRate] = 3
+	ss.Requests[ntp.VerdictRateLimited] = 7
+	ss.Requests[ntp.VerdictDenied] = 2
+	ss.Requests[ntp.VerdictMalformed] = 5
+	ss.Requests[ntp.VerdictBadVersion] = 1
+	ss.Requests[ntp.VerdictBadMode] = 4
+	ss.RXTimestamps[hwts.KindKernel] = 150
+	ss.RXTimestamps[hwts.KindDaemon] = 12
+	ss.RXHardwareUnused = 6
+	ss.TXTimestamps[hwts.KindDaemon] = 103
+	ss.TXTimestamps[hwts.KindKernel] = 140
+	ss.TXTimestamps[hwts.KindHardware] = 9
+	ss.TXRecorded = 139
+	ss.TXUnmatched = 1
+	ss.Replies = 143
+	ss.SendErrors = 2
+	ss.ReceiveErrors = 3
+	ss.Truncated = 1
+	ss.KernelDrops = 8
+	cl := clientlog.Stats{Capacity: 4096, Clients: 17, Hits: 150, Drops: 7, KoDs: 3, Leaks: 2, Contended: 1, Evictions: 0}
+	ref := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	cell := new(clock.StateCell)
+	cell.Store(&clock.SyncState{
+		Synchronized: true, Leap: clock.LeapInsert, Stratum: 3, RefTime: ref,
+		RootDelay: 250 * time.Microsecond, RootDispersion: 100 * time.Microsecond,
+		DispersionRate: 15e-6,
+	})
+	// 100 s after the reference time: dispersion grows by 1.5 ms.
+	return &fakeServe{ss}, &fakeLog{cl}, cell, fixedClock{ref.Add(100 * time.Second)}
+}
+
+const golden = `
+# HELP gnomon_build_info Build information; the value is always 1.
+# TYPE gnomon_build_info gauge
+gnomon_build_info{goversion="GOVERSION",version="v0.0.0-test"} 1
+# HELP gnomon_ntp_client_log_capacity Client log size in records.
+# TYPE gnomon_ntp_client_log_capacity gauge
+gnomon_ntp_client_log_capacity 4096
+# HELP gnomon_ntp_client_log_contended_total Client log updates skipped because another worker held the record.
+# TYPE gnomon_ntp_client_log_contended_total counter
+gnomon_ntp_client_log_contended_total 1
+# HELP gnomon_ntp_client_log_evictions_total Client log records replaced by a new client.
+# TYPE gnomon_ntp_client_log_evictions_total counter
+gnomon_ntp_client_log_evictions_total 0
+# HELP gnomon_ntp_client_log_hits_total Requests looked up in the client log.
+# TYPE gnomon_ntp_client_log_hits_total counter
+gnomon_ntp_client_log_hits_total 150
+# HELP gnomon_ntp_client_log_kod_total Requests the rate limit answered with KoD RATE.
+# TYPE gnomon_ntp_client_log_kod_total counter
+gnomon_ntp_client_log_kod_total 3
+# HELP gnomon_ntp_client_log_leaked_total Requests over the rate limit answered anyway (leak).
+# TYPE gnomon_ntp_client_log_leaked_total counter
+gnomon_ntp_client_log_leaked_total 2
+# HELP gnomon_ntp_client_log_rate_limited_total Requests the rate limit dropped.
+# TYPE gnomon_ntp_client_log_rate_limited_total counter
+gnomon_ntp_client_log_rate_limited_total 7
+# HELP gnomon_ntp_client_log_records Client log records in use.
+# TYPE gnomon_ntp_client_log_records gauge
+gnomon_ntp_client_log_records 17
+# HELP gnomon_ntp_interleaved_tx_timestamps_recorded_total Kernel transmit timestamps stored for interleaved mode.
+# TYPE gnomon_ntp_interleaved_tx_timestamps_recorded_total counter
+gnomon_ntp_interleaved_tx_timestamps_recorded_total 139
+# HELP gnomon_ntp_interleaved_tx_timestamps_unmatched_total Kernel transmit timestamps whose reply was no longer known.
+# TYPE gnomon_ntp_interleaved_tx_timestamps_unmatched_total counter
+gnomon_ntp_interleaved_tx_timestamps_unmatched_total 1
+# HELP gnomon_ntp_receive_errors_total Failed receive calls on NTP sockets.
+# TYPE gnomon_ntp_receive_errors_total counter
+gnomon_ntp_receive_errors_total 3
+# HELP gnomon_ntp_replies_total NTP replies sent.
+# TYPE gnomon_ntp_replies_total counter
+gnomon_ntp_replies_total 143
+# HELP gnomon_ntp_requests_total NTP datagrams received, by the verdict of the server.
+# TYPE gnomon_ntp_requests_total counter
+gnomon_ntp_requests_total{verdict="bad_mode"} 4
+gnomon_ntp_requests_total{verdict="bad_version"} 1
+gnomon_ntp_requests_total{verdict="denied"} 2
+gnomon_ntp_requests_total{verdict="interleaved"} 40
+gnomon_ntp_requests_total{verdict="kod_rate"} 3
+gnomon_ntp_requests_total{verdict="malformed"} 5
+gnomon_ntp_requests_total{verdict="rate_limited"} 7
+gnomon_ntp_requests_total{verdict="served"} 100
+gnomon_ntp_requests_total{verdict="short_buffer"} 0
+# HELP gnomon_ntp_requests_truncated_total NTP datagrams longer than the receive buffer (also counted as malformed).
+# TYPE gnomon_ntp_requests_truncated_total counter
+gnomon_ntp_requests_truncated_total 1
+# HELP gnomon_ntp_rx_hardware_timestamps_unused_total NTP requests that carried a NIC hardware timestamp gnomond could not use (no PHC conversion yet).
+# TYPE gnomon_ntp_rx_hardware_timestamps_unused_total counter
+gnomon_ntp_rx_hardware_timestamps_unused_total 6
+# HELP gnomon_ntp_rx_timestamps_total Receive timestamps used for NTP requests, by kind (hardware stamps are not usable yet and count as kernel).
+# TYPE gnomon_ntp_rx_timestamps_total counter
+gnomon_ntp_rx_timestamps_total{kind="daemon"} 12
+gnomon_ntp_rx_timestamps_total{kind="hardware"} 0
+gnomon_ntp_rx_timestamps_total{kind="kernel"} 150
+# HELP gnomon_ntp_send_errors_total NTP replies the kernel refused to send.
+# TYPE gnomon_ntp_send_errors_total counter
+gnomon_ntp_send_errors_total 2
+# HELP gnomon_ntp_socket_drops_total Datagrams the kernel dropped because an NTP socket's receive queue was full.
+# TYPE gnomon_ntp_socket_drops_total counter
+gnomon_ntp_socket_drops_total 8
+# HELP gnomon_ntp_tx_timestamps_total Transmit timestamps: daemon = read by gnomond and written into a reply; kernel/hardware = reported by the kernel after sending.
+# TYPE gnomon_ntp_tx_timestamps_total counter
+gnomon_ntp_tx_timestamps_total{kind="daemon"} 103
+gnomon_ntp_tx_timestamps_total{kind="hardware"} 9
+gnomon_ntp_tx_timestamps_total{kind="kernel"} 140
+# HELP gnomon_sync_leap Leap indicator served: 0 none, 1 insert, 2 delete, 3 unsynchronised.
+# TYPE gnomon_sync_leap gauge
+gnomon_sync_leap 1
+# HELP gnomon_sync_root_delay_seconds Root delay of the served clock.
+# TYPE gnomon_sync_root_delay_seconds gauge
+gnomon_sync_root_delay_seconds 0.00025
+# HELP gnomon_sync_root_dispersion_seconds Root dispersion of the served clock, grown to the scrape time.
+# TYPE gnomon_sync_root_dispersion_seconds gauge
+gnomon_sync_root_dispersion_seconds 0.0016
+# HELP gnomon_sync_stratum Stratum of the served clock (16 = unsynchronised).
+# TYPE gnomon_sync_stratum gauge
+gnomon_sync_stratum 3
+# HELP gnomon_sync_synchronized 1 if the served clock is synchronised (or declared so by a local reference), else 0.
+# TYPE gnomon_sync_synchronized gauge
+gnomon_sync_synchronized 1
+`
+
+func TestGoldenExposition(t *testing.T) {
+	s, l, cell, clk := fixture()
+	c := NewCollector(Sources{Serve: s, ClientLog: l, State: cell, Clock: clk, Version: "v0.0.0-test"})
+	want := strings.ReplaceAll(golden, "GOVERSION", runtime.Version())
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+}
+
+// Every verdict has a label value, also verdicts added to ntp later.
+func TestEveryVerdictExported(t *testing.T) {
+	s, _, _, _ := fixture()
+	c := NewCollector(Sources{Serve: s})
+	if got := testutil.CollectAndCount(c, "gnomon_ntp_requests_total"); got != ntp.NumVerdicts {
+		t.Errorf("%d requests series, want %d (one per ntp.Verdict)", got, ntp.NumVerdicts)
+	}
+}
+
+// Scrapes read the sources live.
+func TestScrapeReadsCurrentValues(t *testing.T) {
+	s, _, _, _ := fixture()
+	c := NewCollector(Sources{Serve: s})
+	s.st.Replies = 1000
+	if err := testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP gnomon_ntp_replies_total NTP replies sent.
+# TYPE gnomon_ntp_replies_total counter
+gnomon_ntp_replies_total 1000
+`), "gnomon_ntp_replies_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestUnsynchronisedAndMissingSources(t *testing.T) {
+	cell := new(clock.StateCell)
+	c := NewCollector(Sources{State: cell, Version: "x"})
+	// No state published yet: no sync gauges, only build info.
+	if got := testutil.CollectAndCount(c); got != 1 {
+		t.Errorf("%d series with nothing published, want 1 (build info)", got)
+	}
+	cell.Store(clock.Unsynchronised(-20))
+	if err := testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP gnomon_sync_synchronized 1 if the served clock is synchronised (or declared so by a local reference), else 0.
+# TYPE gnomon_sync_synchronized gauge
+gnomon_sync_synchronized 0
+# HELP gnomon_sync_leap Leap indicator served: 0 none, 1 insert, 2 delete, 3 unsynchronised.
+# TYPE gnomon_sync_leap gauge
+gnomon_sync_leap 3
+# HELP gnomon_sync_stratum Stratum of the served clock (16 = unsynchronised).
+# TYPE gnomon_sync_stratum gauge
+gnomon_sync_stratum 16
+`), "gnomon_sync_synchronized", "gnomon_sync_leap", "gnomon_sync_stratum"); err != nil {
+		t.Error(err)
+	}
+}
+
+// The metric names pass promlint (what `promtool check metrics` checks).
+func TestLint(t *testing.T) {
+	s, l, cell, clk := fixture()
+	c := NewCollector(Sources{Serve: s, ClientLog: l, State: cell, Clock: clk, Version: "v"})
+	problems, err := testutil.CollectAndLint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestRegister(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	s, l, cell, clk := fixture()
+	if _, err := Register(reg, Sources{Serve: s, ClientLog: l, State: cell, Clock: clk, Version: "v"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("pedantic gather: %v", err)
+	}
+	if _, err := Register(reg, Sources{}); err == nil {
+		t.Error("registering twice succeeded")
+	}
+	if _, err := Register(nil, Sources{}); err == nil {
+		t.Error("nil registerer accepted")
+	}
+}

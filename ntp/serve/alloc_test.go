@@ -1,0 +1,120 @@
+package serve
+
+import (
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gnomon-time/gnomon/hwts"
+	"github.com/gnomon-time/gnomon/ntp"
+)
+
+// loopbackPair opens a Service with one worker that does not run (the
+// caller drives worker.step) and a hwts client socket, both on 127.0.0.1.
+func loopbackPair(t testing.TB, batch int) (*worker, *hwts.Conn, netip.AddrPort) {
+	t.Helper()
+	svc, _ := buildService(t, testOpts{workers: 1, batch: batch})
+	cl, err := hwts.Listen(t.Context(), hwts.Config{
+		Addr: netip.MustParseAddrPort("127.0.0.1:0"), Timestamping: hwts.ModeNone, BatchSize: batch,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	if err := cl.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	return svc.workers[0], cl, svc.Addrs()[0]
+}
+
+// clientBatch prepares n requests to server in msgs.
+func clientBatch(n int, server netip.AddrPort) []hwts.Message {
+	msgs := make([]hwts.Message, n)
+	for i := range msgs {
+		msgs[i].Buf = request(4, 3, uint64(0x1000+i))
+		msgs[i].N = 48
+		msgs[i].Addr = server
+	}
+	return msgs
+}
+
+// One worker iteration — recvmmsg, Respond, transmit stamp, sendmmsg,
+// error-queue drain with RecordTX — allocates nothing. The client side
+// (hwts WriteBatch/ReadBatch) is allocation-free too, so the whole round
+// trip is measured.
+func TestWorkerStepZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	const batch = 8
+	w, cl, server := loopbackPair(t, batch)
+	req := clientBatch(batch, server)
+	rep := make([]hwts.Message, batch)
+	for i := range rep {
+		rep[i].Buf = make([]byte, 512)
+	}
+	var replies int
+	round := func() {
+		if _, err := cl.WriteBatch(req); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.step(); err != nil {
+			t.Fatal(err)
+		}
+		for got := 0; got < batch; {
+			n, err := cl.ReadBatch(rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += n
+			replies += n
+		}
+	}
+	round() // warm up (zone caches, first TX IDs); AllocsPerRun adds one more
+	allocs := testing.AllocsPerRun(200, round)
+	if allocs != 0 {
+		t.Errorf("worker step: %v allocations per batch of %d, want 0", allocs, batch)
+	}
+	if want := 202 * batch; replies != want {
+		t.Errorf("%d replies, want %d", replies, want)
+	}
+	st := w.ctr
+	if got := st.requests[ntp.VerdictServed].Load(); got != uint64(202*batch) {
+		t.Errorf("served %d, want %d", got, 202*batch)
+	}
+}
+
+// BenchmarkWorkerStep measures one batch round trip on loopback: client
+// sendmmsg of a batch, worker step (recvmmsg, Respond ×batch, sendmmsg,
+// TX-timestamp drain), client recvmmsg. ns/op is per batch; ns/request is
+// per request.
+func BenchmarkWorkerStep(b *testing.B) {
+	for _, batch := range []int{1, 32} {
+		b.Run("batch="+strconv.Itoa(batch), func(b *testing.B) {
+			w, cl, server := loopbackPair(b, batch)
+			req := clientBatch(batch, server)
+			rep := make([]hwts.Message, batch)
+			for i := range rep {
+				rep[i].Buf = make([]byte, 512)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := cl.WriteBatch(req); err != nil {
+					b.Fatal(err)
+				}
+				if err := w.step(); err != nil {
+					b.Fatal(err)
+				}
+				for got := 0; got < batch; {
+					n, err := cl.ReadBatch(rep)
+					if err != nil {
+						b.Fatal(err)
+					}
+					got += n
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/request")
+		})
+	}
+}

@@ -1,0 +1,43 @@
+// Package serve is the I/O shell around the sans-IO NTP core (package ntp):
+// it owns the sockets, the goroutines and the clock reads, and nothing about
+// the protocol.
+//
+// # Data flow
+//
+// Service.Run starts one goroutine per (worker, listen address) pair. Each
+// owns one hwts socket (SO_REUSEPORT on the shared port, so the kernel's
+// 4-tuple hash keeps a client on one socket, as interleaved mode needs), its
+// receive and reply buffers (a batch of BatchSize), its counters and its ring
+// of sent replies. Per batch it:
+//
+//  1. receives up to BatchSize requests with one recvmmsg (hwts.ReadBatch);
+//  2. loads the clock.SyncState once from the StateCell;
+//  3. converts each receive timestamp to the served clock: kernel software
+//     stamps (CLOCK_REALTIME) through clock.Served.FromRealtime; daemon
+//     stamps are read from the served clock itself; hardware stamps are in
+//     PHC time and no PHC-to-served conversion exists yet, so the kernel
+//     software stamp taken alongside is used and counted as kernel (the
+//     hardware one is counted apart as received but unused);
+//  4. calls ntp.Server.Respond for each request into the reply buffer;
+//  5. reads the served clock once, right before sending, and writes it with
+//     ntp.PutTransmit into every reply whose verdict NeedsTransmit;
+//  6. sends all replies with one sendmmsg (hwts.WriteBatch) from the local
+//     address and interface each request arrived on (IP_PKTINFO);
+//  7. drains transmit timestamps from the error queue (hwts.ReadTX; also
+//     before step 4, for stamps that arrived late), finds
+//     the reply each belongs to in the ring (TXID → client, Receive field)
+//     and hands the kernel TX timestamp, converted to the served clock, to
+//     ntp.Server.RecordTX for interleaved mode (RFC 9769).
+//
+// Counters are per goroutine (atomic uint64, one writer each, no sharing of
+// cache lines) and summed by Service.Stats at scrape time; the packet path
+// takes no lock, sends on no channel and does not allocate (asserted with
+// testing.AllocsPerRun).
+//
+// # What it does not do
+//
+// It makes no protocol decision (ACL, rate limiting, reply rules and
+// interleaving live in ntp and ntp/clientlog), touches no clock (it only
+// reads the served clock) and exports no metrics itself: package metrics
+// reads Service.Stats.
+package serve

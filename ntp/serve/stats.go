@@ -1,0 +1,91 @@
+package serve
+
+import (
+	"sync/atomic"
+
+	"github.com/gnomon-time/gnomon/hwts"
+	"github.com/gnomon-time/gnomon/ntp"
+)
+
+// Stats is a snapshot of the shell's counters, summed over all worker
+// goroutines. Each counter is read atomically; the set is not read at one
+// instant.
+type Stats struct {
+	// Requests counts received datagrams by the verdict Respond (or, for a
+	// truncated datagram, the shell) gave them.
+	Requests [ntp.NumVerdicts]uint64
+	// RXTimestamps counts the receive timestamp kind used for each request.
+	// Hardware stamps are not usable yet (no PHC conversion): requests that
+	// had one are counted as kernel here and in RXHardwareUnused.
+	RXTimestamps [hwts.NumKinds]uint64
+	// RXHardwareUnused counts requests that carried a hardware timestamp
+	// the shell could not use.
+	RXHardwareUnused uint64
+	// TXTimestamps counts transmit timestamps by kind: daemon = transmit
+	// timestamps the daemon read and wrote into a reply (basic and KoD
+	// replies); kernel/hardware = TX timestamps from the error queue.
+	TXTimestamps [hwts.NumKinds]uint64
+	// TXRecorded counts kernel TX timestamps handed to the client log for
+	// interleaved mode (ntp.Server.RecordTX returned true).
+	TXRecorded uint64
+	// TXUnmatched counts error-queue TX timestamps whose reply was no longer
+	// in the ring (overwritten) or was never recorded.
+	TXUnmatched uint64
+	// Replies counts replies sent; SendErrors replies that could not be sent.
+	Replies    uint64
+	SendErrors uint64
+	// ReceiveErrors counts failed receive calls (not datagrams), e.g. an
+	// ICMP error reported on the socket.
+	ReceiveErrors uint64
+	// Truncated counts datagrams longer than the receive buffer (also
+	// counted as malformed in Requests).
+	Truncated uint64
+	// KernelDrops is the sum over sockets of the kernel's count of datagrams
+	// dropped because the receive queue was full (SO_RXQ_OVFL).
+	KernelDrops uint64
+}
+
+// Total returns the number of requests received.
+func (s *Stats) Total() uint64 {
+	var t uint64
+	for _, v := range s.Requests {
+		t += v
+	}
+	return t
+}
+
+// counters are one worker goroutine's counters: one writer (the worker),
+// many readers (Stats). Padded so that two workers' counters never share a
+// cache line.
+type counters struct {
+	_                [64]byte
+	requests         [ntp.NumVerdicts]atomic.Uint64
+	rx               [hwts.NumKinds]atomic.Uint64
+	rxHardwareUnused atomic.Uint64
+	tx               [hwts.NumKinds]atomic.Uint64
+	txRecorded       atomic.Uint64
+	txUnmatched      atomic.Uint64
+	replies          atomic.Uint64
+	sendErrors       atomic.Uint64
+	receiveErrors    atomic.Uint64
+	truncated        atomic.Uint64
+	_                [64]byte
+}
+
+// addTo adds the counters into s.
+func (c *counters) addTo(s *Stats) {
+	for i := range c.requests {
+		s.Requests[i] += c.requests[i].Load()
+	}
+	for i := range c.rx {
+		s.RXTimestamps[i] += c.rx[i].Load()
+		s.TXTimestamps[i] += c.tx[i].Load()
+	}
+	s.RXHardwareUnused += c.rxHardwareUnused.Load()
+	s.TXRecorded += c.txRecorded.Load()
+	s.TXUnmatched += c.txUnmatched.Load()
+	s.Replies += c.replies.Load()
+	s.SendErrors += c.sendErrors.Load()
+	s.ReceiveErrors += c.receiveErrors.Load()
+	s.Truncated += c.truncated.Load()
+}

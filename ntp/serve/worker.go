@@ -1,0 +1,228 @@
+package serve
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/hwts"
+	"github.com/gnomon-time/gnomon/ntp"
+)
+
+// packetConn is what a worker needs from its socket; *hwts.Conn implements
+// it.
+type packetConn interface {
+	ReadBatch(msgs []hwts.Message) (int, error)
+	WriteBatch(msgs []hwts.Message) (int, error)
+	ReadTX(fn func(id uint32, ts hwts.Timestamp)) (int, error)
+	Drops() uint32
+	Close() error
+}
+
+// Buffer sizes. A request longer than bufSize is dropped as malformed:
+// NTPv4 with NTS extension fields stays well below it.
+const (
+	bufSize = 2048
+	// ringSize is the number of sent replies remembered per worker for
+	// matching TX timestamps (a power of two). TX stamps normally arrive
+	// within one batch; the ring covers 32 batches of 32.
+	ringSize = 1024
+)
+
+// sentReply is what the worker remembers about a reply until its TX
+// timestamp arrives.
+type sentReply struct {
+	id      uint32
+	valid   bool
+	addr    netip.Addr
+	rxField ntp.Time
+}
+
+// worker serves one socket. Every field is owned by the worker goroutine
+// except ctr, which Stats reads atomically.
+type worker struct {
+	conn  packetConn
+	srv   *ntp.Server
+	clk   clock.Served
+	state *clock.StateCell
+
+	rx       []hwts.Message // requests
+	tx       []hwts.Message // replies
+	verdict  []ntp.Verdict  // verdict of the reply in tx[i]
+	ring     [ringSize]sentReply
+	onTXFunc func(id uint32, ts hwts.Timestamp) // bound once: no per-call allocation
+
+	ctr *counters
+}
+
+func newWorker(conn packetConn, srv *ntp.Server, clk clock.Served, state *clock.StateCell, batch int) *worker {
+	w := &worker{
+		conn:    conn,
+		srv:     srv,
+		clk:     clk,
+		state:   state,
+		rx:      make([]hwts.Message, batch),
+		tx:      make([]hwts.Message, batch),
+		verdict: make([]ntp.Verdict, batch),
+		ctr:     new(counters),
+	}
+	for i := range batch {
+		w.rx[i].Buf = make([]byte, bufSize)
+		w.tx[i].Buf = make([]byte, bufSize)
+	}
+	w.onTXFunc = w.onTX
+	return w
+}
+
+// errClosed reports whether err means the socket was closed (shutdown).
+func errClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
+
+// step serves one batch: receive, drain TX stamps, respond, stamp, send,
+// drain TX stamps again (to keep the error queue short: queued stamps count
+// against the receive buffer and wake the reader). It blocks in ReadBatch
+// until at least one datagram arrives. It returns an error only when the
+// receive call fails; per-packet problems are counted.
+func (w *worker) step() error {
+	n, err := w.conn.ReadBatch(w.rx)
+	if err != nil {
+		w.ctr.receiveErrors.Add(1)
+		return err
+	}
+	// TX timestamps that arrived after the previous batch's drain (NIC
+	// stamps come from an interrupt, later than sendmmsg returns) must be
+	// recorded before this batch asks for interleaved replies.
+	w.drainTX()
+	st := w.state.Load() // one snapshot per batch
+	out := 0
+	for i := range n {
+		m := &w.rx[i]
+		if m.Trunc || m.N > len(m.Buf) {
+			w.ctr.truncated.Add(1)
+			w.ctr.requests[ntp.VerdictMalformed].Add(1)
+			continue
+		}
+		rx := w.receiveTime(m)
+		r := &w.tx[out]
+		nr, v := w.srv.Respond(r.Buf, m.Buf[:m.N], m.Addr, rx, st)
+		if int(v) < len(w.ctr.requests) { // a verdict unknown to this build is not counted
+			w.ctr.requests[v].Add(1)
+		}
+		if !v.Replied() || nr <= 0 {
+			continue
+		}
+		r.N = nr
+		r.Addr = m.Addr
+		r.Local = m.Local
+		r.IfIndex = m.IfIndex
+		r.Trunc = false
+		w.verdict[out] = v
+		out++
+	}
+	if out > 0 {
+		w.send(out)
+	}
+	w.drainTX()
+	return nil
+}
+
+// receiveTime converts the receive timestamp of m to the served clock.
+func (w *worker) receiveTime(m *hwts.Message) ntp.Time {
+	if m.RXHW.Kind == hwts.KindHardware {
+		// No PHC → served clock conversion exists yet: use the kernel
+		// software stamp that hwts delivers alongside (m.RX).
+		w.ctr.rxHardwareUnused.Add(1)
+	}
+	switch m.RX.Kind {
+	case hwts.KindKernel:
+		w.ctr.rx[hwts.KindKernel].Add(1)
+		return ntp.TimeFromTime(w.clk.FromRealtime(m.RX.Time))
+	case hwts.KindDaemon:
+		// hwts takes daemon stamps with Config.Now, which Service sets to
+		// the served clock: already in the served timescale.
+		w.ctr.rx[hwts.KindDaemon].Add(1)
+		return ntp.TimeFromTime(m.RX.Time)
+	}
+	// hwts promises RX is never KindNone; be safe and read the clock.
+	w.ctr.rx[hwts.KindDaemon].Add(1)
+	return ntp.TimeFromTime(w.clk.Now())
+}
+
+// send stamps the first out replies and sends them, skipping any message
+// the kernel refuses (e.g. a peer address it cannot route to).
+func (w *worker) send(out int) {
+	// Read the served clock once, as late as possible before sendmmsg.
+	t3 := ntp.TimeFromTime(w.clk.Now())
+	for j := range out {
+		if w.verdict[j].NeedsTransmit() {
+			ntp.PutTransmit(w.tx[j].Buf[:w.tx[j].N], t3)
+			w.ctr.tx[hwts.KindDaemon].Add(1)
+		}
+	}
+	msgs := w.tx[:out]
+	for len(msgs) > 0 {
+		sent, err := w.conn.WriteBatch(msgs)
+		for k := range sent {
+			// KoD replies take no part in interleaved mode (chrony keeps no
+			// timestamps for them).
+			if w.verdict[out-len(msgs)+k] != ntp.VerdictKoDRate {
+				w.remember(&msgs[k])
+			}
+		}
+		w.ctr.replies.Add(uint64(sent))
+		if err == nil {
+			if sent == 0 {
+				return // nothing accepted and no error: give up this batch
+			}
+			msgs = msgs[sent:]
+			continue
+		}
+		// msgs[sent] failed: count it and go on with the rest, unless the
+		// socket is gone.
+		w.ctr.sendErrors.Add(1)
+		if errClosed(err) {
+			w.ctr.sendErrors.Add(uint64(len(msgs) - sent - 1))
+			return
+		}
+		msgs = msgs[sent+1:]
+	}
+}
+
+// remember stores a sent reply in the ring so that its TX timestamp can be
+// matched to the client and Receive field.
+func (w *worker) remember(m *hwts.Message) {
+	e := &w.ring[m.TXID&(ringSize-1)]
+	e.id = m.TXID
+	e.valid = true
+	e.addr = m.Addr.Addr()
+	e.rxField = ntp.ReceiveField(m.Buf[:m.N])
+}
+
+// drainTX reads the TX timestamps waiting on the error queue.
+func (w *worker) drainTX() {
+	if _, err := w.conn.ReadTX(w.onTXFunc); err != nil && !errClosed(err) {
+		w.ctr.receiveErrors.Add(1)
+	}
+}
+
+// onTX handles one TX timestamp of the reply with the given TXID.
+func (w *worker) onTX(id uint32, ts hwts.Timestamp) {
+	if int(ts.Kind) < len(w.ctr.tx) {
+		w.ctr.tx[ts.Kind].Add(1)
+	}
+	if ts.Kind != hwts.KindKernel {
+		// Hardware TX stamps are in PHC time, which cannot be converted yet;
+		// the kernel software stamp of the same packet (OPT_TX_SWHW) is used.
+		return
+	}
+	e := &w.ring[id&(ringSize-1)]
+	if !e.valid || e.id != id {
+		w.ctr.txUnmatched.Add(1)
+		return
+	}
+	e.valid = false
+	tx := ntp.TimeFromTime(w.clk.FromRealtime(ts.Time))
+	if w.srv.RecordTX(e.addr, e.rxField, tx) {
+		w.ctr.txRecorded.Add(1)
+	}
+}

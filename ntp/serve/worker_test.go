@@ -1,0 +1,277 @@
+package serve
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/hwts"
+	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/ntp/clientlog"
+)
+
+// fakeConn scripts a worker's socket.
+type fakeConn struct {
+	in      [][]hwts.Message // batches ReadBatch returns, in order
+	readErr error            // returned once in is empty
+	// failAt: WriteBatch fails on the message to this address.
+	failAt netip.AddrPort
+	sent   []hwts.Message // copies of sent messages
+	nextID uint32
+	tx     []txStamp // stamps ReadTX reports on its next call
+}
+
+type txStamp struct {
+	id uint32
+	ts hwts.Timestamp
+}
+
+func (f *fakeConn) ReadBatch(msgs []hwts.Message) (int, error) {
+	if len(f.in) == 0 {
+		if f.readErr != nil {
+			return 0, f.readErr
+		}
+		return 0, net.ErrClosed
+	}
+	b := f.in[0]
+	f.in = f.in[1:]
+	for i := range b {
+		buf := msgs[i].Buf
+		n := copy(buf, b[i].Buf[:b[i].N])
+		msgs[i] = b[i]
+		msgs[i].Buf = buf
+		msgs[i].N = n
+	}
+	return len(b), nil
+}
+
+func (f *fakeConn) WriteBatch(msgs []hwts.Message) (int, error) {
+	for i := range msgs {
+		if msgs[i].Addr == f.failAt {
+			return i, syscall.ENETUNREACH
+		}
+		msgs[i].TXID = f.nextID
+		f.nextID++
+		c := msgs[i]
+		c.Buf = append([]byte(nil), msgs[i].Buf[:msgs[i].N]...)
+		f.sent = append(f.sent, c)
+	}
+	return len(msgs), nil
+}
+
+func (f *fakeConn) ReadTX(fn func(id uint32, ts hwts.Timestamp)) (int, error) {
+	for _, s := range f.tx {
+		fn(s.id, s.ts)
+	}
+	n := len(f.tx)
+	f.tx = nil
+	return n, nil
+}
+
+func (f *fakeConn) Drops() uint32 { return 7 }
+func (f *fakeConn) Close() error  { return nil }
+
+func fakeWorker(t *testing.T, conn *fakeConn, clk clock.Served) (*worker, *ntp.Server, *clientlog.Log) {
+	t.Helper()
+	cl, err := clientlog.New(clientlog.Config{Clients: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scfg := ntp.DefaultServerConfig()
+	scfg.ACL = loopbackACL(t)
+	srv, err := ntp.NewServer(scfg, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cell := new(clock.StateCell)
+	cell.Store((&clock.Local{Stratum: 2, Precision: -20}).State(clk.Now().Add(-time.Second)))
+	return newWorker(conn, srv, clk, cell, 8), srv, cl
+}
+
+// stepClock is a served clock at a fixed base time: realtime r maps to
+// r + offset; Now returns now.
+type stepClock struct {
+	now    time.Time
+	offset time.Duration
+}
+
+func (c *stepClock) Now() time.Time                     { return c.now }
+func (c *stepClock) FromRealtime(t time.Time) time.Time { return t.Add(c.offset) }
+
+func msg(from string, rx hwts.Timestamp, hw hwts.Timestamp, pkt []byte) hwts.Message {
+	return hwts.Message{Buf: pkt, N: len(pkt), Addr: netip.MustParseAddrPort(from),
+		Local: netip.MustParseAddr("127.0.0.1"), IfIndex: 1, RX: rx, RXHW: hw}
+}
+
+func TestWorkerTimestampKinds(t *testing.T) {
+	base := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	clk := &stepClock{now: base.Add(time.Millisecond), offset: 250 * time.Millisecond}
+	kernel := hwts.Timestamp{Time: base, Kind: hwts.KindKernel}
+	daemon := hwts.Timestamp{Time: base.Add(5 * time.Microsecond), Kind: hwts.KindDaemon}
+	hw := hwts.Timestamp{Time: base.Add(-37 * time.Second), Kind: hwts.KindHardware} // PHC on TAI, say
+	conn := &fakeConn{in: [][]hwts.Message{{
+		msg("127.0.0.2:40000", kernel, hwts.Timestamp{}, request(4, 3, 1)),
+		msg("127.0.0.3:40000", daemon, hwts.Timestamp{}, request(4, 3, 2)),
+		msg("127.0.0.4:40000", kernel, hw, request(4, 3, 3)),
+	}}}
+	w, _, _ := fakeWorker(t, conn, clk)
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	if len(conn.sent) != 3 {
+		t.Fatalf("%d replies, want 3", len(conn.sent))
+	}
+	// Kernel stamps are converted with FromRealtime; daemon stamps are
+	// already served time; the hardware stamp is ignored in favour of the
+	// kernel one.
+	wantRX := []time.Time{base.Add(clk.offset), daemon.Time, base.Add(clk.offset)}
+	for i, m := range conn.sent {
+		got := ntp.ReceiveField(m.Buf).Time(base)
+		if d := got.Sub(wantRX[i]); d < -time.Nanosecond || d > time.Nanosecond {
+			t.Errorf("reply %d: receive %v, want %v", i, got, wantRX[i])
+		}
+		if m.Local != netip.MustParseAddr("127.0.0.1") || m.IfIndex != 1 {
+			t.Errorf("reply %d from %v if %d, want the request's local address and interface", i, m.Local, m.IfIndex)
+		}
+		xmt := ntp.Time(beUint64(m.Buf[40:])).Time(base)
+		if d := xmt.Sub(clk.now); d < -time.Nanosecond || d > time.Nanosecond {
+			t.Errorf("reply %d: transmit %v, want the served clock's Now %v", i, xmt, clk.now)
+		}
+	}
+	var st Stats
+	w.ctr.addTo(&st)
+	if st.RXTimestamps[hwts.KindKernel] != 2 || st.RXTimestamps[hwts.KindDaemon] != 1 || st.RXTimestamps[hwts.KindHardware] != 0 {
+		t.Errorf("rx kinds %v, want kernel 2, daemon 1, hardware 0", st.RXTimestamps)
+	}
+	if st.RXHardwareUnused != 1 {
+		t.Errorf("hardware unused %d, want 1", st.RXHardwareUnused)
+	}
+}
+
+func beUint64(b []byte) uint64 {
+	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+}
+
+// A reply the kernel refuses is counted and skipped; the others still go.
+func TestWorkerSendErrorSkipsOne(t *testing.T) {
+	now := time.Now().Round(0)
+	k := hwts.Timestamp{Time: now, Kind: hwts.KindKernel}
+	conn := &fakeConn{
+		failAt: netip.MustParseAddrPort("127.0.0.3:1"),
+		in: [][]hwts.Message{{
+			msg("127.0.0.2:1", k, hwts.Timestamp{}, request(4, 3, 1)),
+			msg("127.0.0.3:1", k, hwts.Timestamp{}, request(4, 3, 2)),
+			msg("127.0.0.4:1", k, hwts.Timestamp{}, request(4, 3, 3)),
+		}},
+	}
+	w, _, _ := fakeWorker(t, conn, &stepClock{now: now})
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	var st Stats
+	w.ctr.addTo(&st)
+	if len(conn.sent) != 2 || st.Replies != 2 || st.SendErrors != 1 {
+		t.Errorf("sent %d, replies %d, send errors %d; want 2, 2, 1", len(conn.sent), st.Replies, st.SendErrors)
+	}
+	if conn.sent[1].Addr.Addr() != netip.MustParseAddr("127.0.0.4") {
+		t.Errorf("second reply went to %v, want the message after the failed one", conn.sent[1].Addr)
+	}
+}
+
+// TX stamps: a kernel stamp with a known TXID is recorded; an unknown ID is
+// counted as unmatched; a hardware stamp is counted and not used; a stamp
+// that arrives late is recorded before the next batch is answered.
+func TestWorkerTXStamps(t *testing.T) {
+	now := time.Now().Round(0)
+	clk := &stepClock{now: now}
+	k := hwts.Timestamp{Time: now, Kind: hwts.KindKernel}
+	conn := &fakeConn{in: [][]hwts.Message{{msg("127.0.0.2:1", k, hwts.Timestamp{}, request(4, 3, 1))}}}
+	w, _, cl := fakeWorker(t, conn, clk)
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	first := conn.sent[0]
+	txTime := now.Add(3 * time.Microsecond)
+	// The stamps arrive "late": ReadTX reports them during the next step,
+	// before its requests are answered.
+	conn.tx = []txStamp{
+		{first.TXID, hwts.Timestamp{Time: txTime.Add(-time.Hour), Kind: hwts.KindHardware}},
+		{first.TXID, hwts.Timestamp{Time: txTime, Kind: hwts.KindKernel}},
+		{first.TXID + 100, hwts.Timestamp{Time: txTime, Kind: hwts.KindKernel}},
+	}
+	// The client's interleaved follow-up: Origin = first reply's Receive.
+	req := request(4, 3, 0x5550)
+	putUint64(req[24:], uint64(ntp.ReceiveField(first.Buf)))
+	putUint64(req[32:], 0x7770)
+	k2 := hwts.Timestamp{Time: now.Add(time.Millisecond), Kind: hwts.KindKernel}
+	conn.in = [][]hwts.Message{{msg("127.0.0.2:1", k2, hwts.Timestamp{}, req)}}
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	var st Stats
+	w.ctr.addTo(&st)
+	if st.TXRecorded != 1 || st.TXUnmatched != 1 {
+		t.Errorf("tx recorded %d unmatched %d, want 1 and 1", st.TXRecorded, st.TXUnmatched)
+	}
+	if st.TXTimestamps[hwts.KindHardware] != 1 || st.TXTimestamps[hwts.KindKernel] != 2 {
+		t.Errorf("tx kinds %v, want hardware 1, kernel 2", st.TXTimestamps)
+	}
+	if st.Requests[ntp.VerdictInterleaved] != 1 {
+		t.Fatalf("verdicts %v: the follow-up was not interleaved", st.Requests)
+	}
+	got := ntp.Time(beUint64(conn.sent[1].Buf[40:])).Time(now)
+	if d := got.Sub(txTime); d < -time.Nanosecond || d > time.Nanosecond {
+		t.Errorf("interleaved transmit %v, want the kernel TX stamp %v", got, txTime)
+	}
+	if c := cl.Stats(); c.Clients != 1 {
+		t.Errorf("client log holds %d clients, want 1", c.Clients)
+	}
+}
+
+func putUint64(b []byte, v uint64) {
+	for i := range 8 {
+		b[i] = byte(v >> (56 - 8*i))
+	}
+}
+
+// Receive errors other than a closed socket are counted and do not end the
+// worker loop; a closed socket does.
+func TestLoopSurvivesReceiveErrors(t *testing.T) {
+	conn := &fakeConn{readErr: syscall.ECONNREFUSED}
+	w, srv, _ := fakeWorker(t, conn, &stepClock{now: time.Now()})
+	svc, err := New(Config{Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, Workers: 1,
+		Server: srv, Clock: &stepClock{}, State: w.state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	ctx, cancel := contextWithCancel(t)
+	go func() { done <- svc.loop(ctx, 0, w) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for w.ctr.receiveErrors.Load() < 3*maxErrorBurst {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d receive errors within 5 s", w.ctr.receiveErrors.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("loop after cancel: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("loop did not end after cancel")
+	}
+	// A closed socket without cancel ends the loop with an error.
+	conn2 := &fakeConn{readErr: errors.Join(net.ErrClosed)}
+	w2, _, _ := fakeWorker(t, conn2, &stepClock{now: time.Now()})
+	if err := svc.loop(t.Context(), 1, w2); err == nil {
+		t.Error("loop on a closed socket returned nil without cancel")
+	}
+}
