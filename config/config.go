@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -34,6 +35,10 @@ type Config struct {
 type NTP struct {
 	// Listen holds ADDR:PORT strings (IPv6 in brackets).
 	Listen []string `yaml:"listen"`
+	// ListenOptional holds ADDR:PORT strings served only when they can be
+	// bound: a failure (port held by another daemon, or port < 1024 without
+	// root) is logged and skipped instead of stopping gnomond.
+	ListenOptional []string `yaml:"listen_optional"`
 	// Interface binds every NTP socket to one network interface ("" = any).
 	Interface string `yaml:"interface"`
 	// Workers is the number of worker goroutines; 0 means one per CPU.
@@ -142,13 +147,14 @@ const (
 func builtin() *Config {
 	return &Config{
 		NTP: NTP{
-			Listen:        []string{"127.0.0.1:11123", "[::1]:11123"},
-			Workers:       0,
-			Timestamping:  TimestampingAuto,
-			Allow:         []string{"127.0.0.0/8", "::1/128"},
-			Deny:          []string{},
-			Interleaved:   true,
-			ClientLogSize: 4096,
+			Listen:         []string{"127.0.0.1:11123", "[::1]:11123"},
+			ListenOptional: []string{"127.0.0.1:123"},
+			Workers:        0,
+			Timestamping:   TimestampingAuto,
+			Allow:          []string{"127.0.0.0/8", "::1/128"},
+			Deny:           []string{},
+			Interleaved:    true,
+			ClientLogSize:  4096,
 		},
 		Clock:     Clock{Mode: ClockVirtual},
 		Reference: Reference{Type: ReferenceLocal, Stratum: 10},
@@ -270,6 +276,21 @@ func (n *NTP) ListenAddrs() []netip.AddrPort {
 	out := make([]netip.AddrPort, 0, len(n.Listen))
 	for _, s := range n.Listen {
 		if ap, err := parseListen(s); err == nil {
+			out = append(out, ap)
+		}
+	}
+	return out
+}
+
+// OptionalListenAddrs returns the parsed optional listen addresses (call
+// after Validate), without those that ntp.listen already serves or that
+// repeat an earlier entry.
+func (n *NTP) OptionalListenAddrs() []netip.AddrPort {
+	required := n.ListenAddrs()
+	out := make([]netip.AddrPort, 0, len(n.ListenOptional))
+	for _, s := range n.ListenOptional {
+		ap, err := parseListen(s)
+		if err == nil && !slices.Contains(required, ap) && !slices.Contains(out, ap) {
 			out = append(out, ap)
 		}
 	}

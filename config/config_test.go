@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -306,4 +307,28 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = c.Validate()
 	})
+}
+
+func TestOptionalListen(t *testing.T) {
+	c := Default()
+	if got := c.NTP.OptionalListenAddrs(); len(got) != 1 || got[0] != netip.MustParseAddrPort("127.0.0.1:123") {
+		t.Fatalf("default optional listen = %v, want [127.0.0.1:123]", got)
+	}
+	// An optional address that ntp.listen already serves is subsumed, and
+	// repeats collapse.
+	c.NTP.Listen = []string{"127.0.0.1:123"}
+	c.NTP.ListenOptional = []string{"127.0.0.1:123", "[::1]:123", "[::1]:123"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.NTP.OptionalListenAddrs(); len(got) != 1 || got[0] != netip.MustParseAddrPort("[::1]:123") {
+		t.Fatalf("optional listen = %v, want [[::1]:123]", got)
+	}
+	c.NTP.ListenOptional = []string{"127.0.0.1:0", "bogus"}
+	err := c.Validate()
+	for _, want := range []string{`ntp.listen_optional[0]: "127.0.0.1:0": port 0`, `ntp.listen_optional[1]: "bogus"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want a line containing %q", err, want)
+		}
+	}
 }

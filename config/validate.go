@@ -49,6 +49,18 @@ func (c *Config) Validate() error {
 		}
 		seen[ap] = i
 	}
+	for i, s := range n.ListenOptional {
+		key := fmt.Sprintf("ntp.listen_optional[%d]", i)
+		ap, err := parseListen(s)
+		if err != nil {
+			bad(key, s, "%v", err)
+			continue
+		}
+		if ap.Port() == 0 {
+			bad(key, s, "port 0 is not allowed here: an optional address must name its port")
+			continue
+		}
+	}
 	if n.Interface != "" {
 		if len(n.Interface) > maxIfName || strings.ContainsAny(n.Interface, "/ \t\n:") {
 			bad("ntp.interface", n.Interface, "not a valid interface name")

@@ -128,6 +128,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	}
 	svc, err := serve.New(serve.Config{
 		Listen:       cfg.NTP.ListenAddrs(),
+		Optional:     cfg.NTP.OptionalListenAddrs(),
 		Interface:    cfg.NTP.Interface,
 		Workers:      cfg.NTP.EffectiveWorkers(),
 		Timestamping: mode,

@@ -52,7 +52,7 @@ Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.configFile, "config", "", "configuration file (YAML); default: the embedded default")
 	rf := root.Flags()
-	rf.StringArrayVar(&f.ntpListen, "ntp-listen", nil, "serve NTP on ADDR:PORT instead of ntp.listen (repeatable)")
+	rf.StringArrayVar(&f.ntpListen, "ntp-listen", nil, "serve NTP on ADDR:PORT instead of ntp.listen and ntp.listen_optional (repeatable)")
 	rf.StringVar(&f.metricsListen, "metrics-listen", "", `serve /metrics on ADDR:PORT instead of metrics.listen ("" = off)`)
 	rf.StringVar(&f.controlSocket, "control-socket", "", "control socket path instead of control.socket (reserved: not served yet)")
 	rf.StringVar(&f.logLevel, "log-level", "", "log level instead of log.level: debug, info, warn or error")
@@ -127,6 +127,9 @@ func applyFlags(cmd *cobra.Command, f *flags, cfg *config.Config) {
 	fl := cmd.Flags()
 	if fl.Changed("ntp-listen") {
 		cfg.NTP.Listen = append([]string(nil), f.ntpListen...)
+		// Explicit addresses replace the optional ones too: the caller
+		// said exactly where to serve.
+		cfg.NTP.ListenOptional = nil
 	}
 	if fl.Changed("metrics-listen") {
 		cfg.Metrics.Listen = f.metricsListen

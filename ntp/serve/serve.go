@@ -24,6 +24,9 @@ type Config struct {
 	// Listen holds the addresses to serve on (port 0 = one ephemeral port
 	// per address, shared by all workers).
 	Listen []netip.AddrPort
+	// Optional holds addresses served only when they can be bound; a
+	// failure to bind one is logged as a warning and the address skipped.
+	Optional []netip.AddrPort
 	// Interface binds the sockets to one interface ("" = any).
 	Interface string
 	// Workers is the number of sockets (and goroutines) per listen address,
@@ -58,6 +61,11 @@ func (c *Config) Validate() error {
 	for i, a := range c.Listen {
 		if !a.IsValid() {
 			errs = append(errs, fmt.Errorf("serve: listen[%d] %s: invalid", i, a))
+		}
+	}
+	for i, a := range c.Optional {
+		if !a.IsValid() || a.Port() == 0 {
+			errs = append(errs, fmt.Errorf("serve: optional[%d] %s: invalid (needs a port)", i, a))
 		}
 	}
 	if c.Workers < 1 {
@@ -140,39 +148,71 @@ func (s *Service) Open(ctx context.Context) error {
 		}
 		return err
 	}
+	add := func(c []packetConn, w []*worker, so []Socket) {
+		conns, workers, sockets = append(conns, c...), append(workers, w...), append(sockets, so...)
+	}
 	for _, addr := range s.cfg.Listen {
-		if err := probeFree(addr); err != nil {
-			return fail(fmt.Errorf("serve: open %s: %w", addr, err))
+		c, w, so, err := s.openAddr(ctx, addr, batch)
+		if err != nil {
+			return fail(err)
 		}
-		bind := addr
-		for wi := range s.cfg.Workers {
-			c, err := hwts.Listen(ctx, hwts.Config{
-				Addr:         bind,
-				Interface:    s.cfg.Interface,
-				ReusePort:    true,
-				DSCP:         s.cfg.DSCP,
-				RecvBuffer:   s.cfg.RecvBuffer,
-				Timestamping: s.cfg.Timestamping,
-				BatchSize:    batch,
-				Now:          s.cfg.Clock.Now,
-				Logger:       s.workerLogger(wi),
-			})
-			if err != nil {
-				return fail(fmt.Errorf("serve: open %s (worker %d): %w", addr, wi, err))
-			}
-			conns = append(conns, c)
-			bound, err := boundAddr(c.LocalAddr(), addr)
-			if err != nil {
-				return fail(fmt.Errorf("serve: open %s: %w", addr, err))
-			}
-			bind = bound // later workers share the (possibly ephemeral) port
-			workers = append(workers, newWorker(c, s.cfg.Server, s.cfg.Clock, s.cfg.State, batch))
-			sockets = append(sockets, Socket{Addr: bound, Worker: wi, Info: c.Info()})
+		add(c, w, so)
+	}
+	for _, addr := range s.cfg.Optional {
+		c, w, so, err := s.openAddr(ctx, addr, batch)
+		if err != nil {
+			s.log.Warn("not serving an optional address", "addr", addr.String(), "error", err.Error())
+			continue
 		}
+		add(c, w, so)
 	}
 	s.conns, s.workers, s.sockets = conns, workers, sockets
 	s.opened = true
 	return nil
+}
+
+// openAddr binds the worker sockets of one listen address. For port 0 the
+// first socket gets an ephemeral port and the others share it. On error the
+// sockets it opened are closed.
+func (s *Service) openAddr(ctx context.Context, addr netip.AddrPort, batch int) ([]packetConn, []*worker, []Socket, error) {
+	if err := probeFree(addr); err != nil {
+		return nil, nil, nil, fmt.Errorf("serve: open %s: %w", addr, err)
+	}
+	var conns []packetConn
+	var workers []*worker
+	var sockets []Socket
+	fail := func(err error) ([]packetConn, []*worker, []Socket, error) {
+		for _, c := range conns {
+			c.Close()
+		}
+		return nil, nil, nil, err
+	}
+	bind := addr
+	for wi := range s.cfg.Workers {
+		c, err := hwts.Listen(ctx, hwts.Config{
+			Addr:         bind,
+			Interface:    s.cfg.Interface,
+			ReusePort:    true,
+			DSCP:         s.cfg.DSCP,
+			RecvBuffer:   s.cfg.RecvBuffer,
+			Timestamping: s.cfg.Timestamping,
+			BatchSize:    batch,
+			Now:          s.cfg.Clock.Now,
+			Logger:       s.workerLogger(wi),
+		})
+		if err != nil {
+			return fail(fmt.Errorf("serve: open %s (worker %d): %w", addr, wi, err))
+		}
+		conns = append(conns, c)
+		bound, err := boundAddr(c.LocalAddr(), addr)
+		if err != nil {
+			return fail(fmt.Errorf("serve: open %s: %w", addr, err))
+		}
+		bind = bound // later workers share the (possibly ephemeral) port
+		workers = append(workers, newWorker(c, s.cfg.Server, s.cfg.Clock, s.cfg.State, batch))
+		sockets = append(sockets, Socket{Addr: bound, Worker: wi, Info: c.Info()})
+	}
+	return conns, workers, sockets, nil
 }
 
 // probeFree checks that nobody holds addr. The worker sockets use

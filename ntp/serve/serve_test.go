@@ -31,6 +31,7 @@ type testServer struct {
 
 type testOpts struct {
 	listen  []netip.AddrPort
+	opt     []netip.AddrPort
 	workers int
 	clk     clock.Served
 	acl     *ntp.ACL
@@ -82,7 +83,7 @@ func buildService(t testing.TB, o testOpts) (*Service, *ntp.Server) {
 		st = l.State(o.clk.Now().Add(-time.Second))
 	}
 	cell.Store(st)
-	svc, err := New(Config{Listen: o.listen, Workers: o.workers, BatchSize: o.batch, Server: srv, Clock: o.clk, State: cell})
+	svc, err := New(Config{Listen: o.listen, Optional: o.opt, Workers: o.workers, BatchSize: o.batch, Server: srv, Clock: o.clk, State: cell})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,5 +520,36 @@ func TestServeGarbage(t *testing.T) {
 	r := query(t, ts.addrs[0])
 	if err := r.Validate(); err != nil {
 		t.Fatalf("after garbage: %v", err)
+	}
+}
+
+// TestOptionalAddress checks that an optional address is served when it can
+// be bound and skipped, not fatal, when someone else holds it.
+func TestOptionalAddress(t *testing.T) {
+	held, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	busy := held.LocalAddr().(*net.UDPAddr).AddrPort()
+	// A free port: bind and release (the small race with other processes
+	// only makes the optional address skipped, which the check below names).
+	probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := probe.LocalAddr().(*net.UDPAddr).AddrPort()
+	probe.Close()
+
+	ts := newTestServer(t, testOpts{
+		listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")},
+		opt:    []netip.AddrPort{busy, free},
+	})
+	if len(ts.addrs) != 2 || ts.addrs[1] != free {
+		t.Fatalf("served %v, want the ephemeral address and %v (not the busy %v)", ts.addrs, free, busy)
+	}
+	r := query(t, free)
+	if err := r.Validate(); err != nil {
+		t.Fatalf("reply on the optional address: %v", err)
 	}
 }
