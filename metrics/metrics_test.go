@@ -38,6 +38,7 @@ func fixture() (*fakeServe, *fakeLog, *clock.StateCell, clock.Clock) {
 	ss.Requests[ntp.VerdictMalformed] = 5
 	ss.Requests[ntp.VerdictBadVersion] = 1
 	ss.Requests[ntp.VerdictBadMode] = 4
+	ss.Requests[ntp.VerdictNoKey] = 6
 	ss.RXTimestamps[hwts.KindKernel] = 150
 	ss.RXTimestamps[hwts.KindDaemon] = 12
 	ss.RXHardwareUnused = 6
@@ -111,6 +112,7 @@ gnomon_ntp_requests_total{verdict="denied"} 2
 gnomon_ntp_requests_total{verdict="interleaved"} 40
 gnomon_ntp_requests_total{verdict="kod_rate"} 3
 gnomon_ntp_requests_total{verdict="malformed"} 5
+gnomon_ntp_requests_total{verdict="no_key"} 6
 gnomon_ntp_requests_total{verdict="rate_limited"} 7
 gnomon_ntp_requests_total{verdict="served"} 100
 gnomon_ntp_requests_total{verdict="short_buffer"} 0

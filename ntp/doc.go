@@ -10,7 +10,8 @@
 //     I/O shell.
 //   - Header: a zero-allocation codec for the fixed 48-byte header (RFC 5905
 //     §7.3) and a validator for what follows it: RFC 7822 extension fields and
-//     legacy MACs, parsed the way chrony's parse_packet does and then ignored.
+//     legacy MACs, parsed the way chrony's parse_packet does. Extension
+//     fields are then ignored; a request with a MAC is dropped (below).
 //   - ACL: allow/deny prefix lists where the most specific prefix wins, the
 //     semantics of chrony's allow/deny directives; default deny.
 //   - Server.Respond: the server side of RFC 5905 (fast_xmit, Appendix A) as
@@ -27,16 +28,19 @@
 // the kernel transmit timestamp back with Server.RecordTX. A test checks the
 // import graph mechanically. There is no symmetric mode (mode 1 requests are
 // dropped, unlike chrony which answers them in mode 2), no broadcast, no
-// symmetric-key or NTS authentication (a legacy MAC is tolerated and ignored,
-// so the reply is unauthenticated) and no control (mode 6/7) protocol.
+// symmetric-key or NTS authentication (the server holds no keys, so a request
+// carrying a legacy MAC is dropped as VerdictNoKey: answering it
+// unauthenticated would not be what the client asked for, and ntpdig crashes
+// on such a reply) and no control (mode 6/7) protocol.
 //
 // # Differences from chrony
 //
 // Mode 1 (symmetric active) requests are dropped rather than answered in mode
-// 2. Requests with a legacy MAC are answered without one (chrony drops them
-// when it lacks the key). The client log stores the Receive field of every
-// reply, so a chronyd xleave client gets its first interleaved reply to its
-// second request (chrony: third).
+// 2. Requests with a legacy MAC are dropped like chrony drops them when it
+// lacks the key, but before the client log sees them, so they are not
+// counted against the client's rate. The client log stores the Receive field
+// of every reply, so a chronyd xleave client gets its first interleaved reply
+// to its second request (chrony: third).
 //
 // # Conventions
 //

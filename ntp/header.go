@@ -118,6 +118,73 @@ var (
 	ErrBadExtension = errors.New("ntp: invalid extension field or MAC")
 )
 
+// trailerKind is what scanTrailer found after the header.
+type trailerKind uint8
+
+const (
+	// trailerOK: nothing, RFC 7822 extension fields only, or an NTPv4
+	// crypto-NAK (a lone zero key ID, which carries no digest and is not
+	// an authenticated request).
+	trailerOK trailerKind = iota
+	// trailerMAC: a legacy symmetric-key MAC (key ID + digest), after any
+	// extension fields; off and length locate it.
+	trailerMAC
+	// trailerShort: fewer than HeaderLen bytes; length is the packet
+	// length.
+	trailerShort
+	// trailerBadLength: length not a multiple of 4; length is the packet
+	// length.
+	trailerBadLength
+	// trailerStray: NTPv4 bytes at off too few for an extension field and
+	// not a MAC length; length is their count.
+	trailerStray
+	// trailerBadField: the extension field at off declares length, which
+	// is under 16, not a multiple of 4 or past the end of the packet.
+	trailerBadField
+)
+
+// scanTrailer classifies what follows the header of pkt, whose version
+// (from the LVM byte) the caller has already extracted, by the rules of
+// CheckTrailer. It is the single parser behind CheckTrailer and Respond:
+// it builds no error values and never allocates. off and length describe
+// the MAC or the fault (see trailerKind); both are 0 for trailerOK. The loop
+// is bounded by the packet length: each step consumes at least 16 bytes.
+func scanTrailer(pkt []byte, version uint8) (kind trailerKind, off, length int) {
+	n := len(pkt)
+	if n < HeaderLen {
+		return trailerShort, 0, n
+	}
+	if n%lenMultipleOf != 0 {
+		return trailerBadLength, 0, n
+	}
+	rest := n - HeaderLen
+	if rest == 0 {
+		return trailerOK, 0, 0
+	}
+	if version != 4 {
+		// NTPv1–3 have no extension fields: any trailer is a MAC.
+		return trailerMAC, HeaderLen, rest
+	}
+	if rest == cryptoNAKLen && binary.BigEndian.Uint32(pkt[HeaderLen:]) == 0 {
+		return trailerOK, 0, 0
+	}
+	for off = HeaderLen; off < n; {
+		rem := n - off
+		if rem >= minMACLen && rem <= maxV4MACLen {
+			return trailerMAC, off, rem
+		}
+		if rem <= maxV4MACLen {
+			return trailerStray, off, rem
+		}
+		l := int(binary.BigEndian.Uint16(pkt[off+2:]))
+		if l < minEFLen || l%lenMultipleOf != 0 || l > rem {
+			return trailerBadField, off, l
+		}
+		off += l
+	}
+	return trailerOK, 0, 0
+}
+
 // CheckTrailer validates what follows the header of pkt (whose version is
 // taken from pkt[0]) the way chrony's parse_packet does, without keeping
 // anything:
@@ -131,66 +198,26 @@ var (
 //     (RFC 7822 §7.5 caps NTPv4 MACs at 24 bytes so that parsing is
 //     deterministic).
 //
-// Unknown extension field types are fine. The loop is bounded by the packet
-// length (each step consumes ≥ 16 bytes).
+// Unknown extension field types are fine. A well-formed MAC is not an error
+// here (the packet parses), although Server.Respond drops such requests as
+// VerdictNoKey because it has no keys to check or sign with.
 func CheckTrailer(pkt []byte) error {
-	n := len(pkt)
-	if n < HeaderLen {
-		return fmt.Errorf("%w: %d bytes", ErrShort, n)
+	var version uint8
+	if len(pkt) > offLVM {
+		version = (pkt[offLVM] >> 3) & 7
 	}
-	if n%lenMultipleOf != 0 {
-		return fmt.Errorf("%w: %d bytes", ErrBadLength, n)
-	}
-	rest := n - HeaderLen
-	if rest == 0 || (pkt[offLVM]>>3)&7 != 4 {
-		return nil
-	}
-	if rest == cryptoNAKLen && binary.BigEndian.Uint32(pkt[HeaderLen:]) == 0 {
-		return nil
-	}
-	for off := HeaderLen; off < n; {
-		rem := n - off
-		if rem >= minMACLen && rem <= maxV4MACLen {
-			return nil // legacy MAC
-		}
-		if rem <= maxV4MACLen {
-			return fmt.Errorf("%w: %d stray bytes at offset %d", ErrBadExtension, rem, off)
-		}
-		l := int(binary.BigEndian.Uint16(pkt[off+2:]))
-		if l < minEFLen || l%lenMultipleOf != 0 || l > rem {
-			return fmt.Errorf("%w: field length %d at offset %d (%d bytes left)", ErrBadExtension, l, off, rem)
-		}
-		off += l
+	kind, off, length := scanTrailer(pkt, version)
+	switch kind {
+	case trailerShort:
+		return fmt.Errorf("%w: %d bytes", ErrShort, length)
+	case trailerBadLength:
+		return fmt.Errorf("%w: %d bytes", ErrBadLength, length)
+	case trailerStray:
+		return fmt.Errorf("%w: %d stray bytes at offset %d", ErrBadExtension, length, off)
+	case trailerBadField:
+		return fmt.Errorf("%w: field length %d at offset %d (%d bytes left)", ErrBadExtension, length, off, len(pkt)-off)
 	}
 	return nil
-}
-
-// checkTrailer is CheckTrailer for the packet path: the same rules, no error
-// values built.
-func checkTrailer(pkt []byte, version uint8) bool {
-	n := len(pkt)
-	if n < HeaderLen || n%lenMultipleOf != 0 {
-		return false
-	}
-	rest := n - HeaderLen
-	if rest == 0 || version != 4 {
-		return true
-	}
-	if rest == cryptoNAKLen && binary.BigEndian.Uint32(pkt[HeaderLen:]) == 0 {
-		return true
-	}
-	for off := HeaderLen; off < n; {
-		rem := n - off
-		if rem <= maxV4MACLen {
-			return rem >= minMACLen
-		}
-		l := int(binary.BigEndian.Uint16(pkt[off+2:]))
-		if l < minEFLen || l%lenMultipleOf != 0 || l > rem {
-			return false
-		}
-		off += l
-	}
-	return true
 }
 
 // maxShort is the largest 16.16 value, 65535.99998 s.

@@ -132,36 +132,46 @@ const (
 )
 
 func TestCheckTrailer(t *testing.T) {
+	// macAt says where scanTrailer must find the MAC: offset and length;
+	// zero for no MAC.
+	type macAt struct{ off, n int }
 	tests := []struct {
 		name string
 		pkt  []byte
 		want error
+		kind trailerKind
+		mac  macAt
 	}{
-		{"plain_48", pkt(v4client), nil},
-		{"short_47", pkt(v4client)[:47], ErrShort},
-		{"length_not_multiple_of_4", pkt(v4client, []byte{1, 2}), ErrBadLength},
-		{"v4_unknown_ef_28", pkt(v4client, ef(0xF0F0, 28, 28)), nil},
+		{"plain_48", pkt(v4client), nil, trailerOK, macAt{}},
+		{"short_47", pkt(v4client)[:47], ErrShort, trailerShort, macAt{}},
+		{"empty", nil, ErrShort, trailerShort, macAt{}},
+		{"length_not_multiple_of_4", pkt(v4client, []byte{1, 2}), ErrBadLength, trailerBadLength, macAt{}},
+		{"v4_unknown_ef_28", pkt(v4client, ef(0xF0F0, 28, 28)), nil, trailerOK, macAt{}},
 		// RFC 7822 §7.5: without a MAC the last field must be ≥ 28 bytes,
 		// because ≤ 24 remaining bytes are a MAC (chrony NEF_ParseField).
-		{"v4_lone_16_byte_ef_is_not_a_mac", pkt(v4client, ef(0xF0F0, 16, 16)), ErrBadExtension},
-		{"v4_ef_16_plus_8_reads_as_24_byte_mac", pkt(v4client, ef(1, 16, 16), make([]byte, 8)), nil},
-		{"v4_two_efs", pkt(v4client, ef(0x0104, 36, 36), ef(0x0204, 100, 100)), nil},
-		{"v4_ef_then_md5_mac", pkt(v4client, ef(0x0104, 32, 32), mac(20)), nil},
-		{"v4_ef_then_sha1_mac", pkt(v4client, ef(0x0104, 32, 32), mac(24)), nil},
-		{"v4_md5_mac", pkt(v4client, mac(20)), nil},
-		{"v4_sha1_mac", pkt(v4client, mac(24)), nil},
-		{"v4_crypto_nak", pkt(v4client, make([]byte, 4)), nil},
-		{"v4_nonzero_4_bytes", pkt(v4client, []byte{0, 0, 0, 1}), ErrBadExtension},
-		{"v4_8_stray_bytes", pkt(v4client, make([]byte, 8)), ErrBadExtension},
-		{"v4_16_byte_ef_declared_12", pkt(v4client, ef(1, 28, 12)), ErrBadExtension},
-		{"v4_ef_length_not_multiple_of_4", pkt(v4client, ef(1, 28, 26)), ErrBadExtension},
-		{"v4_ef_longer_than_packet", pkt(v4client, ef(1, 28, 32)), ErrBadExtension},
-		{"v4_ef_length_zero", pkt(v4client, ef(1, 28, 0)), ErrBadExtension},
-		{"v4_ef_then_stray_8", pkt(v4client, ef(1, 28, 28), make([]byte, 8)), ErrBadExtension},
-		{"v4_28_byte_mac_is_not_allowed", pkt(v4client, ef(1, 28, 0x5a5a)), ErrBadExtension},
-		{"v3_any_trailer_is_mac", pkt(v3client, make([]byte, 68)), nil},
-		{"v3_4_nonzero_bytes", pkt(v3client, []byte{1, 2, 3, 4}), nil},
-		{"v3_bad_length_still_bad", pkt(v3client, []byte{1}), ErrBadLength},
+		{"v4_lone_16_byte_ef_is_not_a_mac", pkt(v4client, ef(0xF0F0, 16, 16)), ErrBadExtension, trailerStray, macAt{}},
+		{"v4_ef_16_plus_8_reads_as_24_byte_mac", pkt(v4client, ef(1, 16, 16), make([]byte, 8)), nil, trailerMAC, macAt{48, 24}},
+		{"v4_two_efs", pkt(v4client, ef(0x0104, 36, 36), ef(0x0204, 100, 100)), nil, trailerOK, macAt{}},
+		{"v4_ef_then_md5_mac", pkt(v4client, ef(0x0104, 32, 32), mac(20)), nil, trailerMAC, macAt{80, 20}},
+		{"v4_ef_then_sha1_mac", pkt(v4client, ef(0x0104, 32, 32), mac(24)), nil, trailerMAC, macAt{80, 24}},
+		{"v4_md5_mac", pkt(v4client, mac(20)), nil, trailerMAC, macAt{48, 20}},
+		{"v4_sha1_mac", pkt(v4client, mac(24)), nil, trailerMAC, macAt{48, 24}},
+		{"v4_crypto_nak_is_not_a_mac", pkt(v4client, make([]byte, 4)), nil, trailerOK, macAt{}},
+		{"v4_nonzero_4_bytes", pkt(v4client, []byte{0, 0, 0, 1}), ErrBadExtension, trailerStray, macAt{}},
+		{"v4_8_stray_bytes", pkt(v4client, make([]byte, 8)), ErrBadExtension, trailerStray, macAt{}},
+		{"v4_ef_then_4_zero_bytes_is_not_a_crypto_nak", pkt(v4client, ef(1, 28, 28), make([]byte, 4)), ErrBadExtension, trailerStray, macAt{}},
+		{"v4_16_byte_ef_declared_12", pkt(v4client, ef(1, 28, 12)), ErrBadExtension, trailerBadField, macAt{}},
+		{"v4_ef_length_not_multiple_of_4", pkt(v4client, ef(1, 28, 26)), ErrBadExtension, trailerBadField, macAt{}},
+		{"v4_ef_longer_than_packet", pkt(v4client, ef(1, 28, 32)), ErrBadExtension, trailerBadField, macAt{}},
+		{"v4_ef_length_zero", pkt(v4client, ef(1, 28, 0)), ErrBadExtension, trailerBadField, macAt{}},
+		{"v4_ef_then_stray_8", pkt(v4client, ef(1, 28, 28), make([]byte, 8)), ErrBadExtension, trailerStray, macAt{}},
+		{"v4_28_byte_mac_is_not_allowed", pkt(v4client, ef(1, 28, 0x5a5a)), ErrBadExtension, trailerBadField, macAt{}},
+		{"v3_any_trailer_is_mac", pkt(v3client, make([]byte, 68)), nil, trailerMAC, macAt{48, 68}},
+		{"v3_4_nonzero_bytes", pkt(v3client, []byte{1, 2, 3, 4}), nil, trailerMAC, macAt{48, 4}},
+		{"v3_4_zero_bytes_is_a_mac", pkt(v3client, make([]byte, 4)), nil, trailerMAC, macAt{48, 4}},
+		{"v3_extension_field_shape_is_a_mac", pkt(v3client, ef(1, 28, 28)), nil, trailerMAC, macAt{48, 28}},
+		{"v3_bad_length_still_bad", pkt(v3client, []byte{1}), ErrBadLength, trailerBadLength, macAt{}},
+		{"v1_plain", pkt(0x0b), nil, trailerOK, macAt{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,15 +179,62 @@ func TestCheckTrailer(t *testing.T) {
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Errorf("CheckTrailer = %v, want %v", err, tt.want)
 			}
-			version := byte(0)
-			if len(tt.pkt) > 0 {
-				version = (tt.pkt[0] >> 3) & 7
+			kind, off, n := scanTrailer(tt.pkt, pktVersion(tt.pkt))
+			if kind != tt.kind {
+				t.Errorf("scanTrailer kind = %d, want %d", kind, tt.kind)
 			}
-			if fast := checkTrailer(tt.pkt, version); fast != (err == nil) {
-				t.Errorf("checkTrailer = %v, CheckTrailer = %v", fast, err)
+			if kind == trailerMAC {
+				if (macAt{off, n}) != tt.mac {
+					t.Errorf("MAC at %d, %d bytes; want %d, %d bytes", off, n, tt.mac.off, tt.mac.n)
+				}
+			}
+			if kind == trailerOK && (off != 0 || n != 0) {
+				t.Errorf("trailerOK with off %d, length %d", off, n)
 			}
 		})
 	}
+}
+
+// TestCheckTrailerMessages pins the details CheckTrailer puts in its errors,
+// which scanTrailer reports through off and length.
+func TestCheckTrailerMessages(t *testing.T) {
+	tests := []struct {
+		name string
+		pkt  []byte
+		want string
+	}{
+		{"short", pkt(v4client)[:40], "ntp: packet shorter than 48 bytes: 40 bytes"},
+		{"bad_length", pkt(v4client, []byte{1, 2}), "ntp: packet length not a multiple of 4: 50 bytes"},
+		{"stray", pkt(v4client, ef(1, 28, 28), make([]byte, 8)), "ntp: invalid extension field or MAC: 8 stray bytes at offset 76"},
+		{"bad_field", pkt(v4client, ef(1, 28, 28), ef(2, 32, 36)), "ntp: invalid extension field or MAC: field length 36 at offset 76 (32 bytes left)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckTrailer(tt.pkt)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("CheckTrailer = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestScanTrailerAllocs(t *testing.T) {
+	p := pkt(v4client, ef(0x0104, 36, 36), ef(0x0204, 100, 100), mac(24))
+	if n := testing.AllocsPerRun(200, func() {
+		if kind, _, _ := scanTrailer(p, 4); kind != trailerMAC {
+			t.Fatalf("kind %d", kind)
+		}
+	}); n != 0 {
+		t.Errorf("scanTrailer allocates %v times", n)
+	}
+}
+
+// pktVersion is the version field of b, 0 when b is empty.
+func pktVersion(b []byte) uint8 {
+	if len(b) == 0 {
+		return 0
+	}
+	return (b[0] >> 3) & 7
 }
 
 func TestShortFromDuration(t *testing.T) {
@@ -235,12 +292,19 @@ func FuzzParse(f *testing.F) {
 	f.Add(pkt(v4client, make([]byte, 4)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		err := CheckTrailer(b)
-		version := byte(0)
-		if len(b) > 0 {
-			version = (b[0] >> 3) & 7
+		kind, off, n := scanTrailer(b, pktVersion(b))
+		if ok := kind == trailerOK || kind == trailerMAC; ok != (err == nil) {
+			t.Fatalf("scanTrailer kind %d, CheckTrailer = %v", kind, err)
 		}
-		if ok := checkTrailer(b, version); ok != (err == nil) {
-			t.Fatalf("checkTrailer = %v, CheckTrailer = %v", ok, err)
+		if kind == trailerMAC {
+			// The MAC is the end of the packet: key ID + digest, inside
+			// the trailer; NTPv4 MACs are 20–24 bytes.
+			if off < HeaderLen || n <= 0 || off+n != len(b) {
+				t.Fatalf("MAC at %d, %d bytes in a %d-byte packet", off, n, len(b))
+			}
+			if pktVersion(b) == 4 && (n < minMACLen || n > maxV4MACLen) {
+				t.Fatalf("NTPv4 MAC of %d bytes", n)
+			}
 		}
 		h, err := ParseHeader(b)
 		if len(b) < HeaderLen {

@@ -28,7 +28,7 @@ func TestRespondAllocs(t *testing.T) {
 	})
 	t.Run("basic_with_log_and_ef", func(t *testing.T) {
 		s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
-		req := append(append(basicReq(), ef(0x0104, 36, 36)...), mac(20)...)
+		req := append(append(basicReq(), ef(0x0104, 36, 36)...), ef(0x0204, 28, 28)...)
 		mapped := netip.AddrPortFrom(netip.MustParseAddr("::ffff:192.0.2.10"), clientPort)
 		if n := testing.AllocsPerRun(200, func() {
 			if _, v := s.Respond(out, req, mapped, rx, st); v != VerdictServed {
@@ -36,6 +36,17 @@ func TestRespondAllocs(t *testing.T) {
 			}
 		}); n != 0 {
 			t.Errorf("Respond allocates %v times per call", n)
+		}
+	})
+	t.Run("no_key_ef_and_mac", func(t *testing.T) {
+		s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
+		req := append(append(basicReq(), ef(0x0104, 36, 36)...), mac(24)...)
+		if n := testing.AllocsPerRun(200, func() {
+			if _, v := s.Respond(out, req, client, rx, st); v != VerdictNoKey {
+				t.Fatalf("verdict %v", v)
+			}
+		}); n != 0 {
+			t.Errorf("no_key path allocates %v times per call", n)
 		}
 	})
 	t.Run("interleaved", func(t *testing.T) {
@@ -160,6 +171,8 @@ func FuzzRespond(f *testing.F) {
 	f.Add(basicReq(), uint16(123), uint64(0), uint16(48), false, true)
 	f.Add(request(lvm(0, 1, 0), 0, 0, 0, 1), uint16(1024), uint64(1), uint16(47), true, false)
 	f.Add(append(basicReq(), ef(1, 28, 28)...), uint16(1), uint64(1<<63), uint16(0), true, true)
+	f.Add(append(append(basicReq(), ef(1, 28, 28)...), mac(20)...), uint16(40000), uint64(1), uint16(1500), true, false)
+	f.Add(append(request(v3client, 0, 0, 0, 1), 0, 0, 0, 0), uint16(40000), uint64(1), uint16(1500), true, true)
 	f.Fuzz(func(t *testing.T, req []byte, port uint16, rx uint64, outLen uint16, synced, rateLimit bool) {
 		rl := clientlog.RateLimit{}
 		if rateLimit {
@@ -189,6 +202,15 @@ func FuzzRespond(f *testing.F) {
 			}
 			if v.Replied() != (n > 0) || int(v) >= NumVerdicts {
 				t.Fatalf("verdict %v with n = %d", v, n)
+			}
+			// A request carrying a MAC is never answered (we have no
+			// keys), and no_key is only given for a well-formed one.
+			kind, _, _ := scanTrailer(req, pktVersion(req))
+			if v.Replied() && kind != trailerOK {
+				t.Fatalf("verdict %v for a request with trailer kind %d", v, kind)
+			}
+			if v == VerdictNoKey && (kind != trailerMAC || CheckTrailer(req) != nil) {
+				t.Fatalf("no_key for trailer kind %d (CheckTrailer %v)", kind, CheckTrailer(req))
 			}
 			if n == 0 {
 				if i == 0 && !bytes.Equal(out, bytes.Repeat([]byte{0xA5}, int(outLen))) {

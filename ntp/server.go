@@ -147,11 +147,16 @@ const (
 //  4. Mode 3, or mode 0 with version 1 from a source port other than 123
 //     (an NTPv1 client; chrony answers these too), else VerdictBadMode.
 //  5. Length a multiple of 4 and a well-formed RFC 7822 trailer
-//     (CheckTrailer), else VerdictMalformed. Extension fields and MACs are
-//     otherwise ignored.
-//  6. The client log (if any) records the request; over the rate limit it
+//     (CheckTrailer), else VerdictMalformed. Extension fields are otherwise
+//     ignored.
+//  6. No legacy symmetric-key MAC (NTPv4: 20–24 bytes after any extension
+//     fields; NTPv1–3: any bytes after the header), else VerdictNoKey: the
+//     server has no keys, and chrony likewise drops a request whose key it
+//     lacks rather than answer it unauthenticated. An NTPv4 crypto-NAK (4
+//     zero bytes) is not a MAC. These requests never reach the client log.
+//  7. The client log (if any) records the request; over the rate limit it
 //     says Drop (VerdictRateLimited) or KoD.
-//  7. The reply has the request's version and mode 4, and is 48 bytes, so
+//  8. The reply has the request's version and mode 4, and is 48 bytes, so
 //     never longer than the request.
 //
 // It never allocates and never panics, whatever req holds.
@@ -178,7 +183,11 @@ func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx Time, st *cloc
 	default:
 		return 0, VerdictBadMode
 	}
-	if !checkTrailer(req, version) {
+	switch kind, _, _ := scanTrailer(req, version); kind {
+	case trailerOK:
+	case trailerMAC:
+		return 0, VerdictNoKey
+	default:
 		return 0, VerdictMalformed
 	}
 	if len(out) < HeaderLen {

@@ -1,6 +1,7 @@
 package ntp
 
 import (
+	"bytes"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -150,11 +151,18 @@ func TestRespondRules(t *testing.T) {
 		{name: "mode_3_from_port_123_answered", req: basicReq(), from: netip.AddrPortFrom(client.Addr(), 123), wantV: VerdictServed},
 		// 5. Extension fields and MACs.
 		{name: "unknown_extension_field_ignored", req: append(basicReq(), ef(0xF00D, 28, 28)...), wantV: VerdictServed},
-		{name: "extension_fields_and_mac_ignored", req: append(append(basicReq(), ef(0x0104, 36, 36)...), mac(20)...), wantV: VerdictServed},
-		{name: "legacy_md5_mac_tolerated", req: append(basicReq(), mac(20)...), wantV: VerdictServed},
-		{name: "legacy_sha1_mac_tolerated", req: append(basicReq(), mac(24)...), wantV: VerdictServed},
-		{name: "v3_long_mac_tolerated", req: append(request(v3client, 0, 0, 0, clientTXTime), mac(68)...), wantV: VerdictServed},
-		{name: "crypto_nak_tolerated", req: append(basicReq(), 0, 0, 0, 0), wantV: VerdictServed},
+		{name: "two_extension_fields_ignored", req: append(append(basicReq(), ef(0x0104, 36, 36)...), ef(0x0204, 100, 100)...), wantV: VerdictServed},
+		{name: "extension_fields_and_mac_no_key", req: append(append(basicReq(), ef(0x0104, 36, 36)...), mac(20)...), wantV: VerdictNoKey},
+		{name: "legacy_md5_mac_no_key", req: append(basicReq(), mac(20)...), wantV: VerdictNoKey},
+		{name: "legacy_sha1_mac_no_key", req: append(basicReq(), mac(24)...), wantV: VerdictNoKey},
+		{name: "v3_md5_mac_no_key", req: append(request(v3client, 0, 0, 0, clientTXTime), mac(20)...), wantV: VerdictNoKey},
+		{name: "v3_long_mac_no_key", req: append(request(v3client, 0, 0, 0, clientTXTime), mac(68)...), wantV: VerdictNoKey},
+		{name: "v3_4_zero_bytes_is_a_mac_no_key", req: append(request(v3client, 0, 0, 0, clientTXTime), 0, 0, 0, 0), wantV: VerdictNoKey},
+		{name: "v1_mode_0_with_mac_no_key", req: append(request(lvm(0, 1, 0), 0, 0, 0, clientTXTime), mac(20)...), wantV: VerdictNoKey},
+		{name: "crypto_nak_served", req: append(basicReq(), 0, 0, 0, 0), wantV: VerdictServed},
+		{name: "mac_checked_after_acl", cfg: func(c *ServerConfig) { c.ACL = nil }, req: append(basicReq(), mac(20)...), wantV: VerdictDenied},
+		{name: "mac_checked_after_mode", req: append(request(lvm(0, 4, 4), 0, 0, 0, clientTXTime), mac(20)...), wantV: VerdictBadMode},
+		{name: "mac_after_broken_extension_field_malformed", req: append(append(basicReq(), ef(1, 28, 12)...), mac(20)...), wantV: VerdictMalformed},
 		{name: "extension_field_too_short_malformed", req: append(basicReq(), ef(1, 28, 12)...), wantV: VerdictMalformed},
 		{name: "extension_field_overruns_packet_malformed", req: append(basicReq(), ef(1, 28, 64)...), wantV: VerdictMalformed},
 		{name: "stray_trailer_malformed", req: append(basicReq(), make([]byte, 8)...), wantV: VerdictMalformed},
@@ -534,6 +542,41 @@ func TestRateLimitWithoutKoDNeverSendsKoD(t *testing.T) {
 	}
 }
 
+// TestNoKeyNeverReachesClientLog sends MAC requests far over the rate limit:
+// each is dropped as no_key (never a KoD, never a reply) and the client log
+// records none of them, so they cannot use up a client's rate either.
+func TestNoKeyNeverReachesClientLog(t *testing.T) {
+	rl := clientlog.RateLimit{Enabled: true, IntervalLog2: 4, Burst: 1, Leak: 4, KoD: 1}
+	log := newLog(t, rl)
+	s := newServer(t, log, func(c *ServerConfig) { c.RateLimit = true; c.RateLimitIntervalLog2 = 4 })
+	rx := TimeFromTime(testNow())
+	reqs := [][]byte{
+		append(basicReq(), mac(20)...),
+		append(append(basicReq(), ef(0x0104, 36, 36)...), mac(24)...),
+		append(request(v3client, 0, 0, 0, clientTXTime), mac(20)...),
+	}
+	for i := range 300 {
+		req := reqs[i%len(reqs)]
+		out := make([]byte, HeaderLen)
+		n, v := s.Respond(out, req, client, rx.Add(time.Duration(i)*time.Millisecond), syncedState())
+		if v != VerdictNoKey {
+			t.Fatalf("request %d: verdict %v, want no_key", i, v)
+		}
+		checkInvariants(t, req, out, n, v)
+		if !bytes.Equal(out, make([]byte, HeaderLen)) {
+			t.Fatalf("request %d: output written for a dropped request", i)
+		}
+	}
+	if st := log.Stats(); st.Hits != 0 || st.Clients != 0 {
+		t.Errorf("client log saw no_key requests: %+v", st)
+	}
+	// The same client without a MAC is then served: its rate is untouched.
+	out := make([]byte, HeaderLen)
+	if _, v := s.Respond(out, basicReq(), client, rx.Add(time.Second), syncedState()); v != VerdictServed {
+		t.Errorf("first request without a MAC: %v, want served", v)
+	}
+}
+
 func TestGoldenRequests(t *testing.T) {
 	want := map[string]Verdict{
 		"beevik-v3.bin":              VerdictServed,
@@ -544,8 +587,8 @@ func TestGoldenRequests(t *testing.T) {
 		"chronyd-xleave-1.bin":       VerdictServed, // no previous reply from this server: basic
 		"chronyd-xleave-2.bin":       VerdictServed,
 		"ntpdig.bin":                 VerdictServed,
-		"ntpdig-mac-md5.bin":         VerdictServed,
-		"ntpdig-mac-sha1.bin":        VerdictServed,
+		"ntpdig-mac-md5.bin":         VerdictNoKey, // ntpdig -a: we have no keys
+		"ntpdig-mac-sha1.bin":        VerdictNoKey,
 	}
 	g := goldenFiles(t)
 	for name := range g {

@@ -3,7 +3,9 @@ package ntp
 import "strconv"
 
 // Verdict says what Server.Respond did with a request and why. The String
-// values are stable snake_case names used as metric labels and log values.
+// values are stable snake_case names used as metric labels and log values;
+// the numeric values are only counter-array indices and may change when a
+// verdict is added.
 type Verdict uint8
 
 const (
@@ -21,7 +23,7 @@ const (
 	// VerdictDenied: the ACL does not allow the client; no reply.
 	VerdictDenied
 	// VerdictMalformed: shorter than 48 bytes, length not a multiple of 4,
-	// or broken extension fields/MAC; no reply.
+	// or broken extension fields (CheckTrailer fails); no reply.
 	VerdictMalformed
 	// VerdictBadVersion: version 0 or 5–7; no reply.
 	VerdictBadVersion
@@ -29,6 +31,13 @@ const (
 	// other than NTPv1 from a port ≠ 123); no reply. Replies are never
 	// answered, mode 6/7 never reach the Internet (RFC 8633).
 	VerdictBadMode
+	// VerdictNoKey: the request is authenticated with a symmetric key (a
+	// legacy MAC after the header and any extension fields) and this
+	// server has no keys: dropped, no reply, as chrony does for a key it
+	// does not have. An unauthenticated reply would not be what the client
+	// asked for (ntpdig crashes on one). A crypto-NAK (lone zero key ID)
+	// is not a MAC.
+	VerdictNoKey
 	// VerdictShortBuffer: the output buffer cannot hold a reply (a shell
 	// bug); no reply.
 	VerdictShortBuffer
@@ -57,6 +66,8 @@ func (v Verdict) String() string {
 		return "bad_version"
 	case VerdictBadMode:
 		return "bad_mode"
+	case VerdictNoKey:
+		return "no_key"
 	case VerdictShortBuffer:
 		return "short_buffer"
 	}
