@@ -1,0 +1,21 @@
+// Package interop holds gnomon's real-peer interoperability tests: gnomond
+// queried by chronyd (-Q and as an interleaved client), ntpdig and
+// github.com/beevik/ntp, each running in its own network namespace with
+// CAP_SYS_TIME dropped (see internal/netns and
+// ../shared/reference/peers.md). Everything lives in _test.go files; this
+// file only documents the package.
+//
+// All namespaces share one CLOCK_REALTIME, so the true offset between gnomond
+// and any peer is exactly zero and every offset a peer reports is pure
+// measurement error. The tests assert on what the peer reports, with bounds
+// taken from issue 2 and statistical margins (medians, robust spreads)
+// rather than single samples. Where a peer's own noise dominates, the same
+// measurement is made against chronyd as a server in the same run and both
+// numbers are logged.
+//
+// The suite needs root. Without it every test skips with a loud message,
+// unless GNOMON_REQUIRE_INTEROP=1, which turns the skip into a failure (CI).
+// TestMain snapshots the kernel clock state (adjtimex, modes 0) before and
+// after the run and fails if the clock was touched, and fails if any
+// namespace or process the suite created is still there at the end.
+package interop
