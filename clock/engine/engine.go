@@ -1,0 +1,514 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/selection"
+	"github.com/gnomon-time/gnomon/clock/servo"
+)
+
+// Engine is the discipline core. It is not safe for concurrent use: one
+// goroutine calls AddSource, Sample and Tick. State and Status may be read
+// from any goroutine.
+type Engine struct {
+	cfg  Config
+	clk  clock.Steerable
+	cell *clock.StateCell
+	sink EventSink
+	sel  *selection.Selector
+
+	srcs  []*source
+	cands []selection.Candidate
+	res   selection.Result // latest selection round
+	peer  string           // current system peer ("" none)
+
+	srv   servo.Servo
+	steer steerLog
+
+	mode         Mode
+	everLocked   bool
+	resync       bool          // the servo must be rebuilt at the next update
+	waitUntil    time.Time     // until then, select only when every source has a sample (StartupWait)
+	lastUpdate   time.Time     // local time of the last clock update
+	peerInterval time.Duration // poll interval of the peer at the last update
+	base         clock.SyncState
+	offsets      [16]time.Duration // offsets of the last updates (ring)
+	nOffsets     int
+	freqs        [8]float64 // corrections of the last updates (ring)
+	nFreqs       int
+	avgFreq      float64 // EWMA of the applied corrections, ppb
+	meanInterval float64 // EWMA of the update interval, s
+
+	updates, steps, discarded, leapSteps uint64
+	lastStep                             time.Duration
+	stepped                              time.Duration // sum of every step made, leaps included
+
+	tai        int
+	announce   clock.Leap // leap in the published state
+	leapArmed  clock.Leap // LeapNone when nothing is armed
+	leapAt     time.Time  // local instant of the armed leap
+	leapDoneAt time.Time  // instant of the last leap carried out
+
+	status atomic.Pointer[Status]
+}
+
+type source struct {
+	cfg        SourceConfig
+	rep        Reporter
+	last       Report
+	lastSample Sample
+	lastFed    time.Time // Local of the last sample given to the servo
+	hist       sampleHist
+}
+
+// New returns an engine steering clk and publishing to cell. It publishes
+// the unsynchronised state (or the local one) at once.
+func New(cfg Config, clk clock.Steerable, cell *clock.StateCell) (*Engine, error) {
+	if clk == nil || cell == nil {
+		return nil, errors.New("engine: nil clock or state cell")
+	}
+	if cfg.Holdover.Duration == 0 {
+		cfg.Holdover.Duration = DefaultHoldoverDuration
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("engine config: %w", err)
+	}
+	sel, err := selection.New(cfg.Selection)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e := &Engine{cfg: cfg, clk: clk, cell: cell, sink: cfg.Sink, sel: sel, tai: cfg.TAIOffset}
+	if e.sink == nil {
+		e.sink = NopSink{}
+	}
+	now := clk.Now()
+	f, err := clk.Frequency()
+	if err != nil {
+		return nil, fmt.Errorf("engine: read clock frequency: %w", err)
+	}
+	e.steer.reset(now, f)
+	e.avgFreq = f
+	e.waitUntil = now.Add(cfg.StartupWait)
+	if cfg.Local != nil {
+		e.mode = ModeLocal
+	}
+	e.publish(now)
+	return e, nil
+}
+
+// AddSource registers a source and returns its index for Sample.
+func (e *Engine) AddSource(sc SourceConfig, r Reporter) (int, error) {
+	if sc.ID == "" || r == nil {
+		return 0, errors.New("engine: add source: empty ID or nil reporter")
+	}
+	for _, s := range e.srcs {
+		if s.cfg.ID == sc.ID {
+			return 0, fmt.Errorf("engine: add source %q: duplicate ID", sc.ID)
+		}
+	}
+	e.srcs = append(e.srcs, &source{cfg: sc, rep: r})
+	return len(e.srcs) - 1, nil
+}
+
+// Stepped returns the sum of every step the engine has made to the clock
+// (makesteps and leap seconds), so that a shell can correct local
+// timestamps taken before a step (the transmit time of a request answered
+// after it), as chrony does for its outstanding requests.
+func (e *Engine) Stepped() time.Duration { return e.stepped }
+
+// State returns the latest published SyncState.
+func (e *Engine) State() *clock.SyncState { return e.cell.Load() }
+
+// Status returns the latest published Status.
+func (e *Engine) Status() *Status { return e.status.Load() }
+
+// Sample hands the engine a new raw sample of source id (already in the
+// source's own history, e.g. accepted by its clock filter). If the source
+// is the system peer after selection, the servo gets it and the clock is
+// updated. Samples taken around a leap second are discarded.
+func (e *Engine) Sample(id int, s Sample) error {
+	if id < 0 || id >= len(e.srcs) {
+		return fmt.Errorf("engine: sample for unknown source %d", id)
+	}
+	now := e.clk.Now()
+	if err := e.leapCheck(now); err != nil {
+		return err
+	}
+	now = e.clk.Now()
+	src := e.srcs[id]
+	if e.leapWindow(s.Local) || s.Local.After(now.Add(10*time.Millisecond)) {
+		// Taken across a leap (or before a backward step): not on the
+		// present timescale.
+		e.discarded++
+		e.publish(now)
+		return nil
+	}
+	src.lastSample = s
+	src.hist.add(s.Local, float64(s.Offset)+e.steer.k(s.Local))
+	e.selectAt(now)
+	var err error
+	if e.steers(id, s.Local) && s.Local.After(src.lastFed) {
+		src.lastFed = s.Local
+		err = e.clockUpdate(now, src, s)
+	}
+	e.evaluateMode(e.clk.Now())
+	e.publish(e.clk.Now())
+	return err
+}
+
+// steers reports whether the sample of source id taken at local time t
+// steers the clock after the latest selection round: always for the system
+// peer; for a source combined with it only when the last update is at
+// least one peer poll interval old. The fresh sample lowers a source's
+// dispersion, so the peer often changes between its own samples (the
+// others' dispersion has grown at 15 ppm meanwhile); without the fallback
+// the servo could starve. Feeding every combined source's samples instead
+// would give the servo bursts of near-simultaneous samples, which a servo
+// that adapts to the sample spacing (the Kalman's phase time constant)
+// mistakes for a fast poll.
+func (e *Engine) steers(id int, t time.Time) bool {
+	if !e.res.Selected || id >= len(e.res.Sources) {
+		return false
+	}
+	switch e.res.Sources[id].State {
+	case selection.Selected:
+		return true
+	case selection.Combined:
+		return e.updates > 0 && t.Sub(e.lastUpdate) >= e.peerInterval
+	}
+	return false
+}
+
+// Tick runs selection, mode transitions (holdover, local, unsynchronised)
+// and leap handling, publishes, and returns the local time at which it
+// wants to be called again.
+func (e *Engine) Tick() (next time.Time, err error) {
+	now := e.clk.Now()
+	if err := e.leapCheck(now); err != nil {
+		return now.Add(e.cfg.TickInterval), err
+	}
+	now = e.clk.Now()
+	e.selectAt(now)
+	e.evaluateMode(now)
+	e.publish(now)
+	next = now.Add(e.cfg.TickInterval)
+	if e.leapArmed != clock.LeapNone && e.leapAt.Before(next) {
+		next = e.leapAt
+	}
+	return next, nil
+}
+
+// freqEstimate is the correction that cancels the oscillator's estimated
+// frequency error: the Kalman servo's −ν̂, otherwise the average of the
+// recent corrections (which holds the phase slews' zero mean).
+func (e *Engine) freqEstimate() float64 {
+	if k, ok := e.srv.(*servo.Kalman); ok && e.updates > 0 {
+		_, _, nu, _, _ := k.Estimate()
+		return e.cfg.Policy.ClampFreq(-nu)
+	}
+	return e.avgFreq
+}
+
+// skew is the uncertainty of freqEstimate in ppb: the Kalman servo's σ,
+// otherwise the largest deviation of the recent corrections from it.
+func (e *Engine) skew() float64 {
+	if k, ok := e.srv.(*servo.Kalman); ok && e.updates > 0 {
+		_, _, _, sd, _ := k.Estimate()
+		return sd
+	}
+	var m float64
+	for i := range e.nFreqs {
+		m = math.Max(m, math.Abs(e.freqs[i]-e.avgFreq))
+	}
+	return m
+}
+
+func (e *Engine) dispersionRate() float64 {
+	return (e.cfg.MaxClockErrorPPB + e.skew()) * 1e-9
+}
+
+// selectAt runs one selection round over every source's report at now.
+func (e *Engine) selectAt(now time.Time) {
+	fhat := e.freqEstimate()
+	e.cands = e.cands[:0]
+	for _, s := range e.srcs {
+		r := s.rep.Report(now)
+		s.last = r
+		e.cands = append(e.cands, selection.Candidate{
+			ID: s.cfg.ID, Addr: s.cfg.Addr, RefClockID: s.cfg.RefClockID,
+			Offset: e.steer.refer(r.Offset, r.SampleTime, now, fhat),
+			Delay:  r.Delay, Dispersion: r.Dispersion, Jitter: r.Jitter,
+			RootDelay: r.RootDelay, RootDispersion: r.RootDispersion,
+			Stratum: r.Stratum, RefID: r.RefID, Leap: r.Leap,
+			Options: s.cfg.Options, Reachable: r.Usable,
+		})
+	}
+	e.res = e.sel.Select(e.cands)
+	if e.res.Selected && now.Before(e.waitUntil) {
+		for i := range e.cands {
+			if !e.cands[i].Reachable && !e.cands[i].NoSelect {
+				// Still waiting for a source's first sample.
+				e.res.Selected = false
+				break
+			}
+		}
+	}
+	peer := ""
+	if e.res.Selected {
+		peer = e.res.Peer
+	}
+	if peer != e.peer {
+		e.sink.SourceSelected(now, peer, e.peer)
+		e.peer = peer
+	}
+}
+
+func pollInterval(poll int8) time.Duration {
+	p := max(-7, min(17, int(poll)))
+	if p >= 0 {
+		return time.Second << p
+	}
+	return time.Second >> -p
+}
+
+// clockUpdate feeds the peer's sample to the servo and applies the decision.
+func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
+	f, err := e.clk.Frequency()
+	if err != nil {
+		return fmt.Errorf("engine: read clock frequency: %w", err)
+	}
+	iv := pollInterval(src.last.Poll)
+	if e.srv == nil || e.resync {
+		// First update, or the first after holdover: the engine set the
+		// clock's frequency behind the old servo's back, so a fresh servo
+		// starts from it. After the first lock it may no longer step
+		// (chrony's makestep limit counts from the start), unless the
+		// policy allows steps at any update.
+		p := e.cfg.Policy
+		if e.resync && p.StepLimit >= 0 {
+			p.StepLimit = 0
+		}
+		e.srv, err = NewServo(e.cfg.Servo, iv, p, f)
+		if err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		e.resync = false
+	}
+	d := e.srv.Sample(servo.Measurement{Offset: s.Offset, Delay: s.Delay, Local: s.Local})
+	if d.Action == servo.ActionDiscard {
+		e.discarded++
+		return nil
+	}
+	if err := servo.Apply(e.clk, d); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	at := now
+	if d.Action == servo.ActionStep && d.Step != 0 {
+		e.steer.step(now, d.Step)
+		at = now.Add(d.Step)
+		e.steps++
+		e.lastStep = d.Step
+		e.stepped += d.Step
+		e.sink.Stepped(now, d.Step, StepMakestep)
+		e.resetSources()
+	}
+	e.steer.setFreq(at, d.FreqPPB)
+
+	if e.updates == 0 {
+		e.avgFreq = d.FreqPPB
+	} else {
+		e.avgFreq += (d.FreqPPB - e.avgFreq) / 8
+		if dt := at.Sub(e.lastUpdate).Seconds(); dt > 0 {
+			if e.meanInterval == 0 {
+				e.meanInterval = dt
+			}
+			e.meanInterval += (dt - e.meanInterval) / 8
+		}
+	}
+	e.freqs[e.updates%uint64(len(e.freqs))] = d.FreqPPB
+	e.nFreqs = min(e.nFreqs+1, len(e.freqs))
+	e.offsets[e.updates%uint64(len(e.offsets))] = e.res.Offset
+	e.nOffsets = min(e.nOffsets+1, len(e.offsets))
+	e.updates++
+	e.lastUpdate = at
+	e.peerInterval = iv
+	e.everLocked = true
+
+	r := &e.res
+	off := r.Offset
+	if off < 0 {
+		off = -off
+	}
+	e.base = clock.SyncState{
+		Synchronized:   true,
+		Stratum:        r.Stratum,
+		RefID:          r.RefID,
+		RefTime:        at,
+		RootDelay:      r.RootDelay,
+		RootDispersion: r.RootDispersion,
+		DispersionRate: e.dispersionRate(),
+		Precision:      e.cfg.Precision,
+		ErrorBound:     off + r.RootDispersion + r.RootDelay/2,
+		ClockClass:     6,
+		Source:         r.Peer,
+	}
+	e.setMode(at, ModeLocked)
+	return nil
+}
+
+// holdoverAfter is how long without an update before holdover.
+func (e *Engine) holdoverAfter() time.Duration {
+	if e.cfg.Holdover.After > 0 {
+		return e.cfg.Holdover.After
+	}
+	// At least 16 s: a servo may legitimately wait that long between its
+	// first updates (the PI's first frequency estimate at 1 s polls).
+	return max(3*e.peerInterval, 16*time.Second)
+}
+
+// evaluateMode moves between locked, holdover, local and unsynchronised
+// according to the age of the last update.
+func (e *Engine) evaluateMode(now time.Time) {
+	age := now.Sub(e.lastUpdate)
+	after := e.holdoverAfter()
+	want := ModeUnsynchronised
+	switch {
+	case e.everLocked && age <= after:
+		want = ModeLocked
+	case e.everLocked && e.cfg.Holdover.Duration > 0 && age <= after+e.cfg.Holdover.Duration:
+		want = ModeHoldover
+	case e.cfg.Local != nil:
+		want = ModeLocal
+	}
+	if want == ModeHoldover && e.mode != ModeHoldover {
+		// Keep the frequency, drop the servo's phase slew: there is no
+		// phase measurement left to slew out.
+		f := e.freqEstimate()
+		if err := e.clk.AdjustFrequency(f); err == nil {
+			e.steer.setFreq(now, f)
+			e.resync = true
+		}
+		e.base.DispersionRate = e.dispersionRate()
+	}
+	e.setMode(now, want)
+}
+
+func (e *Engine) setMode(now time.Time, m Mode) {
+	if m == e.mode {
+		return
+	}
+	src := e.peer
+	switch m {
+	case ModeLocal:
+		src = "local"
+	case ModeHoldover:
+		src = e.base.Source
+	case ModeUnsynchronised:
+		src = ""
+	}
+	e.sink.ModeChanged(now, e.mode, m, src)
+	e.mode = m
+}
+
+// state builds the SyncState of the current mode.
+func (e *Engine) state(now time.Time) *clock.SyncState {
+	var st *clock.SyncState
+	switch e.mode {
+	case ModeLocked, ModeHoldover:
+		b := e.base
+		st = &b
+		if e.mode == ModeHoldover {
+			st.ClockClass = 7
+		}
+	case ModeLocal:
+		st = (&clock.Local{Stratum: e.cfg.Local.Stratum, Precision: e.cfg.Precision,
+			RootDispersion: e.cfg.Local.RootDispersion}).State(now)
+	default:
+		st = clock.Unsynchronised(e.cfg.Precision)
+		st.TAIOffset = e.tai
+		return st
+	}
+	st.Leap = e.announce
+	st.TAIOffset = e.tai
+	return st
+}
+
+// publish stores the SyncState and Status for now.
+func (e *Engine) publish(now time.Time) {
+	st := e.state(now)
+	e.cell.Store(st)
+	e.status.Store(e.buildStatus(now, st))
+}
+
+func (e *Engine) buildStatus(now time.Time, st *clock.SyncState) *Status {
+	f, _ := e.clk.Frequency()
+	s := &Status{
+		Now: now, Mode: e.mode, Peer: e.peer,
+		Stratum: st.Stratum, RefID: st.RefID, RefTime: st.RefTime,
+		RootDelay: st.RootDelay, RootDispersion: st.RootDispersion,
+		ErrorBound: st.ErrorBound, DispersionRate: st.DispersionRate,
+		FrequencyPPB: f, FreqEstimatePPB: e.freqEstimate(), SkewPPB: e.skew(),
+		UpdateInterval: time.Duration(e.meanInterval * 1e9),
+		Leap:           st.Leap, TAIOffset: e.tai,
+		Updates: e.updates, Steps: e.steps, LastStep: e.lastStep,
+		Discarded: e.discarded, LeapSteps: e.leapSteps,
+	}
+	if e.leapArmed != clock.LeapNone {
+		s.LeapAt = e.leapAt
+	}
+	if e.srv != nil {
+		s.Servo, s.ServoState = e.srv.Name(), e.srv.State()
+	} else {
+		s.Servo = e.cfg.Servo
+	}
+	if e.nOffsets > 0 {
+		s.LastOffset = e.offsets[(e.updates-1)%uint64(len(e.offsets))]
+		var ss float64
+		for i := range e.nOffsets {
+			ss += float64(e.offsets[i]) * float64(e.offsets[i])
+		}
+		s.RMSOffset = time.Duration(math.Sqrt(ss / float64(e.nOffsets)))
+	}
+	s.Sources = make([]SourceStatus, len(e.srcs))
+	k := e.steer.k(now)
+	for i, src := range e.srcs {
+		r := src.last
+		ss := SourceStatus{
+			ID: src.cfg.ID, Addr: src.cfg.Addr, Usable: r.Usable,
+			Stratum: r.Stratum, RefID: r.RefID, Leap: r.Leap, Poll: r.Poll, Reach: r.Reach,
+			RootDelay: r.RootDelay, RootDispersion: r.RootDispersion,
+			Delay: r.Delay, Dispersion: r.Dispersion, Jitter: r.Jitter,
+			LastSample: src.lastSample, NP: src.hist.n,
+		}
+		if i < len(e.cands) {
+			ss.Offset = e.cands[i].Offset
+		}
+		if i < len(e.res.Sources) {
+			rs := e.res.Sources[i]
+			ss.State, ss.Reason, ss.Weight, ss.Distance = rs.State, rs.Reason, rs.Weight, rs.Distance
+		}
+		if a, b, bErr, sd, ok := src.hist.regression(now); ok {
+			ss.EstOffset = time.Duration(math.Round(a - k))
+			ss.ResidFreqPPB = b - e.steer.freq()
+			ss.SkewPPB = bErr
+			ss.StdDev = time.Duration(math.Round(sd))
+		}
+		s.Sources[i] = ss
+	}
+	return s
+}
+
+// ErrorBoundAt returns the bound on |clock − true time| that st promises
+// at local time now: ErrorBound grown at DispersionRate since RefTime. An
+// unsynchronised (or nil) state promises nothing: math.MaxInt64.
+func ErrorBoundAt(st *clock.SyncState, now time.Time) time.Duration {
+	if st == nil || !st.Synchronized {
+		return time.Duration(math.MaxInt64)
+	}
+	return st.ErrorBound + (st.RootDispersionAt(now) - st.RootDispersion)
+}

@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/selection"
+	"github.com/gnomon-time/gnomon/clock/servo"
+)
+
+// Status is an immutable snapshot of the engine for status displays
+// (chronyc tracking, sources, sourcestats) and metrics. It is published
+// with every change, alongside the SyncState.
+type Status struct {
+	// Now is the local time of the snapshot.
+	Now  time.Time
+	Mode Mode
+	// Servo and its state.
+	Servo      string
+	ServoState servo.State
+	// Peer is the system peer's ID ("" for none).
+	Peer string
+	// From the last clock update (tracking):
+	Stratum        uint8
+	RefID          uint32
+	RefTime        time.Time
+	RootDelay      time.Duration
+	RootDispersion time.Duration
+	// LastOffset is the combined offset at the last update (reference −
+	// local, before the correction); RMSOffset the RMS of the last 16.
+	LastOffset time.Duration
+	RMSOffset  time.Duration
+	// ErrorBound at RefTime and the rate (s/s) at which it grows.
+	ErrorBound     time.Duration
+	DispersionRate float64
+	// FrequencyPPB is the correction in force; FreqEstimatePPB the
+	// correction that cancels the oscillator's estimated error (what
+	// holdover keeps); SkewPPB its uncertainty.
+	FrequencyPPB    float64
+	FreqEstimatePPB float64
+	SkewPPB         float64
+	// UpdateInterval is the mean time between clock updates.
+	UpdateInterval time.Duration
+	Leap           clock.Leap
+	// LeapAt is the local time an armed leap happens (zero if none).
+	LeapAt    time.Time
+	TAIOffset int
+	// Counters since start.
+	Updates   uint64 // clock updates (servo decisions applied)
+	Steps     uint64 // makestep steps
+	LastStep  time.Duration
+	Discarded uint64 // samples the servo discarded
+	LeapSteps uint64
+	Sources   []SourceStatus
+}
+
+// SourceStatus is one source's line in chronyc sources / sourcestats.
+type SourceStatus struct {
+	ID    string
+	Addr  netip.Addr
+	State selection.State
+	// Reason says why (selection.Reason.Char gives chronyc's letter).
+	Reason selection.Reason
+	Weight float64
+	// From the source's report.
+	Usable         bool
+	Stratum        uint8
+	RefID          uint32
+	Leap           clock.Leap
+	Poll           int8
+	Reach          uint8
+	RootDelay      time.Duration
+	RootDispersion time.Duration
+	// Offset is the clock-filter estimate referred to now (reference −
+	// local); Delay, Dispersion and Jitter are the filter's; Distance is
+	// the root distance λ.
+	Offset     time.Duration
+	Delay      time.Duration
+	Dispersion time.Duration
+	Jitter     time.Duration
+	Distance   time.Duration
+	// LastSample is the latest raw sample (chronyc sources' "last sample").
+	LastSample Sample
+	// Sourcestats, by regression over the last 16 samples: NP samples,
+	// residual frequency (the rate at which the offset changes, ppb) and
+	// its standard error (skew), the offset estimated for now and the
+	// residuals' standard deviation.
+	NP           int
+	ResidFreqPPB float64
+	SkewPPB      float64
+	EstOffset    time.Duration
+	StdDev       time.Duration
+}

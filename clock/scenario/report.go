@@ -1,0 +1,98 @@
+package scenario
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+func fmtD(d time.Duration) string {
+	switch {
+	case d.Abs() < time.Microsecond:
+		return d.String()
+	case d.Abs() < time.Millisecond:
+		return d.Round(10 * time.Nanosecond).String()
+	case d.Abs() < time.Second:
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+func fmtT(d time.Duration) string { return d.Round(time.Millisecond).String() }
+
+// WriteText prints a human-readable report of r.
+func WriteText(w io.Writer, r *Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scenario %s, servo %s, seed %d, %v simulated\n", r.Scenario, r.Servo, r.Seed, r.Duration)
+	if r.Locked {
+		fmt.Fprintf(&b, "time to lock:        %s\n", fmtT(r.LockTime))
+		fmt.Fprintf(&b, "after lock:          max |TE| %s, RMS TE %s\n", fmtD(r.MaxTE), fmtD(r.RMSTE))
+	} else {
+		fmt.Fprintf(&b, "time to lock:        never\n")
+		fmt.Fprintf(&b, "second half:         max |TE| %s, RMS TE %s\n", fmtD(r.MaxTE), fmtD(r.RMSTE))
+	}
+	fmt.Fprintf(&b, "final TE:            %s\n", fmtD(r.FinalTE))
+	fmt.Fprintf(&b, "final freq error:    %+.3f ppb\n", r.FinalFreqErrorPPB)
+	fmt.Fprintf(&b, "error bound:         %d violations, min margin %s, max |TE|/bound %.3f\n",
+		r.BoundViolations, fmtD(r.MinBoundMargin), r.MaxBoundRatio)
+	fmt.Fprintf(&b, "time per mode:      ")
+	for _, m := range []string{"unsynchronised", "locked", "holdover", "local"} {
+		if d, ok := r.ModeTime[m]; ok {
+			fmt.Fprintf(&b, " %s %s (max |TE| %s)", m, fmtT(d), fmtD(r.ModeMaxTE[m]))
+		}
+	}
+	b.WriteString("\n")
+	if r.RejectedReplies > 0 {
+		fmt.Fprintf(&b, "rejected replies:    %d\n", r.RejectedReplies)
+	}
+	fmt.Fprintf(&b, "steps taken:         %d\n", len(r.Steps))
+	for _, s := range r.Steps {
+		fmt.Fprintf(&b, "  %12s  step %s (%s)\n", fmtT(s.T), fmtD(s.Step), s.Reason)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "server\tselected\tcombined\t")
+	for _, s := range r.Servers {
+		fmt.Fprintf(tw, "%s\t%.1f %%\t%.1f %%\t\n", s.Name, 100*s.Selected, 100*s.Combined)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.Reset()
+	fmt.Fprintf(&b, "timeline (source selections, modes, leap):\n")
+	shown, hidden := 0, 0
+	for _, e := range r.Timeline {
+		switch e.Kind {
+		case "source":
+			// Peer changes can be many (the fresh sample's low dispersion
+			// makes its source the best for a moment); the text shows the
+			// first ones, --json all of them.
+			if shown >= maxTextSourceChanges {
+				hidden++
+				continue
+			}
+			shown++
+			fmt.Fprintf(&b, "  %12s  source %q (was %q)\n", fmtT(e.T), e.To, e.From)
+		case "mode":
+			fmt.Fprintf(&b, "  %12s  mode %s → %s (%s)\n", fmtT(e.T), e.From, e.To, e.Source)
+		case "leap":
+			if e.LeapAt.IsZero() {
+				fmt.Fprintf(&b, "  %12s  leap cancelled\n", fmtT(e.T))
+			} else {
+				fmt.Fprintf(&b, "  %12s  leap %s armed for %s\n", fmtT(e.T), e.To, e.LeapAt.UTC().Format(time.RFC3339))
+			}
+		}
+	}
+	if hidden > 0 {
+		fmt.Fprintf(&b, "  (%d more source changes; --json lists them all)\n", hidden)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// maxTextSourceChanges bounds the source changes WriteText prints.
+const maxTextSourceChanges = 30
