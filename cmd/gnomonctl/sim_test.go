@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func runSim(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newSimCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	cmd.SilenceUsage = true
+	cmd.SilenceErrors = true
+	err := cmd.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+func TestSimList(t *testing.T) {
+	out, err := runSim(t, "--list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ntp-4-servers", "ntp-asymmetric-jitter", "step-at-start", "leap-insert", "holdover"} {
+		if !strings.Contains(out, name) {
+			t.Errorf("--list lacks %s:\n%s", name, out)
+		}
+	}
+}
+
+func TestSimText(t *testing.T) {
+	out, err := runSim(t, "step-at-start", "--duration", "3m", "--seed", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"scenario step-at-start, servo kalman, seed 2, 3m0s simulated",
+		"time to lock:", "after lock:", "final freq error:", "steps taken:         1", "makestep",
+		"error bound:         0 violations", "timeline"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSimJSON(t *testing.T) {
+	out, err := runSim(t, "leap-insert", "--json", "--servo", "pi", "--seed", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Scenario string
+		Servo    string
+		Seed     uint64
+		Locked   bool
+		Steps    []struct {
+			Step   int64
+			Reason string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if r.Scenario != "leap-insert" || r.Servo != "pi" || r.Seed != 3 || !r.Locked {
+		t.Errorf("decoded %+v", r)
+	}
+	if n := len(r.Steps); n == 0 || r.Steps[n-1].Reason != "leap" || r.Steps[n-1].Step != -1e9 {
+		t.Errorf("steps %+v, want the leap step last", r.Steps)
+	}
+}
+
+func TestSimUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"nope"},
+		{"step-at-start", "extra"},
+		{"step-at-start", "--servo", "pid"},
+		{"step-at-start", "--duration", "-1s"},
+		{"step-at-start", "--duration", "1000h"},
+		{"--list", "step-at-start"},
+		{"step-at-start", "--compare", "2", "--servo", "pi"},
+		{"step-at-start", "--compare", "2", "--from", "20m"},
+		{"step-at-start", "--compare", "-1"},
+	} {
+		_, err := runSim(t, args...)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%q: error %v, want a usage error", args, err)
+		}
+	}
+}
+
+func TestSimCompare(t *testing.T) {
+	out, err := runSim(t, "step-at-start", "--duration", "4m", "--compare", "2", "--from", "1m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| step-at-start | kalman |", "| step-at-start | pi |", "| step-at-start | pi-hw |", "/2 |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Hard limits. They bound every run in time and rate whatever the caller
+// asks (house rule: every load loop bounded in count and time).
+const (
+	MaxDuration    = 10 * time.Minute
+	MaxRate        = 5_000_000 // requests per second, total
+	MaxClients     = 4096
+	MaxOutstanding = 4096
+	MaxWorkers     = 64
+	MaxBatch       = 256
+	MaxDrain       = 5 * time.Second
+)
+
+// Defaults for zero Config fields.
+const (
+	DefaultClients     = 16
+	DefaultBatch       = 32
+	DefaultOutstanding = 32
+	DefaultDrain       = 500 * time.Millisecond
+	DefaultStallAfter  = 50 * time.Millisecond
+	DefaultVersion     = 4
+)
+
+// Config describes one run. Exactly one of Rate > 0 or Max must be set.
+type Config struct {
+	// Server is the only address requests are sent to.
+	Server netip.AddrPort
+	// Rate is the total request rate in requests per second, spread evenly
+	// over the workers (open loop: replies do not gate sends).
+	Rate float64
+	// Max sends as fast as possible with at most Outstanding requests in
+	// flight per socket.
+	Max bool
+	// Outstanding bounds in-flight requests per socket in Max mode.
+	Outstanding int
+	// StallAfter: in Max mode, when a socket's window is full and no reply
+	// arrived on it for this long, its in-flight requests are written off
+	// (they still count if they arrive later) so losses cannot stop the run.
+	StallAfter time.Duration
+	// Duration is how long requests are sent (≤ MaxDuration).
+	Duration time.Duration
+	// Count, if > 0, stops sending after this many requests in total (or at
+	// the end of Duration, whichever comes first).
+	Count uint64
+	// Drain is how long replies are still collected after the last send.
+	Drain time.Duration
+	// Clients is the number of UDP sockets, each with its own source port.
+	Clients int
+	// Sources are local addresses the sockets bind to, round-robin (empty:
+	// the kernel picks). Lets one run look like several client hosts.
+	Sources []netip.Addr
+	// Workers is the number of event-loop goroutines; 0 = GOMAXPROCS,
+	// at most Clients.
+	Workers int
+	// Batch is the number of requests per sendmmsg and replies per recvmmsg.
+	Batch int
+	// Xleave sends chrony-style interleaved requests (RFC 9769).
+	Xleave bool
+	// Version is the NTP version of requests (1..4, default 4).
+	Version uint8
+	// AllowUnsync accepts replies with LI = 3 (alarm) as valid.
+	AllowUnsync bool
+	// AllowPublic permits a target outside loopback, private and
+	// link-local ranges. Only for servers you run yourself.
+	AllowPublic bool
+}
+
+// withDefaults returns c with zero fields replaced by defaults.
+func (c Config) withDefaults(gomaxprocs int) Config {
+	if c.Clients == 0 {
+		c.Clients = DefaultClients
+	}
+	if c.Batch == 0 {
+		c.Batch = DefaultBatch
+	}
+	if c.Outstanding == 0 {
+		c.Outstanding = DefaultOutstanding
+	}
+	if c.Drain == 0 {
+		c.Drain = DefaultDrain
+	}
+	if c.StallAfter == 0 {
+		c.StallAfter = DefaultStallAfter
+	}
+	if c.Version == 0 {
+		c.Version = DefaultVersion
+	}
+	if c.Workers == 0 {
+		c.Workers = max(1, gomaxprocs)
+	}
+	c.Workers = min(c.Workers, max(c.Clients, 1))
+	return c
+}
+
+// Validate reports every problem with c (after defaults), each naming the
+// field and value.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if !c.Server.IsValid() || c.Server.Port() == 0 {
+		bad("server %q: need ADDR:PORT with a non-zero port", c.Server)
+	} else if err := checkTarget(c.Server.Addr(), c.AllowPublic); err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case c.Max && c.Rate != 0:
+		bad("rate %g and max: give exactly one", c.Rate)
+	case !c.Max && !(c.Rate > 0):
+		bad("rate %g: need a rate > 0 or max", c.Rate)
+	case c.Rate > MaxRate:
+		bad("rate %g: above the limit of %d/s", c.Rate, MaxRate)
+	}
+	if c.Duration <= 0 || c.Duration > MaxDuration {
+		bad("duration %v: need 0 < duration <= %v", c.Duration, MaxDuration)
+	}
+	if c.Drain < 0 || c.Drain > MaxDrain {
+		bad("drain %v: need 0 <= drain <= %v", c.Drain, MaxDrain)
+	}
+	if c.StallAfter <= 0 || c.StallAfter > time.Minute {
+		bad("stall_after %v: need 0 < stall_after <= 1m", c.StallAfter)
+	}
+	if c.Clients < 1 || c.Clients > MaxClients {
+		bad("clients %d: need 1..%d", c.Clients, MaxClients)
+	}
+	if c.Workers < 1 || c.Workers > MaxWorkers {
+		bad("workers %d: need 1..%d", c.Workers, MaxWorkers)
+	}
+	if c.Batch < 1 || c.Batch > MaxBatch {
+		bad("batch %d: need 1..%d", c.Batch, MaxBatch)
+	}
+	if c.Outstanding < 1 || c.Outstanding > MaxOutstanding {
+		bad("outstanding %d: need 1..%d", c.Outstanding, MaxOutstanding)
+	}
+	if c.Version < 1 || c.Version > 4 {
+		bad("version %d: need 1..4", c.Version)
+	}
+	if c.Xleave && c.Version != 4 {
+		bad("xleave with version %d: interleaved mode needs version 4", c.Version)
+	}
+	for _, s := range c.Sources {
+		if !s.IsValid() || s.Is4() != c.Server.Addr().Unmap().Is4() {
+			bad("source %v: need an address of the server's family", s)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkTarget refuses addresses a benchmark has no business loading unless
+// the caller says the server is theirs: loopback, private (RFC 1918, RFC
+// 4193) and link-local addresses are allowed, network namespaces use them.
+func checkTarget(a netip.Addr, allowPublic bool) error {
+	a = a.Unmap()
+	switch {
+	case a.IsUnspecified(), a.IsMulticast(), a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return fmt.Errorf("server %v: not a unicast address", a)
+	case a.IsLoopback(), a.IsPrivate(), a.IsLinkLocalUnicast():
+		return nil
+	case allowPublic:
+		return nil
+	}
+	return fmt.Errorf("server %v: not a loopback, private or link-local address; "+
+		"load only servers you run (allow with AllowPublic / --allow-public)", a)
+}

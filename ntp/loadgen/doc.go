@@ -1,0 +1,57 @@
+// Package loadgen is an open-loop NTP load generator for benchmarking NTP
+// servers (gnomond, chronyd, facebook/time's ntpresponder) side by side.
+//
+// It sends NTPv4 client requests (mode 3, RFC 5905 §7.3) from many UDP
+// sockets, each with its own source port, at a paced total rate or as fast as
+// a bounded window of outstanding requests per socket allows, for a bounded
+// time. Every request carries a unique cookie in its Transmit field (and, in
+// interleaved mode, in its Receive field), so every reply is matched to its
+// request and validated: Origin must echo a cookie of a request still in
+// flight, mode 4, the request's version, stratum 1..15, LI != 3 (stratum 0 is
+// a Kiss-o'-Death and counted apart), non-zero Receive and Transmit, and a
+// reply no longer than the request. Round-trip times go into a log-bucket
+// histogram (about 3 % resolution) without allocating.
+//
+// RTT is kernel receive timestamp (SO_TIMESTAMPNS, CLOCK_REALTIME) minus the
+// CLOCK_REALTIME reading taken just before the sendmmsg call that carried the
+// request; without a kernel stamp the user-space receive time is used. Both
+// ends read the same clock, so the RTT includes the server, both network
+// paths and at most one batch of our own send syscall, but not the time the
+// reply waited in our socket.
+//
+// Interleaved mode (RFC 9769, ntp.md §2) mimics a chronyd client with
+// `xleave`: each request carries, in Origin, the server's Receive timestamp
+// from the last reply on the same socket and random cookies in Receive and
+// Transmit. A server answering in interleaved mode echoes the Receive cookie
+// (and sends the transmit timestamp of an earlier reply); a basic answer
+// echoes the Transmit cookie. Both are matched; interleaved ones are counted.
+//
+// Workers are event loops: each owns a subset of the sockets, sends with
+// sendmmsg batches (golang.org/x/net/ipv4 WriteBatch) and reads with
+// non-blocking recvmmsg (ReadBatch) whatever ppoll reports readable. Pacing
+// is a token count against elapsed time; waits shorter than 300 µs are spent
+// spinning, because time.Sleep rounds to ≈ 1 ms here and a ppoll wake-up
+// costs tens of µs on an idle CPU and milliseconds on a busy one, which
+// would turn pacing into bursts. At high rates a worker therefore uses a
+// whole CPU; Result.BusyPct says how much of its loop time did work. A
+// worker that falls more than 2 ms behind its schedule skips the backlog
+// instead of bursting it out and counts it (Result.Skipped).
+//
+// Generator-side limits are reported, not hidden: skipped requests, a full
+// send buffer, replies dropped by our own sockets (SO_RXQ_OVFL) and an
+// achieved rate below 97 % of the target set Result.GeneratorLimited.
+//
+// Known limits: the receive path allocates a net.UDPAddr per reply inside
+// golang.org/x/net's ReadBatch (our own per-reply code allocates nothing);
+// the send time is read once per sendmmsg batch, so an RTT includes up to
+// one batch of our own send syscall.
+//
+// Safety: a run is bounded by MaxDuration and MaxRate; requests go only to
+// the one address given; targets outside loopback, private (RFC 1918, ULA)
+// and link-local ranges are refused unless Config.AllowPublic is set. The
+// generator never sets any clock.
+//
+// It does not: spoof source addresses (all sockets share the local address or
+// the configured source addresses), speak NTS or MACs, or compute clock
+// offsets.
+package loadgen

@@ -1,0 +1,496 @@
+package loadgen
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/bits"
+	"net"
+	"net/netip"
+	"runtime"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	relBits   = 40 // send time in ns since the run's base, in a ring slot (≈ 18 min)
+	relMask   = 1<<relBits - 1
+	tagMask   = 1<<(64-relBits) - 1 // low 24 bits of the sequence number, in a ring slot
+	maxRing   = 1 << 18
+	minRing   = 1 << 12
+	rxBufSize = 256 // larger than any valid reply, so oversized ones are seen as such
+	// idleWait bounds one ppoll when there is nothing to send or read.
+	idleWait = time.Millisecond
+	// sleepAbove: only idle waits longer than this sleep (in epoll_wait, at
+	// its 1 ms granularity); shorter ones busy-poll.
+	sleepAbove = 2 * time.Millisecond
+	// sendQuantum: in rate mode a worker waits until this much time's worth
+	// of requests is due (at most Batch) before it sends, so that sendmmsg
+	// carries several requests at high rates. 50 µs of burstiness is far
+	// below what any server's socket buffer absorbs.
+	sendQuantum = 50 * time.Microsecond
+	// readInterval: in rate mode replies are read at most this often, so
+	// that each recvmmsg returns several (RTTs come from kernel receive
+	// timestamps, so reading late does not inflate them; the 4 MiB socket
+	// buffers hold far more than this interval's replies).
+	readInterval = 200 * time.Microsecond
+	// maxLagTokens: a rate-mode worker that falls this far behind schedule
+	// skips the excess instead of bursting it out later; skipped requests are
+	// reported as the generator's own shortfall.
+	maxLag = 2 * time.Millisecond
+)
+
+// batchConn is what ipv4.PacketConn and ipv6.PacketConn have in common.
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+// Generator runs one load test. Build it with New, run it once with Run.
+type Generator struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New validates cfg (after filling defaults) and returns a Generator. It
+// opens nothing; Run does the I/O.
+func New(cfg Config, log *slog.Logger) (*Generator, error) {
+	cfg = cfg.withDefaults(runtime.GOMAXPROCS(0))
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("loadgen config: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Generator{cfg: cfg, log: log}, nil
+}
+
+// Config returns the effective configuration (defaults filled in).
+func (g *Generator) Config() Config { return g.cfg }
+
+// sock is one client socket and its in-flight requests. It is owned by one
+// worker: nothing in it is shared between goroutines.
+type sock struct {
+	conn     *net.UDPConn
+	pc       batchConn
+	fd       int
+	key      uint32
+	seq      uint32   // sequence number of the last request sent
+	ring     []uint64 // per seq&mask: (seq & tagMask) << relBits | (send ns since base + 1); 0 = free
+	mask     uint32
+	lastRx   uint64 // server Receive field of the last valid reply (xleave Origin)
+	inflight int
+	progress int64 // wall ns of the last send that found room or the last matched reply
+	drops    uint32
+	tx, rx   []ipv4.Message
+}
+
+// worker is an event loop over its sockets.
+type worker struct {
+	cfg      Config
+	base     int64 // wall ns at the start of the run
+	start    time.Time
+	rate     float64 // this worker's share of Config.Rate, per second
+	socks    []*sock
+	ep       *poller
+	minBatch int64  // rate mode: requests due before a send (sendQuantum's worth, 1..Batch)
+	limit    uint64 // this worker's share of Config.Count; 0 = none
+	next     int    // round-robin position for sends
+	tokens   uint64
+	st       stats
+	lastSend time.Time
+}
+
+// stats are one worker's counters; merged into Result at the end.
+type stats struct {
+	sent, matched, interleaved uint64
+	reasons                    [NumReasons]uint64
+	skipped, sendBlocked       uint64
+	sendErrors, recvErrors     uint64
+	icmpErrors, userRxStamps   uint64
+	drops                      uint64
+	busy                       time.Duration // time spent sending and reading (not waiting or spinning)
+	hist                       Histogram
+}
+
+// Run sends load until the duration ends or ctx is cancelled, collects
+// replies for the drain time and returns the result. It returns an error
+// only when the sockets cannot be set up; network errors during the run are
+// counted.
+func (g *Generator) Run(ctx context.Context) (*Result, error) {
+	cfg := g.cfg
+	ring := ringSize(cfg)
+	socks := make([]*sock, 0, cfg.Clients)
+	defer func() {
+		for _, s := range socks {
+			s.conn.Close()
+		}
+	}()
+	for i := range cfg.Clients {
+		var src netip.Addr
+		if len(cfg.Sources) > 0 {
+			src = cfg.Sources[i%len(cfg.Sources)]
+		}
+		s, err := newSock(cfg, src, ring)
+		if err != nil {
+			return nil, fmt.Errorf("client socket %d: %w", i, err)
+		}
+		socks = append(socks, s)
+	}
+	g.log.Info("load starting", "server", cfg.Server.String(), "rate", cfg.Rate, "max", cfg.Max,
+		"duration", cfg.Duration, "clients", cfg.Clients, "workers", cfg.Workers, "xleave", cfg.Xleave)
+
+	start := time.Now()
+	cpu0 := cpuTime()
+	workers := make([]*worker, cfg.Workers)
+	for i := range workers {
+		w := &worker{cfg: cfg, base: start.UnixNano(), start: start, rate: cfg.Rate / float64(cfg.Workers), lastSend: start}
+		if cfg.Count > 0 {
+			w.limit = cfg.Count / uint64(cfg.Workers)
+			if uint64(i) < cfg.Count%uint64(cfg.Workers) {
+				w.limit++
+			}
+		}
+		for j := i; j < len(socks); j += cfg.Workers {
+			w.socks = append(w.socks, socks[j])
+		}
+		w.minBatch = min(max(int64(w.rate*sendQuantum.Seconds()), 1), int64(cfg.Batch))
+		ep, err := newPoller(w.socks)
+		if err != nil {
+			for _, w := range workers[:i] {
+				w.ep.close()
+			}
+			return nil, fmt.Errorf("worker %d: %w", i, err)
+		}
+		w.ep = ep
+		workers[i] = w
+	}
+	defer func() {
+		for _, w := range workers {
+			w.ep.close()
+		}
+	}()
+	done := make(chan struct{}, len(workers))
+	for _, w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			w.run(ctx)
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	end := time.Now()
+	res := &Result{Config: cfg, Wall: end.Sub(start)}
+	if cpu := cpuTime(); cpu > 0 && cpu0 > 0 {
+		res.CPU = time.Duration(cpu - cpu0)
+	}
+	last := start
+	for _, w := range workers {
+		res.add(&w.st)
+		if w.lastSend.After(last) {
+			last = w.lastSend
+		}
+	}
+	res.SendWindow = last.Sub(start)
+	res.finish()
+	if ctx.Err() != nil {
+		res.Interrupted = true
+	}
+	g.log.Info("load finished", "sent", res.Sent, "received", res.Received, "loss_pct", res.LossPct)
+	return res, nil
+}
+
+// ringSize holds about one second of requests per socket (at least
+// minRing), so a reply is "late" only after ≈ 1 s or more.
+func ringSize(cfg Config) int {
+	perSock := cfg.Rate / float64(cfg.Clients)
+	if cfg.Max {
+		perSock = 1e6 / float64(cfg.Clients)
+	}
+	n := minRing
+	for float64(n) < perSock && n < maxRing {
+		n <<= 1
+	}
+	return max(n, 1<<bits.Len(uint(cfg.Outstanding)))
+}
+
+func newSock(cfg Config, src netip.Addr, ring int) (*sock, error) {
+	conn, fd, err := openSocket(cfg.Server, src)
+	if err != nil {
+		return nil, err
+	}
+	var kb [4]byte
+	if _, err := rand.Read(kb[:]); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("random key: %w", err)
+	}
+	s := &sock{
+		conn: conn, fd: fd, key: binary.LittleEndian.Uint32(kb[:]),
+		ring: make([]uint64, ring), mask: uint32(ring - 1),
+		tx: make([]ipv4.Message, cfg.Batch), rx: make([]ipv4.Message, cfg.Batch),
+	}
+	if cfg.Server.Addr().Unmap().Is4() {
+		s.pc = ipv4.NewPacketConn(conn)
+	} else {
+		s.pc = ipv6PacketConn(conn)
+	}
+	for i := range s.tx {
+		s.tx[i].Buffers = [][]byte{make([]byte, headerLen)}
+		s.rx[i].Buffers = [][]byte{make([]byte, rxBufSize)}
+		s.rx[i].OOB = make([]byte, oobLen)
+	}
+	return s, nil
+}
+
+func (w *worker) run(ctx context.Context) {
+	sendEnd := w.start.Add(w.cfg.Duration)
+	var lastRead time.Time
+	for iter := 0; ; iter++ {
+		now := time.Now()
+		if !now.Before(sendEnd) || (iter&63 == 0 && ctx.Err() != nil) {
+			break
+		}
+		if w.cfg.Count > 0 && w.st.sent >= w.limit {
+			break
+		}
+		var sent int
+		if w.cfg.Max {
+			sent = w.sendMax(now)
+		} else {
+			sent = w.sendRate(now)
+		}
+		wait := time.Duration(0)
+		if sent == 0 {
+			wait = w.idleFor(now, sendEnd)
+		} else {
+			w.st.busy += time.Since(now)
+		}
+		if wait > 0 || w.cfg.Max || now.Sub(lastRead) >= readInterval {
+			w.poll(wait)
+			lastRead = now
+		}
+	}
+	drainEnd := time.Now().Add(w.cfg.Drain)
+	for ctx.Err() == nil && w.st.matched < w.st.sent {
+		now := time.Now()
+		if !now.Before(drainEnd) {
+			break
+		}
+		w.poll(min(idleWait, drainEnd.Sub(now)))
+	}
+}
+
+// idleFor is how long the worker may sleep when it sent nothing: only when
+// the next send is more than sleepAbove away (low rates), and then for
+// idleWait. Shorter waits are not worth a sleep: a wake-up takes tens of µs
+// on an idle CPU and milliseconds on a busy one, which would turn pacing
+// into bursts, so the worker spins instead. In max mode the windows are
+// full and a reply is what it waits for: it spins too.
+func (w *worker) idleFor(now, sendEnd time.Time) time.Duration {
+	if w.cfg.Max {
+		return 0
+	}
+	next := time.Duration(float64(w.tokens+uint64(w.minBatch)) / w.rate * float64(time.Second))
+	if next-now.Sub(w.start) <= sleepAbove || sendEnd.Sub(now) <= sleepAbove {
+		return 0
+	}
+	return idleWait
+}
+
+// sendRate sends the requests that are due at now and returns how many.
+func (w *worker) sendRate(now time.Time) int {
+	due := int64(now.Sub(w.start).Seconds()*w.rate) - int64(w.tokens)
+	if due < w.minBatch {
+		return 0
+	}
+	lag := int64(w.rate*maxLag.Seconds()) + int64(w.cfg.Batch)
+	if due > lag {
+		w.st.skipped += uint64(due - lag)
+		w.tokens += uint64(due - lag)
+		due = lag
+	}
+	total := 0
+	for range w.socks {
+		if due <= 0 {
+			break
+		}
+		s := w.socks[w.next]
+		w.next = (w.next + 1) % len(w.socks)
+		k := int(min(due, int64(w.cfg.Batch)))
+		n := w.send(s, k)
+		w.tokens += uint64(n)
+		due -= int64(n)
+		total += n
+		if n < k {
+			break // socket buffer full or error: retry on the next pass
+		}
+	}
+	return total
+}
+
+// sendMax fills every socket's window of outstanding requests.
+func (w *worker) sendMax(now time.Time) int {
+	total := 0
+	wall := now.UnixNano()
+	for _, s := range w.socks {
+		room := w.cfg.Outstanding - s.inflight
+		if room <= 0 {
+			if time.Duration(wall-s.progress) > w.cfg.StallAfter {
+				s.inflight = 0 // written off; late replies still count
+				s.progress = wall
+			}
+			continue
+		}
+		total += w.send(s, min(room, w.cfg.Batch))
+	}
+	return total
+}
+
+// send writes up to k requests on s in one sendmmsg and returns how many
+// went out.
+func (w *worker) send(s *sock, k int) int {
+	if w.cfg.Count > 0 {
+		k = int(min(uint64(k), w.limit-min(w.limit, w.st.sent)))
+		if k == 0 {
+			return 0
+		}
+	}
+	wallNow := time.Now()
+	wall := wallNow.UnixNano()
+	rel := uint64(min(max(wall-w.base+1, 1), relMask))
+	for i := range k {
+		seq := s.seq + 1 + uint32(i)
+		tx := cookie(seq, s.key, false)
+		var origin, rx uint64
+		if w.cfg.Xleave {
+			origin, rx = s.lastRx, cookie(seq, s.key, true)
+		}
+		putRequest(s.tx[i].Buffers[0], w.cfg.Version, origin, rx, tx)
+		s.ring[seq&s.mask] = uint64(seq&tagMask)<<relBits | rel
+	}
+	n, err := s.pc.WriteBatch(s.tx[:k], unix.MSG_DONTWAIT)
+	if err != nil {
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			w.st.sendBlocked++
+		case errors.Is(err, unix.ECONNREFUSED):
+			w.st.icmpErrors++
+		default:
+			w.st.sendErrors++
+		}
+	}
+	n = max(n, 0)
+	for i := n; i < k; i++ { // not sent: free their slots again
+		s.ring[(s.seq+1+uint32(i))&s.mask] = 0
+	}
+	s.seq += uint32(n)
+	s.inflight += n
+	w.st.sent += uint64(n)
+	if n > 0 {
+		s.progress = wall
+		w.lastSend = wallNow
+	}
+	return n
+}
+
+// poll waits up to wait for readable sockets, reads all pending replies and
+// returns how many it read.
+func (w *worker) poll(wait time.Duration) int {
+	ready, err := w.ep.wait(wait)
+	if err != nil {
+		w.st.recvErrors++
+		return 0
+	}
+	if len(ready) == 0 {
+		return 0
+	}
+	t0 := time.Now()
+	got := 0
+	for _, i := range ready {
+		got += w.drain(w.socks[i])
+	}
+	w.st.busy += time.Since(t0)
+	return got
+}
+
+// drain reads s until it is empty (or a bounded number of batches, so one
+// busy socket cannot starve the others) and returns how many it read.
+func (w *worker) drain(s *sock) int {
+	got := 0
+	for range 8 {
+		n, err := s.pc.ReadBatch(s.rx, unix.MSG_DONTWAIT)
+		userWall := time.Now().UnixNano()
+		if err != nil && n <= 0 {
+			switch {
+			case errors.Is(err, unix.EAGAIN):
+			case errors.Is(err, unix.ECONNREFUSED):
+				w.st.icmpErrors++
+			default:
+				w.st.recvErrors++
+			}
+			return got
+		}
+		for i := range n {
+			m := &s.rx[i]
+			w.handle(s, m.Buffers[0][:m.N], m.OOB[:m.NN], userWall)
+		}
+		got += n
+		if n < len(s.rx) {
+			return got
+		}
+	}
+	return got
+}
+
+// handle classifies one reply. It does not allocate.
+func (w *worker) handle(s *sock, b, oob []byte, userWall int64) {
+	rxNs, drops, haveDrops := parseControl(oob)
+	if haveDrops && drops != s.drops {
+		w.st.drops += uint64(drops - s.drops)
+		s.drops = drops
+	}
+	if rxNs == 0 {
+		rxNs = userWall
+		w.st.userRxStamps++
+	}
+	r, reason := checkHeader(b, w.cfg.Version, w.cfg.AllowUnsync)
+	if reason == ReasonShort {
+		w.st.reasons[ReasonShort]++
+		return
+	}
+	seq, isRx, ok := splitCookie(r.origin, s.key)
+	if !ok || (isRx && !w.cfg.Xleave) {
+		w.st.reasons[ReasonOrigin]++
+		return
+	}
+	slot := &s.ring[seq&s.mask]
+	v := *slot
+	if v == 0 || s.seq-seq > s.mask || uint32(v>>relBits) != seq&tagMask {
+		w.st.reasons[ReasonLate]++
+		return
+	}
+	*slot = 0
+	w.st.matched++
+	if s.inflight > 0 {
+		s.inflight--
+	}
+	s.progress = userWall
+	w.st.reasons[reason]++
+	if reason != ReasonValid {
+		return
+	}
+	sendNs := w.base + int64(v&relMask) - 1
+	w.st.hist.Record(time.Duration(rxNs - sendNs))
+	if isRx {
+		w.st.interleaved++
+	}
+	if w.cfg.Xleave {
+		s.lastRx = r.receive
+	}
+}

@@ -1,0 +1,123 @@
+package loadgen
+
+import "encoding/binary"
+
+// NTP header layout (RFC 5905 §7.3); all fields big-endian.
+const (
+	headerLen    = 48
+	offStratum   = 1
+	offOrigin    = 24
+	offReceive   = 32
+	offTransmit  = 40
+	modeClient   = 3
+	modeServer   = 4
+	leapAlarm    = 3
+	maxStratum   = 15
+	kodStratum   = 0
+	cookieRxFlag = 1 // bit 0 of a cookie: set in the Receive cookie, clear in the Transmit cookie
+)
+
+// Reason says why a reply was not counted as a valid answer. The values are
+// stable: they are JSON keys and table labels.
+type Reason uint8
+
+// Reply classifications.
+const (
+	ReasonValid    Reason = iota // matched and passed every check
+	ReasonKoD                    // matched Kiss-o'-Death (stratum 0)
+	ReasonShort                  // shorter than 48 bytes
+	ReasonLong                   // longer than the request
+	ReasonMode                   // mode != 4
+	ReasonVersion                // version differs from the request's
+	ReasonOrigin                 // Origin is not a cookie of ours
+	ReasonLate                   // our cookie, but the request is no longer in flight (duplicate or too late)
+	ReasonStratum                // stratum 16..255
+	ReasonLeap                   // LI = 3 (alarm) with a non-zero stratum
+	ReasonZeroTime               // Receive or Transmit is zero
+	NumReasons                   // number of reasons, for counter arrays
+)
+
+var reasonNames = [NumReasons]string{"valid", "kod", "short", "long", "bad_mode", "bad_version",
+	"bad_origin", "late", "bad_stratum", "unsynchronized", "zero_timestamp"}
+
+func (r Reason) String() string {
+	if r < NumReasons {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// cookie packs a per-socket sequence number and a per-socket random key into
+// the 64 bits of a Transmit (or Receive) field: seq in the upper 32 bits,
+// key in the lower 32 with bit 0 saying which field it went into.
+func cookie(seq, key uint32, rx bool) uint64 {
+	c := uint64(seq)<<32 | uint64(key&^cookieRxFlag)
+	if rx {
+		c |= cookieRxFlag
+	}
+	return c
+}
+
+// splitCookie is the inverse of cookie; ok is false when the key does not
+// match.
+func splitCookie(c uint64, key uint32) (seq uint32, rx bool, ok bool) {
+	if uint32(c)&^cookieRxFlag != key&^cookieRxFlag {
+		return 0, false, false
+	}
+	return uint32(c >> 32), c&cookieRxFlag != 0, true
+}
+
+// putRequest writes a 48-byte client request into b (len(b) >= 48). origin is
+// zero in basic mode; in interleaved mode it is the server's last Receive
+// timestamp and rxCookie is non-zero.
+func putRequest(b []byte, version uint8, origin, rxCookie, txCookie uint64) {
+	clear(b[:headerLen])
+	b[0] = version<<3 | modeClient
+	b[2] = 0    // poll: unspecified
+	b[3] = 0x20 // precision 32 as chronyd sends, meaning "not given"
+	binary.BigEndian.PutUint64(b[offOrigin:], origin)
+	binary.BigEndian.PutUint64(b[offReceive:], rxCookie)
+	binary.BigEndian.PutUint64(b[offTransmit:], txCookie)
+}
+
+// reply is what check extracts from a reply.
+type reply struct {
+	origin  uint64
+	receive uint64
+}
+
+// checkHeader validates the fields of a reply that do not depend on matching
+// it to a request. It returns ReasonValid, ReasonKoD or a failure reason;
+// origin and receive are filled whenever the packet is at least 48 bytes.
+func checkHeader(b []byte, version uint8, allowUnsync bool) (reply, Reason) {
+	if len(b) < headerLen {
+		return reply{}, ReasonShort
+	}
+	r := reply{
+		origin:  binary.BigEndian.Uint64(b[offOrigin:]),
+		receive: binary.BigEndian.Uint64(b[offReceive:]),
+	}
+	if len(b) > headerLen {
+		return r, ReasonLong
+	}
+	li, vn, mode := b[0]>>6, b[0]>>3&7, b[0]&7
+	if mode != modeServer {
+		return r, ReasonMode
+	}
+	if vn != version {
+		return r, ReasonVersion
+	}
+	switch st := b[offStratum]; {
+	case st == kodStratum:
+		return r, ReasonKoD
+	case st > maxStratum:
+		return r, ReasonStratum
+	}
+	if li == leapAlarm && !allowUnsync {
+		return r, ReasonLeap
+	}
+	if r.receive == 0 || binary.BigEndian.Uint64(b[offTransmit:]) == 0 {
+		return r, ReasonZeroTime
+	}
+	return r, ReasonValid
+}

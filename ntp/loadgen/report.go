@@ -1,0 +1,249 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// Result is the outcome of one run. Counts are requests or replies;
+// rates are per second over SendWindow.
+type Result struct {
+	Config Config
+	// Wall is the whole run including drain; SendWindow from the start to
+	// the last send.
+	Wall, SendWindow time.Duration
+	// CPU is the process's user+system CPU time during the run (the
+	// generator's own cost; 1 s per second = one core busy).
+	CPU time.Duration
+	// Busy is the workers' summed time spent sending and reading replies
+	// (not polling, spinning or sleeping): the generator's load.
+	Busy time.Duration
+	// Interrupted is set when the context ended the run early.
+	Interrupted bool
+
+	Sent     uint64 // requests handed to the kernel
+	Received uint64 // replies matched to a request in flight (valid, KoD or failing a check)
+	Lost     uint64 // Sent - Received
+	LossPct  float64
+	Valid    uint64 // matched and passing every check; only these have an RTT
+	KoD      uint64 // matched Kiss-o'-Death replies
+	Invalid  uint64 // replies failing a check, matched or not (KoD and late not included)
+	Late     uint64 // our cookie, but not in flight any more (duplicate or arrived too late)
+	// Interleaved counts valid replies that echoed the Receive cookie
+	// (server answered in interleaved mode).
+	Interleaved uint64
+	// Reasons counts every reply by classification (Reason.String keys).
+	Reasons map[string]uint64
+
+	// Generator-side trouble; non-zero values mean the generator, not the
+	// server, limited the run.
+	Skipped     uint64 // rate mode: requests not sent because a worker fell > 2 ms behind schedule
+	SendBlocked uint64 // sendmmsg found the socket buffer full
+	RxDrops     uint64 // replies dropped by our own sockets (SO_RXQ_OVFL)
+	SendErrors  uint64
+	RecvErrors  uint64
+	ICMPErrors  uint64 // ECONNREFUSED: the server port is closed
+	// UserRxStamps counts replies without a kernel RX timestamp, timed in
+	// user space instead.
+	UserRxStamps uint64
+
+	RequestRate, ReplyRate float64
+	RTT                    Histogram
+}
+
+func (r *Result) add(s *stats) {
+	r.Sent += s.sent
+	r.Received += s.matched
+	r.Interleaved += s.interleaved
+	r.Skipped += s.skipped
+	r.SendBlocked += s.sendBlocked
+	r.RxDrops += s.drops
+	r.SendErrors += s.sendErrors
+	r.RecvErrors += s.recvErrors
+	r.ICMPErrors += s.icmpErrors
+	r.UserRxStamps += s.userRxStamps
+	if r.Reasons == nil {
+		r.Reasons = make(map[string]uint64, NumReasons)
+	}
+	for i, c := range s.reasons {
+		if c > 0 {
+			r.Reasons[Reason(i).String()] += c
+		}
+	}
+	r.Valid += s.reasons[ReasonValid]
+	r.KoD += s.reasons[ReasonKoD]
+	r.Late += s.reasons[ReasonLate]
+	for i := ReasonShort; i < NumReasons; i++ {
+		if i != ReasonLate {
+			r.Invalid += s.reasons[i]
+		}
+	}
+	r.RTT.Merge(&s.hist)
+	r.Busy += s.busy
+}
+
+func (r *Result) finish() {
+	if r.Sent >= r.Received {
+		r.Lost = r.Sent - r.Received
+	}
+	if r.Sent > 0 {
+		r.LossPct = 100 * float64(r.Lost) / float64(r.Sent)
+	}
+	if w := r.SendWindow.Seconds(); w > 0 {
+		r.RequestRate = float64(r.Sent) / w
+		r.ReplyRate = float64(r.Received) / w
+	}
+}
+
+// CPUPct is the generator's CPU use in percent of one core over the run.
+func (r *Result) CPUPct() float64 {
+	if r.Wall <= 0 {
+		return 0
+	}
+	return 100 * r.CPU.Seconds() / r.Wall.Seconds()
+}
+
+// BusyPct is the share of the workers' send window spent in sendmmsg and
+// recvmmsg calls and reply handling, in percent (100 = no headroom left).
+// Time the thread was descheduled inside those calls counts as busy.
+func (r *Result) BusyPct() float64 {
+	total := r.SendWindow.Seconds() * float64(r.Config.Workers)
+	if total <= 0 {
+		return 0
+	}
+	return min(100, 100*r.Busy.Seconds()/total)
+}
+
+// GeneratorLimited says whether the generator itself fell short: it could
+// not keep the requested rate, or dropped replies in its own sockets.
+func (r *Result) GeneratorLimited() bool {
+	if r.RxDrops > 0 || r.Skipped > r.Sent/100 {
+		return true
+	}
+	return !r.Config.Max && r.RequestRate < 0.97*r.Config.Rate && !r.Interrupted
+}
+
+// jsonResult is the stable JSON form: units in the key names.
+type jsonResult struct {
+	Server           string            `json:"server"`
+	Mode             string            `json:"mode"`
+	TargetRate       float64           `json:"target_rate"`
+	Clients          int               `json:"clients"`
+	Workers          int               `json:"workers"`
+	Outstanding      int               `json:"outstanding,omitempty"`
+	Xleave           bool              `json:"xleave"`
+	DurationS        float64           `json:"duration_s"`
+	Count            uint64            `json:"count,omitempty"`
+	SendWindowS      float64           `json:"send_window_s"`
+	Interrupted      bool              `json:"interrupted"`
+	Sent             uint64            `json:"sent"`
+	Received         uint64            `json:"received"`
+	Lost             uint64            `json:"lost"`
+	LossPct          float64           `json:"loss_pct"`
+	Valid            uint64            `json:"valid"`
+	Invalid          uint64            `json:"invalid"`
+	KoD              uint64            `json:"kod"`
+	Late             uint64            `json:"late"`
+	Interleaved      uint64            `json:"interleaved"`
+	Reasons          map[string]uint64 `json:"reasons"`
+	RequestRate      float64           `json:"request_rate"`
+	ReplyRate        float64           `json:"reply_rate"`
+	RTTMinUS         float64           `json:"rtt_min_us"`
+	RTTMeanUS        float64           `json:"rtt_mean_us"`
+	RTTP50US         float64           `json:"rtt_p50_us"`
+	RTTP90US         float64           `json:"rtt_p90_us"`
+	RTTP99US         float64           `json:"rtt_p99_us"`
+	RTTMaxUS         float64           `json:"rtt_max_us"`
+	RTTSamples       uint64            `json:"rtt_samples"`
+	UserRxStamps     uint64            `json:"user_rx_stamps"`
+	Skipped          uint64            `json:"gen_skipped"`
+	SendBlocked      uint64            `json:"gen_send_blocked"`
+	RxDrops          uint64            `json:"gen_rx_drops"`
+	SendErrors       uint64            `json:"send_errors"`
+	RecvErrors       uint64            `json:"recv_errors"`
+	ICMPErrors       uint64            `json:"icmp_errors"`
+	CPUPct           float64           `json:"gen_cpu_pct"`
+	BusyPct          float64           `json:"gen_busy_pct"`
+	GeneratorLimited bool              `json:"generator_limited"`
+}
+
+func us(d time.Duration) float64 { return float64(d) / 1e3 }
+
+// MarshalJSON renders the result with explicit units.
+func (r *Result) MarshalJSON() ([]byte, error) {
+	mode := "rate"
+	out := 0
+	if r.Config.Max {
+		mode, out = "max", r.Config.Outstanding
+	}
+	return json.Marshal(jsonResult{
+		Server: r.Config.Server.String(), Mode: mode, TargetRate: r.Config.Rate,
+		Clients: r.Config.Clients, Workers: r.Config.Workers, Outstanding: out, Xleave: r.Config.Xleave,
+		DurationS: r.Config.Duration.Seconds(), Count: r.Config.Count, SendWindowS: r.SendWindow.Seconds(), Interrupted: r.Interrupted,
+		Sent: r.Sent, Received: r.Received, Lost: r.Lost, LossPct: r.LossPct,
+		Valid: r.Valid, Invalid: r.Invalid, KoD: r.KoD, Late: r.Late, Interleaved: r.Interleaved, Reasons: r.Reasons,
+		RequestRate: r.RequestRate, ReplyRate: r.ReplyRate,
+		RTTMinUS: us(r.RTT.Min()), RTTMeanUS: us(r.RTT.Mean()), RTTP50US: us(r.RTT.Quantile(0.5)),
+		RTTP90US: us(r.RTT.Quantile(0.9)), RTTP99US: us(r.RTT.Quantile(0.99)), RTTMaxUS: us(r.RTT.Max()),
+		RTTSamples: r.RTT.Count(), UserRxStamps: r.UserRxStamps,
+		Skipped: r.Skipped, SendBlocked: r.SendBlocked, RxDrops: r.RxDrops,
+		SendErrors: r.SendErrors, RecvErrors: r.RecvErrors, ICMPErrors: r.ICMPErrors,
+		CPUPct: r.CPUPct(), BusyPct: r.BusyPct(), GeneratorLimited: r.GeneratorLimited(),
+	})
+}
+
+// WriteTable prints the result for people.
+func (r *Result) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	mode := fmt.Sprintf("rate %.0f/s", r.Config.Rate)
+	if r.Config.Max {
+		mode = fmt.Sprintf("max (%d outstanding/socket)", r.Config.Outstanding)
+	}
+	if r.Config.Xleave {
+		mode += ", interleaved"
+	}
+	d := func(x time.Duration) string { return fmt.Sprintf("%.1f µs", us(x)) }
+	rows := [][2]string{
+		{"server", r.Config.Server.String()},
+		{"mode", mode},
+		{"clients / workers", fmt.Sprintf("%d / %d", r.Config.Clients, r.Config.Workers)},
+		{"send window", r.SendWindow.Round(time.Millisecond).String()},
+		{"sent", fmt.Sprint(r.Sent)},
+		{"received", fmt.Sprint(r.Received)},
+		{"lost", fmt.Sprintf("%d (%.3f %%)", r.Lost, r.LossPct)},
+		{"valid / invalid / kod / late", fmt.Sprintf("%d / %d / %d / %d", r.Valid, r.Invalid, r.KoD, r.Late)},
+		{"interleaved", fmt.Sprint(r.Interleaved)},
+		{"request rate", fmt.Sprintf("%.0f/s", r.RequestRate)},
+		{"reply rate", fmt.Sprintf("%.0f/s", r.ReplyRate)},
+		{"rtt min / p50 / p90", fmt.Sprintf("%s / %s / %s", d(r.RTT.Min()), d(r.RTT.Quantile(.5)), d(r.RTT.Quantile(.9)))},
+		{"rtt p99 / max", fmt.Sprintf("%s / %s", d(r.RTT.Quantile(.99)), d(r.RTT.Max()))},
+		{"generator cpu / busy", fmt.Sprintf("%.0f %% of one core / %.0f %% in send/receive", r.CPUPct(), r.BusyPct())},
+	}
+	if r.Invalid > 0 {
+		s := ""
+		for i := ReasonShort; i < NumReasons; i++ {
+			if c := r.Reasons[i.String()]; c > 0 && i != ReasonLate {
+				s += fmt.Sprintf("%s=%d ", i, c)
+			}
+		}
+		rows = append(rows, [2]string{"invalid by reason", s})
+	}
+	if r.Skipped+r.SendBlocked+r.RxDrops+r.SendErrors+r.RecvErrors+r.ICMPErrors > 0 {
+		rows = append(rows, [2]string{"generator trouble", fmt.Sprintf(
+			"skipped=%d send_blocked=%d rx_drops=%d send_err=%d recv_err=%d icmp=%d",
+			r.Skipped, r.SendBlocked, r.RxDrops, r.SendErrors, r.RecvErrors, r.ICMPErrors)})
+	}
+	if r.GeneratorLimited() {
+		rows = append(rows, [2]string{"WARNING", "the generator limited this run; the server was not what was measured"})
+	}
+	if r.Interrupted {
+		rows = append(rows, [2]string{"WARNING", "interrupted before the end"})
+	}
+	for _, row := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,480 @@
+#!/usr/bin/env bash
+# bench-ntp.sh: side-by-side NTP server benchmark (issue 2 §5, `make bench-ntp`).
+#
+# In a fresh pair of network namespaces joined by a veth pair it runs, one
+# after another, gnomond, chronyd 4.3 (-x, `local stratum 1`) and facebook/time's
+# ntpresponder (built from its Go module at the version in go.mod), each pinned
+# to one CPU, under the same load generator (`gnomonctl bench ntp`) pinned to
+# another CPU. For each server it
+#   1. measures RTT percentiles at a common moderate rate (BENCH_COMMON_RATE),
+#   2. steps the request rate up by BENCH_FACTOR from BENCH_START_RATE until
+#      loss >= 1 % (a failing step is repeated once: runs vary by ±20 %), and
+#      reports the highest rate with < 1 % loss,
+#   3. runs the generator in --max mode (bounded window) for the closed-loop
+#      reply rate,
+# and prints one table plus the machine. CPU use of server and generator per
+# step tells which side was the bottleneck.
+#
+# Safety (house rules): needs root for namespaces; never touches the host
+# clock (every server runs with CAP_SYS_TIME dropped via setpriv, chronyd with
+# -x; the kernel clock state is read before and after with adjtimex modes=0 and
+# compared); traffic stays inside the two namespaces; every process started is
+# recorded and killed, and the namespaces deleted, on exit (trap), also on
+# failure. Total time is bounded by BENCH_BUDGET seconds (default 540) and
+# every generator run by its --duration (hard cap in gnomonctl: 10 min).
+#
+# Environment knobs (all optional):
+#   BENCH_SERVERS      servers to run, in order (default "gnomond chronyd ntpresponder";
+#                      gnomond is skipped with a note when ./cmd/gnomond does not build)
+#   BENCH_STEP         seconds per rate step (default 3)
+#   BENCH_START_RATE   first rate of the ramp, req/s (default 10000)
+#   BENCH_FACTOR       ramp factor (default 1.25)
+#   BENCH_MAX_RATE     never ask more than this, req/s (default 1000000)
+#   BENCH_COMMON_RATE  rate of the RTT measurement, req/s (default 20000)
+#   BENCH_CLIENTS      generator sockets, each with its own source address (1..240, default 64)
+#   BENCH_BUDGET       total seconds for all servers (default 540)
+#   BENCH_XLEAVE=1     send chrony-style interleaved requests (RFC 9769) in every step
+#   BENCH_OUT          also write the final table (markdown) to this file
+#   BENCH_NICE         nice value of servers and generator (default -10)
+#   BENCH_RPS=0        do not steer each side's veth receive processing to its own CPU
+#   BENCH_KEEP=1       keep the state directory (logs, configs, JSON results)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SERVERS=${BENCH_SERVERS:-"gnomond chronyd ntpresponder"}
+STEP=${BENCH_STEP:-3}
+START_RATE=${BENCH_START_RATE:-10000}
+FACTOR=${BENCH_FACTOR:-1.25}
+MAX_RATE=${BENCH_MAX_RATE:-1000000}
+COMMON_RATE=${BENCH_COMMON_RATE:-20000}
+CLIENTS=${BENCH_CLIENTS:-64}
+BUDGET=${BENCH_BUDGET:-540}
+# Server and generator run at nice -10 by default, so that background work
+# on a shared machine disturbs the measurement less (same for every server).
+NICE=${BENCH_NICE:--10}
+XLEAVE=""
+[ "${BENCH_XLEAVE:-0}" = 1 ] && XLEAVE=--xleave
+PORT=123
+
+log() { printf 'bench-ntp: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ "$CLIENTS" -ge 1 ] && [ "$CLIENTS" -le 240 ] || die "BENCH_CLIENTS must be 1..240 (one address each in 10.200.0.0/24)"
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces); run: sudo $0"
+for c in ip chronyd setpriv taskset go jq python3 timeout; do
+	command -v "$c" >/dev/null || die "missing command: $c (scripts/install-peers.sh installs the peers)"
+done
+
+# Unique names: the PID keeps concurrent runs and other tests apart.
+ID=$$
+SRV_NS=gnb-srv-$ID CLI_NS=gnb-cli-$ID
+SRV_IF=gnbs$ID CLI_IF=gnbc$ID
+SRV_IP=10.200.0.1 CLI_IP=10.200.0.2 NET=10.200.0.0/24
+STATE=$(mktemp -d "/tmp/gnomon-bench-ntp.$ID.XXXXXX")
+chmod 755 "$STATE"
+BIN=$STATE/bin
+mkdir -p "$BIN"
+PIDS=()
+
+cleanup() {
+	local rc=$?
+	# Ignore further signals (a second Ctrl-C) until everything is removed.
+	trap '' INT TERM HUP
+	trap - EXIT
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	for ns in "$SRV_NS" "$CLI_NS"; do
+		if ip netns list | grep -qw "$ns"; then
+			# Anything still inside was started by us; the veth goes with the namespace.
+			for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+			ip netns del "$ns" 2>/dev/null || log "warning: could not delete namespace $ns"
+		fi
+	done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		log "state kept in $STATE"
+	else
+		rm -rf "$STATE"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+NOTIME=(setpriv --inh-caps=-sys_time --bounding-set=-sys_time)
+
+# Read-only snapshot of the kernel clock state (adjtimex with modes = 0).
+clockstate() {
+	python3 - <<'EOF'
+import ctypes, ctypes.util
+class Timex(ctypes.Structure):
+    _fields_ = [("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
+                ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long), ("status", ctypes.c_int),
+                ("constant", ctypes.c_long), ("precision", ctypes.c_long), ("tolerance", ctypes.c_long),
+                ("time_sec", ctypes.c_long), ("time_usec", ctypes.c_long), ("tick", ctypes.c_long),
+                ("ppsfreq", ctypes.c_long), ("jitter", ctypes.c_long), ("shift", ctypes.c_int),
+                ("stabil", ctypes.c_long), ("jitcnt", ctypes.c_long), ("calcnt", ctypes.c_long),
+                ("errcnt", ctypes.c_long), ("stbcnt", ctypes.c_long), ("tai", ctypes.c_int),
+                ("pad", ctypes.c_int * 11)]
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+t = Timex()  # modes = 0: read only
+state = libc.adjtimex(ctypes.byref(t))
+# Only what a stray step/leap/status change would alter; freq is left out
+# because a system time daemon on the host may legitimately slew it.
+print(f"state={state} status={t.status:#x} tick={t.tick} tai={t.tai}")
+EOF
+}
+
+# --- machine -----------------------------------------------------------------
+NCPU=$(nproc)
+MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+KERNEL=$(uname -r)
+MACHINE="$NCPU CPU ($MODEL), Linux $KERNEL, $(go version | awk '{print $3}'), chrony $(chronyd -v | awk '{print $4}')"
+if [ "$NCPU" -ge 2 ]; then
+	GEN_CPU=0 SRV_CPU=1
+else
+	GEN_CPU=0 SRV_CPU=0
+	log "warning: one CPU only: server and generator share it"
+fi
+log "machine: $MACHINE; generator on CPU $GEN_CPU, server on CPU $SRV_CPU"
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+if [ "$(awk -v l="$LOAD_BEFORE" -v n="$NCPU" 'BEGIN{print (l > n / 2)}')" = 1 ]; then
+	log "WARNING: load average $LOAD_BEFORE on $NCPU CPUs: other work competes for the CPUs, numbers will be low and noisy"
+fi
+CLOCK_BEFORE=$(clockstate)
+
+# --- build -------------------------------------------------------------------
+log "building gnomonctl"
+(cd "$ROOT" && go build -o "$BIN/gnomonctl" ./cmd/gnomonctl)
+HAVE_GNOMOND=0
+if [[ " $SERVERS " == *" gnomond "* ]]; then
+	if (cd "$ROOT" && go build -o "$BIN/gnomond" ./cmd/gnomond) 2>"$STATE/gnomond-build.log"; then
+		HAVE_GNOMOND=1
+	else
+		log "note: ./cmd/gnomond does not build yet; skipping gnomond (see below)"
+		sed 's/^/  /' "$STATE/gnomond-build.log" | head -5 >&2
+	fi
+fi
+if [[ " $SERVERS " == *" ntpresponder "* ]]; then
+	FBVER=$(cd "$ROOT" && go list -m -f '{{.Version}}' github.com/facebook/time)
+	log "building ntpresponder (github.com/facebook/time@$FBVER; first time downloads its dependencies)"
+	# go install pkg@version builds in its own module context: the gnomon
+	# go.mod/go.sum stay untouched.
+	GOBIN="$BIN" go install "github.com/facebook/time/cmd/ntpresponder@$FBVER"
+fi
+
+# --- namespaces (peers.md §3) ------------------------------------------------
+ip netns add "$SRV_NS"
+ip netns add "$CLI_NS"
+ip link add "$SRV_IF" netns "$SRV_NS" type veth peer name "$CLI_IF" netns "$CLI_NS"
+ip -n "$SRV_NS" addr add "$SRV_IP/24" dev "$SRV_IF"
+ip -n "$CLI_NS" addr add "$CLI_IP/24" dev "$CLI_IF"
+# One source address per generator socket (10.200.0.10 + i): servers keep
+# per-address state (client log, interleaved timestamps, rate limits), so the
+# load looks like CLIENTS hosts rather than one host with many ports.
+SOURCES=""
+for i in $(seq 0 $((CLIENTS - 1))); do
+	ip -n "$CLI_NS" addr add "10.200.0.$((10 + i))/24" dev "$CLI_IF"
+	SOURCES+="${SOURCES:+,}10.200.0.$((10 + i))"
+done
+for ns in "$SRV_NS" "$CLI_NS"; do ip -n "$ns" link set lo up; done
+ip -n "$SRV_NS" link set "$SRV_IF" up
+ip -n "$CLI_NS" link set "$CLI_IF" up
+# Receive packet steering: a veth delivers a packet in the sender's context,
+# so without RPS the generator's CPU would run the server's whole receive
+# path (IP, UDP, socket enqueue) and the server's CPU ours. Steering each
+# side's receive processing to its own CPU makes each pay for its own
+# receive path, as with a NIC whose interrupts go to the server's cores.
+RPS="off"
+if [ "${BENCH_RPS:-1}" = 1 ] && [ "$GEN_CPU" != "$SRV_CPU" ]; then
+	if ip netns exec "$SRV_NS" sh -c "printf '%x' $((1 << SRV_CPU)) >/sys/class/net/$SRV_IF/queues/rx-0/rps_cpus" &&
+		ip netns exec "$CLI_NS" sh -c "printf '%x' $((1 << GEN_CPU)) >/sys/class/net/$CLI_IF/queues/rx-0/rps_cpus"; then
+		RPS="on (server rx on CPU $SRV_CPU, generator rx on CPU $GEN_CPU)"
+	else
+		log "warning: could not set RPS on the veth; each side's receive path runs on the other's CPU"
+	fi
+fi
+log "namespaces $SRV_NS ($SRV_IP) <-> $CLI_NS ($CLI_IP); RPS $RPS"
+
+# --- servers -----------------------------------------------------------------
+SRV_PID=""
+
+start_server() { # name
+	local name=$1 dir="$STATE/$1"
+	mkdir -p "$dir"
+	chmod 755 "$dir"
+	local cmd=()
+	case $name in
+	gnomond)
+		cat >"$dir/gnomond.yaml" <<EOF
+ntp:
+  listen:
+    - $SRV_IP:$PORT
+  allow:
+    - $NET
+reference:
+  type: local
+  stratum: 1
+metrics:
+  listen: 127.0.0.1:18124
+EOF
+		cmd=("$BIN/gnomond" --config "$dir/gnomond.yaml")
+		;;
+	chronyd)
+		cat >"$dir/chronyd.conf" <<EOF
+local stratum 1
+allow $NET
+cmdport 0
+bindcmdaddress /
+pidfile $dir/chronyd.pid
+driftfile $dir/chrony.drift
+clientloglimit 10000000
+EOF
+		# chronyd drops root for its run user, which then writes the drift file.
+		if id _chrony >/dev/null 2>&1; then chown _chrony "$dir"; fi
+		cmd=(chronyd -x -d -f "$dir/chronyd.conf")
+		;;
+	ntpresponder)
+		cmd=("$BIN/ntpresponder" -ip "$SRV_IP" -port "$PORT" -interface "$SRV_IF"
+			-manage-loopback=false -monitoringport 18123 -stratum 1 -refid GNMB)
+		;;
+	*) die "unknown server $name" ;;
+	esac
+	# ip netns exec, taskset and setpriv all exec: $! is the server's PID.
+	ip netns exec "$SRV_NS" nice -n "$NICE" taskset -c "$SRV_CPU" "${NOTIME[@]}" "${cmd[@]}" >"$dir/server.log" 2>&1 &
+	SRV_PID=$!
+	PIDS+=("$SRV_PID")
+	# Wait until it answers (at most ~15 s).
+	for _ in $(seq 1 30); do
+		sleep 0.5
+		kill -0 "$SRV_PID" 2>/dev/null || { tail -5 "$dir/server.log" >&2; die "$name exited at start"; }
+		if gen "$dir/probe.json" --rate 200 --duration 300ms --clients 2 2>/dev/null; then
+			local cap
+			cap=$(awk '/^CapEff/ {print $2}' "/proc/$SRV_PID/status")
+			log "$name up (pid $SRV_PID, CapEff $cap)"
+			return 0
+		fi
+	done
+	tail -5 "$dir/server.log" >&2
+	die "$name does not answer on $SRV_IP:$PORT"
+}
+
+stop_server() {
+	[ -n "$SRV_PID" ] || return 0
+	kill -TERM "$SRV_PID" 2>/dev/null || true
+	for _ in $(seq 1 25); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.2; done
+	kill -KILL "$SRV_PID" 2>/dev/null || true
+	wait "$SRV_PID" 2>/dev/null || true
+	SRV_PID=""
+}
+
+# UDP receive-buffer drops of all sockets in the server namespace (last
+# column of /proc/net/udp), and backlog drops of the host (softnet_stat
+# column 2, hex, summed over CPUs): they show where lost requests died.
+srvdrops() { ip netns exec "$SRV_NS" awk 'NR > 1 { d += $NF } END { print d + 0 }' /proc/net/udp; }
+netdrops() { python3 -c 'import sys; print(sum(int(l.split()[1], 16) for l in open("/proc/net/softnet_stat")))'; }
+
+# cpustat N: "busy softirq steal" jiffies of CPU N (/proc/stat; busy = all
+# but idle and iowait).
+cpustat() { awk -v c="cpu$1" '$1 == c { print $2+$3+$4+$7+$8+$9, $8, $9 }' /proc/stat; }
+
+# CPU ticks (utime+stime) of a process.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+HZ=$(getconf CLK_TCK)
+
+# gen OUT.json ARGS...: one generator run in the client namespace, pinned,
+# JSON to OUT; exit status of gnomonctl (1 = no reply at all).
+gen() {
+	local out=$1
+	shift
+	ip netns exec "$CLI_NS" nice -n "$NICE" taskset -c "$GEN_CPU" "${NOTIME[@]}" \
+		timeout -k 5 660 "$BIN/gnomonctl" bench ntp --server "$SRV_IP:$PORT" --json "$@" >"$out"
+}
+
+# step NAME TAG ARGS...: a measured generator run; prints
+# "loss_pct request_rate reply_rate p50_us p99_us gen_busy srv_cpu generator_limited
+#  server_socket_drops generator_socket_drops"
+# (gen_busy: % of the generator's loop time spent sending/receiving; its CPU is
+# always ≈ 100 % because it busy-polls).
+step() {
+	local name=$1 tag=$2
+	shift 2
+	local out="$STATE/$name/$tag.json" t0 t1 s0 s1 d0 d1 n0 n1
+	d0=$(srvdrops)
+	n0=$(netdrops)
+	local c0 c1
+	c0=$(cpustat "$SRV_CPU")
+	s0=$(ticks "$SRV_PID")
+	t0=$(date +%s.%N)
+	gen "$out" --clients "$CLIENTS" --source "$SOURCES" $XLEAVE "$@" 2>>"$STATE/$name/gen.log" || true
+	t1=$(date +%s.%N)
+	s1=$(ticks "$SRV_PID")
+	c1=$(cpustat "$SRV_CPU")
+	d1=$(srvdrops)
+	n1=$(netdrops)
+	# Server CPU as a whole: busy, of which softirq (its receive path with
+	# RPS) and steal (hypervisor); busy minus the server process minus
+	# softirq is other work on that CPU.
+	local cpuline
+	cpuline=$(awk -v a="$c0" -v b="$c1" -v p0="$s0" -v p1="$s1" -v t0="$t0" -v t1="$t1" -v hz="$HZ" 'BEGIN {
+		split(a, x); split(b, y); f = 100 / hz / (t1 - t0)
+		printf "cpu%s busy %.0f %% (server process %.0f %%, softirq %.0f %%, steal %.0f %%; softirq may be charged to the process too)", "'"$SRV_CPU"'",
+			(y[1]-x[1])*f, (p1-p0)*f, (y[2]-x[2])*f, (y[3]-x[3])*f }')
+	echo "$tag server_socket_drops=$((d1 - d0)) backlog_drops=$((n1 - n0)) $cpuline" >>"$STATE/$name/drops.log"
+	echo "$cpuline" >"$STATE/$name/$tag.cpu"
+	local srv_cpu
+	srv_cpu=$(awk -v a="$s0" -v b="$s1" -v t0="$t0" -v t1="$t1" -v hz="$HZ" \
+		'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
+	jq -r --arg srv "$srv_cpu" --arg sd "$((d1 - d0))" '[.loss_pct, .request_rate, .reply_rate, .rtt_p50_us, .rtt_p99_us,
+		(.gen_busy_pct | floor), ($srv | tonumber), .generator_limited, ($sd | tonumber), .gen_rx_drops] | map(tostring) | join(" ")' "$out" 2>/dev/null ||
+		echo "100 0 0 0 0 0 $srv_cpu false $((d1 - d0)) 0" # no result: count the step as all lost
+}
+
+declare -A R_MAX R_NEXT R_P50 R_P99 R_XMAX R_BOTTLENECK R_NOTE
+DEADLINE=$((SECONDS + BUDGET))
+
+bench_server() { # name
+	local name=$1
+	start_server "$name"
+
+	# 1. RTT at the common rate.
+	read -r loss rr _ p50 p99 gcpu scpu glim sdrop gdrop < <(step "$name" common --rate "$COMMON_RATE" --duration "${STEP}s")
+	log "$name @ $COMMON_RATE/s: loss $loss %, rtt p50 $p50 µs p99 $p99 µs (server cpu $scpu %, generator busy $gcpu %, server socket drops $sdrop)"
+	R_P50[$name]=$p50 R_P99[$name]=$p99
+
+	# 2. Ramp. A step passes with loss < 1 %; it is credited with the rate the
+	# generator actually achieved (loss is relative to what was sent, so a
+	# step the generator could not fully deliver still counts for what it
+	# sent). A failing step is repeated once (runs vary by ±20 %). The ramp
+	# stops at the second failure, or when the generator stops making
+	# progress (achieved rate < 1.05 × the previous one while it fell short).
+	local rate=$START_RATE best=0 prev=0 next="-" fails=0 gfails=0 bott="none found"
+	while :; do
+		if [ $SECONDS -ge $DEADLINE ]; then
+			R_NOTE[$name]="time budget hit during ramp"
+			break
+		fi
+		if [ "$(awk -v r="$rate" -v m="$MAX_RATE" 'BEGIN{print (r > m)}')" = 1 ]; then
+			R_NOTE[$name]="reached BENCH_MAX_RATE"
+			break
+		fi
+		read -r loss rr _ p50 p99 gcpu scpu glim sdrop gdrop < <(step "$name" "rate-$rate" --rate "$rate" --duration "${STEP}s")
+		rr=$(printf '%.0f' "$rr")
+		log "$name @ $rate/s: sent $rr/s${XLEAVE:+ ($(jq .interleaved "$STATE/$name/rate-$rate.json" 2>/dev/null) interleaved)}, loss $(printf '%.3f' "$loss") %, p99 $p99 µs, server cpu $scpu %, generator busy $gcpu %, generator_limited $glim, drops: server socket $sdrop, generator sockets $gdrop; $(cat "$STATE/$name/rate-$rate.cpu")"
+		if [ "$(awk -v l="$loss" 'BEGIN{print (l < 1)}')" = 1 ]; then
+			[ "$rr" -gt "$best" ] && best=$rr
+			fails=0
+			if [ "$glim" = true ] && [ "$(awk -v a="$rr" -v p="$prev" 'BEGIN{print (a < 1.05 * p)}')" = 1 ]; then
+				gfails=$((gfails + 1))
+				if [ $gfails -ge 2 ]; then
+					bott="generator (no more than $rr req/s sent)"
+					next="none: generator saturated first"
+					break
+				fi
+				continue # retry the same rate once
+			fi
+			gfails=0
+			prev=$rr
+			rate=$(awk -v r="$rate" -v f="$FACTOR" 'BEGIN{printf "%.0f", r * f}')
+			continue
+		fi
+		fails=$((fails + 1))
+		if [ $fails -ge 2 ]; then
+			local cpuinfo cbusy
+			cpuinfo=$(cat "$STATE/$name/rate-$rate.cpu")
+			cbusy=$(awk '{ print $3 }' "$STATE/$name/rate-$rate.cpu")
+			next="$rate/s target, $rr/s sent: $(printf '%.1f' "$loss") % loss"
+			# Where the lost requests died says who was too slow: the
+			# server's socket overflowing means the server did not read fast
+			# enough (at full CPU: it is saturated; below: it was stalled or
+			# descheduled); drops elsewhere point at the path or generator.
+			if [ "$glim" = true ]; then
+				bott="unclear: generator also fell short (busy $gcpu %, own socket drops $gdrop), server cpu $scpu %"
+			elif [ "$sdrop" -gt 0 ] && { [ "$scpu" -ge 90 ] || [ "$cbusy" -ge 95 ]; }; then
+				bott="server: CPU saturated, $sdrop socket drops ($cpuinfo)"
+			elif [ "$sdrop" -gt 0 ]; then
+				bott="server: socket overflow below CPU saturation, $sdrop drops ($cpuinfo; stalls or descheduling)"
+			else
+				bott="path: no server socket drops (server cpu $scpu %, generator busy $gcpu %)"
+			fi
+			break
+		fi
+	done
+	R_MAX[$name]=$best R_NEXT[$name]=$next R_BOTTLENECK[$name]=$bott
+
+	# 3. Closed loop, bounded window.
+	if [ $SECONDS -lt $DEADLINE ]; then
+		read -r loss rr reply _ _ gcpu scpu _ _ _ < <(step "$name" max --max --outstanding 16 --duration "${STEP}s")
+		R_XMAX[$name]=$(printf '%.0f' "$reply")
+		log "$name --max: $(printf '%.0f' "$reply") replies/s, loss $loss %, server cpu $scpu %"
+	else
+		R_XMAX[$name]="-"
+	fi
+	stop_server
+}
+
+# Generator ceiling: a UDP sink that never reads holds port 9 open in the
+# server namespace, so the kernel drops at its full socket buffer without ICMP
+# errors; the generator's achieved rate at an unreachable target rate is its
+# own send capacity (including the veth delivery, which it pays in every run).
+gen_ceiling() {
+	mkdir -p "$STATE/sink"
+	ip netns exec "$SRV_NS" taskset -c "$SRV_CPU" "${NOTIME[@]}" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 9))
+time.sleep(float(sys.argv[2]))' "$SRV_IP" 120 &
+	local pid=$!
+	PIDS+=("$pid")
+	sleep 0.5
+	ip netns exec "$CLI_NS" nice -n "$NICE" taskset -c "$GEN_CPU" "${NOTIME[@]}" timeout -k 5 60 "$BIN/gnomonctl" bench ntp \
+		--server "$SRV_IP:9" --json --clients "$CLIENTS" --source "$SOURCES" --rate 3000000 --duration "${STEP}s" --drain 10ms \
+		>"$STATE/sink/ceiling.json" 2>>"$STATE/sink/gen.log" || true
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	GEN_CEILING=$(jq -r '.request_rate | floor' "$STATE/sink/ceiling.json" 2>/dev/null || echo "?")
+	log "generator send ceiling (sink that never reads): $GEN_CEILING req/s"
+}
+GEN_CEILING="?"
+gen_ceiling
+
+ORDER=()
+for s in $SERVERS; do
+	if [ "$s" = gnomond ] && [ $HAVE_GNOMOND = 0 ]; then
+		continue
+	fi
+	bench_server "$s"
+	ORDER+=("$s")
+done
+
+CLOCK_AFTER=$(clockstate)
+LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+
+# --- report ------------------------------------------------------------------
+{
+	echo "Machine: $MACHINE; load average $LOAD_BEFORE before, $LOAD_AFTER after"
+	echo "Generator: gnomonctl bench ntp${XLEAVE:+ $XLEAVE}, $CLIENTS sockets (one source address each), 1 worker on CPU $GEN_CPU, send-only ceiling $GEN_CEILING req/s; servers on CPU $SRV_CPU; veth between two netns, RPS $RPS, nice $NICE; ${STEP} s per step, ramp x$FACTOR from $START_RATE/s"
+	echo
+	echo "| server | max rate @ < 1 % loss (req/s sent) | first failing step | RTT p50 @ $COMMON_RATE/s (µs) | RTT p99 @ $COMMON_RATE/s (µs) | --max replies/s (16 outstanding x $CLIENTS) | bottleneck |"
+	echo "|---|---|---|---|---|---|---|"
+	for s in "${ORDER[@]}"; do
+		printf '| %s | %s | %s | %.1f | %.1f | %s | %s%s |\n' "$s" "${R_MAX[$s]}" "${R_NEXT[$s]}" \
+			"${R_P50[$s]}" "${R_P99[$s]}" "${R_XMAX[$s]}" "${R_BOTTLENECK[$s]}" "${R_NOTE[$s]:+; ${R_NOTE[$s]}}"
+	done
+	if [ $HAVE_GNOMOND = 0 ] && [[ " $SERVERS " == *" gnomond "* ]]; then
+		echo
+		echo "gnomond: not measured (./cmd/gnomond does not build)"
+	fi
+} | tee "$STATE/table.md"
+[ -n "${BENCH_OUT:-}" ] && cp "$STATE/table.md" "$BENCH_OUT"
+
+if [ "$CLOCK_BEFORE" != "$CLOCK_AFTER" ]; then
+	log "WARNING: kernel clock state changed during the run: before [$CLOCK_BEFORE] after [$CLOCK_AFTER]"
+	exit 1
+fi
+log "kernel clock state unchanged: $CLOCK_AFTER"
