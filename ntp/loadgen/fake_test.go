@@ -22,10 +22,15 @@ type fakeServer struct {
 	mangle      func(b []byte)          // mutates a reply
 	delay       time.Duration           // sleep before each reply
 	xleave      bool                    // answer requests with non-zero Origin in interleaved mode
-	dup         bool                    // send every reply twice
+	dupFirst    uint64                  // send the replies to requests 1..dupFirst twice, back to back
 	reply       func(req []byte) []byte // optional: replace the reply entirely
+	// thenValid: after each reply from the reply func, also send the valid
+	// reply, so that the generator's drain ends once every request is
+	// answered instead of running out its full time.
+	thenValid bool
 
 	requests, dropped, mangled, answered, interleaved atomic.Uint64
+	custom, dups                                      atomic.Uint64 // datagrams sent from reply; duplicates sent
 	wg                                                sync.WaitGroup
 }
 
@@ -71,7 +76,14 @@ func (f *fakeServer) serve() {
 		var rep []byte
 		if f.reply != nil {
 			rep = f.reply(req)
-		} else {
+		}
+		if f.reply != nil && f.thenValid {
+			f.custom.Add(1)
+			if _, err := f.conn.WriteToUDPAddrPort(rep, from); err != nil {
+				return
+			}
+		}
+		if f.reply == nil || f.thenValid {
 			if n < headerLen {
 				continue
 			}
@@ -102,11 +114,20 @@ func (f *fakeServer) serve() {
 		// Count before sending: the generator may finish (and the test read
 		// the counters) as soon as the reply is out.
 		f.answered.Add(1)
+		if f.reply != nil && !f.thenValid {
+			f.custom.Add(1)
+		}
+		dup := k <= f.dupFirst
+		if dup {
+			f.dups.Add(1)
+		}
 		if _, err := f.conn.WriteToUDPAddrPort(rep, from); err != nil {
 			return
 		}
-		if f.dup {
-			_, _ = f.conn.WriteToUDPAddrPort(rep, from)
+		if dup {
+			if _, err := f.conn.WriteToUDPAddrPort(rep, from); err != nil {
+				return
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net"
 	"net/netip"
@@ -52,16 +53,19 @@ func run(t *testing.T, cfg Config) *Result {
 }
 
 func TestCountsAndRate(t *testing.T) {
-	f := startFake(t, &fakeServer{})
 	const rate, count = 4000, 1000
-	res := run(t, Config{Server: f.addr, Rate: rate, Count: count})
-	// Every request reached the responder and every reply came back.
-	if got := f.requests.Load(); got != res.Sent {
-		t.Errorf("responder saw %d requests, generator sent %d", got, res.Sent)
-	}
-	if res.Received != res.Sent || res.Valid != res.Sent || res.Lost != 0 || res.Invalid != 0 {
-		t.Errorf("sent %d received %d valid %d lost %d invalid %d", res.Sent, res.Received, res.Valid, res.Lost, res.Invalid)
-	}
+	var res *Result
+	exactly(t, func(t *testing.T) string {
+		f := startFake(t, &fakeServer{})
+		res = run(t, Config{Server: f.addr, Rate: rate, Count: count})
+		// Every request reached the responder and every reply came back.
+		if got := f.requests.Load(); got != res.Sent || res.Received != res.Sent || res.Valid != res.Sent ||
+			res.Lost != 0 || res.Invalid != 0 {
+			return fmt.Sprintf("responder saw %d requests; sent %d received %d valid %d lost %d invalid %d",
+				got, res.Sent, res.Received, res.Valid, res.Lost, res.Invalid)
+		}
+		return ""
+	})
 	// Paced: the n-th request cannot leave before n/rate. (No upper bound:
 	// a descheduled generator is slower, and says so in Skipped.)
 	if min := time.Duration(float64(count-1) / rate * float64(time.Second)); res.SendWindow < min {
@@ -94,15 +98,16 @@ func TestBoundedByDuration(t *testing.T) {
 }
 
 func TestLossDetection(t *testing.T) {
-	f := startFake(t, &fakeServer{dropEvery: 10})
-	res := run(t, Config{Server: f.addr, Rate: 3000, Count: 1000})
-	if f.requests.Load() != res.Sent {
-		t.Fatalf("responder saw %d requests, generator sent %d", f.requests.Load(), res.Sent)
-	}
-	if res.Lost != f.dropped.Load() || res.Received != f.answered.Load() {
-		t.Errorf("lost %d received %d; responder dropped %d answered %d",
-			res.Lost, res.Received, f.dropped.Load(), f.answered.Load())
-	}
+	var res *Result
+	exactly(t, func(t *testing.T) string {
+		f := startFake(t, &fakeServer{dropEvery: 10})
+		res = run(t, Config{Server: f.addr, Rate: 3000, Count: 1000})
+		if f.requests.Load() != res.Sent || res.Lost != f.dropped.Load() || res.Received != f.answered.Load() {
+			return fmt.Sprintf("sent %d lost %d received %d; responder saw %d, dropped %d, answered %d",
+				res.Sent, res.Lost, res.Received, f.requests.Load(), f.dropped.Load(), f.answered.Load())
+		}
+		return ""
+	})
 	if res.Lost != 100 {
 		t.Errorf("lost %d of 1000 with every 10th dropped, want 100", res.Lost)
 	}
@@ -128,9 +133,22 @@ func TestInvalidDetection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := startFake(t, &fakeServer{mangleEvery: 5, mangle: tt.mangle})
-			res := run(t, Config{Server: f.addr, Rate: 2000, Count: 500})
-			m := f.mangled.Load()
+			var res *Result
+			var m uint64
+			exactly(t, func(t *testing.T) string {
+				f := startFake(t, &fakeServer{mangleEvery: 5, mangle: tt.mangle})
+				res = run(t, Config{Server: f.addr, Rate: 2000, Count: 500})
+				m = f.mangled.Load()
+				var read uint64
+				for _, c := range res.Reasons {
+					read += c
+				}
+				if f.requests.Load() != res.Sent || read != f.answered.Load() {
+					return fmt.Sprintf("sent %d, responder saw %d and answered %d, generator read %d",
+						res.Sent, f.requests.Load(), f.answered.Load(), read)
+				}
+				return ""
+			})
 			if m != 100 {
 				t.Fatalf("responder mangled %d of 500 replies, want 100", m)
 			}
@@ -175,26 +193,51 @@ func TestGarbageReplies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := startFake(t, &fakeServer{reply: tt.reply})
-			res := run(t, Config{Server: f.addr, Rate: 1000, Count: 200, Drain: 500 * time.Millisecond})
-			if got := res.Reasons[tt.reason.String()]; got != f.answered.Load() || got != 200 {
-				t.Errorf("%s counted %d, responder sent %d (generator sent %d)", tt.reason, got, f.answered.Load(), res.Sent)
-			}
-			if res.Valid != 0 || res.RTT.Count() != 0 {
-				t.Errorf("valid %d rtt samples %d, want 0", res.Valid, res.RTT.Count())
-			}
+			exactly(t, func(t *testing.T) string {
+				// A "long" reply carries our cookie and answers its request.
+				// The others answer nothing, so each is followed by the valid
+				// reply to the same request: the drain then ends as soon as
+				// every request is answered instead of running out its time,
+				// and whatever the responder sent has been read.
+				matches := tt.reason == ReasonLong
+				f := startFake(t, &fakeServer{reply: tt.reply, thenValid: !matches})
+				res := run(t, Config{Server: f.addr, Rate: 2000, Count: 200, Drain: MaxDrain})
+				garbage, answered := f.custom.Load(), f.answered.Load()
+				want := map[string]uint64{tt.reason.String(): garbage}
+				if !matches {
+					want[ReasonValid.String()] = answered
+				}
+				if d := cmp.Diff(want, res.Reasons); d != "" || res.RTT.Count() != res.Valid {
+					return fmt.Sprintf("reasons (-want +got):\n%s\nrtt samples %d, valid %d", d, res.RTT.Count(), res.Valid)
+				}
+				if garbage != res.Sent || answered != res.Sent || res.Lost != 0 {
+					return fmt.Sprintf("responder answered %d of %d requests (%d garbage datagrams), generator lost %d",
+						answered, res.Sent, garbage, res.Lost)
+				}
+				return ""
+			})
 		})
 	}
 }
 
 func TestDuplicatesAreLate(t *testing.T) {
-	f := startFake(t, &fakeServer{dup: true})
-	res := run(t, Config{Server: f.addr, Rate: 2000})
-	// The drain ends as soon as every request is answered, so the duplicate
-	// of the very last reply may arrive after it.
-	if res.Valid != res.Sent || res.Late < res.Sent-1 || res.Late > res.Sent {
-		t.Errorf("sent %d valid %d late %d; want every reply once valid, once late", res.Sent, res.Valid, res.Late)
-	}
+	exactly(t, func(t *testing.T) string {
+		// Every reply but the last is sent twice, back to back. The drain
+		// ends as soon as every request is answered, so a duplicate of the
+		// last reply could arrive after it and would not be counted: there
+		// is none, and every duplicate precedes the last reply.
+		const count = 400
+		f := startFake(t, &fakeServer{dupFirst: count - 1})
+		res := run(t, Config{Server: f.addr, Rate: 2000, Count: count})
+		if res.Valid != f.answered.Load() || res.Late != f.dups.Load() || res.Invalid != 0 || res.Lost != 0 {
+			return fmt.Sprintf("sent %d valid %d late %d invalid %d lost %d; responder answered %d and sent %d duplicates",
+				res.Sent, res.Valid, res.Late, res.Invalid, res.Lost, f.answered.Load(), f.dups.Load())
+		}
+		if f.dups.Load() != count-1 {
+			t.Fatalf("responder sent %d duplicates, want %d", f.dups.Load(), count-1)
+		}
+		return ""
+	})
 }
 
 func TestRTTAtLeastServerDelay(t *testing.T) {
@@ -215,13 +258,18 @@ func TestRTTAtLeastServerDelay(t *testing.T) {
 }
 
 func TestInterleaved(t *testing.T) {
-	f := startFake(t, &fakeServer{xleave: true})
-	res := run(t, Config{Server: f.addr, Rate: 2000, Xleave: true, Count: 1000})
-	if res.Valid != res.Sent || res.Lost != 0 {
-		t.Fatalf("sent %d valid %d lost %d", res.Sent, res.Valid, res.Lost)
-	}
-	if res.Interleaved != f.interleaved.Load() || res.Interleaved == 0 {
-		t.Errorf("interleaved %d, responder sent %d interleaved replies", res.Interleaved, f.interleaved.Load())
+	var res *Result
+	exactly(t, func(t *testing.T) string {
+		f := startFake(t, &fakeServer{xleave: true})
+		res = run(t, Config{Server: f.addr, Rate: 2000, Xleave: true, Count: 1000})
+		if res.Valid != res.Sent || res.Lost != 0 || res.Interleaved != f.interleaved.Load() {
+			return fmt.Sprintf("sent %d valid %d lost %d interleaved %d; responder sent %d interleaved replies",
+				res.Sent, res.Valid, res.Lost, res.Interleaved, f.interleaved.Load())
+		}
+		return ""
+	})
+	if res.Interleaved == 0 {
+		t.Errorf("no interleaved replies")
 	}
 	// Only the first request(s) of each socket go out before any reply.
 	if res.Interleaved < res.Sent/2 {
@@ -230,37 +278,55 @@ func TestInterleaved(t *testing.T) {
 
 	// A basic-only server answers interleaved requests in basic mode: all
 	// valid, none interleaved.
-	b := startFake(t, &fakeServer{})
-	res = run(t, Config{Server: b.addr, Rate: 2000, Xleave: true})
-	if res.Valid != res.Sent || res.Interleaved != 0 {
-		t.Errorf("basic server: sent %d valid %d interleaved %d", res.Sent, res.Valid, res.Interleaved)
-	}
+	exactly(t, func(t *testing.T) string {
+		b := startFake(t, &fakeServer{})
+		res = run(t, Config{Server: b.addr, Rate: 2000, Xleave: true})
+		if res.Interleaved != 0 {
+			t.Fatalf("basic server: %d replies counted interleaved", res.Interleaved)
+		}
+		if res.Valid != res.Sent {
+			return fmt.Sprintf("basic server: sent %d valid %d", res.Sent, res.Valid)
+		}
+		return ""
+	})
 }
 
 func TestIPv6(t *testing.T) {
-	f := startFakeOn(t, &fakeServer{}, net.IPv6loopback)
-	res := run(t, Config{Server: f.addr, Rate: 2000})
-	if res.Sent == 0 || res.Valid != res.Sent || res.UserRxStamps != 0 {
-		t.Errorf("sent %d valid %d user stamps %d", res.Sent, res.Valid, res.UserRxStamps)
-	}
+	exactly(t, func(t *testing.T) string {
+		f := startFakeOn(t, &fakeServer{}, net.IPv6loopback)
+		res := run(t, Config{Server: f.addr, Rate: 2000})
+		if res.Sent == 0 || res.UserRxStamps != 0 {
+			t.Fatalf("sent %d user stamps %d", res.Sent, res.UserRxStamps)
+		}
+		if res.Valid != res.Sent {
+			return fmt.Sprintf("sent %d valid %d", res.Sent, res.Valid)
+		}
+		return ""
+	})
 }
 
 func TestMaxMode(t *testing.T) {
-	f := startFake(t, &fakeServer{})
-	res := run(t, Config{Server: f.addr, Max: true, Outstanding: 4, Clients: 2, Count: 2000})
-	if res.Sent == 0 || res.Lost != 0 || res.Valid != res.Sent {
-		t.Errorf("sent %d valid %d lost %d", res.Sent, res.Valid, res.Lost)
-	}
+	exactly(t, func(t *testing.T) string {
+		f := startFake(t, &fakeServer{})
+		res := run(t, Config{Server: f.addr, Max: true, Outstanding: 4, Clients: 2, Count: 2000})
+		if res.Sent == 0 || res.Lost != 0 || res.Valid != res.Sent {
+			return fmt.Sprintf("sent %d valid %d lost %d", res.Sent, res.Valid, res.Lost)
+		}
+		return ""
+	})
 }
 
 func TestMaxModeSurvivesLoss(t *testing.T) {
 	// With every 3rd request dropped, each socket's window would fill with
 	// lost requests; the stall timeout must write them off and keep going.
-	f := startFake(t, &fakeServer{dropEvery: 3})
-	res := run(t, Config{Server: f.addr, Max: true, Outstanding: 2, Clients: 1, StallAfter: 5 * time.Millisecond, Count: 60})
-	if res.Lost != f.dropped.Load() {
-		t.Errorf("lost %d, responder dropped %d", res.Lost, f.dropped.Load())
-	}
+	exactly(t, func(t *testing.T) string {
+		f := startFake(t, &fakeServer{dropEvery: 3})
+		res := run(t, Config{Server: f.addr, Max: true, Outstanding: 2, Clients: 1, StallAfter: 5 * time.Millisecond, Count: 60})
+		if res.Lost != f.dropped.Load() || f.requests.Load() != res.Sent {
+			return fmt.Sprintf("sent %d lost %d; responder saw %d, dropped %d", res.Sent, res.Lost, f.requests.Load(), f.dropped.Load())
+		}
+		return ""
+	})
 }
 
 func TestClosedPort(t *testing.T) {
@@ -370,8 +436,9 @@ func TestJSON(t *testing.T) {
 	}
 }
 
-// TestHandleAllocs checks that classifying a reply allocates nothing.
-func TestHandleAllocs(t *testing.T) {
+// handleFixture is a worker, a socket with request 1 in flight and a valid
+// reply to it, for calling handle directly.
+func handleFixture() (*worker, *sock, []byte, []byte) {
 	w := &worker{cfg: Config{Version: 4}.withDefaults(1), base: time.Now().UnixNano()}
 	s := &sock{key: 0x1234_5678, ring: make([]uint64, 16), mask: 15, seq: 1}
 	rep := make([]byte, headerLen)
@@ -379,7 +446,12 @@ func TestHandleAllocs(t *testing.T) {
 	binary.BigEndian.PutUint64(rep[offOrigin:], cookie(1, s.key, false))
 	binary.BigEndian.PutUint64(rep[offReceive:], 1)
 	binary.BigEndian.PutUint64(rep[offTransmit:], 2)
-	oob := make([]byte, oobLen)
+	return w, s, rep, make([]byte, oobLen)
+}
+
+// TestHandleAllocs checks that classifying a reply allocates nothing.
+func TestHandleAllocs(t *testing.T) {
+	w, s, rep, oob := handleFixture()
 	allocs := testing.AllocsPerRun(1000, func() {
 		s.ring[1] = 1<<relBits | 5
 		w.handle(s, rep, oob, w.base+1000)
@@ -412,14 +484,7 @@ func FuzzHandle(f *testing.F) {
 
 // BenchmarkHandle is the per-reply cost of classification and RTT recording.
 func BenchmarkHandle(b *testing.B) {
-	w := &worker{cfg: Config{Version: 4}.withDefaults(1), base: time.Now().UnixNano()}
-	s := &sock{key: 0x1234_5678, ring: make([]uint64, 16), mask: 15, seq: 1}
-	rep := make([]byte, headerLen)
-	rep[0], rep[1] = 0x24, 1
-	binary.BigEndian.PutUint64(rep[offOrigin:], cookie(1, s.key, false))
-	binary.BigEndian.PutUint64(rep[offReceive:], 1)
-	binary.BigEndian.PutUint64(rep[offTransmit:], 2)
-	oob := make([]byte, oobLen)
+	w, s, rep, oob := handleFixture()
 	b.ReportAllocs()
 	for b.Loop() {
 		s.ring[1] = 1<<relBits | 5
