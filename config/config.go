@@ -25,7 +25,11 @@ var DefaultYAML []byte
 type Config struct {
 	NTP       NTP       `yaml:"ntp"`
 	Clock     Clock     `yaml:"clock"`
-	Reference Reference `yaml:"reference"`
+	Sources   []Source  `yaml:"sources"`
+	Selection Selection `yaml:"selection"`
+	Servo     Servo     `yaml:"servo"`
+	Holdover  Holdover  `yaml:"holdover"`
+	Leap      Leap      `yaml:"leap"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Control   Control   `yaml:"control"`
 	Log       Log       `yaml:"log"`
@@ -93,18 +97,13 @@ func (r *RateLimit) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Clock selects the served clock.
+// Clock selects the clock gnomond disciplines and serves.
 type Clock struct {
-	// Mode is virtual or system.
+	// Mode is virtual (a software clock over CLOCK_REALTIME, steered by
+	// the engine; the host clock is never touched), system (the engine
+	// steers CLOCK_REALTIME itself: only on explicit request) or none
+	// (CLOCK_REALTIME served as it is; only a local source allowed).
 	Mode string `yaml:"mode"`
-}
-
-// Reference selects the time source.
-type Reference struct {
-	// Type is local or none.
-	Type string `yaml:"type"`
-	// Stratum served with the local reference (1 … 15).
-	Stratum int `yaml:"stratum"`
 }
 
 // Metrics configures the Prometheus endpoint.
@@ -135,9 +134,6 @@ const (
 	ClockVirtual = "virtual"
 	ClockSystem  = "system"
 
-	ReferenceLocal = "local"
-	ReferenceNone  = "none"
-
 	FormatText = "text"
 	FormatJSON = "json"
 )
@@ -156,10 +152,15 @@ func builtin() *Config {
 			Interleaved:    true,
 			ClientLogSize:  4096,
 		},
-		Clock:     Clock{Mode: ClockVirtual},
-		Reference: Reference{Type: ReferenceLocal, Stratum: 10},
-		Metrics:   Metrics{Listen: "127.0.0.1:11124"},
-		Log:       Log{Level: "info", Format: FormatText},
+		Clock:   Clock{Mode: ClockVirtual},
+		Sources: []Source{{Local: &LocalSource{Stratum: DefaultLocalStratum}}},
+		Selection: Selection{MinSources: 1, MaxDistance: 3, MaxJitter: 1, MaxStratum: 14,
+			ReselectDist: 100e-6, StratumWeight: 1e-3, CombineLimit: 3},
+		Servo:    Servo{Name: ServoKalman, MakeStep: MakeStep{Threshold: 1e-3, Limit: 3}, MaxFreq: 500, MaxSlew: 500},
+		Holdover: Holdover{After: 0, Duration: 3600},
+		Leap:     Leap{Table: "", Mode: LeapStep},
+		Metrics:  Metrics{Listen: "127.0.0.1:11124"},
+		Log:      Log{Level: "info", Format: FormatText},
 	}
 }
 
@@ -235,6 +236,18 @@ func decodeStrict(data []byte, out *Config) error {
 			if p == "ntp.ratelimit" {
 				r := DefaultRateLimit()
 				out.NTP.RateLimit = &r
+				break
+			}
+		}
+	}
+	// Likewise a bare `- local:` means chrony's plain `local` (stratum 10).
+	for i := range out.Sources {
+		if out.Sources[i].Local != nil {
+			continue
+		}
+		for _, p := range lines {
+			if p == fmt.Sprintf("sources[%d].local", i) {
+				out.Sources[i].Local = &LocalSource{Stratum: DefaultLocalStratum}
 				break
 			}
 		}

@@ -81,7 +81,25 @@ func TestParseDefaults(t *testing.T) {
 		{"ratelimit partial", "ntp:\n  ratelimit:\n    interval: -2\n    kod: 1\n",
 			func(c *Config) { c.NTP.RateLimit = &RateLimit{Interval: -2, Burst: 8, Leak: 2, KoD: 1} }},
 		{"interleaved off", "ntp:\n  interleaved: false\n", func(c *Config) { c.NTP.Interleaved = false }},
-		{"reference none", "reference:\n  type: none\n", func(c *Config) { c.Reference.Type = "none" }},
+		{"no sources", "sources: []\n", func(c *Config) { c.Sources = []Source{} }},
+		{"local takes chrony default stratum", "sources:\n  - local: {}\n",
+			func(c *Config) { c.Sources = []Source{{Local: &LocalSource{Stratum: 10}}} }},
+		{"bare local", "sources:\n  - local:\n",
+			func(c *Config) { c.Sources = []Source{{Local: &LocalSource{Stratum: 10}}} }},
+		{"ntp sources take chrony defaults", "sources:\n  - ntp: {address: \"192.0.2.1\", iburst: true}\n  - ntp: {address: \"ntp.example.org:1123\", minpoll: -4, maxpoll: -2, prefer: true}\n  - local: {stratum: 12}\n",
+			func(c *Config) {
+				c.Sources = []Source{
+					{NTP: &NTPSource{Address: "192.0.2.1", IBurst: true, MinPoll: 6, MaxPoll: 10}},
+					{NTP: &NTPSource{Address: "ntp.example.org:1123", MinPoll: -4, MaxPoll: -2, Prefer: true}},
+					{Local: &LocalSource{Stratum: 12}},
+				}
+			}},
+		{"servo pi, makestep", "servo: {name: pi, makestep: {threshold: 0.1, limit: -1}}\n",
+			func(c *Config) { c.Servo.Name = "pi"; c.Servo.MakeStep = MakeStep{Threshold: 0.1, Limit: -1} }},
+		{"selection", "selection: {minsources: 2, maxdistance: 0.5}\n",
+			func(c *Config) { c.Selection.MinSources = 2; c.Selection.MaxDistance = 0.5 }},
+		{"clock none with local", "clock: {mode: none}\n", func(c *Config) { c.Clock.Mode = "none" }},
+		{"leap none", "leap: {mode: none}\n", func(c *Config) { c.Leap.Mode = "none" }},
 		{"metrics off", "metrics:\n  listen: \"\"\n", func(c *Config) { c.Metrics.Listen = "" }},
 		{"json logs", "log: {format: json, level: debug}\n",
 			func(c *Config) { c.Log = Log{Level: "debug", Format: "json"} }},
@@ -134,6 +152,12 @@ func TestParseRejects(t *testing.T) {
 		{"two documents", "log: {level: info}\n---\nlog: {level: info}\n", []string{"more than one YAML document"}},
 		{"duplicate key", "log:\n  level: info\n  level: debug\n", []string{"already defined"}},
 		{"syntax error", "ntp: [\n", []string{"parse"}},
+		{"removed reference section explained", "reference:\n  type: local\n",
+			[]string{"reference (line 1): removed: use `sources: [{local: {stratum: N}}]`"}},
+		{"unknown key in an ntp source", "sources:\n  - ntp: {address: 192.0.2.1, minpol: 4}\n",
+			[]string{"sources[0].ntp.minpol (line 2): unknown key", "minpoll"}},
+		{"unknown source kind", "sources:\n  - pool: {address: pool.ntp.org}\n",
+			[]string{"sources[0].pool (line 2): unknown key (known keys here: local, ntp)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,9 +224,51 @@ func TestValidateErrors(t *testing.T) {
 			"ntp.client_log_size: 5000: must be a power of two"},
 		{"allow and deny same prefix", func(c *Config) { c.NTP.Deny = []string{"::1/128"} },
 			`ntp.deny[0]: "::1/128": also in ntp.allow[1]`},
-		{"clock mode", func(c *Config) { c.Clock.Mode = "phc" }, `clock.mode: "phc": must be virtual or system`},
-		{"reference type", func(c *Config) { c.Reference.Type = "gps" }, `reference.type: "gps": must be local or none`},
-		{"reference stratum", func(c *Config) { c.Reference.Stratum = 16 }, "reference.stratum: 16: must be 1 … 15"},
+		{"clock mode", func(c *Config) { c.Clock.Mode = "phc" }, `clock.mode: "phc": must be virtual, system or none`},
+		{"local stratum", func(c *Config) { c.Sources[0].Local.Stratum = 16 }, "sources[0].local.stratum: 16: must be 1 … 15"},
+		{"two locals", func(c *Config) { c.Sources = append(c.Sources, Source{Local: &LocalSource{Stratum: 9}}) },
+			`sources[1].local: "local": only one local entry is allowed`},
+		{"empty source entry", func(c *Config) { c.Sources = append(c.Sources, Source{}) }, `sources[1]: "{}": empty entry`},
+		{"ntp and local in one entry", func(c *Config) {
+			c.Sources[0].NTP = &NTPSource{Address: "192.0.2.1", MinPoll: 6, MaxPoll: 10}
+		}, `sources[0]: "ntp+local": an entry is either ntp or local`},
+		{"ntp address", func(c *Config) { c.Sources = ntpSrc(NTPSource{Address: "bad host!", MinPoll: 6, MaxPoll: 10}) },
+			`sources[0].ntp.address: "bad host!": "bad host!" is neither an IP address nor a host name`},
+		{"ntp address empty", func(c *Config) { c.Sources = ntpSrc(NTPSource{MinPoll: 6, MaxPoll: 10}) },
+			`sources[0].ntp.address: "": empty`},
+		{"ntp port", func(c *Config) { c.Sources = ntpSrc(NTPSource{Address: "example.org:0", MinPoll: 6, MaxPoll: 10}) },
+			`sources[0].ntp.address: "example.org:0": port "0": want 1 … 65535`},
+		{"ntp duplicate", func(c *Config) {
+			c.Sources = ntpSrc(NTPSource{Address: "192.0.2.1", MinPoll: 6, MaxPoll: 10}, NTPSource{Address: "192.0.2.1", MinPoll: 6, MaxPoll: 10})
+		}, `sources[1].ntp.address: "192.0.2.1": duplicate of sources[0]`},
+		{"ntp minpoll", func(c *Config) { c.Sources = ntpSrc(NTPSource{Address: "192.0.2.1", MinPoll: -8, MaxPoll: 10}) },
+			"sources[0].ntp.minpoll: -8: must be -7 … 17"},
+		{"ntp maxpoll below minpoll", func(c *Config) { c.Sources = ntpSrc(NTPSource{Address: "192.0.2.1", MinPoll: 6, MaxPoll: 4}) },
+			"sources[0].ntp.maxpoll: 4: must be ≥ minpoll (6)"},
+		{"ntp poll 0/0", func(c *Config) { c.Sources = ntpSrc(NTPSource{Address: "192.0.2.1"}) },
+			"sources[0].ntp.minpoll: 0: minpoll 0 with maxpoll 0 is not supported"},
+		{"ntp noselect prefer", func(c *Config) {
+			c.Sources = ntpSrc(NTPSource{Address: "192.0.2.1", MinPoll: 6, MaxPoll: 10, NoSelect: true, Prefer: true})
+		}, "sources[0].ntp.noselect: true: a noselect source cannot also be prefer"},
+		{"clock none with ntp", func(c *Config) {
+			c.Clock.Mode = ClockNone
+			c.Sources = ntpSrc(NTPSource{Address: "192.0.2.1", MinPoll: 6, MaxPoll: 10})
+		}, `clock.mode: "none": ntp sources need a clock to discipline`},
+		{"minsources", func(c *Config) { c.Selection.MinSources = 0 }, "selection.minsources: 0: must be 1 … 64"},
+		{"maxdistance", func(c *Config) { c.Selection.MaxDistance = 0 }, "selection.maxdistance: 0: must be > 0"},
+		{"maxjitter", func(c *Config) { c.Selection.MaxJitter = -1 }, "selection.maxjitter: -1: must be > 0"},
+		{"maxstratum", func(c *Config) { c.Selection.MaxStratum = 16 }, "selection.maxstratum: 16: must be 1 … 15"},
+		{"reselectdist", func(c *Config) { c.Selection.ReselectDist = 2 }, "selection.reselectdist: 2: must be 0 … 1"},
+		{"stratumweight", func(c *Config) { c.Selection.StratumWeight = -0.1 }, "selection.stratumweight: -0.1: must be 0 … 1"},
+		{"combinelimit", func(c *Config) { c.Selection.CombineLimit = -1 }, "selection.combinelimit: -1: must be 0 … 1000"},
+		{"servo name", func(c *Config) { c.Servo.Name = "pid" }, `servo.name: "pid": must be kalman or pi`},
+		{"makestep threshold", func(c *Config) { c.Servo.MakeStep.Threshold = -1 }, "servo.makestep.threshold: -1: must be 0"},
+		{"makestep limit", func(c *Config) { c.Servo.MakeStep.Limit = -2 }, "servo.makestep.limit: -2: must be -1"},
+		{"maxfreq", func(c *Config) { c.Servo.MaxFreq = 0 }, "servo.maxfreq: 0: must be > 0"},
+		{"maxslew", func(c *Config) { c.Servo.MaxSlew = -5 }, "servo.maxslew: -5: must be 0"},
+		{"holdover after", func(c *Config) { c.Holdover.After = -1 }, "holdover.after: -1: must be 0"},
+		{"holdover duration", func(c *Config) { c.Holdover.Duration = 1e9 }, "holdover.duration: 1e+09: must be 0"},
+		{"leap mode", func(c *Config) { c.Leap.Mode = "smear" }, `leap.mode: "smear": must be step or none`},
 		{"metrics listen", func(c *Config) { c.Metrics.Listen = "9100" }, `metrics.listen: "9100": not ADDR:PORT`},
 		{"metrics host", func(c *Config) { c.Metrics.Listen = "example.org:9100" },
 			`metrics.listen: "example.org:9100": invalid address`},
@@ -230,6 +296,14 @@ func TestValidateErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func ntpSrc(s ...NTPSource) []Source {
+	out := make([]Source, len(s))
+	for i := range s {
+		out[i] = Source{NTP: &s[i]}
+	}
+	return out
 }
 
 func TestValidateReportsEveryProblem(t *testing.T) {

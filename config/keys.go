@@ -12,6 +12,12 @@ import (
 
 var configType = reflect.TypeFor[Config]()
 
+// removedKeys explains keys of earlier versions instead of calling them
+// unknown.
+var removedKeys = map[string]string{
+	"reference": "use `sources: [{local: {stratum: N}}]` for `reference: {type: local, stratum: N}` and `sources: []` for `type: none` (docs/configuration.md)",
+}
+
 // checkKeys walks the YAML node tree alongside the Go type t and returns
 // one error per unknown key, naming its full path and line. It also records,
 // for every value node, the key path on its line (to annotate type errors).
@@ -44,6 +50,10 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, lines map[int]string) 
 			k, v := n.Content[i], n.Content[i+1]
 			key := join(path, k.Value)
 			ft, ok := fields[k.Value]
+			if hint, moved := removedKeys[key]; !ok && moved {
+				errs = append(errs, fmt.Errorf("%s (line %d): removed: %s", key, k.Line, hint))
+				continue
+			}
 			if !ok {
 				errs = append(errs, fmt.Errorf("%s (line %d): unknown key (known keys here: %s)",
 					key, k.Line, knownKeys(fields)))

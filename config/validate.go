@@ -120,21 +120,7 @@ func (c *Config) Validate() error {
 		bad("ntp.client_log_size", n.ClientLogSize, "must be a power of two, %d … %d entries", MinClientLogSize, MaxClientLogSize)
 	}
 
-	switch c.Clock.Mode {
-	case ClockVirtual, ClockSystem:
-	default:
-		bad("clock.mode", c.Clock.Mode, "must be virtual or system")
-	}
-
-	switch c.Reference.Type {
-	case ReferenceLocal:
-		if c.Reference.Stratum < 1 || c.Reference.Stratum > 15 {
-			bad("reference.stratum", c.Reference.Stratum, "must be 1 … 15")
-		}
-	case ReferenceNone:
-	default:
-		bad("reference.type", c.Reference.Type, "must be local or none")
-	}
+	c.validateDiscipline(bad)
 
 	if s := c.Metrics.Listen; s != "" {
 		if err := checkHostPort(s); err != nil {

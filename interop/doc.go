@@ -13,6 +13,16 @@
 // measurement is made against chronyd as a server in the same run and both
 // numbers are logged.
 //
+// discipline_test.go covers issue 3 §6: gnomond (clock.mode virtual, its
+// virtual clock started 3 ms ahead with the hidden --virtual-clock-offset)
+// disciplines the virtual clock from three chronyd servers (`-x`,
+// CAP_SYS_TIME dropped, `local stratum 1`) and serves it; a chronyd client
+// measures it; one upstream is stopped and must show as unreachable in
+// /metrics while gnomond stays at stratum 2. It also checks acceptance 2:
+// unreachable sources and no local fallback give LI=3, stratum 0. gnomond
+// never holds CAP_SYS_TIME either, and the kernel clock check above covers
+// these tests too.
+//
 // The suite needs root. Without it every test skips with a loud message,
 // unless GNOMON_REQUIRE_INTEROP=1, which turns the skip into a failure (CI).
 // TestMain snapshots the kernel clock state (adjtimex, modes 0) before and

@@ -41,6 +41,14 @@ func (s *server) hostPort() string { return netip.AddrPortFrom(s.addr, 123).Stri
 type gnomondOpts struct {
 	allow, deny []string
 	ratelimit   string // YAML mapping body for ntp.ratelimit, "" = off
+	// sources is the YAML of the top-level sources: key ("" = a local
+	// source at gnomondStratum); stratum the stratum the test expects.
+	sources string
+	stratum int
+	// extra is appended to the configuration verbatim (top-level keys).
+	extra string
+	// args are extra command-line arguments.
+	args []string
 }
 
 // startGnomond runs gnomond in pair.Srv, serving the system clock at
@@ -64,7 +72,12 @@ func startGnomond(t *testing.T, pair *netns.Pair, o gnomondOpts, limit time.Dura
 			fmt.Fprintf(&b, "    %s\n", strings.TrimSpace(l))
 		}
 	}
-	fmt.Fprintf(&b, "reference:\n  type: local\n  stratum: %d\n", gnomondStratum)
+	if o.sources == "" {
+		o.sources = fmt.Sprintf("sources:\n  - local: {stratum: %d}\n", gnomondStratum)
+		o.stratum = gnomondStratum
+	}
+	b.WriteString(o.sources)
+	b.WriteString(o.extra)
 	fmt.Fprintf(&b, "log:\n  level: info\n")
 	conf := filepath.Join(dir, "gnomond.yaml")
 	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
@@ -72,13 +85,13 @@ func startGnomond(t *testing.T, pair *netns.Pair, o gnomondOpts, limit time.Dura
 	}
 	// Listen addresses come from the command-line overrides, the rest from
 	// the file: both paths are exercised.
-	p, err := pair.Srv.Start(netns.Spec{Name: "gnomond", Args: []string{bin, "--config", conf,
+	p, err := pair.Srv.Start(netns.Spec{Name: "gnomond", Args: append([]string{bin, "--config", conf,
 		"--ntp-listen", netip.AddrPortFrom(pair.SrvAddr, 123).String(),
-		"--metrics-listen", netip.AddrPortFrom(pair.SrvAddr, 9123).String()}, Limit: limit})
+		"--metrics-listen", netip.AddrPortFrom(pair.SrvAddr, 9123).String()}, o.args...), Limit: limit})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{kind: "gnomond", pair: pair, addr: pair.SrvAddr, stratum: gnomondStratum, proc: p, dir: dir}
+	s := &server{kind: "gnomond", pair: pair, addr: pair.SrvAddr, stratum: o.stratum, proc: p, dir: dir}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gnomond config:\n%s\ngnomond output:\n%s", b.String(), p.Output())

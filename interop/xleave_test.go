@@ -30,10 +30,10 @@ type chronydClient struct {
 	proc *netns.Proc
 }
 
-func startChronydClient(t *testing.T, pair *netns.Pair, srv netip.Addr, limit time.Duration) *chronydClient {
+func startChronydClient(t *testing.T, pair *netns.Pair, srv netip.Addr, limit time.Duration, extra ...string) *chronydClient {
 	t.Helper()
 	dir := stateDir(t, "chronyd-cli")
-	conf := strings.Join([]string{
+	conf := strings.Join(append([]string{
 		fmt.Sprintf("server %s iburst minpoll -4 maxpoll -4 xleave", srv),
 		"bindcmdaddress " + filepath.Join(dir, "chronyd.sock"),
 		"cmdport 0",
@@ -41,7 +41,7 @@ func startChronydClient(t *testing.T, pair *netns.Pair, srv netip.Addr, limit ti
 		"driftfile " + filepath.Join(dir, "chrony.drift"),
 		"logdir " + dir,
 		"log rawmeasurements",
-	}, "\n") + "\n"
+	}, extra...), "\n") + "\n"
 	path := filepath.Join(dir, "chronyd.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)

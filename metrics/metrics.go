@@ -1,12 +1,18 @@
 package metrics
 
 import (
+	"context"
 	"errors"
+	"math"
 	"runtime"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/clock/engine/driver"
+	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
@@ -24,6 +30,21 @@ type ClientLogStats interface {
 	Stats() clientlog.Stats
 }
 
+// Discipline is the clock discipline's status source; *driver.Driver
+// implements it.
+type Discipline interface {
+	// Status is the engine's latest snapshot (nil before the first).
+	Status() *engine.Status
+	// Stats are the driver's own counters.
+	Stats() driver.Stats
+	// SourceCounters asks the poller for its per-source counters,
+	// bounded by ctx; nil when it cannot answer.
+	SourceCounters(ctx context.Context) []driver.SourceCounters
+}
+
+// sourceCountersTimeout bounds the round trip to the poller per scrape.
+const sourceCountersTimeout = time.Second
+
 // Sources are what the collector reads at scrape time. Nil sources are
 // skipped (their metrics are not exported).
 type Sources struct {
@@ -33,6 +54,8 @@ type Sources struct {
 	// root dispersion to the scrape time (nil: dispersion at RefTime).
 	State *clock.StateCell
 	Clock clock.Clock
+	// Discipline exports the engine's and the sources' state.
+	Discipline Discipline
 	// Version is the gnomond version for gnomon_build_info.
 	Version string
 }
@@ -48,6 +71,11 @@ type Collector struct {
 	clCapacity, clRecords, clHits, clDrops, clKoDs, clLeaks, clContended, clEvictions *prometheus.Desc
 
 	stratum, rootDelay, rootDisp, synchronized, leap *prometheus.Desc
+
+	srcReachable, srcReach, srcOffset, srcDelay, srcJitter, srcStratum, srcSelected, srcState *prometheus.Desc
+	srcPolls, srcTimeouts                                                                     *prometheus.Desc
+	clkFreq, clkOffset, clkRMS, clkErrBound, clkSteps, clkLeapSteps, clkUpdates, clkMode      *prometheus.Desc
+	discSamples, discDropped, discStraddled                                                   *prometheus.Desc
 
 	buildInfo *prometheus.Desc
 }
@@ -96,6 +124,40 @@ func NewCollector(src Sources) *Collector {
 		synchronized: d("gnomon_sync_synchronized", "1 if the served clock is synchronised (or declared so by a local reference), else 0."),
 		leap:         d("gnomon_sync_leap", "Leap indicator served: 0 none, 1 insert, 2 delete, 3 unsynchronised."),
 
+		srcReachable: d("gnomon_source_reachable",
+			"1 if the source answered at least one of its last 8 polls (reachability register ≠ 0), else 0.", "source"),
+		srcReach: d("gnomon_source_reach_register",
+			"The source's reachability register (0-255; 255 = the last 8 polls answered).", "source"),
+		srcOffset: d("gnomon_source_offset_seconds",
+			"The source's clock-filter offset referred to now (reference − local clock).", "source"),
+		srcDelay:   d("gnomon_source_delay_seconds", "Round-trip delay of the source's chosen sample.", "source"),
+		srcJitter:  d("gnomon_source_jitter_seconds", "The source's clock-filter jitter.", "source"),
+		srcStratum: d("gnomon_source_stratum", "Stratum of the source's last reply (0 if none).", "source"),
+		srcSelected: d("gnomon_source_selected",
+			"1 if the source is the system peer (chronyc '*'), else 0.", "source"),
+		srcState: d("gnomon_source_state",
+			"1 for the source's selection state (selected, combined, falseticker, ...), 0 for the others.", "source", "state"),
+		srcPolls:    d("gnomon_source_polls_total", "Requests sent to the source.", "source"),
+		srcTimeouts: d("gnomon_source_timeouts_total", "Requests to the source still unanswered at the next poll.", "source"),
+
+		clkFreq: d("gnomon_clock_frequency_adjustment_ratio",
+			"Frequency correction applied to the disciplined clock (positive: faster), as a ratio (1e-6 = 1 ppm)."),
+		clkOffset: d("gnomon_clock_offset_seconds",
+			"Combined offset of the selected sources at the last clock update (reference − local, before the correction)."),
+		clkRMS: d("gnomon_clock_rms_offset_seconds", "RMS of the offsets at the last 16 clock updates."),
+		clkErrBound: d("gnomon_clock_error_bound_seconds",
+			"Bound on |disciplined clock − true time| at the scrape (+Inf when unsynchronised)."),
+		clkSteps:     d("gnomon_clock_steps_total", "Steps of the disciplined clock by the makestep policy."),
+		clkLeapSteps: d("gnomon_clock_leap_steps_total", "Leap seconds carried out on the disciplined clock."),
+		clkUpdates:   d("gnomon_clock_updates_total", "Clock updates (servo decisions applied)."),
+		clkMode: d("gnomon_clock_sync_mode",
+			"1 for the discipline's current mode (unsynchronised, locked, holdover, local), 0 for the others.", "mode"),
+		discSamples: d("gnomon_discipline_samples_total", "Source samples handed to the discipline engine."),
+		discDropped: d("gnomon_discipline_samples_dropped_total",
+			"Source samples dropped because the discipline goroutine's queue was full."),
+		discStraddled: d("gnomon_discipline_samples_straddled_total",
+			"Source samples discarded because they were taken across a step of the clock."),
+
 		buildInfo: d("gnomon_build_info", "Build information; the value is always 1.", "version", "goversion"),
 	}
 }
@@ -119,6 +181,10 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.replies, c.sendErrors, c.recvErrors, c.truncated, c.kDrops,
 		c.clCapacity, c.clRecords, c.clHits, c.clDrops, c.clKoDs, c.clLeaks, c.clContended, c.clEvictions,
 		c.stratum, c.rootDelay, c.rootDisp, c.synchronized, c.leap,
+		c.srcReachable, c.srcReach, c.srcOffset, c.srcDelay, c.srcJitter, c.srcStratum, c.srcSelected, c.srcState,
+		c.srcPolls, c.srcTimeouts,
+		c.clkFreq, c.clkOffset, c.clkRMS, c.clkErrBound, c.clkSteps, c.clkLeapSteps, c.clkUpdates, c.clkMode,
+		c.discSamples, c.discDropped, c.discStraddled,
 		c.buildInfo,
 	} {
 		ch <- d
@@ -188,5 +254,66 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 
+	if c.src.Discipline != nil {
+		c.collectDiscipline(emit, counter)
+	}
+
 	emit(c.buildInfo, prometheus.GaugeValue, 1, c.src.Version, runtime.Version())
+}
+
+func (c *Collector) collectDiscipline(emit func(*prometheus.Desc, prometheus.ValueType, float64, ...string),
+	counter func(*prometheus.Desc, uint64, ...string)) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) { emit(d, prometheus.GaugeValue, v, labels...) }
+	b2f := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	dst := c.src.Discipline.Stats()
+	counter(c.discSamples, dst.Samples)
+	counter(c.discDropped, dst.Dropped)
+	counter(c.discStraddled, dst.Straddled)
+	st := c.src.Discipline.Status()
+	if st == nil {
+		return
+	}
+	for _, s := range st.Sources {
+		gauge(c.srcReachable, b2f(s.Reach != 0), s.ID)
+		gauge(c.srcReach, float64(s.Reach), s.ID)
+		gauge(c.srcOffset, s.Offset.Seconds(), s.ID)
+		gauge(c.srcDelay, s.Delay.Seconds(), s.ID)
+		gauge(c.srcJitter, s.Jitter.Seconds(), s.ID)
+		gauge(c.srcStratum, float64(s.Stratum), s.ID)
+		gauge(c.srcSelected, b2f(s.State == selection.Selected), s.ID)
+		for k := selection.Unusable; k <= selection.Selected; k++ {
+			gauge(c.srcState, b2f(s.State == k), s.ID, k.String())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sourceCountersTimeout)
+	defer cancel()
+	for _, s := range c.src.Discipline.SourceCounters(ctx) {
+		counter(c.srcPolls, s.Polls, s.ID)
+		counter(c.srcTimeouts, s.Timeouts, s.ID)
+	}
+	gauge(c.clkFreq, st.FrequencyPPB*1e-9)
+	gauge(c.clkOffset, st.LastOffset.Seconds())
+	gauge(c.clkRMS, st.RMSOffset.Seconds())
+	eb := math.Inf(1)
+	if c.src.State != nil {
+		if ss := c.src.State.Load(); ss != nil && ss.Synchronized {
+			now := st.Now
+			if c.src.Clock != nil {
+				now = c.src.Clock.Now()
+			}
+			eb = engine.ErrorBoundAt(ss, now).Seconds()
+		}
+	}
+	gauge(c.clkErrBound, eb)
+	counter(c.clkSteps, st.Steps)
+	counter(c.clkLeapSteps, st.LeapSteps)
+	counter(c.clkUpdates, st.Updates)
+	for m := range engine.NumModes {
+		gauge(c.clkMode, b2f(st.Mode == m), m.String())
+	}
 }

@@ -217,9 +217,8 @@ ntp:
     - $SRV_IP:$PORT
   allow:
     - $NET
-reference:
-  type: local
-  stratum: 1
+sources:
+  - local: {stratum: 1}
 metrics:
   listen: 127.0.0.1:18124
 EOF

@@ -84,16 +84,16 @@
 // leaves the clock alone (for a clock whose kernel inserts it, or smeared
 // serving, both still to come).
 //
-// # Shell
+// # Driver
 //
-// Shell is the thin loop around an Engine for NTP upstreams: one goroutine
-// (Shell.Run) owns the engine and its ntp/client associations, polls each
-// server when due, passes replies from an injected Transport to the
-// association and accepted samples to the engine, and ticks the engine.
-// The Transport (UDP sockets, DNS, kernel timestamps) is not here.
+// The I/O loop around an Engine for NTP upstreams is clock/engine/driver:
+// ntp/upstream polls the servers on its own goroutine, the driver's
+// discipline goroutine owns the Engine, Reporters read an upstream.Cache,
+// and samples cross over a bounded channel.
 //
 // # Not here
 //
-// The UDP transport, gnomond wiring and config keys, kernel leap arming
+// The UDP transport (ntp/upstream), the I/O loop (clock/engine/driver),
+// gnomond wiring and config keys (cmd/gnomond, config), kernel leap arming
 // (STA_INS), leap smearing, orphan mode between several local servers.
 package engine

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +65,15 @@ type source struct {
 	lastSample Sample
 	lastFed    time.Time // Local of the last sample given to the servo
 	hist       sampleHist
+}
+
+// addr is the source's address: the one its last report gave (a resolved
+// name), else the configured one.
+func (s *source) addr() netip.Addr {
+	if s.last.Addr.IsValid() {
+		return s.last.Addr
+	}
+	return s.cfg.Addr
 }
 
 // New returns an engine steering clk and publishing to cell. It publishes
@@ -240,7 +250,7 @@ func (e *Engine) selectAt(now time.Time) {
 		r := s.rep.Report(now)
 		s.last = r
 		e.cands = append(e.cands, selection.Candidate{
-			ID: s.cfg.ID, Addr: s.cfg.Addr, RefClockID: s.cfg.RefClockID,
+			ID: s.cfg.ID, Addr: s.addr(), RefClockID: s.cfg.RefClockID,
 			Offset: e.steer.refer(r.Offset, r.SampleTime, now, fhat),
 			Delay:  r.Delay, Dispersion: r.Dispersion, Jitter: r.Jitter,
 			RootDelay: r.RootDelay, RootDispersion: r.RootDispersion,
@@ -479,7 +489,7 @@ func (e *Engine) buildStatus(now time.Time, st *clock.SyncState) *Status {
 	for i, src := range e.srcs {
 		r := src.last
 		ss := SourceStatus{
-			ID: src.cfg.ID, Addr: src.cfg.Addr, Usable: r.Usable,
+			ID: src.cfg.ID, Addr: src.addr(), Usable: r.Usable,
 			Stratum: r.Stratum, RefID: r.RefID, Leap: r.Leap, Poll: r.Poll, Reach: r.Reach,
 			RootDelay: r.RootDelay, RootDispersion: r.RootDispersion,
 			Delay: r.Delay, Dispersion: r.Dispersion, Jitter: r.Jitter,

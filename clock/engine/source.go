@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
@@ -38,6 +39,11 @@ type Report struct {
 	RefID          uint32
 	RootDelay      time.Duration
 	RootDispersion time.Duration
+	// Addr is the source's current address when it is not known at
+	// AddSource (a host name resolved later); invalid keeps
+	// SourceConfig.Addr. It gives the reference ID served when the source
+	// is the system peer.
+	Addr netip.Addr
 	// Association state.
 	Reach   uint8
 	Poll    int8 // log2 s

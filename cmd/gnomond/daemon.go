@@ -22,6 +22,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/clock/engine/driver"
 	"github.com/gnomon-time/gnomon/clock/system"
 	"github.com/gnomon-time/gnomon/config"
 	"github.com/gnomon-time/gnomon/hwts"
@@ -31,7 +33,7 @@ import (
 	"github.com/gnomon-time/gnomon/ntp/serve"
 )
 
-// Shutdown bounds.
+// Shutdown bounds and intervals.
 const (
 	// httpShutdownTimeout bounds the metrics server's graceful shutdown.
 	httpShutdownTimeout = 3 * time.Second
@@ -78,25 +80,14 @@ func parseLevel(s string) slog.Level {
 // runDaemon wires gnomond together and runs it until ctx ends.
 func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Command, stderr io.Writer, hup <-chan os.Signal) error {
 	log, level := newLogger(stderr, cfg.Log)
-	// The served clock. Both choices only read CLOCK_REALTIME.
-	var served clock.Served = system.Clock{}
-	if cfg.Clock.Mode == config.ClockVirtual {
-		served = clock.NewVirtual(system.Clock{})
-	}
-	precision := measurePrecision(served)
-	log.Info("gnomond starting", "version", version(), "config", configName(f), "clock_mode", cfg.Clock.Mode,
-		"precision_log2", precision, "reference", cfg.Reference.Type, "stratum", cfg.Reference.Stratum)
-
 	cell := new(clock.StateCell)
-	var local *clock.Local
-	if cfg.Reference.Type == config.ReferenceLocal {
-		local = &clock.Local{Clock: served, Cell: cell, Stratum: uint8(cfg.Reference.Stratum),
-			Precision: precision, Interval: localInterval}
-		cell.Store(local.State(served.Now()))
-	} else {
-		cell.Store(clock.Unsynchronised(precision))
-		log.Warn("no reference configured: replies say unsynchronised (LI=3, stratum 0)")
+	disc, served, local, precision, err := buildDiscipline(cfg, cell, log, f.virtualOffset)
+	if err != nil {
+		return err
 	}
+	log.Info("gnomond starting", "version", version(), "config", configName(f), "clock_mode", cfg.Clock.Mode,
+		"precision_log2", precision, "ntp_sources", len(cfg.NTPSources()), "local", cfg.LocalSource() != nil)
+	logSources(log, cfg)
 
 	clog, err := clientlog.New(clientLogConfig(cfg))
 	if err != nil {
@@ -152,8 +143,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	if cfg.Metrics.Listen != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		if _, err := metrics.Register(reg, metrics.Sources{Serve: svc, ClientLog: clog, State: cell, Clock: served,
-			Version: version()}); err != nil {
+		msrc := metrics.Sources{Serve: svc, ClientLog: clog, State: cell, Clock: served, Version: version()}
+		if disc != nil {
+			msrc.Discipline = disc
+		}
+		if _, err := metrics.Register(reg, msrc); err != nil {
 			svc.Close()
 			return fmt.Errorf("metrics: %w", err)
 		}
@@ -178,6 +172,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	g.Go(func() error { return svc.Run(gctx) })
 	if local != nil {
 		g.Go(func() error { return local.Run(gctx) })
+	}
+	if disc != nil {
+		g.Go(func() error { return disc.Run(gctx) })
 	}
 	if httpSrv != nil {
 		g.Go(func() error {
@@ -204,6 +201,62 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	}
 	log.Info("gnomond stopped")
 	return nil
+}
+
+// buildDiscipline builds what keeps the served clock and its SyncState:
+// for clock.mode virtual or system a discipline driver (engine + upstream
+// poller) steering the served clock; for none (or system without ntp
+// sources, where there is nothing to steer with) CLOCK_REALTIME read as it
+// is with an optional clock.Local publisher. It does no I/O.
+func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger, virtualOffset time.Duration) (
+	disc *driver.Driver, served clock.Served, local *clock.Local, precision int8, err error) {
+	mode := cfg.Clock.Mode
+	if virtualOffset != 0 && mode != config.ClockVirtual {
+		return nil, nil, nil, 0, configError{err: errors.New("--virtual-clock-offset needs clock.mode virtual")}
+	}
+	if mode == config.ClockSystem && len(cfg.NTPSources()) == 0 {
+		log.Info("clock.mode system without ntp sources: nothing to steer with; CLOCK_REALTIME is served as it is")
+		mode = config.ClockNone
+	}
+	switch mode {
+	case config.ClockNone:
+		served = system.Clock{}
+		precision = measurePrecision(served)
+		if l := cfg.LocalSource(); l != nil {
+			local = &clock.Local{Clock: served, Cell: cell, Stratum: uint8(l.Stratum),
+				Precision: precision, Interval: localInterval}
+			cell.Store(local.State(served.Now()))
+		} else {
+			cell.Store(clock.Unsynchronised(precision))
+		}
+		return nil, served, local, precision, nil
+	case config.ClockSystem:
+		log.Warn("clock.mode system: gnomond STEERS THE HOST CLOCK (CLOCK_REALTIME): frequency, steps and leap bits; " +
+			"no other time daemon may run")
+	}
+	var clk driver.Clock
+	if mode == config.ClockSystem {
+		clk = system.NewSteeredRealtime(log)
+	} else {
+		v := clock.NewVirtual(system.Clock{})
+		if virtualOffset != 0 {
+			if err := v.Step(virtualOffset); err != nil {
+				return nil, nil, nil, 0, fmt.Errorf("virtual clock offset: %w", err)
+			}
+			log.Info("virtual clock started off the host clock", "offset", virtualOffset)
+		}
+		clk = v
+	}
+	precision = measurePrecision(clk)
+	ec, err := engineConfig(cfg, precision, engine.NewLogSink(log, nil))
+	if err != nil {
+		return nil, nil, nil, 0, configError{err: err}
+	}
+	disc, err = driver.New(driver.Config{Engine: ec, Upstream: upstreamConfig(cfg, precision)}, clk, cell, log)
+	if err != nil {
+		return nil, nil, nil, 0, configError{err: err}
+	}
+	return disc, clk, nil, precision, nil
 }
 
 func configName(f *flags) string {

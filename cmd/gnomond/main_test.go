@@ -80,6 +80,8 @@ func TestExitCodes(t *testing.T) {
 	valid := writeFile(t, "ok.yaml", "ntp:\n  listen: [\"127.0.0.1:12345\"]\n  allow: [10.0.0.0/8]\n")
 	invalid := writeFile(t, "bad.yaml", "ntp:\n  listen: [\"127.0.0.1:99999\", \"nope\"]\n  dscp: 70\nlog:\n  format: xml\n")
 	unknown := writeFile(t, "unknown.yaml", "ntp:\n  listen: [\"127.0.0.1:1\"]\n  workerz: 2\n")
+	badSources := writeFile(t, "sources.yaml", "sources:\n  - ntp: {address: \"a b\", minpoll: 9, maxpoll: 4}\n  - local: {stratum: 0}\nclock: {mode: phc}\n")
+	noLeap := writeFile(t, "leap.yaml", "leap: {table: /nonexistent/leap-seconds.list}\n")
 	tests := []struct {
 		name       string
 		args       []string
@@ -96,6 +98,12 @@ func TestExitCodes(t *testing.T) {
 		}},
 		{"validate unknown key", []string{"validate", "--config", unknown}, exitConfig, nil,
 			[]string{"ntp.workerz (line 3): unknown key"}},
+		{"validate sources and clock", []string{"validate", "--config", badSources}, exitConfig, nil, []string{
+			`sources[0].ntp.address: "a b"`, "sources[0].ntp.maxpoll: 4: must be ≥ minpoll (9)",
+			"sources[1].local.stratum: 0: must be 1 … 15", `clock.mode: "phc": must be virtual, system or none`,
+		}},
+		{"validate loads the leap table", []string{"validate", "--config", noLeap}, exitConfig, nil,
+			[]string{"leap.table", "/nonexistent/leap-seconds.list"}},
 		{"validate missing file", []string{"validate", "--config", filepath.Join(t.TempDir(), "none.yaml")}, exitConfig, nil,
 			[]string{"none.yaml"}},
 		{"validate without --config", []string{"validate"}, exitConfig, nil, []string{"needs --config", "--help"}},

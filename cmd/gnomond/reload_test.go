@@ -27,10 +27,11 @@ func TestChangedKeys(t *testing.T) {
 			c.NTP.Workers = 7
 			r := config.DefaultRateLimit()
 			c.NTP.RateLimit = &r
-			c.Reference.Stratum = 3
+			c.Sources = []config.Source{{Local: &config.LocalSource{Stratum: 3}}}
+			c.Servo.Name = "pi"
 			c.Log.Format = "json"
 			c.Metrics.Listen = ""
-		}, []string{"ntp.listen", "ntp.workers", "ntp.ratelimit", "reference.stratum", "metrics.listen", "log.format"}},
+		}, []string{"ntp.listen", "ntp.workers", "ntp.ratelimit", "sources", "servo.name", "metrics.listen", "log.format"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

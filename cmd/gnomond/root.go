@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,15 +20,20 @@ type flags struct {
 	metricsListen string
 	controlSocket string
 	logLevel      string
+	// virtualOffset starts the virtual clock this far from the host clock
+	// (hidden: for demonstrations and tests of convergence).
+	virtualOffset time.Duration
 }
 
 func newRootCmd(stdout, stderr io.Writer, hup <-chan os.Signal) *cobra.Command {
 	var f flags
 	root := &cobra.Command{
 		Use:   "gnomond",
-		Short: "gnomon time daemon: serves NTP (never adjusts the host clock)",
-		Long: `gnomond serves NTP from the system clock or a virtual clock over it, and
-exposes Prometheus metrics. It never adjusts the host clock.
+		Short: "gnomon time daemon: disciplines a clock from NTP sources and serves it",
+		Long: `gnomond disciplines a clock from upstream NTP servers (or serves the host
+clock as a local reference), serves it over NTP and exposes Prometheus
+metrics. By default the disciplined clock is a virtual clock over the host
+clock: the host clock is only adjusted with clock.mode: system.
 
 Without --config it runs on the embedded default configuration
 ('gnomond config default'): NTP on 127.0.0.1:11123 and [::1]:11123 for
@@ -56,6 +62,8 @@ Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.`,
 	rf.StringVar(&f.metricsListen, "metrics-listen", "", `serve /metrics on ADDR:PORT instead of metrics.listen ("" = off)`)
 	rf.StringVar(&f.controlSocket, "control-socket", "", "control socket path instead of control.socket (reserved: not served yet)")
 	rf.StringVar(&f.logLevel, "log-level", "", "log level instead of log.level: debug, info, warn or error")
+	rf.DurationVar(&f.virtualOffset, "virtual-clock-offset", 0, "start the virtual clock this far ahead of the host clock (clock.mode virtual only; demonstrations and tests)")
+	_ = rf.MarkHidden("virtual-clock-offset")
 
 	validate := &cobra.Command{
 		Use:   "validate --config FILE",
@@ -72,6 +80,11 @@ problem found, each naming the key and the value. Exit code 0 if valid, 2 if not
 				return configError{err: err}
 			}
 			if err := cfg.Validate(); err != nil {
+				return configError{err: fmt.Errorf("%s is invalid:\n%w", f.configFile, err)}
+			}
+			// What Validate cannot see from the text: the leap table's
+			// contents and the engine's own checks.
+			if _, err := engineConfig(cfg, -20, nil); err != nil {
 				return configError{err: fmt.Errorf("%s is invalid:\n%w", f.configFile, err)}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\n", f.configFile)

@@ -1,0 +1,283 @@
+package driver
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/clock/selection"
+	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/ntp/client"
+	"github.com/gnomon-time/gnomon/ntp/upstream"
+)
+
+// sysClock is the host clock, read only.
+type sysClock struct{}
+
+func (sysClock) Now() time.Time { return time.Now().Round(0) }
+
+// fakeServer answers NTP requests on loopback with the host clock plus off
+// (a perfect stratum-1 server, no network between).
+type fakeServer struct {
+	conn *net.UDPConn
+	srv  *ntp.Server
+	off  time.Duration
+}
+
+func startServer(t *testing.T, off time.Duration) *fakeServer {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl, err := ntp.NewACL([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := ntp.DefaultServerConfig()
+	cfg.ACL = acl
+	srv, err := ntp.NewServer(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeServer{conn: c, srv: srv, off: off}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var buf [512]byte
+		out := make([]byte, 512)
+		for {
+			n, from, err := c.ReadFromUDPAddrPort(buf[:])
+			if err != nil {
+				return
+			}
+			now := time.Now().Add(f.off)
+			st := &clock.SyncState{Synchronized: true, Stratum: 1, RefID: 0x47505300, RefTime: now.Add(-time.Second),
+				RootDispersion: 10 * time.Microsecond, Precision: -20}
+			k, v := srv.Respond(out, buf[:n], from, ntp.TimeFromTime(now), st)
+			if !v.Replied() {
+				continue
+			}
+			if v.NeedsTransmit() {
+				ntp.PutTransmit(out[:k], ntp.TimeFromTime(time.Now().Add(f.off)))
+			}
+			c.WriteToUDPAddrPort(out[:k], from)
+		}
+	}()
+	t.Cleanup(func() { c.Close(); wg.Wait() })
+	return f
+}
+
+func (f *fakeServer) addr() string { return f.conn.LocalAddr().(*net.UDPAddr).AddrPort().String() }
+
+func testLog(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// TestDriverDisciplines runs the driver against three loopback servers, one
+// of them 50 ms off, with the virtual clock starting 5 ms ahead: the first
+// update steps it (makestep), the driver restarts the associations and
+// discards samples from before the step, the engine locks to a truechimer
+// and the virtual clock ends within 200 µs of the host clock (loopback
+// round trips are tens of µs; the bound leaves room for a loaded machine).
+func TestDriverDisciplines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time test")
+	}
+	good1, good2, bad := startServer(t, 0), startServer(t, 0), startServer(t, 50*time.Millisecond)
+	v := clock.NewVirtual(sysClock{})
+	if err := v.Step(5 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	ec := engine.DefaultConfig()
+	counters := &engine.Counters{}
+	ec.Sink = engine.NewLogSink(testLog(t), counters)
+	var servers []upstream.ServerConfig
+	for _, f := range []*fakeServer{good1, good2, bad} {
+		servers = append(servers, upstream.ServerConfig{Address: f.addr(), MinPoll: -3, MaxPoll: -3, IBurst: true})
+	}
+	cell := new(clock.StateCell)
+	d, err := New(Config{Engine: ec, Upstream: upstream.Config{Servers: servers}}, v, cell, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := d.Status()
+		if st.Mode == engine.ModeLocked && st.Updates >= 40 && v.Offset().Abs() < 200*time.Microsecond {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not converged in 20 s: mode %v, updates %d, virtual offset %v, stats %+v", st.Mode, st.Updates, v.Offset(), d.Stats())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// SourceCounters needs the poller running.
+	sc := d.SourceCounters(t.Context())
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	st, s := cell.Load(), d.Status()
+	if !st.Synchronized || st.Stratum != 2 || (s.Peer != servers[0].ID() && s.Peer != servers[1].ID()) {
+		t.Errorf("state %+v, peer %q", st, s.Peer)
+	}
+	if s.Sources[2].State != selection.Falseticker {
+		t.Errorf("the 50 ms server is %v, want falseticker", s.Sources[2].State)
+	}
+	ds := d.Stats()
+	t.Logf("virtual clock offset %v; steps %d; stats %+v; counters %+v", v.Offset(), s.Steps, ds, sc)
+	if s.Steps != 1 || counters.Steps.Load() != 1 {
+		t.Errorf("steps %d (sink %d), want 1 (the initial 5 ms)", s.Steps, counters.Steps.Load())
+	}
+	if ds.Restarts != 1 {
+		t.Errorf("restarts %d, want 1 (after the step)", ds.Restarts)
+	}
+	if ds.Dropped != 0 {
+		t.Errorf("%d samples dropped with an idle discipline goroutine", ds.Dropped)
+	}
+	if len(sc) != 3 || sc[0].Polls < 20 || sc[0].ID != servers[0].ID() {
+		t.Errorf("source counters %+v", sc)
+	}
+}
+
+// Without ntp sources the driver still runs the engine: local fallback or
+// unsynchronised, and Run ends cleanly with its context.
+func TestDriverNoSources(t *testing.T) {
+	for _, local := range []bool{false, true} {
+		ec := engine.DefaultConfig()
+		if local {
+			ec.Local = &engine.Local{Stratum: 10}
+		}
+		cell := new(clock.StateCell)
+		d, err := New(Config{Engine: ec}, clock.NewVirtual(sysClock{}), cell, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Upstream() != nil || d.SourceCounters(t.Context()) != nil {
+			t.Error("poller without servers")
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		if err := d.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		st := cell.Load()
+		if local && (!st.Synchronized || st.Stratum != 10) || !local && (st.Synchronized || st.Leap != clock.LeapUnsync) {
+			t.Errorf("local=%v: state %+v", local, st)
+		}
+	}
+}
+
+// The forwarder never blocks upstream's goroutine: with nobody reading, a
+// full queue drops and counts.
+func TestForwarderDropsWhenFull(t *testing.T) {
+	ec := engine.DefaultConfig()
+	d, err := New(Config{Engine: ec, Queue: 2, Upstream: upstream.Config{Servers: []upstream.ServerConfig{{Address: "127.0.0.1:1"}}}},
+		clock.NewVirtual(sysClock{}), new(clock.StateCell), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := (*forwarder)(d)
+	for range 10 {
+		f.OnSample("127.0.0.1:1", client.Sample{Time: time.Now()}, client.Estimate{})
+	}
+	f.OnSample("unknown", client.Sample{}, client.Estimate{})
+	if got := d.Stats().Dropped; got != 8 {
+		t.Errorf("dropped %d, want 8 (queue of 2)", got)
+	}
+}
+
+// Samples produced before the restart that followed a step are discarded,
+// and a source is unusable from the step until its first fresh sample.
+func TestStraddlingSamplesDiscarded(t *testing.T) {
+	d, err := New(Config{Engine: engine.DefaultConfig(), Upstream: upstream.Config{Servers: []upstream.ServerConfig{{Address: "127.0.0.1:1"}}}},
+		clock.NewVirtual(sysClock{}), new(clock.StateCell), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	d.cache.OnState("127.0.0.1:1", now, client.Estimate{Usable: true, Stratum: 1, SampleTime: now})
+	d.want = 1 // a step happened; upstream's generation is still 0
+	d.reps[0].reset()
+	if d.reps[0].Report(now).Usable {
+		t.Error("usable right after a step")
+	}
+	if err := d.sample(fwd{src: 0, gen: 0, s: client.Sample{Time: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.Stats(); st.Straddled != 1 || st.Samples != 0 {
+		t.Errorf("stats %+v: want the old-generation sample discarded", st)
+	}
+	if d.reps[0].Report(now).Usable {
+		t.Error("usable after an old-generation sample")
+	}
+	if err := d.sample(fwd{src: 0, gen: 1, s: client.Sample{Time: now, Delay: time.Millisecond}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.Stats(); st.Samples != 1 || !d.reps[0].Report(now).Usable {
+		t.Errorf("stats %+v usable %v: want the fresh sample used", st, d.reps[0].Report(now).Usable)
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	if _, err := New(Config{Engine: engine.DefaultConfig()}, nil, new(clock.StateCell), nil); err == nil {
+		t.Error("nil clock accepted")
+	}
+	bad := engine.DefaultConfig()
+	bad.Servo = "nope"
+	if _, err := New(Config{Engine: bad}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil); err == nil {
+		t.Error("bad engine config accepted")
+	}
+	dup := upstream.Config{Servers: []upstream.ServerConfig{{Address: "127.0.0.1:1"}, {Address: "127.0.0.1:1"}}}
+	if _, err := New(Config{Engine: engine.DefaultConfig(), Upstream: dup}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil); err == nil {
+		t.Error("duplicate servers accepted")
+	}
+}
+
+// A source configured by host name gets its resolved address (and so the
+// reference ID served when it is the peer) from upstream.
+func TestHostNameAddress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time test")
+	}
+	f := startServer(t, 0)
+	_, port, _ := net.SplitHostPort(f.addr())
+	servers := []upstream.ServerConfig{{Address: net.JoinHostPort("localhost", port), MinPoll: -2, MaxPoll: -2, IBurst: true}}
+	d, err := New(Config{Engine: engine.DefaultConfig(), Upstream: upstream.Config{Servers: servers}},
+		clock.NewVirtual(sysClock{}), new(clock.StateCell), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.names {
+		t.Fatal("host name not noticed")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if st := d.Status(); len(st.Sources) == 1 && st.Sources[0].Addr.IsLoopback() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no resolved address in the status within 10 s: %+v", d.Status().Sources)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

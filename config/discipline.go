@@ -1,0 +1,351 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Source is one entry of `sources:`: exactly one of NTP and Local is set.
+type Source struct {
+	// NTP is an upstream NTP server (chrony's `server` directive).
+	NTP *NTPSource `yaml:"ntp"`
+	// Local is the fallback when nothing is selectable (chrony's `local
+	// stratum N`): the served clock is declared synchronised as it is.
+	Local *LocalSource `yaml:"local"`
+}
+
+// NTPSource is an upstream NTP server with chrony's option names.
+type NTPSource struct {
+	// Address is "host", "host:port", "IPv4[:port]" or "IPv6" /
+	// "[IPv6]:port"; the port defaults to 123. Names resolve at start.
+	Address string `yaml:"address"`
+	// IBurst sends four requests 2 s apart at start (chrony iburst).
+	IBurst bool `yaml:"iburst"`
+	// MinPoll and MaxPoll bound the poll interval, log2 s (chrony
+	// defaults 6 and 10; −7 … 17).
+	MinPoll int `yaml:"minpoll"`
+	MaxPoll int `yaml:"maxpoll"`
+	// Burst sends a short burst at every poll (chrony burst).
+	Burst bool `yaml:"burst"`
+	// Selection options (chrony prefer, noselect, trust, require).
+	Prefer   bool `yaml:"prefer"`
+	NoSelect bool `yaml:"noselect"`
+	Trust    bool `yaml:"trust"`
+	Require  bool `yaml:"require"`
+}
+
+// DefaultNTPSource returns chrony's defaults for an NTP source.
+func DefaultNTPSource() NTPSource { return NTPSource{MinPoll: 6, MaxPoll: 10} }
+
+// UnmarshalYAML fills omitted fields with chrony's defaults.
+func (s *NTPSource) UnmarshalYAML(n *yaml.Node) error {
+	type plain NTPSource
+	p := plain(DefaultNTPSource())
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*s = NTPSource(p)
+	return nil
+}
+
+// LocalSource is chrony's `local stratum N`.
+type LocalSource struct {
+	// Stratum served while the local fallback is in use (1 … 15).
+	Stratum int `yaml:"stratum"`
+}
+
+// DefaultLocalStratum is chrony's `local` default.
+const DefaultLocalStratum = 10
+
+// UnmarshalYAML fills an omitted stratum with chrony's default, so that
+// `- local: {}` means chrony's plain `local`.
+func (l *LocalSource) UnmarshalYAML(n *yaml.Node) error {
+	type plain LocalSource
+	p := plain{Stratum: DefaultLocalStratum}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		*l = LocalSource(p)
+		return nil
+	}
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*l = LocalSource(p)
+	return nil
+}
+
+// Selection holds chrony's source selection options. Durations are in
+// seconds, as in chrony.conf.
+type Selection struct {
+	// MinSources: truechimers needed before anything is selected.
+	MinSources int `yaml:"minsources"`
+	// MaxDistance rejects sources with a larger root distance (s).
+	MaxDistance float64 `yaml:"maxdistance"`
+	// MaxJitter rejects sources with a larger jitter (s).
+	MaxJitter float64 `yaml:"maxjitter"`
+	// MaxStratum rejects sources with a larger stratum (1 … 15).
+	MaxStratum int `yaml:"maxstratum"`
+	// ReselectDist is the hysteresis against changing the system peer (s).
+	ReselectDist float64 `yaml:"reselectdist"`
+	// StratumWeight is added to a source's score per stratum (s).
+	StratumWeight float64 `yaml:"stratumweight"`
+	// CombineLimit: sources whose root distance exceeds this many times
+	// the system peer's are not combined (0 = only the peer).
+	CombineLimit float64 `yaml:"combinelimit"`
+}
+
+// Servo selects and bounds the servo.
+type Servo struct {
+	// Name is kalman (the chosen servo) or pi (the linuxptp PI baseline).
+	Name string `yaml:"name"`
+	// MakeStep is chrony's `makestep threshold limit`.
+	MakeStep MakeStep `yaml:"makestep"`
+	// MaxFreq bounds the frequency correction, ppm (chrony maxdrift).
+	MaxFreq float64 `yaml:"maxfreq"`
+	// MaxSlew bounds the phase-slewing part of the correction, ppm
+	// (chrony maxslewrate; 0 = only maxfreq).
+	MaxSlew float64 `yaml:"maxslew"`
+}
+
+// MakeStep is chrony's makestep: an offset above Threshold seconds is
+// stepped in the first Limit clock updates (Limit −1: at any update;
+// Threshold 0: never step).
+type MakeStep struct {
+	Threshold float64 `yaml:"threshold"`
+	Limit     int     `yaml:"limit"`
+}
+
+// Holdover configures what happens when clock updates stop.
+type Holdover struct {
+	// After: seconds without an update before holdover (0 = three poll
+	// intervals of the system peer, at least 16 s).
+	After float64 `yaml:"after"`
+	// Duration: seconds of holdover before falling back to local or
+	// unsynchronised (0 = no holdover).
+	Duration float64 `yaml:"duration"`
+}
+
+// Leap configures leap seconds.
+type Leap struct {
+	// Table is a leap-seconds.list or a TZif file with leap records
+	// (e.g. /usr/share/zoneinfo/right/UTC); "" = the sources' majority.
+	Table string `yaml:"table"`
+	// Mode is step (step the steered clock at the leap) or none (announce
+	// only).
+	Mode string `yaml:"mode"`
+}
+
+// Values of the discipline's enumerated keys.
+const (
+	ClockNone = "none"
+
+	ServoKalman = "kalman"
+	ServoPI     = "pi"
+
+	LeapStep = "step"
+	LeapNone = "none"
+)
+
+// LocalSource returns the `local` entry of sources, or nil.
+func (c *Config) LocalSource() *LocalSource {
+	for _, s := range c.Sources {
+		if s.Local != nil {
+			return s.Local
+		}
+	}
+	return nil
+}
+
+// NTPSources returns the `ntp` entries of sources, in order.
+func (c *Config) NTPSources() []NTPSource {
+	var out []NTPSource
+	for _, s := range c.Sources {
+		if s.NTP != nil {
+			out = append(out, *s.NTP)
+		}
+	}
+	return out
+}
+
+// validateDiscipline checks sources, clock, selection, servo, holdover and
+// leap; bad reports one problem naming key and value.
+func (c *Config) validateDiscipline(bad func(key string, value any, format string, args ...any)) {
+	switch c.Clock.Mode {
+	case ClockVirtual, ClockSystem, ClockNone:
+	default:
+		bad("clock.mode", c.Clock.Mode, "must be virtual, system or none")
+	}
+
+	locals, ntps := 0, 0
+	addrs := map[string]int{}
+	for i, s := range c.Sources {
+		key := fmt.Sprintf("sources[%d]", i)
+		switch {
+		case s.NTP != nil && s.Local != nil:
+			bad(key, "ntp+local", "an entry is either ntp or local, not both")
+			continue
+		case s.NTP == nil && s.Local == nil:
+			bad(key, "{}", "empty entry: want `ntp: {address: ...}` or `local: {stratum: N}`")
+			continue
+		case s.Local != nil:
+			locals++
+			if locals > 1 {
+				bad(key+".local", "local", "only one local entry is allowed")
+			}
+			if s.Local.Stratum < 1 || s.Local.Stratum > 15 {
+				bad(key+".local.stratum", s.Local.Stratum, "must be 1 … 15")
+			}
+			continue
+		}
+		ntps++
+		n := s.NTP
+		if err := checkServerAddress(n.Address); err != nil {
+			bad(key+".ntp.address", n.Address, "%v", err)
+		} else if j, dup := addrs[n.Address]; dup {
+			bad(key+".ntp.address", n.Address, "duplicate of sources[%d]", j)
+		} else {
+			addrs[n.Address] = i
+		}
+		if n.MinPoll < -7 || n.MinPoll > 17 {
+			bad(key+".ntp.minpoll", n.MinPoll, "must be -7 … 17 (log2 s)")
+		}
+		if n.MaxPoll < -7 || n.MaxPoll > 17 {
+			bad(key+".ntp.maxpoll", n.MaxPoll, "must be -7 … 17 (log2 s)")
+		}
+		if n.MaxPoll < n.MinPoll {
+			bad(key+".ntp.maxpoll", n.MaxPoll, "must be ≥ minpoll (%d)", n.MinPoll)
+		}
+		if n.MinPoll == 0 && n.MaxPoll == 0 {
+			// The client core reads 0/0 as "unset" (6/10).
+			bad(key+".ntp.minpoll", n.MinPoll, "minpoll 0 with maxpoll 0 is not supported; use minpoll -1 or maxpoll 1")
+		}
+		if n.NoSelect && (n.Prefer || n.Require || n.Trust) {
+			bad(key+".ntp.noselect", n.NoSelect, "a noselect source cannot also be prefer, require or trust")
+		}
+	}
+	if ntps > 0 && c.Clock.Mode == ClockNone {
+		bad("clock.mode", c.Clock.Mode, "ntp sources need a clock to discipline: use virtual (or, deliberately, system)")
+	}
+
+	sel := &c.Selection
+	if sel.MinSources < 1 || sel.MinSources > 64 {
+		bad("selection.minsources", sel.MinSources, "must be 1 … 64")
+	}
+	if !(sel.MaxDistance > 0) || sel.MaxDistance > 3600 {
+		bad("selection.maxdistance", sel.MaxDistance, "must be > 0 and ≤ 3600 (seconds)")
+	}
+	if !(sel.MaxJitter > 0) || sel.MaxJitter > 3600 {
+		bad("selection.maxjitter", sel.MaxJitter, "must be > 0 and ≤ 3600 (seconds)")
+	}
+	if sel.MaxStratum < 1 || sel.MaxStratum > 15 {
+		bad("selection.maxstratum", sel.MaxStratum, "must be 1 … 15")
+	}
+	if !(sel.ReselectDist >= 0) || sel.ReselectDist > 1 {
+		bad("selection.reselectdist", sel.ReselectDist, "must be 0 … 1 (seconds)")
+	}
+	if !(sel.StratumWeight >= 0) || sel.StratumWeight > 1 {
+		bad("selection.stratumweight", sel.StratumWeight, "must be 0 … 1 (seconds)")
+	}
+	if !(sel.CombineLimit >= 0) || sel.CombineLimit > 1000 {
+		bad("selection.combinelimit", sel.CombineLimit, "must be 0 … 1000")
+	}
+
+	sv := &c.Servo
+	if !slices.Contains([]string{ServoKalman, ServoPI}, sv.Name) {
+		bad("servo.name", sv.Name, "must be %s", strings.Join([]string{ServoKalman, ServoPI}, " or "))
+	}
+	if !(sv.MakeStep.Threshold >= 0) || sv.MakeStep.Threshold > 1e6 {
+		bad("servo.makestep.threshold", sv.MakeStep.Threshold, "must be 0 (never step) … 1e6 seconds")
+	}
+	if sv.MakeStep.Limit < -1 {
+		bad("servo.makestep.limit", sv.MakeStep.Limit, "must be -1 (any update) or ≥ 0")
+	}
+	if !(sv.MaxFreq > 0) || sv.MaxFreq > 100000 {
+		bad("servo.maxfreq", sv.MaxFreq, "must be > 0 and ≤ 100000 (ppm)")
+	}
+	if !(sv.MaxSlew >= 0) || sv.MaxSlew > 100000 {
+		bad("servo.maxslew", sv.MaxSlew, "must be 0 (only maxfreq) … 100000 (ppm)")
+	}
+
+	if !(c.Holdover.After >= 0) || c.Holdover.After > 86400 {
+		bad("holdover.after", c.Holdover.After, "must be 0 (auto) … 86400 seconds")
+	}
+	if !(c.Holdover.Duration >= 0) || c.Holdover.Duration > 30*86400 {
+		bad("holdover.duration", c.Holdover.Duration, "must be 0 (none) … 2592000 seconds")
+	}
+
+	switch c.Leap.Mode {
+	case LeapStep, LeapNone:
+	default:
+		bad("leap.mode", c.Leap.Mode, "must be step or none")
+	}
+}
+
+// checkServerAddress checks the syntax of an NTP server address the way
+// ntp/upstream parses it (host or IP, optional port 1 … 65535).
+func checkServerAddress(a string) error {
+	if a == "" {
+		return fmt.Errorf("empty: want host, host:port, IP or [IPv6]:port")
+	}
+	return upstreamAddressSyntax(a)
+}
+
+// upstreamAddressSyntax mirrors ntp/upstream's address parser so that
+// `gnomond validate` catches what Run would refuse.
+func upstreamAddressSyntax(a string) error {
+	if ap, err := netip.ParseAddrPort(a); err == nil {
+		if ap.Port() == 0 {
+			return errors.New("port 0")
+		}
+		return nil
+	}
+	if _, err := netip.ParseAddr(a); err == nil {
+		return nil
+	}
+	h, p, err := net.SplitHostPort(a)
+	if err != nil {
+		h, p = a, ""
+	}
+	if p != "" {
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return fmt.Errorf("port %q: want 1 … 65535", p)
+		}
+	}
+	if !validHostname(h) {
+		return fmt.Errorf("%q is neither an IP address nor a host name", h)
+	}
+	return nil
+}
+
+// validHostname checks DNS name syntax (letters, digits, '-', '_', dots;
+// labels 1–63 bytes, total ≤ 253).
+func validHostname(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			label++
+			if label > 63 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
