@@ -158,9 +158,10 @@ func builtin() *Config {
 			ReselectDist: 100e-6, StratumWeight: 1e-3, CombineLimit: 3},
 		Servo:    Servo{Name: ServoKalman, MakeStep: MakeStep{Threshold: 1e-3, Limit: 3}, MaxFreq: 500, MaxSlew: 500},
 		Holdover: Holdover{After: 0, Duration: 3600},
-		Leap:     Leap{Table: "", Mode: LeapStep},
-		Metrics:  Metrics{Listen: "127.0.0.1:11124"},
-		Log:      Log{Level: "info", Format: FormatText},
+		Leap: Leap{Table: "", Mode: LeapStep,
+			Smear: Smear{Wander: DefaultSmearWander, MaxFreq: DefaultSmearMaxFreq}},
+		Metrics: Metrics{Listen: "127.0.0.1:11124"},
+		Log:     Log{Level: "info", Format: FormatText},
 	}
 }
 

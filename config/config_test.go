@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -100,6 +101,8 @@ func TestParseDefaults(t *testing.T) {
 			func(c *Config) { c.Selection.MinSources = 2; c.Selection.MaxDistance = 0.5 }},
 		{"clock none with local", "clock: {mode: none}\n", func(c *Config) { c.Clock.Mode = "none" }},
 		{"leap none", "leap: {mode: none}\n", func(c *Config) { c.Leap.Mode = "none" }},
+		{"leap smear", "leap: {mode: smear, table: /l.list, smear: {wander: 0.002}}\n",
+			func(c *Config) { c.Leap.Mode, c.Leap.Table, c.Leap.Smear.Wander = "smear", "/l.list", 0.002 }},
 		{"metrics off", "metrics:\n  listen: \"\"\n", func(c *Config) { c.Metrics.Listen = "" }},
 		{"json logs", "log: {format: json, level: debug}\n",
 			func(c *Config) { c.Log = Log{Level: "debug", Format: "json"} }},
@@ -268,7 +271,16 @@ func TestValidateErrors(t *testing.T) {
 		{"maxslew", func(c *Config) { c.Servo.MaxSlew = -5 }, "servo.maxslew: -5: must be 0"},
 		{"holdover after", func(c *Config) { c.Holdover.After = -1 }, "holdover.after: -1: must be 0"},
 		{"holdover duration", func(c *Config) { c.Holdover.Duration = 1e9 }, "holdover.duration: 1e+09: must be 0"},
-		{"leap mode", func(c *Config) { c.Leap.Mode = "smear" }, `leap.mode: "smear": must be step or none`},
+		{"leap mode", func(c *Config) { c.Leap.Mode = "slew" }, `leap.mode: "slew": must be system, step, smear or none`},
+		{"leap system on virtual", func(c *Config) { c.Leap.Mode = "system" },
+			`leap.mode: "system": the kernel inserts leap seconds only into CLOCK_REALTIME: needs clock.mode system`},
+		{"leap smear without clock", func(c *Config) { c.Leap.Mode = "smear"; c.Clock.Mode = ClockNone },
+			`leap.mode: "smear": clock.mode none serves CLOCK_REALTIME as it is`},
+		{"leap smear without leap knowledge", func(c *Config) { c.Leap.Mode = "smear" },
+			`leap.mode: "smear": a smearing server must learn of leap seconds: configure ntp sources or leap.table`},
+		{"smear wander", func(c *Config) { c.Leap.Smear.Wander = 0 }, "leap.smear.wander: 0: must be > 0 and ≤ 1000"},
+		{"smear wander NaN", func(c *Config) { c.Leap.Smear.Wander = math.NaN() }, "leap.smear.wander: NaN: must be > 0"},
+		{"smear maxfreq", func(c *Config) { c.Leap.Smear.MaxFreq = 1e6 }, "leap.smear.maxfreq: 1e+06: must be > 0 and ≤ 100000"},
 		{"metrics listen", func(c *Config) { c.Metrics.Listen = "9100" }, `metrics.listen: "9100": not ADDR:PORT`},
 		{"metrics host", func(c *Config) { c.Metrics.Listen = "example.org:9100" },
 			`metrics.listen: "example.org:9100": invalid address`},
@@ -333,6 +345,24 @@ func TestValidAccepts(t *testing.T) {
 	c.Control.Socket = "/run/gnomond/gnomond.sock"
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	// The leap modes with what each needs.
+	for _, mod := range []func(*Config){
+		func(c *Config) { c.Clock.Mode, c.Leap.Mode = ClockSystem, LeapSystem },
+		func(c *Config) {
+			c.Clock.Mode, c.Leap.Mode = ClockSystem, LeapSmear
+			c.Leap.Table = "/usr/share/zoneinfo/leap-seconds.list"
+		},
+		func(c *Config) {
+			c.Leap.Mode = LeapSmear
+			c.Sources = []Source{{NTP: &NTPSource{Address: "192.0.2.1", MinPoll: 6, MaxPoll: 10}}}
+		},
+	} {
+		l := Default()
+		mod(l)
+		if err := l.Validate(); err != nil {
+			t.Errorf("leap %+v clock %v: %v", l.Leap, l.Clock.Mode, err)
+		}
 	}
 	if got := len(c.NTP.AllowPrefixes()); got != 3 {
 		t.Errorf("AllowPrefixes: %d entries, want 3", got)

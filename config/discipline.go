@@ -136,9 +136,31 @@ type Leap struct {
 	// Table is a leap-seconds.list or a TZif file with leap records
 	// (e.g. /usr/share/zoneinfo/right/UTC); "" = the sources' majority.
 	Table string `yaml:"table"`
-	// Mode is step (step the steered clock at the leap) or none (announce
-	// only).
+	// Mode is what happens at a leap second (chronyd's leapsecmode):
+	// system (the kernel inserts it: STA_INS/STA_DEL armed on the last
+	// day; clock.mode system only), step (the engine steps the clock),
+	// smear (the engine steps its clock, servers hand out smeared time
+	// with LI 0 and refid 127.127.1.255) or none (announce only).
 	Mode string `yaml:"mode"`
+	// Smear shapes leap.mode smear (chrony's smoothtime).
+	Smear Smear `yaml:"smear"`
+}
+
+// Defaults of leap.smear: chrony's `smoothtime 400 0.001024 leaponly`
+// (clock/leap's DefaultSmear* constants; the config package imports no
+// gnomon package, cmd/gnomond's tests check they agree).
+const (
+	DefaultSmearWander  = 0.001024 // ppm/s
+	DefaultSmearMaxFreq = 400.0    // ppm
+)
+
+// Smear is chrony's `smoothtime MAXFREQ WANDER leaponly`.
+type Smear struct {
+	// Wander is how fast the smear frequency changes, ppm/s (chrony's
+	// default 0.001024: a 62,500 s smear peaking at 32 ppm).
+	Wander float64 `yaml:"wander"`
+	// MaxFreq bounds the smear frequency, ppm (chrony's default 400).
+	MaxFreq float64 `yaml:"maxfreq"`
 }
 
 // Values of the discipline's enumerated keys.
@@ -148,8 +170,10 @@ const (
 	ServoKalman = "kalman"
 	ServoPI     = "pi"
 
-	LeapStep = "step"
-	LeapNone = "none"
+	LeapSystem = "system"
+	LeapStep   = "step"
+	LeapSmear  = "smear"
+	LeapNone   = "none"
 )
 
 // LocalSource returns the `local` entry of sources, or nil.
@@ -280,10 +304,33 @@ func (c *Config) validateDiscipline(bad func(key string, value any, format strin
 		bad("holdover.duration", c.Holdover.Duration, "must be 0 (none) … 2592000 seconds")
 	}
 
-	switch c.Leap.Mode {
+	c.validateLeap(ntps, bad)
+}
+
+// validateLeap checks leap.mode against the clock it needs and the smear
+// shape.
+func (c *Config) validateLeap(ntps int, bad func(key string, value any, format string, args ...any)) {
+	l := &c.Leap
+	switch l.Mode {
 	case LeapStep, LeapNone:
+	case LeapSystem:
+		if c.Clock.Mode != ClockSystem {
+			bad("leap.mode", l.Mode, "the kernel inserts leap seconds only into CLOCK_REALTIME: needs clock.mode system (got %q); use step or smear", c.Clock.Mode)
+		}
+	case LeapSmear:
+		if c.Clock.Mode == ClockNone {
+			bad("leap.mode", l.Mode, "clock.mode none serves CLOCK_REALTIME as it is: there is no disciplined clock to smear")
+		} else if ntps == 0 && l.Table == "" {
+			bad("leap.mode", l.Mode, "a smearing server must learn of leap seconds: configure ntp sources or leap.table")
+		}
 	default:
-		bad("leap.mode", c.Leap.Mode, "must be step or none")
+		bad("leap.mode", l.Mode, "must be system, step, smear or none")
+	}
+	if w := l.Smear.Wander; !(w > 0) || w > 1000 {
+		bad("leap.smear.wander", w, "must be > 0 and ≤ 1000 (ppm/s; chrony's default 0.001024)")
+	}
+	if f := l.Smear.MaxFreq; !(f > 0) || f > 100000 {
+		bad("leap.smear.maxfreq", f, "must be > 0 and ≤ 100000 (ppm; chrony's default 400)")
 	}
 }
 

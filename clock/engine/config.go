@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/leap"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/clock/servo"
 )
@@ -26,11 +27,23 @@ type LeapMode uint8
 
 const (
 	// LeapModeStep steps the steered clock at the leap (−1 s for an
-	// insertion at 24:00:00, +1 s for a deletion at 23:59:59).
+	// insertion at 24:00:00, +1 s for a deletion at 23:59:59). The kernel
+	// is never armed (chronyd leapsecmode step).
 	LeapModeStep LeapMode = iota
 	// LeapModeNone announces the leap in the published state but does not
-	// touch the clock.
+	// touch the clock (chronyd leapsecmode ignore).
 	LeapModeNone
+	// LeapModeSystem lets the kernel insert or delete the second: the
+	// steered clock must implement clock.LeapSetter (CLOCK_REALTIME); the
+	// engine arms it (STA_INS/STA_DEL) on the last day, disarms it after
+	// the leap or when the announcement goes away, and treats the kernel's
+	// step as a change of timescale (chronyd leapsecmode system).
+	LeapModeSystem
+	// LeapModeSmear steps the engine's clock at the leap as LeapModeStep
+	// does, but servers hand out smeared time (Engine.Served, Config.Smear,
+	// chrony's smoothtime leaponly): LI is never announced and the
+	// reference ID is leap.RefIDSmear while the smear is in progress.
+	LeapModeSmear
 )
 
 func (m LeapMode) String() string {
@@ -39,6 +52,10 @@ func (m LeapMode) String() string {
 		return "step"
 	case LeapModeNone:
 		return "none"
+	case LeapModeSystem:
+		return "system"
+	case LeapModeSmear:
+		return "smear"
 	}
 	return fmt.Sprintf("leap_mode(%d)", uint8(m))
 }
@@ -94,6 +111,10 @@ type Config struct {
 	Local *Local
 	// LeapMode says how leap seconds are carried out on the clock.
 	LeapMode LeapMode
+	// Smear shapes the smear of LeapModeSmear (Enabled is implied; zero
+	// wander and maximum frequency mean chrony's defaults). Ignored in the
+	// other modes.
+	Smear leap.Smear
 	// LeapSource, if set, is authoritative for leap seconds and the TAI
 	// offset; otherwise the truechimers' majority decides the leap and
 	// TAIOffset is kept (and moved by each leap carried out).
@@ -176,8 +197,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("local.root_dispersion %v: want ≥ 0", c.Local.RootDispersion))
 		}
 	}
-	if c.LeapMode > LeapModeNone {
+	if c.LeapMode > LeapModeSmear {
 		errs = append(errs, fmt.Errorf("leap_mode %v: unknown", c.LeapMode))
+	}
+	if err := c.Smear.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("smear: %w", err))
 	}
 	if c.TAIOffset < 0 || c.TAIOffset > 1000 {
 		errs = append(errs, fmt.Errorf("tai_offset %d: want 0…1000", c.TAIOffset))

@@ -72,17 +72,58 @@
 // The leap indicator is the majority of the truechimers (selection), or,
 // when a LeapSource (a leap-seconds table, clock/leap) is configured, the
 // table's. A leap is armed only on the last day of a month (RFC 5905
-// §7.3), announced in the published state until it happens, and with
-// LeapModeStep carried out on the steered clock at the UTC midnight of the
-// local clock: −1 s at 24:00:00 for an insertion (23:59:59 is repeated,
-// as the kernel does), +1 s at 23:59:59 for a deletion. Upstream servers
-// jump at the same instant, so the leap step is a change of timescale, not
-// a correction: it is not shown to the servo, the sources' sample
-// histories are reset (a sample straddling the leap would be off by
-// 0.5 s with a negative delay), and samples taken within a second after
-// the leap instant are discarded. LeapModeNone announces the leap but
-// leaves the clock alone (for a clock whose kernel inserts it, or smeared
-// serving, both still to come).
+// §7.3) and nothing is cancelled in the last 2 s before it. What happens
+// at the leap is Config.LeapMode, named after chronyd's leapsecmode:
+//
+//   - LeapModeStep: the engine steps the steered clock at its UTC
+//     midnight: −1 s at 24:00:00 for an insertion (23:59:59 is repeated,
+//     as the kernel does), +1 s at 23:59:59 for a deletion. Upstream
+//     servers jump at the same instant, so the leap step is a change of
+//     timescale, not a correction: it is not shown to the servo, the
+//     sources' sample histories are reset (a sample straddling the leap
+//     would be off by 0.5 s with a negative delay), and samples taken from
+//     1 ms before to 2 s after the leap instant are discarded.
+//   - LeapModeSystem: the kernel does it. The steered clock must be a
+//     clock.LeapSetter (CLOCK_REALTIME, clock.mode system). The engine
+//     arms it (SetLeap: STA_INS/STA_DEL) while a leap is armed, i.e. only
+//     on the last day, disarms it when the announcement goes away, and
+//     after the leap (the kernel waits in TIME_WAIT until then). The
+//     kernel steps at its own midnight, exactly; the engine sees it only
+//     when its clock reads 24:00:00 a second time and then does the
+//     bookkeeping of a step (counted as a leap step, sources reset). From
+//     1 s before the armed instant on, samples are discarded, and LI keeps
+//     being published during the repeated 23:59:59 (the engine cannot
+//     tell it from the first; the day has not ended). This is chronyd's
+//     default, leapsecmode system.
+//   - LeapModeSmear: the engine's clock follows UTC exactly as in
+//     LeapModeStep, but servers read Served, a SmearClock: continuous
+//     time (the engine's clock + 1 s from the leap step on, for an
+//     insertion) plus leap.Smear.Offset, chrony's quadratic smear
+//     (smoothtime 400 0.001024 leaponly: 62,500 s, ≤ 32 ppm). The step
+//     and the SmearClock's new shift are published as one change under a
+//     sequence counter, so served time never jumps, whenever the step
+//     happens; at the end of the smear served time equals the engine's
+//     clock exactly and the parameters are dropped. The published state
+//     never carries LI 1 or 2 and its reference ID is leap.RefIDSmear
+//     (127.127.1.255) while the smear is in progress (leap.Smear.Apply,
+//     judged on the continuous clock; Tick returns the smear's end so the
+//     reference ID changes on time); Status.Leap keeps the engine's
+//     decision. Why not the alternative (leave the engine's clock
+//     continuous for the 17 h, add 1 s to every measured offset, step at
+//     the end): that needs the same atomic step-and-swap at the end, a
+//     second sample path, and leaves the disciplined (possibly system)
+//     clock 1 s off UTC for hours; this way the clock, the sample path
+//     and the leap bookkeeping are those of LeapModeStep.
+//   - LeapModeNone announces the leap but leaves the clock alone.
+//
+// The kernel is armed in LeapModeSystem only; a clock with the kernel's
+// abilities is disarmed at the first Tick or Sample in every mode (a bit
+// left by an earlier daemon would fire at the next midnight). Such a
+// clock (clock.SyncSetter) is also marked unsynchronised at the start and
+// on the way to unsynchronised or local, and synchronised after every
+// clock update with maxerror = the error bound and esterror = the RMS of
+// the last offsets; with a LeapSource, clock.TAISetter gets TAI − UTC.
+// New does no I/O.
 //
 // # Driver
 //
@@ -94,6 +135,8 @@
 // # Not here
 //
 // The UDP transport (ntp/upstream), the I/O loop (clock/engine/driver),
-// gnomond wiring and config keys (cmd/gnomond, config), kernel leap arming
-// (STA_INS), leap smearing, orphan mode between several local servers.
+// gnomond wiring and config keys (cmd/gnomond, config), orphan mode
+// between several local servers. A smear in progress is not restored
+// after a restart (neither does chrony's): a restarted smearing server
+// serves UTC at once.
 package engine

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/leap"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/clock/servo"
 )
@@ -55,6 +56,13 @@ type Engine struct {
 	leapAt     time.Time  // local instant of the armed leap
 	leapDoneAt time.Time  // instant of the last leap carried out
 
+	served     *SmearClock  // what servers read (Served)
+	smear      *smearParams // published smear (nil: none); owned here, read by served
+	kernelLeap clock.Leap   // what the kernel is armed with (LeapModeSystem)
+	taiSet     int          // TAI − UTC last written to a TAISetter clock (−1: never)
+	kernelSync bool         // the last status written to a SyncSetter clock was synchronised
+	kernelInit bool         // initKernel has run
+
 	status atomic.Pointer[Status]
 }
 
@@ -92,10 +100,14 @@ func New(cfg Config, clk clock.Steerable, cell *clock.StateCell) (*Engine, error
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	e := &Engine{cfg: cfg, clk: clk, cell: cell, sink: cfg.Sink, sel: sel, tai: cfg.TAIOffset}
+	e := &Engine{cfg: cfg, clk: clk, cell: cell, sink: cfg.Sink, sel: sel, tai: cfg.TAIOffset, taiSet: -1}
 	if e.sink == nil {
 		e.sink = NopSink{}
 	}
+	if err := e.checkKernel(); err != nil {
+		return nil, err
+	}
+	e.served = newSmearClock(clk)
 	now := clk.Now()
 	f, err := clk.Frequency()
 	if err != nil {
@@ -130,6 +142,23 @@ func (e *Engine) AddSource(sc SourceConfig, r Reporter) (int, error) {
 // timestamps taken before a step (the transmit time of a request answered
 // after it), as chrony does for its outstanding requests.
 func (e *Engine) Stepped() time.Duration { return e.stepped }
+
+// Served returns the clock servers hand out, safe for concurrent use,
+// lock-free and allocation-free: in LeapModeSmear the SmearClock (the
+// steered clock, smeared around a leap second); otherwise the steered
+// clock itself when it is a clock.Served (no wrapper on the packet path),
+// else a SmearClock that never smears.
+func (e *Engine) Served() clock.Served {
+	if s, ok := e.clk.(clock.Served); ok && e.cfg.LeapMode != LeapModeSmear {
+		return s
+	}
+	return e.served
+}
+
+// ServedOffset returns served − steered clock for a reading local of the
+// steered clock: the smear offset, 0 outside a smear. Safe from any
+// goroutine.
+func (e *Engine) ServedOffset(local time.Time) time.Duration { return e.served.OffsetAt(local) }
 
 // State returns the latest published SyncState.
 func (e *Engine) State() *clock.SyncState { return e.cell.Load() }
@@ -209,6 +238,10 @@ func (e *Engine) Tick() (next time.Time, err error) {
 	next = now.Add(e.cfg.TickInterval)
 	if e.leapArmed != clock.LeapNone && e.leapAt.Before(next) {
 		next = e.leapAt
+	}
+	if e.smear != nil && e.smear.shift != 0 && e.smear.end().Before(next) {
+		// Republish exactly when the smear ends (reference ID).
+		next = e.smear.end()
 	}
 	return next, nil
 }
@@ -368,7 +401,7 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		Source:         r.Peer,
 	}
 	e.setMode(at, ModeLocked)
-	return nil
+	return e.kernelSynced(true)
 }
 
 // holdoverAfter is how long without an update before holdover.
@@ -423,6 +456,11 @@ func (e *Engine) setMode(now time.Time, m Mode) {
 	}
 	e.sink.ModeChanged(now, e.mode, m, src)
 	e.mode = m
+	if m == ModeUnsynchronised || m == ModeLocal {
+		// Errors surface at the next update or leap check; the mode
+		// change itself is not undone.
+		_ = e.kernelSynced(false)
+	}
 }
 
 // state builds the SyncState of the current mode.
@@ -445,6 +483,18 @@ func (e *Engine) state(now time.Time) *clock.SyncState {
 	}
 	st.Leap = e.announce
 	st.TAIOffset = e.tai
+	if e.cfg.LeapMode == LeapModeSmear {
+		// What servers send: LI never announced, RefIDSmear while the
+		// smear is in progress (judged on the continuous clock).
+		sm := e.cfg.Smear
+		sm.Enabled = true
+		var ev leap.Event
+		cont := now
+		if e.smear != nil {
+			ev, cont = e.smear.ev, now.Add(e.smear.shift)
+		}
+		st = sm.Apply(st, cont, ev)
+	}
 	return st
 }
 
@@ -470,6 +520,14 @@ func (e *Engine) buildStatus(now time.Time, st *clock.SyncState) *Status {
 	}
 	if e.leapArmed != clock.LeapNone {
 		s.LeapAt = e.leapAt
+	}
+	s.KernelLeap = e.kernelLeap
+	if st.Leap != clock.LeapUnsync {
+		s.Leap = e.announce // the decision, also where servers do not announce it (smear)
+	}
+	if e.smear != nil {
+		s.SmearOffset = e.smear.offset(now)
+		s.Smearing = e.smear.shift != 0
 	}
 	if e.srv != nil {
 		s.Servo, s.ServoState = e.srv.Name(), e.srv.State()

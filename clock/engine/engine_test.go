@@ -36,22 +36,35 @@ type world struct {
 	leapAt  time.Time  // true time of an inserted leap (zero: none)
 	silent  bool       // the server stopped answering
 	counter *Counters
+	rd      clock.Clock // what the engine reads (clk, or a wrapper of it)
 }
 
 func newWorld(t *testing.T, start time.Time, osc sim.Oscillator, mod func(*Config)) *world {
+	t.Helper()
+	return newWorldClock(t, start, osc, mod, nil)
+}
+
+// newWorldClock is newWorld with the engine steering wrap(clk) instead of
+// the simulated clock itself (nil wrap: clk).
+func newWorldClock(t *testing.T, start time.Time, osc sim.Oscillator, mod func(*Config), wrap func(*sim.Clock) clock.Steerable) *world {
 	t.Helper()
 	w := &world{t: t, tl: sim.NewTimeline(start), cell: &clock.StateCell{}, src: &fakeSrc{}}
 	var err error
 	if w.clk, err = sim.NewClock(w.tl, osc, 1); err != nil {
 		t.Fatal(err)
 	}
+	var steered clock.Steerable = w.clk
+	if wrap != nil {
+		steered = wrap(w.clk)
+	}
+	w.rd = steered
 	cfg := DefaultConfig()
 	w.counter = &Counters{}
 	cfg.Sink = NewLogSink(slog.New(slog.DiscardHandler), w.counter)
 	if mod != nil {
 		mod(&cfg)
 	}
-	if w.e, err = New(cfg, w.clk, w.cell); err != nil {
+	if w.e, err = New(cfg, steered, w.cell); err != nil {
 		t.Fatal(err)
 	}
 	if w.id, err = w.e.AddSource(SourceConfig{ID: "srv", Addr: netip.MustParseAddr("192.0.2.1")}, w.src); err != nil {
@@ -74,7 +87,7 @@ func (w *world) second() {
 		w.t.Fatal(err)
 	}
 	if !w.silent {
-		local := w.clk.Now()
+		local := w.rd.Now()
 		off := w.utc(w.tl.Now()).Sub(local)
 		li := w.leap
 		if !w.leapAt.IsZero() && !w.tl.Now().Before(w.leapAt) {

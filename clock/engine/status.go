@@ -42,10 +42,19 @@ type Status struct {
 	SkewPPB         float64
 	// UpdateInterval is the mean time between clock updates.
 	UpdateInterval time.Duration
-	Leap           clock.Leap
+	// Leap is the engine's decision (LeapUnsync when unsynchronised),
+	// announced to clients except in LeapModeSmear.
+	Leap clock.Leap
 	// LeapAt is the local time an armed leap happens (zero if none).
 	LeapAt    time.Time
 	TAIOffset int
+	// KernelLeap is what the kernel is armed with (LeapModeSystem).
+	KernelLeap clock.Leap
+	// Smearing is true while a leap smear is in progress (LeapModeSmear);
+	// SmearOffset is served − steered clock now (0 … −1 s after an
+	// insertion, counting down to the end of the smear).
+	Smearing    bool
+	SmearOffset time.Duration
 	// Counters since start.
 	Updates   uint64 // clock updates (servo decisions applied)
 	Steps     uint64 // makestep steps

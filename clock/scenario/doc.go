@@ -33,6 +33,15 @@
 // combined, and the honesty of the published error bound: whenever the
 // state says synchronised, |TE| must be ≤ engine.ErrorBoundAt.
 //
+// With the engine in LeapModeSmear every record also scores the served
+// clock (Engine.Served): served − UTC against the smear curve (continuous
+// time, i.e. true time, plus leap.Smear.Offset), the reference ID and LI
+// servers would send, and whether served readings only move forward
+// (Result.Smear). With Scenario.Kernel the engine steers a simulated
+// kernel clock (kernel.go) that has the kernel's leap, sync and TAI
+// abilities and inserts an armed leap at its own midnight, as
+// CLOCK_REALTIME does; what the engine asked of it is in Result.Kernel.
+//
 // Scenarios are Go values (Scenario); the built-in ones are in Builtin.
 // Adding one means adding an entry there. The limits the tests assert, and
 // why, are in docs/simulation.md.

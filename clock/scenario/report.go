@@ -47,6 +47,22 @@ func WriteText(w io.Writer, r *Result) error {
 	if r.RejectedReplies > 0 {
 		fmt.Fprintf(&b, "rejected replies:    %d\n", r.RejectedReplies)
 	}
+	if k := r.Kernel; k != nil {
+		fmt.Fprintf(&b, "kernel:              %d leap bit changes, %d seconds leapt, %d sync / %d unsync writes, synced %v at the end\n",
+			len(k.Armed), len(k.Leaps), k.SyncCalls, k.UnsyncCalls, k.Synced)
+		for _, e := range k.Armed {
+			fmt.Fprintf(&b, "  %12s  kernel leap bits: %s\n", fmtT(e.T), e.To)
+		}
+		for _, e := range k.Leaps {
+			fmt.Fprintf(&b, "  %12s  kernel leapt: %s (%s)\n", fmtT(e.T), e.To, fmtD(e.Step))
+		}
+	}
+	if sm := r.Smear; sm != nil {
+		fmt.Fprintf(&b, "served (smeared):    max |served − smear curve| after lock %s (smear alone %s), max LI served %d, "+
+			"refid 127.127.1.255 for %s, monotonic %v\n",
+			fmtD(sm.MaxCurveError), fmtD(sm.MaxOffsetError), sm.MaxServedLeap, fmtT(sm.SmearRefIDTime), sm.Monotonic)
+		fmt.Fprintf(&b, "                     absorbed %s, final served − UTC %s\n", fmtD(sm.Absorbed), fmtD(sm.FinalServedTE))
+	}
 	fmt.Fprintf(&b, "steps taken:         %d\n", len(r.Steps))
 	for _, s := range r.Steps {
 		fmt.Fprintf(&b, "  %12s  step %s (%s)\n", fmtT(s.T), fmtD(s.Step), s.Reason)

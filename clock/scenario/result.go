@@ -6,6 +6,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/clock/leap"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/clock/sim"
 )
@@ -25,6 +26,14 @@ type Point struct {
 	Peer       string
 	// States of the sources, in scenario order.
 	States []selection.State
+	// What servers hand out: ServedTE = served clock − UTC (noise-free,
+	// the smear included), Served the served reading itself, RefID the
+	// published reference ID. SmearErr = ServedTE − the expected
+	// served − UTC of the scenario's smear (0 expected without smear).
+	ServedTE time.Duration
+	Served   time.Time
+	RefID    uint32
+	SmearErr time.Duration
 }
 
 // Event is one entry of the run's timeline (true time since start).
@@ -85,9 +94,38 @@ type Result struct {
 	ModeMaxTE map[string]time.Duration `json:"mode_max_abs_te_ns"`
 	// RejectedReplies counts replies the client core did not accept;
 	// Discarded the samples the engine or its servo did not use.
-	RejectedReplies int     `json:"rejected_replies"`
-	Discarded       uint64  `json:"discarded_samples"`
-	Trace           []Point `json:"-"`
+	RejectedReplies int    `json:"rejected_replies"`
+	Discarded       uint64 `json:"discarded_samples"`
+	// Kernel is what the engine did to the simulated kernel (nil unless
+	// Scenario.Kernel).
+	Kernel *KernelStats `json:"kernel,omitempty"`
+	// Smear scores the served clock of a smearing run (nil otherwise).
+	Smear *SmearStats `json:"smear,omitempty"`
+	Trace []Point     `json:"-"`
+}
+
+// SmearStats score what servers handed out in a LeapModeSmear run, over
+// the synchronised scoring points.
+type SmearStats struct {
+	// MaxCurveError is the largest |served − (continuous + smear offset)|
+	// from the lock on (StatsFrom): the clock's own TE plus any error of
+	// the served smear.
+	MaxCurveError time.Duration `json:"max_curve_error_ns"`
+	// MaxOffsetError is the largest |(served − clock) − expected smear
+	// offset| at any synchronised point: the smear alone, without the
+	// clock's TE.
+	MaxOffsetError time.Duration `json:"max_offset_error_ns"`
+	// MaxServedLeap is the largest LI published (0: never announced).
+	MaxServedLeap clock.Leap `json:"max_served_leap"`
+	// SmearRefIDTime is how long the reference ID said 127.127.1.255.
+	SmearRefIDTime time.Duration `json:"smear_refid_time_ns"`
+	// Monotonic: every served reading was later than the one before.
+	Monotonic bool `json:"monotonic"`
+	// Absorbed is served − UTC just after the leap minus at the end
+	// (1 s for an insertion).
+	Absorbed time.Duration `json:"absorbed_ns"`
+	// FinalServedTE is served − UTC at the end.
+	FinalServedTE time.Duration `json:"final_served_te_ns"`
 }
 
 // recorder is the engine's event sink and the scoring probe.
@@ -119,12 +157,17 @@ func (c *recorder) LeapScheduled(_ time.Time, leap clock.Leap, at time.Time) {
 
 func (c *recorder) record(r *runner) {
 	now := r.tl.Now()
+	r.local.Now() // a due kernel leap first
 	te := time.Duration(math.Round(r.clk.TimeErrorNS())) - r.utcShift(now)
 	st := r.cell.Load()
-	p := Point{T: r.tl.Elapsed(), TE: te, Bound: engine.ErrorBoundAt(st, r.clk.Now())}
+	local := r.clk.Now()
+	p := Point{T: r.tl.Elapsed(), TE: te, Bound: engine.ErrorBoundAt(st, local)}
 	if st != nil {
-		p.Synced, p.Leap, p.ClockClass = st.Synchronized, st.Leap, st.ClockClass
+		p.Synced, p.Leap, p.ClockClass, p.RefID = st.Synchronized, st.Leap, st.ClockClass, st.RefID
 	}
+	p.ServedTE = te + r.eng.ServedOffset(local)
+	p.Served = now.Add(r.utcShift(now) + p.ServedTE)
+	p.SmearErr = p.ServedTE - r.smearExpected(now)
 	if s := r.eng.Status(); s != nil {
 		p.Mode, p.Peer = s.Mode, s.Peer
 		p.States = make([]selection.State, len(s.Sources))
@@ -221,6 +264,13 @@ func (r *runner) score(opt Options) *Result {
 	} else {
 		res.MinBoundMargin = 0
 	}
+	if r.kern != nil {
+		k := r.kern.stats
+		res.Kernel = &k
+	}
+	if r.smear.Enabled {
+		res.Smear = r.smearStats(tr, res.StatsFrom)
+	}
 	for _, e := range c.events {
 		if e.Kind == "source" {
 			for i := range res.Servers {
@@ -249,4 +299,35 @@ func (r *Result) RMSFrom(from time.Duration) (time.Duration, int) {
 		return 0, 0
 	}
 	return time.Duration(math.Sqrt(ss / float64(n))), n
+}
+
+// smearStats scores the served clock of a smearing run.
+func (r *runner) smearStats(tr []Point, from time.Duration) *SmearStats {
+	s := &SmearStats{Monotonic: true}
+	var first, last time.Duration
+	seenLeap := false
+	at := r.sc.Leap.At.Sub(r.start)
+	for i, p := range tr {
+		if i > 0 && !p.Served.After(tr[i-1].Served) {
+			s.Monotonic = false
+		}
+		if !p.Synced {
+			continue
+		}
+		if p.T >= from {
+			s.MaxCurveError = max(s.MaxCurveError, p.SmearErr.Abs())
+		}
+		s.MaxOffsetError = max(s.MaxOffsetError, (p.SmearErr - p.TE).Abs())
+		s.MaxServedLeap = max(s.MaxServedLeap, p.Leap)
+		if p.RefID == leap.RefIDSmear {
+			s.SmearRefIDTime += r.sc.TraceEvery
+		}
+		if p.T >= at && !seenLeap {
+			first, seenLeap = p.ServedTE, true
+		}
+		last = p.ServedTE
+	}
+	s.Absorbed = first - last
+	s.FinalServedTE = last
+	return s
 }

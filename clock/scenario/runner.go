@@ -10,6 +10,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/clock/leap"
 	"github.com/gnomon-time/gnomon/clock/sim"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/client"
@@ -60,14 +61,21 @@ type upstream struct {
 
 // runner holds one run's simulated world.
 type runner struct {
-	sc    Scenario
-	tl    *sim.Timeline
-	clk   *sim.Clock
+	sc  Scenario
+	tl  *sim.Timeline
+	clk *sim.Clock
+	// local is the clock the engine steers and reads: clk, or clk with a
+	// simulated kernel (Scenario.Kernel).
+	local clock.Steerable
+	kern  *simKernel
 	cell  *clock.StateCell
 	eng   *engine.Engine
 	ups   []*upstream
 	rec   *recorder
 	start time.Time
+	// smear is the engine's smear in LeapModeSmear (Enabled false
+	// otherwise): the served clock is scored against it.
+	smear leap.Smear
 }
 
 // Run simulates sc once and scores it.
@@ -97,7 +105,16 @@ func Run(sc Scenario, opt Options) (*Result, error) {
 		sc.Engine(&cfg)
 	}
 	cfg.Sink = r.rec
-	if r.eng, err = engine.New(cfg, r.clk, r.cell); err != nil {
+	if cfg.LeapMode == engine.LeapModeSmear {
+		r.smear = cfg.Smear
+		r.smear.Enabled = true
+	}
+	r.local = r.clk
+	if sc.Kernel {
+		r.kern = &simKernel{Clock: r.clk, tl: r.tl, stats: KernelStats{TAI: -1}}
+		r.local = r.kern
+	}
+	if r.eng, err = engine.New(cfg, r.local, r.cell); err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	allowAll, err := ntp.NewACL([]netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}, nil)
@@ -167,6 +184,19 @@ func (r *runner) utcShift(t time.Time) time.Duration {
 	return 0
 }
 
+// smearExpected returns what the served clock should read minus UTC at
+// true time t with the scenario's smear: the continuous clock (true time)
+// plus the smear offset, minus UTC.
+func (r *runner) smearExpected(t time.Time) time.Duration {
+	if r.sc.Leap == nil || !r.smear.Enabled {
+		return 0
+	}
+	// True time is the continuous clock: it reads At when UTC reads
+	// 23:59:60 (insertion) or 00:00:01 (deletion).
+	ev := leap.Event{At: r.sc.Leap.At, Leap: r.sc.Leap.Kind}
+	return r.smear.Offset(t, ev) - r.utcShift(t)
+}
+
 // serverLeap is the LI a correct server announces at true time t.
 func (r *runner) serverLeap(t time.Time) clock.Leap {
 	l := r.sc.Leap
@@ -194,6 +224,7 @@ func (r *runner) toTrue(local time.Time) time.Time {
 	if local.IsZero() {
 		return now
 	}
+	r.local.Now() // a due kernel leap first
 	t := local.Add(-time.Duration(math.Round(r.clk.TimeErrorNS())) + time.Microsecond)
 	if t.Before(now) {
 		return now
@@ -247,7 +278,7 @@ func (r *runner) loop() error {
 			if !r.toTrue(engNext).After(r.tl.Now()) {
 				// Asked again for now: the clock read just before its
 				// due time; try 1 µs later.
-				engNext = r.clk.Now().Add(time.Microsecond)
+				engNext = r.local.Now().Add(time.Microsecond)
 			}
 		case kind == -2:
 			r.rec.record(r)
@@ -264,7 +295,7 @@ func (r *runner) loop() error {
 // client validation and, for an accepted sample, the engine.
 func (r *runner) poll(u *upstream) error {
 	var req [client.RequestLen]byte
-	t1 := r.clk.Now()
+	t1 := r.local.Now()
 	send, _ := u.cl.Poll(t1, &req)
 	if !send {
 		u.retry = r.tl.Now().Add(time.Microsecond)
@@ -313,7 +344,7 @@ func (r *runner) poll(u *upstream) error {
 	if err := r.tl.AdvanceTo(t3.Add(back)); err != nil {
 		return err
 	}
-	t4 := r.clk.Now()
+	t4 := r.local.Now()
 	smp, verdict := u.cl.HandleReply(reply[:k], t4, time.Time{})
 	if verdict != client.Accepted {
 		r.rec.rejected++

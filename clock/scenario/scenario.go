@@ -66,6 +66,10 @@ type Scenario struct {
 	Leap             *Leap
 	// Engine adjusts the engine configuration (holdover, local, policy).
 	Engine func(*engine.Config)
+	// Kernel gives the simulated clock the kernel's abilities (leap bits,
+	// sync status, TAI offset: clock.LeapSetter, SyncSetter, TAISetter),
+	// as CLOCK_REALTIME has with clock.mode system.
+	Kernel bool
 	// Lock criterion: |TE| < LockThreshold for LockSustain.
 	LockThreshold time.Duration
 	LockSustain   time.Duration
@@ -202,6 +206,40 @@ func Builtin() []Scenario {
 				{Name: "c", Network: wan(500*time.Microsecond, 50*time.Microsecond)},
 			},
 			Leap:          &Leap{At: leapAt, Kind: clock.LeapInsert},
+			LockThreshold: 50 * time.Microsecond, LockSustain: 5 * time.Minute,
+		},
+		{
+			Name: "leap-insert-kernel",
+			Summary: "leap-insert on a simulated kernel clock with `leap.mode: system`: the engine arms STA_INS " +
+				"on the last day and the kernel repeats 23:59:59; 22:00 to 02:00 UTC, 16 s polls",
+			Start: leapAt.Add(-2 * time.Hour), Duration: 4 * time.Hour,
+			MinPoll: 4, MaxPoll: 4, IBurst: true,
+			Oscillator: typicalOscillator(200 * time.Microsecond),
+			Servers: []Server{
+				{Name: "a", Network: wan(300*time.Microsecond, 50*time.Microsecond)},
+				{Name: "b", Network: wan(400*time.Microsecond, 50*time.Microsecond)},
+				{Name: "c", Network: wan(500*time.Microsecond, 50*time.Microsecond)},
+			},
+			Leap:          &Leap{At: leapAt, Kind: clock.LeapInsert},
+			Engine:        func(c *engine.Config) { c.LeapMode = engine.LeapModeSystem },
+			Kernel:        true,
+			LockThreshold: 50 * time.Microsecond, LockSustain: 5 * time.Minute,
+		},
+		{
+			Name: "leap-smear",
+			Summary: "leap-insert with `leap.mode: smear`: the servers announce LI=1 during 2016-12-31; " +
+				"gnomon steps its clock with UTC but serves time smeared over 62,500 s (chrony's recipe), " +
+				"with LI 0 and refid 127.127.1.255 while smearing; 22:00 to 18:21:40 the next day, 16 s polls",
+			Start: leapAt.Add(-2 * time.Hour), Duration: 2*time.Hour + 62500*time.Second + time.Hour,
+			MinPoll: 4, MaxPoll: 4, IBurst: true,
+			Oscillator: typicalOscillator(200 * time.Microsecond),
+			Servers: []Server{
+				{Name: "a", Network: wan(300*time.Microsecond, 50*time.Microsecond)},
+				{Name: "b", Network: wan(400*time.Microsecond, 50*time.Microsecond)},
+				{Name: "c", Network: wan(500*time.Microsecond, 50*time.Microsecond)},
+			},
+			Leap:          &Leap{At: leapAt, Kind: clock.LeapInsert},
+			Engine:        func(c *engine.Config) { c.LeapMode = engine.LeapModeSmear },
 			LockThreshold: 50 * time.Microsecond, LockSustain: 5 * time.Minute,
 		},
 		{

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/clock/leap"
 	"github.com/gnomon-time/gnomon/clock/selection"
 )
 
@@ -323,5 +324,124 @@ func TestCompare(t *testing.T) {
 	}
 	if _, err := Compare(sc, []string{"kalman"}, []uint64{1}, time.Minute, time.Hour); err == nil {
 		t.Error("window after the end accepted")
+	}
+}
+
+// TestLeapSmear: the servers announce LI=1 on the last day; gnomon steps
+// its own clock with UTC (one −1 s leap step) and serves smeared time:
+// served − UTC follows chrony's smear curve (served = continuous clock +
+// leap.Smear.Offset) exactly apart from the clock's own TE, LI is never
+// served, the reference ID is 127.127.1.255 exactly while the smear is in
+// progress, served time never goes back (at 23:59:60 it keeps counting),
+// the smear absorbs exactly the one second, and afterwards served time is
+// UTC again. Limits and reasoning in docs/simulation.md.
+func TestLeapSmear(t *testing.T) {
+	sc := mustLookup(t, "leap-smear")
+	at := sc.Leap.At.Sub(sc.Start)
+	sm := leap.Smear{Enabled: true}
+	end := at + sm.Duration()
+	for _, seed := range seeds {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel()
+			r := run(t, sc, Options{Seed: seed})
+			s := r.Smear
+			if s == nil {
+				t.Fatal("no smear statistics")
+			}
+			t.Logf("lock %v; curve error after lock %v (smear alone %v); absorbed %v; final served TE %v",
+				r.LockTime, s.MaxCurveError, s.MaxOffsetError, s.Absorbed, s.FinalServedTE)
+			if !r.Locked || r.LockTime > 10*time.Minute {
+				t.Errorf("locked=%v at %v, want within 10 min", r.Locked, r.LockTime)
+			}
+			if s.MaxOffsetError > time.Microsecond {
+				t.Errorf("served − clock differs from the smear offset by up to %v, want ≤ 1 µs", s.MaxOffsetError)
+			}
+			if s.MaxCurveError >= 100*time.Microsecond {
+				t.Errorf("|served − smear curve| up to %v after lock, want < 100 µs", s.MaxCurveError)
+			}
+			if !s.Monotonic || s.MaxServedLeap != clock.LeapNone || s.SmearRefIDTime != sm.Duration() {
+				t.Errorf("monotonic %v, max LI %v, smear refid for %v (want %v)", s.Monotonic, s.MaxServedLeap, s.SmearRefIDTime, sm.Duration())
+			}
+			if d := s.Absorbed - time.Second; d.Abs() >= 100*time.Microsecond {
+				t.Errorf("absorbed %v, want 1 s ± 100 µs", s.Absorbed)
+			}
+			if s.FinalServedTE.Abs() >= 50*time.Microsecond {
+				t.Errorf("served − UTC at the end %v, want |·| < 50 µs", s.FinalServedTE)
+			}
+			for _, p := range r.Trace {
+				if !p.Synced {
+					continue
+				}
+				active := p.T >= at && p.T < end
+				if (p.RefID == leap.RefIDSmear) != active {
+					t.Fatalf("at %v refid %#x, smear active %v", p.T, p.RefID, active)
+				}
+				if p.Leap != clock.LeapNone {
+					t.Fatalf("at %v served LI %v", p.T, p.Leap)
+				}
+				near := (p.T-at).Abs() < 10*time.Minute || (p.T-end).Abs() < 10*time.Minute
+				if near && p.SmearErr.Abs() >= 50*time.Microsecond {
+					t.Errorf("at %v |served − smear curve| = %v, want < 50 µs around the leap and the end", p.T, p.SmearErr)
+				}
+				if p.T > at && p.T < at+time.Second && (p.ServedTE-time.Second).Abs() >= 50*time.Microsecond {
+					t.Errorf("during 23:59:60 served − UTC %v, want ≈ +1 s", p.ServedTE)
+				}
+			}
+			if len(r.Steps) != 1 || r.Steps[0].Step != -time.Second || r.Steps[0].Reason != "leap" {
+				t.Errorf("steps %+v, want one leap step of −1 s", r.Steps)
+			}
+		})
+	}
+}
+
+// TestLeapInsertKernel: leap.mode system on a simulated kernel clock. The
+// engine arms the kernel once, on the last day, and disarms it within 2 s
+// after the leap; the kernel repeats 23:59:59 exactly once, at its own
+// midnight (within 1 ms of the true leap); the engine does not step the
+// clock itself but accounts for the kernel's −1 s (one leap step reported,
+// 1 s late, when the clock reads 24:00:00 again); LI is published before
+// the leap and not from 2 s after it on, and |TE| < 50 µs within ±10 min
+// of the leap; the kernel is marked synchronised after updates.
+func TestLeapInsertKernel(t *testing.T) {
+	sc := mustLookup(t, "leap-insert-kernel")
+	at := sc.Leap.At.Sub(sc.Start)
+	for _, seed := range seeds[:3] {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel()
+			r := run(t, sc, Options{Seed: seed})
+			k := r.Kernel
+			if k == nil {
+				t.Fatal("no kernel statistics")
+			}
+			t.Logf("armed %+v leaps %+v sync writes %d", k.Armed, k.Leaps, k.SyncCalls)
+			if len(k.Armed) != 2 || k.Armed[0].To != "insert" || k.Armed[0].T >= at || k.Armed[0].T < at-24*time.Hour ||
+				k.Armed[1].To != "none" || k.Armed[1].T < at || k.Armed[1].T > at+2*time.Second {
+				t.Errorf("kernel leap bits %+v, want insert armed on the last day and none within 2 s after", k.Armed)
+			}
+			if len(k.Leaps) != 1 || k.Leaps[0].Step != -time.Second || (k.Leaps[0].T-at).Abs() > time.Millisecond {
+				t.Errorf("kernel leaps %+v, want one −1 s within 1 ms of %v", k.Leaps, at)
+			}
+			if len(r.Steps) != 1 || r.Steps[0].Step != -time.Second || r.Steps[0].Reason != "leap" ||
+				r.Steps[0].T < at || r.Steps[0].T > at+2*time.Second {
+				t.Errorf("steps %+v, want the kernel's leap accounted once, within 2 s after", r.Steps)
+			}
+			if k.SyncCalls == 0 || !k.Synced || k.MaxError <= 0 {
+				t.Errorf("sync writes %d, synced %v, maxerror %v", k.SyncCalls, k.Synced, k.MaxError)
+			}
+			for _, p := range r.Trace {
+				if !p.Synced {
+					continue
+				}
+				// During the repeated 23:59:59 the engine cannot tell it
+				// from the first and still announces (RFC 5905: the day
+				// has not ended); from the second 24:00:00 on, never.
+				if (p.T < at && p.Leap != clock.LeapInsert) || (p.T >= at+2*time.Second && p.Leap != clock.LeapNone) {
+					t.Fatalf("at %v published leap %v", p.T, p.Leap)
+				}
+				if (p.T-at).Abs() < 10*time.Minute && p.TE.Abs() >= 50*time.Microsecond {
+					t.Errorf("at %v |TE| vs UTC = %v, want < 50 µs around the leap", p.T, p.TE)
+				}
+			}
+		})
 	}
 }

@@ -256,7 +256,14 @@ func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger
 	if err != nil {
 		return nil, nil, nil, 0, configError{err: err}
 	}
-	return disc, clk, nil, precision, nil
+	if ec.LeapMode == engine.LeapModeSmear {
+		log.Info("leap seconds are smeared for NTP clients: LI is never sent, refid 127.127.1.255 while smearing; "+
+			"clients must not mix this server with unsmeared ones", "smear_duration", ec.Smear.Duration(),
+			"smear_peak_ppm", ec.Smear.PeakFrequencyPPM())
+	}
+	// Servers read the engine's served clock: the disciplined clock, plus
+	// the smear around a leap in leap.mode smear.
+	return disc, disc.Engine().Served(), nil, precision, nil
 }
 
 func configName(f *flags) string {

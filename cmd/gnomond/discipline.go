@@ -45,10 +45,18 @@ func engineConfig(cfg *config.Config, precision int8, events engine.EventSink) (
 	if l := cfg.LocalSource(); l != nil {
 		ec.Local = &engine.Local{Stratum: uint8(l.Stratum)}
 	}
-	ec.LeapMode = engine.LeapModeStep
-	if cfg.Leap.Mode == config.LeapNone {
+	switch cfg.Leap.Mode {
+	case config.LeapSystem:
+		ec.LeapMode = engine.LeapModeSystem
+	case config.LeapSmear:
+		ec.LeapMode = engine.LeapModeSmear
+	case config.LeapNone:
 		ec.LeapMode = engine.LeapModeNone
+	default:
+		ec.LeapMode = engine.LeapModeStep
 	}
+	ec.Smear = leap.Smear{Enabled: ec.LeapMode == engine.LeapModeSmear,
+		WanderPPMPerSecond: cfg.Leap.Smear.Wander, MaxFrequencyPPM: cfg.Leap.Smear.MaxFreq}
 	if cfg.Leap.Table != "" {
 		t, err := leap.LoadFile(cfg.Leap.Table)
 		if err != nil {

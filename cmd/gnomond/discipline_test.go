@@ -15,6 +15,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/clock/leap"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/config"
 	"github.com/gnomon-time/gnomon/ntp"
@@ -54,6 +55,51 @@ func TestEngineConfigMapping(t *testing.T) {
 	cfg.Leap.Table = "/nonexistent/leap-seconds.list"
 	if _, err := engineConfig(cfg, -20, nil); err == nil || !strings.Contains(err.Error(), "leap.table") {
 		t.Errorf("missing leap table: %v", err)
+	}
+}
+
+// Every leap.mode maps to its engine mode; the smear shape is passed on
+// (and enabled only for smear).
+func TestEngineConfigLeapModes(t *testing.T) {
+	for mode, want := range map[string]engine.LeapMode{
+		config.LeapSystem: engine.LeapModeSystem, config.LeapStep: engine.LeapModeStep,
+		config.LeapSmear: engine.LeapModeSmear, config.LeapNone: engine.LeapModeNone,
+	} {
+		cfg := config.Default()
+		cfg.Leap.Mode = mode
+		cfg.Leap.Smear = config.Smear{Wander: 0.004096, MaxFreq: 100}
+		ec, err := engineConfig(cfg, -20, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ec.LeapMode != want || ec.Smear.WanderPPMPerSecond != 0.004096 || ec.Smear.MaxFrequencyPPM != 100 ||
+			ec.Smear.Enabled != (mode == config.LeapSmear) {
+			t.Errorf("%s: leap mode %v smear %+v", mode, ec.LeapMode, ec.Smear)
+		}
+	}
+	// The config package spells chrony's defaults without importing
+	// clock/leap; they must agree.
+	if config.DefaultSmearWander != leap.DefaultSmearWanderPPMPerSecond || config.DefaultSmearMaxFreq != leap.DefaultSmearMaxFrequencyPPM {
+		t.Error("config's smear defaults differ from clock/leap's")
+	}
+}
+
+// With leap.mode smear the served clock is the engine's smearing clock.
+func TestBuildDisciplineServesSmearClock(t *testing.T) {
+	cfg := config.Default()
+	cfg.Leap.Mode, cfg.Leap.Table = config.LeapSmear, "../../clock/leap/testdata/leap-seconds.list"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	disc, served, _, _, err := buildDiscipline(cfg, new(clock.StateCell), slog.New(slog.DiscardHandler), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, ok := served.(*engine.SmearClock); !ok || sc != disc.Engine().Served() {
+		t.Errorf("served %T, want the engine's SmearClock", served)
+	}
+	if d := served.Now().Sub(time.Now()); d.Abs() > 100*time.Millisecond {
+		t.Errorf("served − host clock %v outside a leap", d)
 	}
 }
 

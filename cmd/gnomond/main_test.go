@@ -82,6 +82,8 @@ func TestExitCodes(t *testing.T) {
 	unknown := writeFile(t, "unknown.yaml", "ntp:\n  listen: [\"127.0.0.1:1\"]\n  workerz: 2\n")
 	badSources := writeFile(t, "sources.yaml", "sources:\n  - ntp: {address: \"a b\", minpoll: 9, maxpoll: 4}\n  - local: {stratum: 0}\nclock: {mode: phc}\n")
 	noLeap := writeFile(t, "leap.yaml", "leap: {table: /nonexistent/leap-seconds.list}\n")
+	badLeap := writeFile(t, "leapmode.yaml", "leap: {mode: system, smear: {wander: -1, maxfreq: 0, ramp: 3}}\n")
+	badSmear := writeFile(t, "smear.yaml", "leap: {mode: smear, smear: {wander: 2000}}\n")
 	tests := []struct {
 		name       string
 		args       []string
@@ -104,6 +106,16 @@ func TestExitCodes(t *testing.T) {
 		}},
 		{"validate loads the leap table", []string{"validate", "--config", noLeap}, exitConfig, nil,
 			[]string{"leap.table", "/nonexistent/leap-seconds.list"}},
+		{"validate leap keys", []string{"validate", "--config", badLeap}, exitConfig, nil,
+			[]string{"leap.smear.ramp (line 1): unknown key"}},
+		{"validate leap values", []string{"validate", "--config", writeFile(t, "leapval.yaml",
+			"leap: {mode: system, smear: {wander: -1, maxfreq: 0}}\n")}, exitConfig, nil, []string{
+			`leap.mode: "system": the kernel inserts leap seconds only into CLOCK_REALTIME: needs clock.mode system`,
+			"leap.smear.wander: -1: must be > 0", "leap.smear.maxfreq: 0: must be > 0",
+		}},
+		{"validate smear", []string{"validate", "--config", badSmear}, exitConfig, nil, []string{
+			`leap.mode: "smear": a smearing server must learn of leap seconds`, "leap.smear.wander: 2000: must be > 0 and ≤ 1000",
+		}},
 		{"validate missing file", []string{"validate", "--config", filepath.Join(t.TempDir(), "none.yaml")}, exitConfig, nil,
 			[]string{"none.yaml"}},
 		{"validate without --config", []string{"validate"}, exitConfig, nil, []string{"needs --config", "--help"}},

@@ -22,7 +22,8 @@
 // # Steps
 //
 // When the engine steps the clock (makestep or leap second; Engine.Stepped
-// changes), every stored sample and every request in flight is on the old
+// changes, also when it accounts for a leap the kernel carried out in
+// engine.LeapModeSystem), every stored sample and every request in flight is on the old
 // timescale. The engine clears its own histories and calls ResetSamples on
 // every Reporter; the driver then asks upstream to restart all associations
 // (Upstream.RestartAll) and marks the restart done only when a Status request
