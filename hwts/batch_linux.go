@@ -20,11 +20,12 @@ import (
 
 // Per-message control buffer sizes in bytes. RX: SCM_TIMESTAMPING (64) +
 // IPV6_PKTINFO (40) + SO_RXQ_OVFL (24) with room to spare. TX: pktinfo
-// (40) + SCM_TS_OPT_ID (24). Error queue: SCM_TIMESTAMPING (64) +
+// (40) + SCM_TS_OPT_ID (24) + SO_TIMESTAMPING (24, Config.TXOnDemand).
+// Error queue: SCM_TIMESTAMPING (64) +
 // IPV6_RECVERR with offender address (64).
 const (
 	rxOOBLen   = 256
-	txOOBLen   = 64
+	txOOBLen   = 96
 	errqOOBLen = 256
 )
 
@@ -78,10 +79,13 @@ func (r *rxState) init(c *Conn) {
 	r.fn = r.recv
 }
 
-// recv is the RawConn.Read callback: false means "would block, park".
+// recv is the RawConn.Read callback: false means "would block, park". The
+// socket is non-blocking, so a raw system call (no entersyscall, hence no
+// sysmon wake-up) is safe here and in send and the error-queue read; see
+// "Batched I/O and the netpoller" in doc.go.
 func (r *rxState) recv(fd uintptr) bool {
 	for {
-		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.vlen), 0, 0, 0)
+		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.vlen), 0, 0, 0)
 		switch e {
 		case 0:
 			r.got, r.errno = int(n), 0
@@ -326,6 +330,7 @@ type txState struct {
 	// clear it to exercise the counter mode). Read by Info.
 	perPacket atomic.Bool
 	nextID    uint32 // next ID to assign (per-packet mode) or kernel counter
+	stamped   []bool // stamped[i]: header i asks for a TX timestamp
 	fn        func(uintptr) bool
 	off, vlen int
 	got       int
@@ -337,6 +342,7 @@ func (w *txState) init(c *Conn) {
 	w.hdrs = make([]unix.Mmsghdr, n)
 	w.iov = make([]unix.Iovec, n)
 	w.names = make([]unix.RawSockaddrInet6, n)
+	w.stamped = make([]bool, n)
 	w.oob = alignedBytes(n * txOOBLen)
 	for i := range w.hdrs {
 		h := &w.hdrs[i].Hdr
@@ -350,7 +356,7 @@ func (w *txState) init(c *Conn) {
 
 func (w *txState) send(fd uintptr) bool {
 	for {
-		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[w.off])), uintptr(w.vlen), 0, 0, 0)
+		n, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[w.off])), uintptr(w.vlen), 0, 0, 0)
 		switch e {
 		case 0:
 			w.got, w.errno = int(n), 0
@@ -379,6 +385,8 @@ func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 	}
 	w := &c.w
 	tag := w.perPacket.Load() && c.info.TX != KindNone
+	// Counter mode needs the prepared messages' stamp decisions to predict
+	// the kernel's counter; prepareTX records them in w.stamped.
 	for i := range n {
 		if err := c.prepareTX(i, &msgs[i], tag); err != nil {
 			// Send what precedes the bad message, then report it.
@@ -395,8 +403,11 @@ func (c *Conn) WriteBatch(msgs []Message) (int, error) {
 	return c.sendPrepared(msgs[:n], tag)
 }
 
-// prepareTX fills header i for m. With tag, it assigns m.TXID and adds the
-// SCM_TS_OPT_ID control message.
+// prepareTX fills header i for m and records in w.stamped[i] whether the
+// datagram gets a TX timestamp (always, unless Config.TXOnDemand and not
+// m.WantTX). A stamped datagram on an on-demand socket carries an
+// SO_TIMESTAMPING control message with the TX flags; with tag it also gets
+// its TXID and the SCM_TS_OPT_ID control message.
 func (c *Conn) prepareTX(i int, m *Message, tag bool) error {
 	w := &c.w
 	if m.N < 0 || m.N > len(m.Buf) {
@@ -429,10 +440,21 @@ func (c *Conn) prepareTX(i int, m *Message, tag bool) error {
 		}
 		used += l
 	}
-	if tag {
+	stamp := c.info.TX != KindNone && (c.txCmsgFlags == 0 || m.WantTX)
+	w.stamped[i] = stamp
+	if stamp && c.txCmsgFlags != 0 {
+		// Only SOF_TIMESTAMPING_TX_* flags are allowed here; the socket
+		// keeps the reporting flags (SOFTWARE, RAW_HARDWARE, OPT_ID,
+		// OPT_TSONLY). The old option number is the one every kernel with
+		// per-datagram flags (≥ 4.7) accepts.
+		used += putCmsgU32(oob[used:], unix.SOL_SOCKET, unix.SO_TIMESTAMPING_OLD, c.txCmsgFlags)
+	}
+	if tag && stamp {
 		m.TXID = w.nextID
 		w.nextID++
 		used += putCmsgU32(oob[used:], unix.SOL_SOCKET, scmTSOptID, m.TXID)
+	} else if !stamp {
+		m.TXID = 0
 	}
 	if used > 0 {
 		h.Control = &oob[0]
@@ -452,11 +474,16 @@ func (c *Conn) sendPrepared(msgs []Message, tag bool) (int, error) {
 	sent := 0
 	for sent < n {
 		if !tag {
-			// The kernel's OPT_ID counter advances once per datagram it
-			// accepts; errors before the datagram is built (routing, EACCES)
-			// do not advance it.
+			// The kernel's OPT_ID counter advances once per timestamped
+			// datagram it accepts (sk_tskey moves only when the datagram
+			// asks for a TX stamp); errors before the datagram is built
+			// (routing, EACCES) do not advance it.
+			id := w.nextID
 			for j := sent; j < n; j++ {
-				msgs[j].TXID = w.nextID + uint32(j-sent)
+				if w.stamped[j] {
+					msgs[j].TXID = id
+					id++
+				}
 			}
 		}
 		w.off, w.vlen = sent, n-sent
@@ -469,7 +496,11 @@ func (c *Conn) sendPrepared(msgs []Message, tag bool) (int, error) {
 			return sent, fmt.Errorf("hwts: sendmmsg to %s: %w", msgs[sent].Addr, w.errno)
 		}
 		if !tag {
-			w.nextID += uint32(w.got)
+			for j := sent; j < sent+w.got; j++ {
+				if w.stamped[j] {
+					w.nextID++
+				}
+			}
 		}
 		sent += w.got
 	}
@@ -606,7 +637,7 @@ func (e *errqState) init(c *Conn) {
 
 func (e *errqState) recv(fd uintptr) {
 	for {
-		n, _, en := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&e.hdrs[0])), uintptr(len(e.hdrs)),
+		n, _, en := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&e.hdrs[0])), uintptr(len(e.hdrs)),
 			unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT, 0, 0)
 		if en == unix.EINTR {
 			continue

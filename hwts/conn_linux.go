@@ -30,7 +30,11 @@ type Conn struct {
 	now    func() time.Time
 	batch  int
 	tsType int32 // SCM_TIMESTAMPING or SCM_TIMESTAMPING_NEW, 0 = none
-	log    *slog.Logger
+	// txCmsgFlags are the SOF_TIMESTAMPING_TX_* flags a datagram with
+	// Message.WantTX carries (Config.TXOnDemand); 0 = the socket stamps
+	// every datagram.
+	txCmsgFlags uint32
+	log         *slog.Logger
 
 	r rxState
 	w txState
@@ -96,7 +100,7 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 	c.e.init(c)
 	log.Info("hwts socket ready", "rx_timestamp", c.info.RX.String(), "tx_timestamp", c.info.TX.String(),
 		"phc_index", c.info.PHCIndex, "rx_filter", c.info.RXFilter.String(),
-		"tx_id_per_packet", c.info.TXIDPerPacket, "recv_buffer", c.info.RecvBuffer,
+		"tx_id_per_packet", c.info.TXIDPerPacket, "tx_on_demand", c.txCmsgFlags != 0, "recv_buffer", c.info.RecvBuffer,
 		"fallback", c.info.Fallback)
 	return c, nil
 }
@@ -196,6 +200,13 @@ func (c *Conn) setupTimestamping(fd int, cfg Config, log *slog.Logger) error {
 			hw = true
 		}
 	}
+	if cfg.TXOnDemand {
+		// The socket keeps the reporting flags; the TX generation flags
+		// move to the control message of each datagram that wants one.
+		tx := flags & (unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_TX_HARDWARE)
+		flags &^= tx
+		c.txCmsgFlags = uint32(tx)
+	}
 	if err := setTimestamping(fd, flags, &c.tsType); err != nil {
 		if mode != ModeAuto {
 			return fmt.Errorf("enable SO_TIMESTAMPING %#x: %w", flags, err)
@@ -206,6 +217,7 @@ func (c *Conn) setupTimestamping(fd int, cfg Config, log *slog.Logger) error {
 		c.info.PHCIndex = -1
 		c.info.RXFilter = FilterUnknown
 		c.info.Fallback = joinReasons(reasons)
+		c.txCmsgFlags = 0
 		return nil
 	}
 	c.info.RX, c.info.TX = KindKernel, KindKernel

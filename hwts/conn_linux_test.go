@@ -162,7 +162,7 @@ func TestTXStampsMatch(t *testing.T) {
 				snd := listen(t, Config{Addr: netip.AddrPortFrom(fam.loopback, 0)})
 				snd.w.perPacket.Store(perPacket)
 				rcv := listen(t, Config{Addr: netip.AddrPortFrom(fam.loopback, 0), RecvBuffer: 4 << 20})
-				runTXChain(t, snd, rcv, 1000, 32, nil)
+				runTXChain(t, snd, rcv, 1000, 32, nil, nil)
 				if got := snd.Info().TXIDPerPacket; got != perPacket {
 					t.Errorf("Info().TXIDPerPacket = %v, want %v", got, perPacket)
 				}
@@ -173,9 +173,14 @@ func TestTXStampsMatch(t *testing.T) {
 
 // runTXChain sends n datagrams in batches; skip[i] makes datagram i go to
 // an address the kernel refuses (255.255.255.255 without SO_BROADCAST:
-// EACCES before the datagram is built) to exercise partial sendmmsg.
-func runTXChain(t *testing.T, snd, rcv *Conn, n, batch int, skip map[int]bool) {
+// EACCES before the datagram is built) to exercise partial sendmmsg. With
+// want (a Config.TXOnDemand sender) datagram i asks for a TX stamp iff
+// want(i), and exactly those must get one.
+func runTXChain(t *testing.T, snd, rcv *Conn, n, batch int, skip map[int]bool, want func(int) bool) {
 	t.Helper()
+	if want == nil {
+		want = func(int) bool { return true }
+	}
 	waitStampsLive(t, snd, rcv)
 	recs := make([]txRecord, n)
 	byID := map[uint32]int{}
@@ -201,6 +206,7 @@ func runTXChain(t *testing.T, snd, rcv *Conn, n, batch int, skip map[int]bool) {
 			binary.BigEndian.PutUint32(out[i].Buf, uint32(seq+i))
 			out[i].N = 48
 			out[i].Addr = dst
+			out[i].WantTX = want(seq + i)
 			if skip[seq+i] {
 				out[i].Addr = bad
 			}
@@ -211,6 +217,10 @@ func runTXChain(t *testing.T, snd, rcv *Conn, n, batch int, skip map[int]bool) {
 			w, err := snd.WriteBatch(ms)
 			for i := range w {
 				s := base + i
+				recs[s].seq = s
+				if !want(s) {
+					continue
+				}
 				if _, dup := byID[ms[i].TXID]; dup {
 					t.Fatalf("TXID %d assigned twice", ms[i].TXID)
 				}
@@ -243,7 +253,7 @@ func runTXChain(t *testing.T, snd, rcv *Conn, n, batch int, skip map[int]bool) {
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
 		missing := 0
 		for s := range recs {
-			if !skip[s] && len(recs[s].tx) == 0 {
+			if !skip[s] && want(s) && len(recs[s].tx) == 0 {
 				missing++
 			}
 		}
@@ -266,13 +276,15 @@ func runTXChain(t *testing.T, snd, rcv *Conn, n, batch int, skip map[int]bool) {
 		recs[s].recv, recs[s].rx = true, m.RX.Time
 	})
 	var prev time.Time
+	stamped := 0
 	for s, r := range recs {
-		if skip[s] {
+		if skip[s] || !want(s) {
 			if len(r.tx) != 0 {
-				t.Errorf("refused datagram %d got a TX stamp", s)
+				t.Errorf("datagram %d (refused %v, wanted a stamp %v) got a TX stamp", s, skip[s], want(s))
 			}
 			continue
 		}
+		stamped++
 		if len(r.tx) != 1 {
 			t.Fatalf("datagram %d (id %d): %d TX stamps, want 1", s, r.id, len(r.tx))
 		}
@@ -284,6 +296,15 @@ func runTXChain(t *testing.T, snd, rcv *Conn, n, batch int, skip map[int]bool) {
 			t.Errorf("datagram %d: RX %v before its TX %v (ID mismatch?)", s, r.rx, tx)
 		}
 		prev = r.rx
+	}
+	// Nothing else may be waiting: a stamp for a datagram that did not ask
+	// for one would have an ID that matches nothing (reported above) or
+	// shift the counter.
+	if k, err := snd.ReadTX(onTX); err != nil || k != 0 {
+		t.Errorf("ReadTX after the chain: %d stamps, %v; want none", k, err)
+	}
+	if stamped == 0 {
+		t.Error("no datagram was stamped")
 	}
 }
 
@@ -315,6 +336,32 @@ func waitStampsLive(t testing.TB, snd, rcv *Conn) {
 	t.Fatal("kernel RX stamps still taken at read time after 2s")
 }
 
+// TestTXOnDemand stamps only the datagrams that ask (Config.TXOnDemand):
+// those get exactly one stamp with the right ID, the others none, with
+// per-packet IDs and with the socket counter (which the kernel advances
+// only for stamped datagrams), also across partial sendmmsg batches.
+func TestTXOnDemand(t *testing.T) {
+	want := func(i int) bool { return i%3 == 0 || i%7 == 1 }
+	for _, fam := range families {
+		for _, perPacket := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/per_packet_id=%v", fam.name, perPacket), func(t *testing.T) {
+				if ok, _ := probeTSOptID(); perPacket && !ok {
+					t.Skip("SCM_TS_OPT_ID needs Linux 6.13")
+				}
+				snd := listen(t, Config{Addr: netip.AddrPortFrom(fam.loopback, 0), TXOnDemand: true})
+				snd.w.perPacket.Store(perPacket)
+				rcv := listen(t, Config{Addr: netip.AddrPortFrom(fam.loopback, 0), RecvBuffer: 4 << 20})
+				runTXChain(t, snd, rcv, 600, 32, nil, want)
+				if fam.name == "ipv4" {
+					// Refused datagrams (EACCES) among stamped and unstamped ones.
+					skip := map[int]bool{0: true, 1: true, 2: true, 5: true, 31: true, 40: true, 63: true}
+					runTXChain(t, snd, rcv, 100, 16, skip, want)
+				}
+			})
+		}
+	}
+}
+
 // TestPartialBatch makes sendmmsg stop in the middle of batches and checks
 // that TXIDs stay matched, with per-packet IDs and with the socket counter.
 func TestPartialBatch(t *testing.T) {
@@ -328,7 +375,7 @@ func TestPartialBatch(t *testing.T) {
 			snd.w.perPacket.Store(perPacket)
 			rcv := listen(t, Config{Addr: netip.AddrPortFrom(lo, 0), RecvBuffer: 1 << 20})
 			skip := map[int]bool{0: true, 3: true, 4: true, 31: true, 40: true, 63: true}
-			runTXChain(t, snd, rcv, 100, 16, skip)
+			runTXChain(t, snd, rcv, 100, 16, skip, nil)
 		})
 	}
 }

@@ -191,9 +191,13 @@ type Message struct {
 	// RXHW is the raw PHC hardware receive timestamp when the NIC gave one
 	// (KindHardware), else zero (KindNone).
 	RXHW Timestamp
+	// WantTX asks WriteBatch for a transmit timestamp of this datagram on a
+	// socket opened with Config.TXOnDemand; it is ignored otherwise (every
+	// datagram is stamped).
+	WantTX bool
 	// TXID is set by WriteBatch: the ID ReadTX will report for this
 	// datagram's transmit timestamp. Valid only for the messages WriteBatch
-	// says it sent.
+	// says it sent, and with Config.TXOnDemand only for those with WantTX.
 	TXID uint32
 }
 
@@ -217,6 +221,12 @@ type Config struct {
 	RecvBuffer int
 	// Timestamping selects the timestamp mode.
 	Timestamping Mode
+	// TXOnDemand stamps only the datagrams sent with Message.WantTX (a
+	// per-datagram SO_TIMESTAMPING control message) instead of every
+	// datagram. A server whose clients mostly cannot use the stamp saves
+	// the error-queue message, its wake-up and the ReadTX system call per
+	// reply. Without kernel timestamps it has no effect.
+	TXOnDemand bool
 	// BatchSize is the most datagrams one ReadBatch, WriteBatch or ReadTX
 	// system call handles (default 32, at most 1024). Buffers for that many
 	// are preallocated per Conn.

@@ -39,8 +39,11 @@
 // 2. Requests with a legacy MAC are dropped like chrony drops them when it
 // lacks the key, but before the client log sees them, so they are not
 // counted against the client's rate. The client log stores the Receive field
-// of every reply, so a chronyd xleave client gets its first interleaved reply
-// to its second request (chrony: third).
+// of every reply, so a chronyd xleave client could get its first interleaved
+// reply to its second request (chrony: third) if the shell recorded a TX
+// timestamp for every reply; ntp/serve records them only for the replies
+// Server.WantsTX selects (requests in interleaved form), which makes it the
+// third, as with chrony, and spares basic replies a kernel TX timestamp.
 //
 // # Conventions
 //

@@ -318,3 +318,26 @@ func (s *Server) RecordTX(addr netip.Addr, rxField, tx Time) bool {
 	}
 	return s.log.RecordTX(clientAddr(addr), uint64(rxField), uint64(tx))
 }
+
+// WantsTX reports whether the reply Respond built for req with verdict v
+// should be sent with an accurate (kernel or hardware) transmit timestamp
+// for RecordTX. Only a reply whose timestamp a later request can ask for
+// needs one: interleaving is on, the reply is served or interleaved (KoD
+// replies take no part), and req is itself an NTPv4 request in interleaved
+// form — Origin with bit 0 set (it echoes one of our Receive fields) and
+// Receive ≠ Transmit. A client that sends basic requests gets no
+// interleaved replies, so its replies need no stamp; a chronyd xleave
+// client gets its first interleaved reply to its third request (its second
+// is in interleaved form), like from chronyd itself. The I/O shell uses it
+// to request TX timestamps per datagram, which spares every basic reply an
+// error-queue message and its read. It never allocates.
+func (s *Server) WantsTX(req []byte, v Verdict) bool {
+	if !s.interleave || (v != VerdictServed && v != VerdictInterleaved) || len(req) < HeaderLen {
+		return false
+	}
+	if (req[offLVM]>>3)&7 != 4 {
+		return false
+	}
+	return req[offOrigin+7]&1 == 1 &&
+		binary.BigEndian.Uint64(req[offReceive:]) != binary.BigEndian.Uint64(req[offTransmit:])
+}

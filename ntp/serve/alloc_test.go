@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"testing"
@@ -28,11 +29,17 @@ func loopbackPair(t testing.TB, batch int) (*worker, *hwts.Conn, netip.AddrPort)
 	return svc.workers[0], cl, svc.Addrs()[0]
 }
 
-// clientBatch prepares n requests to server in msgs.
-func clientBatch(n int, server netip.AddrPort) []hwts.Message {
+// clientBatch prepares n requests to server in msgs; with xleave every
+// other request is in interleaved form (Origin with bit 0 set, Receive ≠
+// Transmit), so its reply asks for a kernel TX timestamp.
+func clientBatch(n int, server netip.AddrPort, xleave bool) []hwts.Message {
 	msgs := make([]hwts.Message, n)
 	for i := range msgs {
 		msgs[i].Buf = request(4, 3, uint64(0x1000+i))
+		if xleave && i%2 == 0 {
+			binary.BigEndian.PutUint64(msgs[i].Buf[24:], uint64(0x5001+2*i))
+			binary.BigEndian.PutUint64(msgs[i].Buf[32:], uint64(0x7000+i))
+		}
 		msgs[i].N = 48
 		msgs[i].Addr = server
 	}
@@ -47,9 +54,15 @@ func TestWorkerStepZeroAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
+	for _, xleave := range []bool{false, true} {
+		t.Run("xleave_form="+strconv.FormatBool(xleave), func(t *testing.T) { testWorkerStepZeroAllocs(t, xleave) })
+	}
+}
+
+func testWorkerStepZeroAllocs(t *testing.T, xleave bool) {
 	const batch = 8
 	w, cl, server := loopbackPair(t, batch)
-	req := clientBatch(batch, server)
+	req := clientBatch(batch, server, xleave)
 	rep := make([]hwts.Message, batch)
 	for i := range rep {
 		rep[i].Buf = make([]byte, 512)
@@ -83,6 +96,15 @@ func TestWorkerStepZeroAllocs(t *testing.T) {
 	if got := st.requests[ntp.VerdictServed].Load(); got != uint64(202*batch) {
 		t.Errorf("served %d, want %d", got, 202*batch)
 	}
+	// Kernel TX stamps exactly for the replies to interleaved-form
+	// requests (when the socket has kernel TX stamps at all).
+	want := uint64(0)
+	if xleave && w.conn.(*hwts.Conn).Info().TX != hwts.KindNone {
+		want = 202 * batch / 2
+	}
+	if got := st.tx[hwts.KindKernel].Load(); got != want {
+		t.Errorf("kernel TX stamps %d, want %d", got, want)
+	}
 }
 
 // BenchmarkWorkerStep measures one batch round trip on loopback: client
@@ -90,10 +112,14 @@ func TestWorkerStepZeroAllocs(t *testing.T) {
 // TX-timestamp drain), client recvmmsg. ns/op is per batch; ns/request is
 // per request.
 func BenchmarkWorkerStep(b *testing.B) {
-	for _, batch := range []int{1, 32} {
-		b.Run("batch="+strconv.Itoa(batch), func(b *testing.B) {
+	for _, bc := range []struct {
+		batch  int
+		xleave bool
+	}{{1, false}, {32, false}, {1, true}, {32, true}} {
+		batch := bc.batch
+		b.Run("batch="+strconv.Itoa(batch)+"/xleave_form="+strconv.FormatBool(bc.xleave), func(b *testing.B) {
 			w, cl, server := loopbackPair(b, batch)
-			req := clientBatch(batch, server)
+			req := clientBatch(batch, server, bc.xleave)
 			rep := make([]hwts.Message, batch)
 			for i := range rep {
 				rep[i].Buf = make([]byte, 512)

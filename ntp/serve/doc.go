@@ -22,12 +22,32 @@
 //  5. reads the served clock once, right before sending, and writes it with
 //     ntp.PutTransmit into every reply whose verdict NeedsTransmit;
 //  6. sends all replies with one sendmmsg (hwts.WriteBatch) from the local
-//     address and interface each request arrived on (IP_PKTINFO);
-//  7. drains transmit timestamps from the error queue (hwts.ReadTX; also
-//     before step 4, for stamps that arrived late), finds
+//     address and interface each request arrived on (IP_PKTINFO), asking
+//     for a kernel TX timestamp only for the replies ntp.Server.WantsTX
+//     selects (requests in interleaved form, whose client's next request
+//     can ask for it; the socket is opened with hwts.Config.TXOnDemand);
+//  7. if any reply asked for one, drains transmit timestamps from the error
+//     queue (hwts.ReadTX; also before step 4 while stamps are outstanding,
+//     for stamps that arrived late), finds
 //     the reply each belongs to in the ring (TXID → client, Receive field)
 //     and hands the kernel TX timestamp, converted to the served clock, to
 //     ntp.Server.RecordTX for interleaved mode (RFC 9769).
+//
+// A batch of basic requests therefore costs one recvmmsg that returns data,
+// one sendmmsg and the recvmmsg that finds the queue empty before the
+// goroutine parks: no error-queue traffic. chronyd requests a TX timestamp
+// for every reply to a client in its client log, so a chronyd xleave client
+// gets its first interleaved reply to its third request from either server.
+//
+// # Receive buffer
+//
+// Worker sockets ask for DefaultRecvBuffer (4 MiB) unless configured
+// otherwise: the kernel default (212,992 bytes, about 200 queued requests)
+// overflows when a burst of requests meets a worker that was descheduled
+// for a few milliseconds, long before the CPU is saturated. This is server
+// tuning, separate from CPU cost per request; benchmarks that compare with
+// chronyd must say that chronyd runs with the system default (it sets no
+// SO_RCVBUF).
 //
 // Counters are per goroutine (atomic uint64, one writer each, no sharing of
 // cache lines) and summed by Service.Stats at scrape time; the packet path

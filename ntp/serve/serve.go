@@ -39,7 +39,11 @@ type Config struct {
 	// BatchSize is the number of datagrams per system call (0 = hwts
 	// default, 32).
 	BatchSize int
-	// RecvBuffer is SO_RCVBUF in bytes (0 = system default).
+	// RecvBuffer is the receive buffer per socket in bytes: 0 means
+	// DefaultRecvBuffer, -1 the system default (net.core.rmem_default).
+	// hwts asks with SO_RCVBUFFORCE (CAP_NET_ADMIN) and falls back to
+	// SO_RCVBUF, which the kernel caps at net.core.rmem_max; the size
+	// obtained is in Socket.Info.RecvBuffer and the start-up log.
 	RecvBuffer int
 
 	// Server decides the replies; Clock is the served clock; State holds
@@ -74,6 +78,9 @@ func (c *Config) Validate() error {
 	if c.DSCP > 63 {
 		errs = append(errs, fmt.Errorf("serve: dscp %d: want 0 … 63", c.DSCP))
 	}
+	if c.RecvBuffer < -1 {
+		errs = append(errs, fmt.Errorf("serve: recv_buffer %d: want -1 (system default), 0 (%d) or a size in bytes", c.RecvBuffer, DefaultRecvBuffer))
+	}
 	if c.BatchSize < 0 || c.BatchSize > hwts.MaxBatchSize {
 		errs = append(errs, fmt.Errorf("serve: batch_size %d: want 0 … %d", c.BatchSize, hwts.MaxBatchSize))
 	}
@@ -88,6 +95,16 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// DefaultRecvBuffer is the receive buffer a worker socket asks for when
+// Config.RecvBuffer is 0: 4 MiB, room for about 4,000 queued requests (a
+// 48-byte datagram costs about 1 KiB of buffer), i.e. 40 ms at 100,000
+// requests/s. The system default (212,992 bytes on most Linux systems,
+// about 200 requests) overflows when a request burst meets a worker that
+// was descheduled for a few milliseconds, well below CPU saturation.
+// Linux doubles the value it stores; without CAP_NET_ADMIN it caps the
+// request at net.core.rmem_max.
+const DefaultRecvBuffer = 4 << 20
 
 // Socket describes one open worker socket, for logs and status.
 type Socket struct {
@@ -187,6 +204,13 @@ func (s *Service) openAddr(ctx context.Context, addr netip.AddrPort, batch int) 
 		}
 		return nil, nil, nil, err
 	}
+	rcvbuf := s.cfg.RecvBuffer
+	switch rcvbuf {
+	case 0:
+		rcvbuf = DefaultRecvBuffer
+	case -1:
+		rcvbuf = 0 // hwts: leave the system default
+	}
 	bind := addr
 	for wi := range s.cfg.Workers {
 		c, err := hwts.Listen(ctx, hwts.Config{
@@ -194,8 +218,9 @@ func (s *Service) openAddr(ctx context.Context, addr netip.AddrPort, batch int) 
 			Interface:    s.cfg.Interface,
 			ReusePort:    true,
 			DSCP:         s.cfg.DSCP,
-			RecvBuffer:   s.cfg.RecvBuffer,
+			RecvBuffer:   rcvbuf,
 			Timestamping: s.cfg.Timestamping,
+			TXOnDemand:   true, // stamp only replies interleaved mode can use (ntp.Server.WantsTX)
 			BatchSize:    batch,
 			Now:          s.cfg.Clock.Now,
 			Logger:       s.workerLogger(wi),
@@ -209,7 +234,7 @@ func (s *Service) openAddr(ctx context.Context, addr netip.AddrPort, batch int) 
 			return fail(fmt.Errorf("serve: open %s: %w", addr, err))
 		}
 		bind = bound // later workers share the (possibly ephemeral) port
-		workers = append(workers, newWorker(c, s.cfg.Server, s.cfg.Clock, s.cfg.State, batch))
+		workers = append(workers, newWorker(c, s.cfg.Server, s.cfg.Clock, s.cfg.State, batch, c.Info().TX))
 		sockets = append(sockets, Socket{Addr: bound, Worker: wi, Info: c.Info()})
 	}
 	return conns, workers, sockets, nil

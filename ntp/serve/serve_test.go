@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -373,40 +374,63 @@ func TestServeInterleaved(t *testing.T) {
 		}
 		return append([]byte(nil), buf[:48]...)
 	}
-	t1 := uint64(ntp.TimeFromTime(time.Now()))
-	if _, err := c.Write(request(4, 3, t1)); err != nil {
+	// chronyd's xleave exchange: a basic first request; then requests with
+	// Origin = the previous reply's Receive and Receive, Transmit = cookies
+	// that differ.
+	xleave := func(prevRecv uint64, cookie uint64) []byte {
+		req := request(4, 3, cookie)
+		binary.BigEndian.PutUint64(req[24:], prevRecv)
+		binary.BigEndian.PutUint64(req[32:], cookie+0x1110)
+		return req
+	}
+	if _, err := c.Write(request(4, 3, uint64(ntp.TimeFromTime(time.Now())))); err != nil {
 		t.Fatal(err)
 	}
 	first := read()
-	sentAfter := ntp.Time(binary.BigEndian.Uint64(first[40:]))
 	recv1 := binary.BigEndian.Uint64(first[32:])
-	ts.waitStats(t, "TX timestamp recorded", func(s Stats) bool { return s.TXRecorded >= 1 })
+	// A basic request cannot lead to an interleaved reply, so its reply
+	// asks for no kernel TX timestamp (ntp.Server.WantsTX).
+	if st := ts.svc.Stats(); st.TXTimestamps[hwts.KindKernel] != 0 || st.TXRecorded != 0 {
+		t.Errorf("basic reply: kernel TX stamps %d recorded %d, want 0 and 0",
+			st.TXTimestamps[hwts.KindKernel], st.TXRecorded)
+	}
 
-	// chronyd's xleave request: Origin = previous Receive, Receive and
-	// Transmit = cookies that differ.
-	req := request(4, 3, 0x1111111111111110)
-	binary.BigEndian.PutUint64(req[24:], recv1)
-	binary.BigEndian.PutUint64(req[32:], 0x2222222222222220)
-	if _, err := c.Write(req); err != nil {
+	// The second request is in interleaved form, but the first reply has
+	// no TX stamp: a basic reply, whose kernel TX stamp is recorded.
+	if _, err := c.Write(xleave(recv1, 0x1111111111111110)); err != nil {
 		t.Fatal(err)
 	}
 	second := read()
+	if got := binary.BigEndian.Uint64(second[24:]); got != 0x1111111111111110 {
+		t.Errorf("second reply origin %#x, want the request's transmit (basic)", got)
+	}
+	sentAfter := ntp.Time(binary.BigEndian.Uint64(second[40:]))
+	recv2 := binary.BigEndian.Uint64(second[32:])
+	st2 := ts.waitStats(t, "TX timestamp recorded", func(s Stats) bool { return s.TXRecorded >= 1 })
+	if st2.TXTimestamps[hwts.KindKernel] != 1 {
+		t.Errorf("kernel TX stamps %d after two replies, want 1 (the basic one has none)", st2.TXTimestamps[hwts.KindKernel])
+	}
+
+	if _, err := c.Write(xleave(recv2, 0x3333333333333330)); err != nil {
+		t.Fatal(err)
+	}
+	third := read()
 	st := ts.waitStats(t, "interleaved verdict", func(s Stats) bool { return s.Requests[ntp.VerdictInterleaved] >= 1 })
 	if st.TXTimestamps[hwts.KindKernel] < 1 {
 		t.Errorf("kernel TX timestamps %d, want ≥ 1", st.TXTimestamps[hwts.KindKernel])
 	}
-	if got := binary.BigEndian.Uint64(second[24:]); got != 0x2222222222222220 {
+	if got := binary.BigEndian.Uint64(third[24:]); got != 0x3333333333333330+0x1110 {
 		t.Errorf("interleaved origin %#x, want the request's receive field", got)
 	}
-	prevTX := ntp.Time(binary.BigEndian.Uint64(second[40:]))
-	recv2 := ntp.Time(binary.BigEndian.Uint64(second[32:]))
-	// The kernel stamped the first reply after the daemon wrote its
-	// Transmit field and before the second request arrived.
+	prevTX := ntp.Time(binary.BigEndian.Uint64(third[40:]))
+	recv3 := ntp.Time(binary.BigEndian.Uint64(third[32:]))
+	// The kernel stamped the second reply after the daemon wrote its
+	// Transmit field and before the third request arrived.
 	if d := prevTX.Sub(sentAfter); d < 0 || d > time.Second {
-		t.Errorf("previous TX %v is %v after the first reply's transmit %v, want ≥ 0 and small", prevTX, d, sentAfter)
+		t.Errorf("previous TX %v is %v after the second reply's transmit %v, want ≥ 0 and small", prevTX, d, sentAfter)
 	}
-	if recv2.Sub(prevTX) <= 0 {
-		t.Errorf("interleaved transmit %v not before receive %v", prevTX, recv2)
+	if recv3.Sub(prevTX) <= 0 {
+		t.Errorf("interleaved transmit %v not before receive %v", prevTX, recv3)
 	}
 }
 
@@ -437,15 +461,75 @@ func TestServeStopsOnCancel(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	err := (&Config{}).Validate()
+	err := (&Config{RecvBuffer: -2}).Validate()
 	if err == nil {
 		t.Fatal("empty config accepted")
 	}
-	for _, want := range []string{"listen", "workers", "server", "clock", "state"} {
+	for _, want := range []string{"listen", "workers", "server", "clock", "state", "recv_buffer -2"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
 	}
+}
+
+// The receive buffer: 0 asks for DefaultRecvBuffer, -1 keeps the system
+// default, a size is asked for as given. Linux reports twice what it
+// stores; without CAP_NET_ADMIN it caps at net.core.rmem_max, so the
+// expectation follows what this process may get.
+func TestRecvBuffer(t *testing.T) {
+	sysDefault := readSysctl(t, "/proc/sys/net/core/rmem_default")
+	rmemMax := readSysctl(t, "/proc/sys/net/core/rmem_max")
+	forced := os.Geteuid() == 0 // root normally has CAP_NET_ADMIN
+	want := func(req int) int {
+		if !forced && req > rmemMax {
+			req = rmemMax
+		}
+		return 2 * req
+	}
+	for _, tc := range []struct {
+		cfg, want int
+	}{
+		{0, want(DefaultRecvBuffer)},
+		{-1, sysDefault}, // the default is reported as is, not doubled
+		{1 << 20, want(1 << 20)},
+	} {
+		t.Run(strconv.Itoa(tc.cfg), func(t *testing.T) {
+			cl, err := clientlog.New(clientlog.Config{Clients: 64})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := ntp.NewServer(ntp.DefaultServerConfig(), cl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, err := New(Config{Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, Workers: 1,
+				RecvBuffer: tc.cfg, Server: srv, Clock: system.Clock{}, State: new(clock.StateCell)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.Open(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			defer svc.Close()
+			got := svc.Sockets()[0].Info.RecvBuffer
+			if got != tc.want && !(forced && got == want(min(tc.cfg, rmemMax))) {
+				t.Errorf("recv buffer %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func readSysctl(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Skipf("cannot read %s: %v", path, err)
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return v
 }
 
 // A second Service on a port already served fails instead of sharing it

@@ -52,20 +52,38 @@ type worker struct {
 	verdict  []ntp.Verdict  // verdict of the reply in tx[i]
 	ring     [ringSize]sentReply
 	onTXFunc func(id uint32, ts hwts.Timestamp) // bound once: no per-call allocation
+	// pending counts TX timestamp reports asked for and not yet read
+	// (reportsPerTX per stamped reply: 2 with hardware stamps, which come
+	// with a software companion). The error queue is read before a batch
+	// only while some are pending, and after a batch only when it asked
+	// for stamps: a basic reply costs no error-queue system call.
+	pending      int
+	reportsPerTX int
+	drained      int // reports seen by the current drainTX call
 
 	ctr *counters
 }
 
-func newWorker(conn packetConn, srv *ntp.Server, clk clock.Served, state *clock.StateCell, batch int) *worker {
+// newWorker builds a worker for conn; txKind is the best TX timestamp kind
+// the socket delivers (hwts.Info.TX).
+func newWorker(conn packetConn, srv *ntp.Server, clk clock.Served, state *clock.StateCell, batch int, txKind hwts.Kind) *worker {
+	reports := 0 // no TX timestamps: nothing to ask for or drain
+	switch txKind {
+	case hwts.KindKernel:
+		reports = 1
+	case hwts.KindHardware:
+		reports = 2
+	}
 	w := &worker{
-		conn:    conn,
-		srv:     srv,
-		clk:     clk,
-		state:   state,
-		rx:      make([]hwts.Message, batch),
-		tx:      make([]hwts.Message, batch),
-		verdict: make([]ntp.Verdict, batch),
-		ctr:     new(counters),
+		reportsPerTX: reports,
+		conn:         conn,
+		srv:          srv,
+		clk:          clk,
+		state:        state,
+		rx:           make([]hwts.Message, batch),
+		tx:           make([]hwts.Message, batch),
+		verdict:      make([]ntp.Verdict, batch),
+		ctr:          new(counters),
 	}
 	for i := range batch {
 		w.rx[i].Buf = make([]byte, bufSize)
@@ -92,7 +110,9 @@ func (w *worker) step() error {
 	// TX timestamps that arrived after the previous batch's drain (NIC
 	// stamps come from an interrupt, later than sendmmsg returns) must be
 	// recorded before this batch asks for interleaved replies.
-	w.drainTX()
+	if w.pending > 0 {
+		w.drainTX(true)
+	}
 	st := w.state.Load() // one snapshot per batch
 	out := 0
 	for i := range n {
@@ -116,13 +136,15 @@ func (w *worker) step() error {
 		r.Local = m.Local
 		r.IfIndex = m.IfIndex
 		r.Trunc = false
+		// Only replies an interleaved request can later ask for get a
+		// kernel TX timestamp (hwts.Config.TXOnDemand).
+		r.WantTX = w.srv.WantsTX(m.Buf[:m.N], v)
 		w.verdict[out] = v
 		out++
 	}
-	if out > 0 {
-		w.send(out)
+	if out > 0 && w.send(out) {
+		w.drainTX(false)
 	}
-	w.drainTX()
 	return nil
 }
 
@@ -149,8 +171,9 @@ func (w *worker) receiveTime(m *hwts.Message) ntp.Time {
 }
 
 // send stamps the first out replies and sends them, skipping any message
-// the kernel refuses (e.g. a peer address it cannot route to).
-func (w *worker) send(out int) {
+// the kernel refuses (e.g. a peer address it cannot route to). It reports
+// whether any sent reply asked for a kernel TX timestamp.
+func (w *worker) send(out int) (stamped bool) {
 	// Read the served clock once, as late as possible before sendmmsg.
 	t3 := ntp.TimeFromTime(w.clk.Now())
 	for j := range out {
@@ -163,16 +186,19 @@ func (w *worker) send(out int) {
 	for len(msgs) > 0 {
 		sent, err := w.conn.WriteBatch(msgs)
 		for k := range sent {
-			// KoD replies take no part in interleaved mode (chrony keeps no
-			// timestamps for them).
-			if w.verdict[out-len(msgs)+k] != ntp.VerdictKoDRate {
+			// Only replies that asked for a TX timestamp can be matched to
+			// one (ntp.Server.WantsTX; never a KoD: chrony keeps no
+			// timestamps for them either).
+			if msgs[k].WantTX && w.reportsPerTX > 0 {
 				w.remember(&msgs[k])
+				w.pending += w.reportsPerTX
+				stamped = true
 			}
 		}
 		w.ctr.replies.Add(uint64(sent))
 		if err == nil {
 			if sent == 0 {
-				return // nothing accepted and no error: give up this batch
+				return stamped // nothing accepted and no error: give up this batch
 			}
 			msgs = msgs[sent:]
 			continue
@@ -182,10 +208,11 @@ func (w *worker) send(out int) {
 		w.ctr.sendErrors.Add(1)
 		if errClosed(err) {
 			w.ctr.sendErrors.Add(uint64(len(msgs) - sent - 1))
-			return
+			return stamped
 		}
 		msgs = msgs[sent+1:]
 	}
+	return stamped
 }
 
 // remember stores a sent reply in the ring so that its TX timestamp can be
@@ -198,15 +225,27 @@ func (w *worker) remember(m *hwts.Message) {
 	e.rxField = ntp.ReceiveField(m.Buf[:m.N])
 }
 
-// drainTX reads the TX timestamps waiting on the error queue.
-func (w *worker) drainTX() {
+// drainTX reads the TX timestamps waiting on the error queue. A stamp that
+// was not there right after its sendmmsg (a NIC stamp, a packet queued in
+// a qdisc) gets one more chance before the next batch; when that drain
+// (before) finds nothing, pending is cleared: a stamp the kernel never
+// delivers (a dropped packet, a NIC that missed it) must not make every
+// later batch read an empty error queue. A stamp later still is read by
+// the next drain after a stamped reply.
+func (w *worker) drainTX(before bool) {
+	w.drained = 0
 	if _, err := w.conn.ReadTX(w.onTXFunc); err != nil && !errClosed(err) {
 		w.ctr.receiveErrors.Add(1)
+	}
+	w.pending -= w.drained
+	if w.pending < 0 || before && w.drained == 0 {
+		w.pending = 0
 	}
 }
 
 // onTX handles one TX timestamp of the reply with the given TXID.
 func (w *worker) onTX(id uint32, ts hwts.Timestamp) {
+	w.drained++
 	if int(ts.Kind) < len(w.ctr.tx) {
 		w.ctr.tx[ts.Kind].Add(1)
 	}

@@ -23,6 +23,7 @@ type fakeConn struct {
 	sent   []hwts.Message // copies of sent messages
 	nextID uint32
 	tx     []txStamp // stamps ReadTX reports on its next call
+	txRead int       // ReadTX calls
 }
 
 type txStamp struct {
@@ -64,6 +65,7 @@ func (f *fakeConn) WriteBatch(msgs []hwts.Message) (int, error) {
 }
 
 func (f *fakeConn) ReadTX(fn func(id uint32, ts hwts.Timestamp)) (int, error) {
+	f.txRead++
 	for _, s := range f.tx {
 		fn(s.id, s.ts)
 	}
@@ -89,7 +91,7 @@ func fakeWorker(t *testing.T, conn *fakeConn, clk clock.Served) (*worker, *ntp.S
 	}
 	cell := new(clock.StateCell)
 	cell.Store((&clock.Local{Stratum: 2, Precision: -20}).State(clk.Now().Add(-time.Second)))
-	return newWorker(conn, srv, clk, cell, 8), srv, cl
+	return newWorker(conn, srv, clk, cell, 8, hwts.KindKernel), srv, cl
 }
 
 // stepClock is a served clock at a fixed base time: realtime r maps to
@@ -190,23 +192,33 @@ func TestWorkerTXStamps(t *testing.T) {
 	now := time.Now().Round(0)
 	clk := &stepClock{now: now}
 	k := hwts.Timestamp{Time: now, Kind: hwts.KindKernel}
-	conn := &fakeConn{in: [][]hwts.Message{{msg("127.0.0.2:1", k, hwts.Timestamp{}, request(4, 3, 1))}}}
+	// A request in interleaved form (Origin with bit 0 set, Receive ≠
+	// Transmit) whose Origin matches nothing: a basic reply that asks for
+	// a TX stamp, because the client's next request can use it.
+	first := request(4, 3, 0x4440)
+	putUint64(first[24:], 0x9991)
+	putUint64(first[32:], 0x4441)
+	conn := &fakeConn{in: [][]hwts.Message{{msg("127.0.0.2:1", k, hwts.Timestamp{}, first)}}}
 	w, _, cl := fakeWorker(t, conn, clk)
 	if err := w.step(); err != nil {
 		t.Fatal(err)
 	}
-	first := conn.sent[0]
+	if !conn.sent[0].WantTX || conn.txRead != 1 || w.pending != 1 {
+		t.Fatalf("interleaved-form request: WantTX %v, ReadTX calls %d, pending %d; want true, 1 (after send), 1",
+			conn.sent[0].WantTX, conn.txRead, w.pending)
+	}
+	first = conn.sent[0].Buf
 	txTime := now.Add(3 * time.Microsecond)
 	// The stamps arrive "late": ReadTX reports them during the next step,
 	// before its requests are answered.
 	conn.tx = []txStamp{
-		{first.TXID, hwts.Timestamp{Time: txTime.Add(-time.Hour), Kind: hwts.KindHardware}},
-		{first.TXID, hwts.Timestamp{Time: txTime, Kind: hwts.KindKernel}},
-		{first.TXID + 100, hwts.Timestamp{Time: txTime, Kind: hwts.KindKernel}},
+		{conn.sent[0].TXID, hwts.Timestamp{Time: txTime.Add(-time.Hour), Kind: hwts.KindHardware}},
+		{conn.sent[0].TXID, hwts.Timestamp{Time: txTime, Kind: hwts.KindKernel}},
+		{conn.sent[0].TXID + 100, hwts.Timestamp{Time: txTime, Kind: hwts.KindKernel}},
 	}
 	// The client's interleaved follow-up: Origin = first reply's Receive.
 	req := request(4, 3, 0x5550)
-	putUint64(req[24:], uint64(ntp.ReceiveField(first.Buf)))
+	putUint64(req[24:], uint64(ntp.ReceiveField(first)))
 	putUint64(req[32:], 0x7770)
 	k2 := hwts.Timestamp{Time: now.Add(time.Millisecond), Kind: hwts.KindKernel}
 	conn.in = [][]hwts.Message{{msg("127.0.0.2:1", k2, hwts.Timestamp{}, req)}}
@@ -273,5 +285,65 @@ func TestLoopSurvivesReceiveErrors(t *testing.T) {
 	w2, _, _ := fakeWorker(t, conn2, &stepClock{now: time.Now()})
 	if err := svc.loop(t.Context(), 1, w2); err == nil {
 		t.Error("loop on a closed socket returned nil without cancel")
+	}
+}
+
+// Replies to basic requests ask for no TX timestamp, and a worker that has
+// none pending never reads the error queue; a drain that finds nothing
+// clears pending, so a stamp that never comes does not cost every later
+// batch a system call.
+func TestWorkerTXOnDemand(t *testing.T) {
+	now := time.Now().Round(0)
+	clk := &stepClock{now: now}
+	k := hwts.Timestamp{Time: now, Kind: hwts.KindKernel}
+	basic := request(4, 3, 0x1230) // Origin 0: basic
+	odd := request(4, 3, 0x1230)   // Origin bit 0 set but Receive = Transmit: not interleaved form
+	putUint64(odd[24:], 0x5551)
+	putUint64(odd[32:], 0x1230)
+	v3 := request(3, 3, 0x1230) // NTPv3: no interleaved mode
+	putUint64(v3[24:], 0x5551)
+	xl := request(4, 3, 0x1230)
+	putUint64(xl[24:], 0x5551)
+	putUint64(xl[32:], 0x7771)
+	conn := &fakeConn{in: [][]hwts.Message{
+		{msg("127.0.0.2:1", k, hwts.Timestamp{}, basic), msg("127.0.0.3:1", k, hwts.Timestamp{}, odd),
+			msg("127.0.0.4:1", k, hwts.Timestamp{}, v3)},
+		{msg("127.0.0.5:1", k, hwts.Timestamp{}, xl)},
+		{msg("127.0.0.2:1", k, hwts.Timestamp{}, basic)},
+		{msg("127.0.0.2:1", k, hwts.Timestamp{}, basic)},
+	}}
+	w, _, _ := fakeWorker(t, conn, clk)
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range conn.sent {
+		if m.WantTX {
+			t.Errorf("reply %d to %s asks for a TX stamp", i, m.Addr)
+		}
+	}
+	if conn.txRead != 0 || w.pending != 0 {
+		t.Errorf("basic batch: ReadTX calls %d pending %d, want 0 and 0", conn.txRead, w.pending)
+	}
+	// The stamp of the interleaved-form reply never arrives.
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	if !conn.sent[3].WantTX || conn.txRead != 1 || w.pending != 1 {
+		t.Errorf("xleave batch: WantTX %v, ReadTX calls %d, pending %d; want true, 1, 1",
+			conn.sent[3].WantTX, conn.txRead, w.pending)
+	}
+	// One more chance before the next batch; that drain finds nothing and
+	// clears pending.
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	if conn.txRead != 2 || w.pending != 0 {
+		t.Errorf("next batch: ReadTX calls %d pending %d, want 2 and 0", conn.txRead, w.pending)
+	}
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	if conn.txRead != 2 {
+		t.Errorf("ReadTX calls %d after a basic batch with nothing pending, want still 2", conn.txRead)
 	}
 }
