@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gnomon-time/gnomon/internal/hostname"
 )
 
 // Source is one entry of `sources:`: exactly one of NTP and Local is set.
@@ -364,35 +366,8 @@ func upstreamAddressSyntax(a string) error {
 			return fmt.Errorf("port %q: want 1 … 65535", p)
 		}
 	}
-	if !validHostname(h) {
+	if !hostname.Valid(h) {
 		return fmt.Errorf("%q is neither an IP address nor a host name", h)
 	}
 	return nil
-}
-
-// validHostname checks DNS name syntax (letters, digits, '-', '_', dots;
-// labels 1–63 bytes, total ≤ 253).
-func validHostname(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	label := 0
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case c == '.':
-			if label == 0 {
-				return false
-			}
-			label = 0
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-			label++
-			if label > 63 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -84,19 +84,31 @@ func (r *rxState) init(c *Conn) {
 // sysmon wake-up) is safe here and in send and the error-queue read; see
 // "Batched I/O and the netpoller" in doc.go.
 func (r *rxState) recv(fd uintptr) bool {
+	got, errno, done := mmsg(unix.SYS_RECVMMSG, fd, unsafe.Pointer(&r.hdrs[0]), r.vlen)
+	if done {
+		r.got, r.errno = got, errno
+	}
+	return done
+}
+
+// mmsg runs recvmmsg or sendmmsg (trap) on the non-blocking socket fd with
+// vlen headers at hdrs, retrying on EINTR. done is false on EAGAIN (the
+// RawConn callback must park); otherwise got is the number of messages
+// transferred, or 0 with errno set. hdrs is passed as an unsafe.Pointer and
+// converted to uintptr only in the call expression, so the GC keeps the
+// headers alive for the system call (unsafe.Pointer rule 4). No allocation.
+func mmsg(trap, fd uintptr, hdrs unsafe.Pointer, vlen int) (got int, errno syscall.Errno, done bool) {
 	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.vlen), 0, 0, 0)
+		n, _, e := unix.RawSyscall6(trap, fd, uintptr(hdrs), uintptr(vlen), 0, 0, 0)
 		switch e {
 		case 0:
-			r.got, r.errno = int(n), 0
-			return true
+			return int(n), 0, true
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			return false
+			return 0, 0, false
 		default:
-			r.got, r.errno = 0, e
-			return true
+			return 0, e, true
 		}
 	}
 }
@@ -355,21 +367,11 @@ func (w *txState) init(c *Conn) {
 }
 
 func (w *txState) send(fd uintptr) bool {
-	for {
-		n, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.hdrs[w.off])), uintptr(w.vlen), 0, 0, 0)
-		switch e {
-		case 0:
-			w.got, w.errno = int(n), 0
-			return true
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
-		default:
-			w.got, w.errno = 0, e
-			return true
-		}
+	got, errno, done := mmsg(unix.SYS_SENDMMSG, fd, unsafe.Pointer(&w.hdrs[w.off]), w.vlen)
+	if done {
+		w.got, w.errno = got, errno
 	}
+	return done
 }
 
 // WriteBatch sends msgs[i].Buf[:N] to msgs[i].Addr, from msgs[i].Local

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -46,29 +44,9 @@ const (
 func startChronydUpstream(t *testing.T, pair *netns.Pair, addr netip.Addr, limit time.Duration) *server {
 	t.Helper()
 	dir := stateDir(t, "chronyd-up")
-	conf := strings.Join([]string{
-		"local stratum 1",
-		"allow " + pair.Prefix.String(),
-		"bindaddress " + addr.String(),
-		"bindcmdaddress " + filepath.Join(dir, "chronyd.sock"),
-		"cmdport 0",
-		"pidfile " + filepath.Join(dir, "chronyd.pid"),
-		"driftfile " + filepath.Join(dir, "chrony.drift"),
-		"clientloglimit 10000000",
-	}, "\n") + "\n"
-	path := filepath.Join(dir, "chronyd.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := pair.Cli.Start(netns.Spec{Name: "chronyd-upstream", Args: []string{"chronyd", "-x", "-d", "-f", path}, Limit: limit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("chronyd upstream %s output:\n%s", addr, p.Output())
-		}
-	})
+	p := startChronyd(t, pair.Cli, dir, "chronyd-upstream", "chronyd upstream "+addr.String(), limit,
+		[]string{"local stratum 1", "allow " + pair.Prefix.String(), "bindaddress " + addr.String()},
+		[]string{"clientloglimit 10000000"})
 	return &server{kind: "chronyd", pair: pair, addr: addr, stratum: 1, proc: p, dir: dir}
 }
 
@@ -332,28 +310,4 @@ func grepMetrics(text string, prefixes ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
-}
-
-// waitReadyFrom is waitReady with the query sent from ns (the upstreams
-// live in the client namespace; gnomond polls them from the server one).
-func (s *server) waitReadyFrom(t *testing.T, ns *netns.NS) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	var lastErr error
-	for time.Now().Before(deadline) {
-		if _, err := beevikQuery(ns, "", s.hostPort(), 200*time.Millisecond); err == nil {
-			capEff, err := s.proc.CapEff()
-			if err != nil {
-				t.Fatalf("%s: %v", s.kind, err)
-			}
-			if capEff&netns.CapSysTime != 0 {
-				t.Fatalf("%s runs with CAP_SYS_TIME (CapEff %#x)", s.kind, capEff)
-			}
-			return
-		} else {
-			lastErr = err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s on %s did not answer within 10 s: %v", s.kind, s.hostPort(), lastErr)
 }

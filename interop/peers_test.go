@@ -142,6 +142,15 @@ func startChronydServer(t *testing.T, pair *netns.Pair, limit time.Duration, ext
 // it answers, for at most 10 s.
 func (s *server) waitReady(t *testing.T) {
 	t.Helper()
+	s.waitReadyFrom(t, s.pair.Cli)
+}
+
+// waitReadyFrom is waitReady with the query sent from ns (in the discipline
+// tests the upstreams live in the client namespace and gnomond polls them
+// from the server one). It fails at once if the server exits first, and
+// checks that the answering server runs without CAP_SYS_TIME.
+func (s *server) waitReadyFrom(t *testing.T, ns *netns.NS) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	var lastErr error
 	for time.Now().Before(deadline) {
@@ -150,7 +159,7 @@ func (s *server) waitReady(t *testing.T) {
 			t.Fatalf("%s exited before answering: %v\n%s", s.kind, s.proc.Err(), s.proc.Output())
 		default:
 		}
-		if _, err := beevikQuery(s.pair.Cli, "", s.hostPort(), 200*time.Millisecond); err == nil {
+		if _, err := beevikQuery(ns, "", s.hostPort(), 200*time.Millisecond); err == nil {
 			// Belt and braces (peers.md §2.3): the server runs without
 			// CAP_SYS_TIME.
 			capEff, err := s.proc.CapEff()

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,29 +34,39 @@ type chronydClient struct {
 func startChronydClient(t *testing.T, pair *netns.Pair, srv netip.Addr, limit time.Duration, extra ...string) *chronydClient {
 	t.Helper()
 	dir := stateDir(t, "chronyd-cli")
-	conf := strings.Join(append([]string{
-		fmt.Sprintf("server %s iburst minpoll -4 maxpoll -4 xleave", srv),
-		"bindcmdaddress " + filepath.Join(dir, "chronyd.sock"),
+	p := startChronyd(t, pair.Cli, dir, "chronyd-client", "chronyd client", limit,
+		[]string{fmt.Sprintf("server %s iburst minpoll -4 maxpoll -4 xleave", srv)},
+		append([]string{"logdir " + dir, "log rawmeasurements"}, extra...))
+	return &chronydClient{pair: pair, dir: dir, proc: p}
+}
+
+// startChronyd writes dir/chronyd.conf (head, the per-instance state
+// directives that keep parallel instances apart, then tail) and runs
+// chronyd -x -d on it in ns under name, for at most limit (the harness
+// drops CAP_SYS_TIME). On test failure the output is logged under label.
+func startChronyd(t *testing.T, ns *netns.NS, dir, name, label string, limit time.Duration, head, tail []string) *netns.Proc {
+	t.Helper()
+	lines := append(append(slices.Clone(head),
+		"bindcmdaddress "+filepath.Join(dir, "chronyd.sock"),
 		"cmdport 0",
-		"pidfile " + filepath.Join(dir, "chronyd.pid"),
-		"driftfile " + filepath.Join(dir, "chrony.drift"),
-		"logdir " + dir,
-		"log rawmeasurements",
-	}, extra...), "\n") + "\n"
+		"pidfile "+filepath.Join(dir, "chronyd.pid"),
+		"driftfile "+filepath.Join(dir, "chrony.drift"),
+	), tail...)
+	conf := strings.Join(lines, "\n") + "\n"
 	path := filepath.Join(dir, "chronyd.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := pair.Cli.Start(netns.Spec{Name: "chronyd-client", Args: []string{"chronyd", "-x", "-d", "-f", path}, Limit: limit})
+	p, err := ns.Start(netns.Spec{Name: name, Args: []string{"chronyd", "-x", "-d", "-f", path}, Limit: limit})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("chronyd client output:\n%s", p.Output())
+			t.Logf("%s output:\n%s", label, p.Output())
 		}
 	})
-	return &chronydClient{pair: pair, dir: dir, proc: p}
+	return p
 }
 
 // chronyc runs chronyc against the client's command socket (Unix-socket

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/gnomon-time/gnomon/internal/cli"
 )
 
 // responder answers NTP client requests on loopback like a basic server.
@@ -53,7 +55,7 @@ func TestBenchNTPJSON(t *testing.T) {
 	addr := responder(t)
 	code, out, stderr := runCmd(t, "bench", "ntp", "--server", addr, "--rate", "2000",
 		"--count", "500", "--duration", "20s", "--clients", "4", "--workers", "1", "--json")
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
 	var m map[string]any
@@ -70,7 +72,7 @@ func TestBenchNTPTable(t *testing.T) {
 	addr := responder(t)
 	code, out, stderr := runCmd(t, "bench", "ntp", "--server", addr, "--max", "--outstanding", "4",
 		"--count", "300", "--duration", "20s", "--clients", "2", "--workers", "1", "--xleave")
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
 	for _, s := range []string{"max (4 outstanding/socket), interleaved", "received", "rtt p99 / max", "interleaved"} {
@@ -90,8 +92,8 @@ func TestBenchNTPNoServerFails(t *testing.T) {
 	c.Close()
 	code, _, stderr := runCmd(t, "bench", "ntp", "--server", addr, "--rate", "100",
 		"--duration", "100ms", "--drain", "50ms", "--workers", "1")
-	if code != exitFailure || !strings.Contains(stderr, "no reply") {
-		t.Errorf("exit %d stderr %q, want %d and 'no reply'", code, stderr, exitFailure)
+	if code != cli.ExitFailure || !strings.Contains(stderr, "no reply") {
+		t.Errorf("exit %d stderr %q, want %d and 'no reply'", code, stderr, cli.ExitFailure)
 	}
 }
 
@@ -115,8 +117,8 @@ func TestUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := runCmd(t, tt.args...)
-			if code != exitUsage || !strings.Contains(stderr, tt.want) {
-				t.Errorf("exit %d stderr %q, want %d and %q", code, stderr, exitUsage, tt.want)
+			if code != cli.ExitUsage || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d stderr %q, want %d and %q", code, stderr, cli.ExitUsage, tt.want)
 			}
 		})
 	}
@@ -144,7 +146,7 @@ func TestParseServer(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	code, out, _ := runCmd(t, "--help")
-	if code != exitOK || !strings.Contains(out, "bench") {
+	if code != cli.ExitOK || !strings.Contains(out, "bench") {
 		t.Errorf("exit %d, help %q", code, out)
 	}
 }

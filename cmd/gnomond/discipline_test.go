@@ -18,6 +18,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock/leap"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/config"
+	"github.com/gnomon-time/gnomon/internal/cli"
 	"github.com/gnomon-time/gnomon/ntp"
 )
 
@@ -231,7 +232,7 @@ func TestDaemonServesUpstream(t *testing.T) {
 		t.Errorf("reload warning does not name sources:\n%s", errb.String())
 	}
 	cancel()
-	if code := <-done; code != exitOK {
+	if code := <-done; code != cli.ExitOK {
 		t.Errorf("exit %d", code)
 	}
 }

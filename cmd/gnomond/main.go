@@ -29,17 +29,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-)
 
-// Exit codes.
-const (
-	exitOK      = 0
-	exitFailure = 1
-	exitConfig  = 2
+	"github.com/gnomon-time/gnomon/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background())
 	// After the first SIGTERM/SIGINT restore the default action, so that a
 	// second one kills a shutdown that hangs.
 	go func() { <-ctx.Done(); stop() }()
@@ -58,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return exitOK
+		return cli.ExitOK
 	}
 	fmt.Fprintf(stderr, "gnomond: %v\n", err)
 	var ce configError
@@ -66,9 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 		if ce.usage {
 			fmt.Fprintln(stderr, "Run 'gnomond --help' for usage.")
 		}
-		return exitConfig
+		return cli.ExitUsage
 	}
-	return exitFailure
+	return cli.ExitFailure
 }
 
 // configError marks errors in how gnomond was called or configured (exit

@@ -15,6 +15,7 @@ import (
 	beevik "github.com/beevik/ntp"
 
 	"github.com/gnomon-time/gnomon/config"
+	"github.com/gnomon-time/gnomon/internal/cli"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a concurrent reader.
@@ -57,7 +58,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 func TestConfigDefault(t *testing.T) {
 	code, out, _ := runCLI(t, "config", "default")
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit %d", code)
 	}
 	if out != string(config.DefaultYAML) {
@@ -71,7 +72,7 @@ func TestConfigDefault(t *testing.T) {
 		t.Fatalf("printed default does not validate: %v", err)
 	}
 	// What `config default` prints is valid input for `validate`.
-	if code, out, errs := runCLI(t, "validate", "--config", writeFile(t, "d.yaml", out)); code != exitOK || !strings.Contains(out, "OK") {
+	if code, out, errs := runCLI(t, "validate", "--config", writeFile(t, "d.yaml", out)); code != cli.ExitOK || !strings.Contains(out, "OK") {
 		t.Errorf("validate of printed default: exit %d, %q %q", code, out, errs)
 	}
 }
@@ -91,44 +92,44 @@ func TestExitCodes(t *testing.T) {
 		wantOut    []string // substrings of stdout
 		wantErrOut []string // substrings of stderr
 	}{
-		{"validate ok", []string{"validate", "--config", valid}, exitOK, []string{valid + ": OK"}, nil},
-		{"validate lists every problem", []string{"validate", "--config", invalid}, exitConfig, nil, []string{
+		{"validate ok", []string{"validate", "--config", valid}, cli.ExitOK, []string{valid + ": OK"}, nil},
+		{"validate lists every problem", []string{"validate", "--config", invalid}, cli.ExitUsage, nil, []string{
 			`ntp.listen[0]: "127.0.0.1:99999": invalid port`,
 			`ntp.listen[1]: "nope": not ADDR:PORT`,
 			"ntp.dscp: 70: must be 0 … 63",
 			`log.format: "xml": must be text or json`,
 		}},
-		{"validate unknown key", []string{"validate", "--config", unknown}, exitConfig, nil,
+		{"validate unknown key", []string{"validate", "--config", unknown}, cli.ExitUsage, nil,
 			[]string{"ntp.workerz (line 3): unknown key"}},
-		{"validate sources and clock", []string{"validate", "--config", badSources}, exitConfig, nil, []string{
+		{"validate sources and clock", []string{"validate", "--config", badSources}, cli.ExitUsage, nil, []string{
 			`sources[0].ntp.address: "a b"`, "sources[0].ntp.maxpoll: 4: must be ≥ minpoll (9)",
 			"sources[1].local.stratum: 0: must be 1 … 15", `clock.mode: "phc": must be virtual, system or none`,
 		}},
-		{"validate loads the leap table", []string{"validate", "--config", noLeap}, exitConfig, nil,
+		{"validate loads the leap table", []string{"validate", "--config", noLeap}, cli.ExitUsage, nil,
 			[]string{"leap.table", "/nonexistent/leap-seconds.list"}},
-		{"validate leap keys", []string{"validate", "--config", badLeap}, exitConfig, nil,
+		{"validate leap keys", []string{"validate", "--config", badLeap}, cli.ExitUsage, nil,
 			[]string{"leap.smear.ramp (line 1): unknown key"}},
 		{"validate leap values", []string{"validate", "--config", writeFile(t, "leapval.yaml",
-			"leap: {mode: system, smear: {wander: -1, maxfreq: 0}}\n")}, exitConfig, nil, []string{
+			"leap: {mode: system, smear: {wander: -1, maxfreq: 0}}\n")}, cli.ExitUsage, nil, []string{
 			`leap.mode: "system": the kernel inserts leap seconds only into CLOCK_REALTIME: needs clock.mode system`,
 			"leap.smear.wander: -1: must be > 0", "leap.smear.maxfreq: 0: must be > 0",
 		}},
-		{"validate smear", []string{"validate", "--config", badSmear}, exitConfig, nil, []string{
+		{"validate smear", []string{"validate", "--config", badSmear}, cli.ExitUsage, nil, []string{
 			`leap.mode: "smear": a smearing server must learn of leap seconds`, "leap.smear.wander: 2000: must be > 0 and ≤ 1000",
 		}},
-		{"validate missing file", []string{"validate", "--config", filepath.Join(t.TempDir(), "none.yaml")}, exitConfig, nil,
+		{"validate missing file", []string{"validate", "--config", filepath.Join(t.TempDir(), "none.yaml")}, cli.ExitUsage, nil,
 			[]string{"none.yaml"}},
-		{"validate without --config", []string{"validate"}, exitConfig, nil, []string{"needs --config", "--help"}},
-		{"unknown flag", []string{"--frobnicate"}, exitConfig, nil, []string{"frobnicate", "--help"}},
-		{"unknown subcommand", []string{"serve-everything"}, exitConfig, nil, []string{"serve-everything"}},
-		{"bad --ntp-listen", []string{"--ntp-listen", "127.0.0.1:70000"}, exitConfig, nil,
+		{"validate without --config", []string{"validate"}, cli.ExitUsage, nil, []string{"needs --config", "--help"}},
+		{"unknown flag", []string{"--frobnicate"}, cli.ExitUsage, nil, []string{"frobnicate", "--help"}},
+		{"unknown subcommand", []string{"serve-everything"}, cli.ExitUsage, nil, []string{"serve-everything"}},
+		{"bad --ntp-listen", []string{"--ntp-listen", "127.0.0.1:70000"}, cli.ExitUsage, nil,
 			[]string{`ntp.listen[0]: "127.0.0.1:70000": invalid port`}},
-		{"bad --log-level", []string{"--log-level", "loud", "--ntp-listen", "127.0.0.1:0"}, exitConfig, nil,
+		{"bad --log-level", []string{"--log-level", "loud", "--ntp-listen", "127.0.0.1:0"}, cli.ExitUsage, nil,
 			[]string{`log.level: "loud"`}},
-		{"bad --control-socket", []string{"--control-socket", "rel/path"}, exitConfig, nil,
+		{"bad --control-socket", []string{"--control-socket", "rel/path"}, cli.ExitUsage, nil,
 			[]string{`control.socket: "rel/path": must be an absolute path`}},
-		{"invalid config file at start", []string{"--config", invalid}, exitConfig, nil, []string{"ntp.dscp: 70"}},
-		{"help", []string{"--help"}, exitOK, []string{"Exit codes"}, nil},
+		{"invalid config file at start", []string{"--config", invalid}, cli.ExitUsage, nil, []string{"ntp.dscp: 70"}},
+		{"help", []string{"--help"}, cli.ExitOK, []string{"Exit codes"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,8 +159,8 @@ func TestBusyPortExit1(t *testing.T) {
 	}
 	defer c.Close()
 	code, _, errs := runCLI(t, "--ntp-listen", c.LocalAddr().String(), "--metrics-listen", "")
-	if code != exitFailure {
-		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitFailure, errs)
+	if code != cli.ExitFailure {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, cli.ExitFailure, errs)
 	}
 	if !strings.Contains(errs, c.LocalAddr().String()) {
 		t.Errorf("error does not name the address:\n%s", errs)
@@ -217,7 +218,7 @@ func TestDaemonInProcess(t *testing.T) {
 	cancel()
 	select {
 	case code := <-done:
-		if code != exitOK {
+		if code != cli.ExitOK {
 			t.Errorf("exit %d after cancel, want 0\n%s", code, errb.String())
 		}
 	case <-time.After(10 * time.Second):

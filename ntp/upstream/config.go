@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/hwts"
+	"github.com/gnomon-time/gnomon/internal/hostname"
 	"github.com/gnomon-time/gnomon/ntp/client"
 )
 
@@ -170,36 +171,8 @@ func splitAddress(a string) (host string, port uint16, err error) {
 	} else {
 		port = DefaultPort
 	}
-	if !validHostname(h) {
+	if !hostname.Valid(h) {
 		return "", 0, fmt.Errorf("%q: %q is neither an IP address nor a host name", a, h)
 	}
 	return h, port, nil
-}
-
-// validHostname checks the syntax of a DNS name (letters, digits, '-',
-// '_', dots; labels 1–63 bytes, total ≤ 253), so that typos fail at
-// validation, not at resolution.
-func validHostname(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	label := 0
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		switch {
-		case c == '.':
-			if label == 0 {
-				return false
-			}
-			label = 0
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-			label++
-			if label > 63 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
 }
