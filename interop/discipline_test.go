@@ -127,8 +127,16 @@ func TestDisciplineFromThreeChronyd(t *testing.T) {
 	// gnomond's own view is scraped once a second.
 	cl := startChronydClient(t, pair, g.addr, limit, "port 0")
 	var ownOffsets, errBounds []float64
+	// The window is disciplineMeasure; when a loaded machine has left the
+	// client fewer than minGood good samples by then, it is extended
+	// (bounded: once more the same length) instead of judging too few.
+	const minGood = 100
 	measureEnd := time.Now().Add(disciplineMeasure)
-	for time.Now().Before(measureEnd) {
+	hardEnd := measureEnd.Add(disciplineMeasure)
+	for {
+		if now := time.Now(); !now.Before(measureEnd) && (now.After(hardEnd) || goodAfterWarmup(cl) >= minGood) {
+			break
+		}
 		time.Sleep(time.Second)
 		m = g.scrape(t)
 		ownOffsets = append(ownOffsets, scrapeValue(t, m, "gnomon_clock_offset_seconds", ""))
@@ -148,8 +156,8 @@ func TestDisciplineFromThreeChronyd(t *testing.T) {
 			offs = append(offs, x.offset)
 		}
 	}
-	if len(offs) < 100 {
-		t.Fatalf("chronyd client: %d good samples after warm-up, want ≥ 100 (of ~%d at 16 Hz)", len(offs), int(disciplineMeasure.Seconds()*16))
+	if len(offs) < minGood {
+		t.Fatalf("chronyd client: %d good samples after warm-up, want ≥ %d (of ~%d at 16 Hz)", len(offs), minGood, int(disciplineMeasure.Seconds()*16))
 	}
 	// The statistic (stated as acceptance 3 asks): the mean of the
 	// client's offsets after warm-up, with outliers beyond 5 robust σ
@@ -310,4 +318,20 @@ func grepMetrics(text string, prefixes ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// goodAfterWarmup counts the client's good samples so far after the
+// warm-up (0 if its log cannot be read yet).
+func goodAfterWarmup(cl *chronydClient) int {
+	all, err := cl.measurements()
+	if err != nil || len(all) == 0 {
+		return 0
+	}
+	n := 0
+	for _, x := range all {
+		if x.at.Sub(all[0].at) >= disciplineWarmup && x.good() {
+			n++
+		}
+	}
+	return n
 }

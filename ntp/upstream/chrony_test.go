@@ -123,7 +123,7 @@ func startChronyd(t *testing.T) *chronyd {
 	})
 	// setpriv execs chronyd, so the PID is chronyd's: check that it
 	// really runs without CAP_SYS_TIME (bit 25), and that it started.
-	waitFor(t, 3*time.Second, "chronyd to start", func() bool {
+	waitFor(t, livenessWait, "chronyd to start", func() bool {
 		return strings.Contains(c.out.String(), "Disabled control of system clock")
 	})
 	capEff, err := procCapEff(c.cmd.Process.Pid)
@@ -193,8 +193,9 @@ func TestChronydServers(t *testing.T) {
 	runUpstream(t, u)
 
 	// Phase 1: every source reachable (register full: 8 answered polls
-	// in a row) within 3 s, then poll until 6 s.
-	waitFor(t, 3*time.Second, "all reach 377", func() bool {
+	// in a row). Unloaded this takes < 1 s; on a busy 2-CPU machine one
+	// late reply restarts the register, so the wait is bounded at 15 s.
+	waitFor(t, 15*time.Second, "all reach 377", func() bool {
 		for _, s := range status(t, u).Sources {
 			if s.Estimate.Reach != 0xff {
 				return false
@@ -268,11 +269,22 @@ func TestChronydServers(t *testing.T) {
 	if sts := sink.States(stopped); sts[len(sts)-1].Reach != 0 {
 		t.Errorf("%s: last reported reach %o; want 0", stopped, sts[len(sts)-1].Reach)
 	}
+	// The others stay reachable and usable. One reading can catch a reply
+	// that a loaded machine delayed past the timeout, so the check is
+	// repeated (bounded: 5 s) until all of them show a full register at
+	// the same time.
+	waitFor(t, 5*time.Second, "the other sources at full reach", func() bool {
+		cur := status(t, u)
+		for i := range n - 1 {
+			o := cur.source(t, st.Sources[i].ID)
+			if !fullReach(o.Estimate.Reach) || !o.Estimate.Usable {
+				return false
+			}
+		}
+		return true
+	})
 	for i := range n - 1 {
 		o := st.Sources[i]
-		if !fullReach(o.Estimate.Reach) || !o.Estimate.Usable {
-			t.Errorf("%s: reach %o usable %v after another server stopped; want 377 (or 376: request in flight), true", o.ID, o.Estimate.Reach, o.Estimate.Usable)
-		}
 		if got := len(sink.Samples(o.ID)) - phase1[i]; got < 24 {
 			t.Errorf("%s: %d new samples in the 3 s after another server stopped; want ≥ 24", o.ID, got)
 		}

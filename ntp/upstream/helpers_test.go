@@ -257,3 +257,10 @@ func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
 // fullReach reports whether the last seven polls were answered; bit 0 may
 // still be clear because the latest request is in flight.
 func fullReach(r uint8) bool { return r|1 == 0xff }
+
+// livenessWait bounds waits for things that must happen eventually (a
+// server starts, samples arrive, a KoD is acted on). They return as soon
+// as the condition holds, so the bound only decides how long a loaded
+// 2-CPU CI machine may take before the test calls it a hang; timing claims
+// (how fast a dead source is detected) keep their own tighter bounds.
+const livenessWait = 15 * time.Second

@@ -28,7 +28,7 @@ func TestIPv6(t *testing.T) {
 		t.Fatal(err)
 	}
 	runUpstream(t, u)
-	waitFor(t, 3*time.Second, "samples from both", func() bool {
+	waitFor(t, livenessWait, "samples from both", func() bool {
 		return len(sink.Samples("v6")) >= 5 && len(sink.Samples("v4")) >= 5
 	})
 	st := status(t, u)

@@ -122,7 +122,7 @@ func TestSamplesFromFake(t *testing.T) {
 				t.Fatal(err)
 			}
 			runUpstream(t, u)
-			waitFor(t, 3*time.Second, "20 samples", func() bool { return len(sink.Samples("fake")) >= 20 })
+			waitFor(t, livenessWait, "20 samples", func() bool { return len(sink.Samples("fake")) >= 20 })
 			var offs, delays []time.Duration
 			for _, s := range sink.Samples("fake") {
 				offs = append(offs, s.Offset+x)
@@ -166,7 +166,7 @@ func TestKoDRate(t *testing.T) {
 	}
 	start := time.Now()
 	runUpstream(t, u)
-	waitFor(t, 3*time.Second, "poll at maxpoll", func() bool {
+	waitFor(t, livenessWait, "poll at maxpoll", func() bool {
 		return status(t, u).source(t, "r").Estimate.Poll == maxPoll
 	})
 	// Stay a while at maxpoll (125 ms), then count.
@@ -216,7 +216,7 @@ func TestKoDDeny(t *testing.T) {
 		t.Fatal(err)
 	}
 	runUpstream(t, u)
-	waitFor(t, 2*time.Second, "demobilised", func() bool {
+	waitFor(t, livenessWait, "demobilised", func() bool {
 		return status(t, u).source(t, "d").Estimate.State == client.StateDemobilised
 	})
 	n := srv.requests.Load()
@@ -237,7 +237,7 @@ func TestKoDDeny(t *testing.T) {
 	if err := u.Restart("d"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Second, "samples after restart", func() bool { return len(sink.Samples("d")) > 0 })
+	waitFor(t, livenessWait, "samples after restart", func() bool { return len(sink.Samples("d")) > 0 })
 	if err := u.Restart("nope"); err == nil {
 		t.Error("Restart of an unknown source succeeded")
 	}
@@ -257,7 +257,7 @@ func TestUnreachableAndStrangers(t *testing.T) {
 		t.Fatal(err)
 	}
 	runUpstream(t, u)
-	waitFor(t, 3*time.Second, "10 timeouts", func() bool { return status(t, u).source(t, "silent").Stats.Timeouts >= 10 })
+	waitFor(t, livenessWait, "10 timeouts", func() bool { return status(t, u).source(t, "silent").Stats.Timeouts >= 10 })
 	st := status(t, u)
 	s := st.source(t, "silent")
 	if s.Estimate.Reach != 0 || s.Estimate.Usable {
@@ -284,7 +284,7 @@ func TestUnreachableAndStrangers(t *testing.T) {
 	for range 5 {
 		c.Write([]byte("not ntp at all"))
 	}
-	waitFor(t, 2*time.Second, "unknown replies counted", func() bool { return status(t, u).UnknownReplies >= 5 })
+	waitFor(t, livenessWait, "unknown replies counted", func() bool { return status(t, u).UnknownReplies >= 5 })
 	if n := len(sink.Samples("silent")); n != 0 {
 		t.Errorf("silent source produced %d samples", n)
 	}
@@ -303,9 +303,9 @@ func TestClockStepBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	runUpstream(t, u)
-	waitFor(t, 2*time.Second, "first samples", func() bool { return len(sink.Samples("s")) >= 3 })
+	waitFor(t, livenessWait, "first samples", func() bool { return len(sink.Samples("s")) >= 3 })
 	clk.off.Store(int64(-time.Hour))
-	waitFor(t, 3*time.Second, "samples after the step", func() bool {
+	waitFor(t, livenessWait, "samples after the step", func() bool {
 		s := sink.Samples("s")
 		return s[len(s)-1].Offset > 59*time.Minute
 	})
@@ -330,7 +330,7 @@ func TestUnresolvedName(t *testing.T) {
 		t.Fatal(err)
 	}
 	runUpstream(t, u)
-	waitFor(t, 5*time.Second, "samples from the resolved source", func() bool { return len(sink.Samples("ok")) >= 3 })
+	waitFor(t, livenessWait, "samples from the resolved source", func() bool { return len(sink.Samples("ok")) >= 3 })
 	nx := status(t, u).source(t, "nx")
 	if nx.Addr.IsValid() || nx.ResolveError == "" || nx.Stats.Sent != 0 {
 		t.Errorf("nx: addr %v, error %q, sent %d; want unresolved with an error and nothing sent", nx.Addr, nx.ResolveError, nx.Stats.Sent)
@@ -401,7 +401,7 @@ func TestCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	runUpstream(t, u)
-	waitFor(t, 3*time.Second, "10 samples", func() bool { return len(rec.Samples("c")) >= 10 })
+	waitFor(t, livenessWait, "10 samples", func() bool { return len(rec.Samples("c")) >= 10 })
 	e, ok := cache.Estimate("c", time.Now())
 	if !ok || !e.Usable || e.Samples == 0 || e.Reach == 0 {
 		t.Fatalf("cached estimate ok=%v %+v; want usable with samples", ok, e)
