@@ -150,7 +150,6 @@ func DefaultStart() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UT
 
 // Builtin returns the built-in scenarios, in display order.
 func Builtin() []Scenario {
-	leapAt := time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC)
 	return []Scenario{
 		{
 			Name: "ntp-4-servers",
@@ -193,55 +192,16 @@ func Builtin() []Scenario {
 			},
 			LockThreshold: 10 * time.Microsecond, LockSustain: time.Minute,
 		},
-		{
-			Name: "leap-insert",
-			Summary: "three servers announce LI=1 during 2016-12-31 and insert 23:59:60; " +
-				"run from 22:00 to 02:00 UTC, 16 s polls",
-			Start: leapAt.Add(-2 * time.Hour), Duration: 4 * time.Hour,
-			MinPoll: 4, MaxPoll: 4, IBurst: true,
-			Oscillator: typicalOscillator(200 * time.Microsecond),
-			Servers: []Server{
-				{Name: "a", Network: wan(300*time.Microsecond, 50*time.Microsecond)},
-				{Name: "b", Network: wan(400*time.Microsecond, 50*time.Microsecond)},
-				{Name: "c", Network: wan(500*time.Microsecond, 50*time.Microsecond)},
-			},
-			Leap:          &Leap{At: leapAt, Kind: clock.LeapInsert},
-			LockThreshold: 50 * time.Microsecond, LockSustain: 5 * time.Minute,
-		},
-		{
-			Name: "leap-insert-kernel",
-			Summary: "leap-insert on a simulated kernel clock with `leap.mode: system`: the engine arms STA_INS " +
+		leapInsert(),
+		leapVariant("leap-insert-kernel",
+			"leap-insert on a simulated kernel clock with `leap.mode: system`: the engine arms STA_INS "+
 				"on the last day and the kernel repeats 23:59:59; 22:00 to 02:00 UTC, 16 s polls",
-			Start: leapAt.Add(-2 * time.Hour), Duration: 4 * time.Hour,
-			MinPoll: 4, MaxPoll: 4, IBurst: true,
-			Oscillator: typicalOscillator(200 * time.Microsecond),
-			Servers: []Server{
-				{Name: "a", Network: wan(300*time.Microsecond, 50*time.Microsecond)},
-				{Name: "b", Network: wan(400*time.Microsecond, 50*time.Microsecond)},
-				{Name: "c", Network: wan(500*time.Microsecond, 50*time.Microsecond)},
-			},
-			Leap:          &Leap{At: leapAt, Kind: clock.LeapInsert},
-			Engine:        func(c *engine.Config) { c.LeapMode = engine.LeapModeSystem },
-			Kernel:        true,
-			LockThreshold: 50 * time.Microsecond, LockSustain: 5 * time.Minute,
-		},
-		{
-			Name: "leap-smear",
-			Summary: "leap-insert with `leap.mode: smear`: the servers announce LI=1 during 2016-12-31; " +
-				"gnomon steps its clock with UTC but serves time smeared over 62,500 s (chrony's recipe), " +
+			4*time.Hour, engine.LeapModeSystem, true),
+		leapVariant("leap-smear",
+			"leap-insert with `leap.mode: smear`: the servers announce LI=1 during 2016-12-31; "+
+				"gnomon steps its clock with UTC but serves time smeared over 62,500 s (chrony's recipe), "+
 				"with LI 0 and refid 127.127.1.255 while smearing; 22:00 to 18:21:40 the next day, 16 s polls",
-			Start: leapAt.Add(-2 * time.Hour), Duration: 2*time.Hour + 62500*time.Second + time.Hour,
-			MinPoll: 4, MaxPoll: 4, IBurst: true,
-			Oscillator: typicalOscillator(200 * time.Microsecond),
-			Servers: []Server{
-				{Name: "a", Network: wan(300*time.Microsecond, 50*time.Microsecond)},
-				{Name: "b", Network: wan(400*time.Microsecond, 50*time.Microsecond)},
-				{Name: "c", Network: wan(500*time.Microsecond, 50*time.Microsecond)},
-			},
-			Leap:          &Leap{At: leapAt, Kind: clock.LeapInsert},
-			Engine:        func(c *engine.Config) { c.LeapMode = engine.LeapModeSmear },
-			LockThreshold: 50 * time.Microsecond, LockSustain: 5 * time.Minute,
-		},
+			2*time.Hour+62500*time.Second+time.Hour, engine.LeapModeSmear, false),
 		{
 			Name: "holdover",
 			Summary: "three servers, 16 s polls; after 1 h every server goes silent for 2 h " +
@@ -286,4 +246,37 @@ func Names() []string {
 		out = append(out, s.Name)
 	}
 	return out
+}
+
+// leapAt returns the end of the leap second of the leap scenarios
+// (23:59:60 on 2016-12-31).
+func leapAt() time.Time { return time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC) }
+
+// leapInsert is the leap-insert scenario, and the base of its variants: a
+// fresh value on every call, so variants share no slices.
+func leapInsert() Scenario {
+	return Scenario{
+		Name: "leap-insert",
+		Summary: "three servers announce LI=1 during 2016-12-31 and insert 23:59:60; " +
+			"run from 22:00 to 02:00 UTC, 16 s polls",
+		Start: leapAt().Add(-2 * time.Hour), Duration: 4 * time.Hour,
+		MinPoll: 4, MaxPoll: 4, IBurst: true,
+		Oscillator: typicalOscillator(200 * time.Microsecond),
+		Servers: []Server{
+			{Name: "a", Network: wan(300*time.Microsecond, 50*time.Microsecond)},
+			{Name: "b", Network: wan(400*time.Microsecond, 50*time.Microsecond)},
+			{Name: "c", Network: wan(500*time.Microsecond, 50*time.Microsecond)},
+		},
+		Leap:          &Leap{At: leapAt(), Kind: clock.LeapInsert},
+		LockThreshold: 50 * time.Microsecond, LockSustain: 5 * time.Minute,
+	}
+}
+
+// leapVariant is leap-insert run with another engine leap mode (and, for
+// the system mode, on a simulated kernel clock).
+func leapVariant(name, summary string, d time.Duration, mode engine.LeapMode, kernel bool) Scenario {
+	sc := leapInsert()
+	sc.Name, sc.Summary, sc.Duration, sc.Kernel = name, summary, d, kernel
+	sc.Engine = func(c *engine.Config) { c.LeapMode = mode }
+	return sc
 }
