@@ -19,6 +19,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/config"
 	"github.com/gnomon-time/gnomon/internal/cli"
+	"github.com/gnomon-time/gnomon/internal/syncbuf"
 	"github.com/gnomon-time/gnomon/ntp"
 )
 
@@ -198,7 +199,7 @@ func TestDaemonServesUpstream(t *testing.T) {
 	body := "ntp:\n  listen: [\"127.0.0.1:1\"]\n  workers: 1\nmetrics:\n  listen: \"\"\nsources:\n  - ntp: {address: \"" +
 		up.String() + "\", iburst: true, minpoll: -3, maxpoll: -3}\n"
 	conf := writeFile(t, "g.yaml", body)
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	hup := make(chan os.Signal, 1)
@@ -244,7 +245,7 @@ func TestDaemonUnreachableSourcesUnsynchronised(t *testing.T) {
 	port := freeUDPPort(t)
 	conf := writeFile(t, "g.yaml", "ntp:\n  listen: [\"127.0.0.1:1\"]\n  workers: 1\nmetrics:\n  listen: \"\"\nsources:\n  - ntp: {address: \"127.0.0.1:"+
 		itoa(dead)+"\", iburst: true, minpoll: -3, maxpoll: -3}\n")
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan int, 1)

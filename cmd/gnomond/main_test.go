@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,31 +14,14 @@ import (
 
 	"github.com/gnomon-time/gnomon/config"
 	"github.com/gnomon-time/gnomon/internal/cli"
+	"github.com/gnomon-time/gnomon/internal/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a concurrent reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runCLI runs gnomond in-process with args and returns the exit code and
 // output.
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	code = run(ctx, args, &out, &errb, nil)
@@ -184,7 +165,7 @@ func TestDaemonInProcess(t *testing.T) {
 	port := freeUDPPort(t)
 	addr := net.JoinHostPort("127.0.0.1", itoa(port))
 	conf := writeFile(t, "g.yaml", "ntp:\n  listen: [\"127.0.0.1:1\"]\n  workers: 2\nmetrics:\n  listen: \"\"\n")
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	ctx, cancel := context.WithCancel(t.Context())
 	hup := make(chan os.Signal, 1)
 	done := make(chan int, 1)
@@ -228,7 +209,7 @@ func TestDaemonInProcess(t *testing.T) {
 
 // waitLog waits (≤ 10 s) until the log contains s; it fails early if the
 // daemon exits.
-func waitLog(t *testing.T, b *syncBuffer, s string, done <-chan int) {
+func waitLog(t *testing.T, b *syncbuf.Buffer, s string, done <-chan int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(b.String(), s) {

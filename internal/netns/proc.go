@@ -1,17 +1,19 @@
 package netns
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gnomon-time/gnomon/internal/syncbuf"
 )
 
 // noSysTime is the setpriv prefix that removes CAP_SYS_TIME from a program's
@@ -51,7 +53,7 @@ type Proc struct {
 
 	ns   *NS
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *syncbuf.Buffer
 	done chan struct{}
 	err  error // valid after done is closed
 
@@ -76,7 +78,7 @@ func (ns *NS) Start(spec Spec) (*Proc, error) {
 	}
 	argv = append(argv, spec.Args...)
 	cmd := exec.Command("ip", argv...)
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
@@ -133,7 +135,7 @@ func (p *Proc) ProgramPID() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, k := range kids {
-		if !containsInt(p.children, k) {
+		if !slices.Contains(p.children, k) {
 			p.children = append(p.children, k)
 		}
 	}
@@ -242,30 +244,4 @@ func alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
-func containsInt(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

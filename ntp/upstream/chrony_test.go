@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -11,12 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gnomon-time/gnomon/hwts"
+	"github.com/gnomon-time/gnomon/internal/syncbuf"
 	"github.com/gnomon-time/gnomon/ntp/client"
 )
 
@@ -24,25 +23,8 @@ import (
 type chronyd struct {
 	port int
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	done chan struct{} // closed when the process has been reaped
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // needChronyd skips the test (or fails it with GNOMON_REQUIRE_INTEROP=1)
@@ -107,7 +89,7 @@ func startChronyd(t *testing.T) *chronyd {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := &chronyd{port: port, out: &syncBuffer{}, done: make(chan struct{})}
+	c := &chronyd{port: port, out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	c.cmd = exec.Command("setpriv", "--inh-caps=-sys_time", "--bounding-set=-sys_time",
 		"chronyd", "-x", "-d", "-f", path)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
