@@ -98,6 +98,7 @@ ranges are refused without --allow-public. Each worker busy-polls one CPU.`,
 	f.IntVar(&cfg.Batch, "batch", loadgen.DefaultBatch, "requests per sendmmsg / replies per recvmmsg")
 	f.IntVar(&cfg.Outstanding, "outstanding", loadgen.DefaultOutstanding, "--max: requests in flight per socket")
 	f.DurationVar(&cfg.Drain, "drain", loadgen.DefaultDrain, "how long to wait for replies after the last send")
+	f.BoolVar(&cfg.NoGSO, "no-gso", false, "send one sendmmsg entry per request instead of one UDP_SEGMENT send per batch")
 	f.BoolVar(&cfg.Xleave, "xleave", false, "send chrony-style interleaved requests and count interleaved replies")
 	f.StringSliceVar(&sources, "source", nil, "local address(es) to send from, round-robin over sockets")
 	f.Uint8Var(&ntpVersion, "ntp-version", loadgen.DefaultVersion, "NTP version of requests (1..4)")

@@ -62,6 +62,13 @@ type Config struct {
 	Workers int
 	// Batch is the number of requests per sendmmsg and replies per recvmmsg.
 	Batch int
+	// NoGSO sends each request with its own sendmmsg entry instead of one
+	// UDP_SEGMENT (generic segmentation offload) sendmsg per batch. GSO is
+	// the default: each request still leaves as its own datagram, but the
+	// batch passes the socket and IP layers once (docs/benchmarks.md has
+	// the measured send ceilings). The generator falls back to sendmmsg by
+	// itself when the kernel refuses GSO.
+	NoGSO bool
 	// Xleave sends chrony-style interleaved requests (RFC 9769).
 	Xleave bool
 	// Version is the NTP version of requests (1..4, default 4).

@@ -26,8 +26,13 @@
 // (and sends the transmit timestamp of an earlier reply); a basic answer
 // echoes the Transmit cookie. Both are matched; interleaved ones are counted.
 //
-// Workers are event loops: each owns a subset of the sockets, sends with
-// sendmmsg batches (golang.org/x/net/ipv4 WriteBatch) and reads with
+// Workers are event loops: each owns a subset of the sockets, sends a batch
+// of requests on one socket with a single sendmsg carrying UDP_SEGMENT
+// (generic segmentation offload: the kernel cuts the buffer into one
+// 48-byte datagram per request before the device, so the server still
+// receives separate datagrams; Config.NoGSO, or a kernel that refuses it,
+// uses sendmmsg batches through golang.org/x/net/ipv4 WriteBatch instead)
+// and reads with
 // non-blocking recvmmsg (ReadBatch) whatever ppoll reports readable. Pacing
 // is a token count against elapsed time; waits shorter than 300 µs are spent
 // spinning, because time.Sleep rounds to ≈ 1 ms here and a ppoll wake-up
@@ -44,7 +49,12 @@
 // Known limits: the receive path allocates a net.UDPAddr per reply inside
 // golang.org/x/net's ReadBatch (our own per-reply code allocates nothing);
 // the send time is read once per sendmmsg batch, so an RTT includes up to
-// one batch of our own send syscall.
+// one batch of our own send syscall. With GSO the datagrams of a batch
+// leave back to back: a server sees short same-source bursts (at most 64),
+// as it does from sendmmsg batches. A device that takes GSO packets (veth,
+// lo) carries the batch as one packet unless its tx-udp-segmentation is
+// off; scripts/bench-ntp.sh switches it off and checks that every request
+// crossed as its own frame.
 //
 // Safety: a run is bounded by MaxDuration and MaxRate; requests go only to
 // the one address given; targets outside loopback, private (RFC 1918, ULA)

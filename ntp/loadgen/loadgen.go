@@ -88,6 +88,9 @@ type sock struct {
 	progress int64 // wall ns of the last send that found room or the last matched reply
 	drops    uint32
 	tx, rx   []ipv4.Message
+	// gso holds up to maxGSOSegments requests back to back for one
+	// UDP_SEGMENT send (gsoOOB is its control message); nil without GSO.
+	gso, gsoOOB []byte
 }
 
 // worker is an event loop over its sockets.
@@ -104,6 +107,10 @@ type worker struct {
 	tokens   uint64
 	st       stats
 	lastSend time.Time
+	// gso: send batches with UDP generic segmentation offload (one
+	// sendmsg, segmented by the kernel into one datagram per request);
+	// cleared for the rest of the run when the kernel refuses it.
+	gso bool
 }
 
 // stats are one worker's counters; merged into Result at the end.
@@ -113,6 +120,7 @@ type stats struct {
 	skipped, sendBlocked       uint64
 	sendErrors, recvErrors     uint64
 	icmpErrors, userRxStamps   uint64
+	gsoSends, gsoFallbacks     uint64
 	drops                      uint64
 	busy                       time.Duration // time spent sending and reading (not waiting or spinning)
 	hist                       Histogram
@@ -149,7 +157,8 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	cpu0 := cpuTime()
 	workers := make([]*worker, cfg.Workers)
 	for i := range workers {
-		w := &worker{cfg: cfg, base: start.UnixNano(), start: start, rate: cfg.Rate / float64(cfg.Workers), lastSend: start}
+		w := &worker{cfg: cfg, base: start.UnixNano(), start: start, rate: cfg.Rate / float64(cfg.Workers), lastSend: start,
+			gso: !cfg.NoGSO}
 		if cfg.Count > 0 {
 			w.limit = cfg.Count / uint64(cfg.Workers)
 			if uint64(i) < cfg.Count%uint64(cfg.Workers) {
@@ -239,6 +248,10 @@ func newSock(cfg Config, src netip.Addr, ring int) (*sock, error) {
 		s.pc = ipv4.NewPacketConn(conn)
 	} else {
 		s.pc = ipv6PacketConn(conn)
+	}
+	if !cfg.NoGSO {
+		s.gso = make([]byte, min(cfg.Batch, maxGSOSegments)*headerLen)
+		s.gsoOOB = gsoControl(headerLen)
 	}
 	for i := range s.tx {
 		s.tx[i].Buffers = [][]byte{make([]byte, headerLen)}
@@ -352,14 +365,18 @@ func (w *worker) sendMax(now time.Time) int {
 	return total
 }
 
-// send writes up to k requests on s in one sendmmsg and returns how many
-// went out.
+// send writes up to k requests on s in one system call (sendmsg with
+// UDP_SEGMENT, or sendmmsg) and returns how many went out.
 func (w *worker) send(s *sock, k int) int {
 	if w.cfg.Count > 0 {
 		k = int(min(uint64(k), w.limit-min(w.limit, w.st.sent)))
 		if k == 0 {
 			return 0
 		}
+	}
+	gso := w.gso && k > 1
+	if gso {
+		k = min(k, maxGSOSegments)
 	}
 	wallNow := time.Now()
 	wall := wallNow.UnixNano()
@@ -371,10 +388,27 @@ func (w *worker) send(s *sock, k int) int {
 		if w.cfg.Xleave {
 			origin, rx = s.lastRx, cookie(seq, s.key, true)
 		}
-		putRequest(s.tx[i].Buffers[0], w.cfg.Version, origin, rx, tx)
+		b := s.tx[i].Buffers[0]
+		if gso {
+			b = s.gso[i*headerLen : (i+1)*headerLen]
+		}
+		putRequest(b, w.cfg.Version, origin, rx, tx)
 		s.ring[seq&s.mask] = uint64(seq&tagMask)<<relBits | rel
 	}
-	n, err := s.pc.WriteBatch(s.tx[:k], unix.MSG_DONTWAIT)
+	var n int
+	var err error
+	if gso {
+		n, err = w.sendGSO(s, k)
+		if n < 0 { // the kernel refused segmentation offload: per-datagram from now on
+			for i := range k {
+				copy(s.tx[i].Buffers[0], s.gso[i*headerLen:(i+1)*headerLen])
+			}
+			gso = false
+		}
+	}
+	if !gso {
+		n, err = s.pc.WriteBatch(s.tx[:k], unix.MSG_DONTWAIT)
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, unix.EAGAIN):
@@ -397,6 +431,26 @@ func (w *worker) send(s *sock, k int) int {
 		w.lastSend = wallNow
 	}
 	return n
+}
+
+// sendGSO sends the k requests in s.gso as one UDP_SEGMENT sendmsg: the
+// kernel builds one datagram per request (segmented before the device, so
+// the server receives k separate packets), at the cost of one pass through
+// the socket layer. It returns k, or 0 with the error, or -1 when the kernel
+// does not support segmentation offload (then w.gso is cleared).
+func (w *worker) sendGSO(s *sock, k int) (int, error) {
+	_, err := unix.SendmsgN(s.fd, s.gso[:k*headerLen], s.gsoOOB, nil, unix.MSG_DONTWAIT)
+	switch {
+	case err == nil:
+		w.st.gsoSends++
+		return k, nil
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.EIO), errors.Is(err, unix.ENOPROTOOPT),
+		errors.Is(err, unix.EOPNOTSUPP):
+		w.gso = false
+		w.st.gsoFallbacks++
+		return -1, nil
+	}
+	return 0, err
 }
 
 // poll waits up to wait for readable sockets, reads all pending replies and

@@ -491,3 +491,31 @@ func BenchmarkHandle(b *testing.B) {
 		w.handle(s, rep, oob, w.base+1000)
 	}
 }
+
+// TestGSO: with segmentation offload (the default) a batch leaves in one
+// UDP_SEGMENT send and still reaches the server as one datagram per request;
+// with NoGSO every request has its own sendmmsg entry. Both are exact.
+func TestGSO(t *testing.T) {
+	for _, noGSO := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no_gso=%v", noGSO), func(t *testing.T) {
+			var res *Result
+			exactly(t, func(t *testing.T) string {
+				f := startFake(t, &fakeServer{})
+				// 40k/s over 2 sockets: sendQuantum makes batches of about two.
+				res = run(t, Config{Server: f.addr, Rate: 40000, Count: 2000, Clients: 2, NoGSO: noGSO})
+				if got := f.requests.Load(); got != res.Sent || res.Valid != res.Sent || res.Lost != 0 {
+					return fmt.Sprintf("responder saw %d datagrams; sent %d valid %d lost %d", got, res.Sent, res.Valid, res.Lost)
+				}
+				return ""
+			})
+			switch {
+			case res.GSOFallbacks != 0:
+				t.Errorf("kernel refused UDP_SEGMENT (%d fallbacks)", res.GSOFallbacks)
+			case noGSO && res.GSOSends != 0:
+				t.Errorf("NoGSO: %d GSO sends", res.GSOSends)
+			case !noGSO && (res.GSOSends == 0 || res.GSOSends >= res.Sent):
+				t.Errorf("GSO: %d sends for %d requests, want batches", res.GSOSends, res.Sent)
+			}
+		})
+	}
+}

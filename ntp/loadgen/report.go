@@ -46,6 +46,10 @@ type Result struct {
 	SendErrors  uint64
 	RecvErrors  uint64
 	ICMPErrors  uint64 // ECONNREFUSED: the server port is closed
+	// GSOSends counts UDP_SEGMENT sends (one per batch); GSOFallbacks is
+	// non-zero when the kernel refused segmentation offload and the run went
+	// on with sendmmsg.
+	GSOSends, GSOFallbacks uint64
 	// UserRxStamps counts replies without a kernel RX timestamp, timed in
 	// user space instead.
 	UserRxStamps uint64
@@ -65,6 +69,8 @@ func (r *Result) add(s *stats) {
 	r.RecvErrors += s.recvErrors
 	r.ICMPErrors += s.icmpErrors
 	r.UserRxStamps += s.userRxStamps
+	r.GSOSends += s.gsoSends
+	r.GSOFallbacks += s.gsoFallbacks
 	if r.Reasons == nil {
 		r.Reasons = make(map[string]uint64, NumReasons)
 	}
@@ -159,6 +165,8 @@ type jsonResult struct {
 	RTTMaxUS         float64           `json:"rtt_max_us"`
 	RTTSamples       uint64            `json:"rtt_samples"`
 	UserRxStamps     uint64            `json:"user_rx_stamps"`
+	GSOSends         uint64            `json:"gso_sends"`
+	GSOFallbacks     uint64            `json:"gso_fallbacks"`
 	Skipped          uint64            `json:"gen_skipped"`
 	SendBlocked      uint64            `json:"gen_send_blocked"`
 	RxDrops          uint64            `json:"gen_rx_drops"`
@@ -188,7 +196,7 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		RequestRate: r.RequestRate, ReplyRate: r.ReplyRate,
 		RTTMinUS: us(r.RTT.Min()), RTTMeanUS: us(r.RTT.Mean()), RTTP50US: us(r.RTT.Quantile(0.5)),
 		RTTP90US: us(r.RTT.Quantile(0.9)), RTTP99US: us(r.RTT.Quantile(0.99)), RTTMaxUS: us(r.RTT.Max()),
-		RTTSamples: r.RTT.Count(), UserRxStamps: r.UserRxStamps,
+		RTTSamples: r.RTT.Count(), UserRxStamps: r.UserRxStamps, GSOSends: r.GSOSends, GSOFallbacks: r.GSOFallbacks,
 		Skipped: r.Skipped, SendBlocked: r.SendBlocked, RxDrops: r.RxDrops,
 		SendErrors: r.SendErrors, RecvErrors: r.RecvErrors, ICMPErrors: r.ICMPErrors,
 		CPUPct: r.CPUPct(), BusyPct: r.BusyPct(), GeneratorLimited: r.GeneratorLimited(),

@@ -63,6 +63,26 @@ func openSocket(server netip.AddrPort, src netip.Addr) (*net.UDPConn, int, error
 	return conn, fd, nil
 }
 
+// maxGSOSegments bounds the datagrams of one UDP_SEGMENT send (the kernel's
+// UDP_MAX_SEGMENTS is 64 on older kernels, 128 on newer ones).
+const maxGSOSegments = 64
+
+// gsoControl is the control message of a UDP_SEGMENT send: cut the payload
+// into datagrams of size bytes.
+func gsoControl(size int) []byte {
+	b := make([]byte, unix.CmsgSpace(2))
+	hdr := unix.SizeofCmsghdr // cmsg_len is a size_t: 8 bytes on 64-bit, 4 on 32-bit
+	if hdr == 16 {
+		binary.NativeEndian.PutUint64(b, uint64(unix.CmsgLen(2)))
+	} else {
+		binary.NativeEndian.PutUint32(b, uint32(unix.CmsgLen(2)))
+	}
+	binary.NativeEndian.PutUint32(b[hdr-8:], uint32(unix.SOL_UDP))
+	binary.NativeEndian.PutUint32(b[hdr-4:], uint32(unix.UDP_SEGMENT))
+	binary.NativeEndian.PutUint16(b[unix.CmsgLen(0):], uint16(size))
+	return b
+}
+
 // oobLen is enough for SCM_TIMESTAMPNS (a 16-byte timespec) and
 // SO_RXQ_OVFL (u32): CmsgSpace(16)+CmsgSpace(4) = 56 on 64-bit Linux.
 const oobLen = 64
