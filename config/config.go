@@ -60,6 +60,10 @@ type NTP struct {
 	Interleaved bool `yaml:"interleaved"`
 	// ClientLogSize is the number of client log entries.
 	ClientLogSize int `yaml:"client_log_size"`
+	// RecvBuffer is the receive buffer of each NTP socket in bytes: 0 means
+	// gnomond's default (4 MiB), -1 the system default
+	// (net.core.rmem_default).
+	RecvBuffer int `yaml:"recv_buffer"`
 }
 
 // RateLimit is chrony's `ratelimit` directive.

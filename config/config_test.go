@@ -222,6 +222,9 @@ func TestValidateErrors(t *testing.T) {
 			"ntp.ratelimit.leak: 5: must be 1 … 4"},
 		{"ratelimit kod", func(c *Config) { c.NTP.RateLimit = &RateLimit{Interval: 3, Burst: 8, Leak: 2, KoD: -1} },
 			"ntp.ratelimit.kod: -1: must be 0 … 4"},
+		{"recv buffer small", func(c *Config) { c.NTP.RecvBuffer = 100 }, "ntp.recv_buffer: 100: must be 0"},
+		{"recv buffer negative", func(c *Config) { c.NTP.RecvBuffer = -2 }, "ntp.recv_buffer: -2: must be 0"},
+		{"recv buffer huge", func(c *Config) { c.NTP.RecvBuffer = 1 << 31 }, "ntp.recv_buffer: 2147483648: must be 0"},
 		{"client log small", func(c *Config) { c.NTP.ClientLogSize = 8 }, "ntp.client_log_size: 8: must be a power of two, 16"},
 		{"client log not power of two", func(c *Config) { c.NTP.ClientLogSize = 5000 },
 			"ntp.client_log_size: 5000: must be a power of two"},
@@ -346,8 +349,11 @@ func TestValidAccepts(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	// The leap modes with what each needs.
+	// The leap modes with what each needs, and the receive buffer's forms.
 	for _, mod := range []func(*Config){
+		func(c *Config) { c.NTP.RecvBuffer = -1 },
+		func(c *Config) { c.NTP.RecvBuffer = MinRecvBuffer },
+		func(c *Config) { c.NTP.RecvBuffer = MaxRecvBuffer },
 		func(c *Config) { c.Clock.Mode, c.Leap.Mode = ClockSystem, LeapSystem },
 		func(c *Config) {
 			c.Clock.Mode, c.Leap.Mode = ClockSystem, LeapSmear

@@ -15,6 +15,9 @@ import (
 const (
 	MaxWorkers       = 1024
 	MinClientLogSize = 16
+	// MinRecvBuffer and MaxRecvBuffer bound ntp.recv_buffer in bytes.
+	MinRecvBuffer = 4096
+	MaxRecvBuffer = 1 << 30
 	// MaxClientLogSize is chrony's clientloglimit maximum in records.
 	MaxClientLogSize = 1 << 24
 	// maxUnixPath is sizeof(sockaddr_un.sun_path) − 1 on Linux.
@@ -118,6 +121,10 @@ func (c *Config) Validate() error {
 	}
 	if n.ClientLogSize < MinClientLogSize || n.ClientLogSize > MaxClientLogSize || bits.OnesCount(uint(n.ClientLogSize)) != 1 {
 		bad("ntp.client_log_size", n.ClientLogSize, "must be a power of two, %d … %d entries", MinClientLogSize, MaxClientLogSize)
+	}
+
+	if b := n.RecvBuffer; b != 0 && b != -1 && (b < MinRecvBuffer || b > MaxRecvBuffer) {
+		bad("ntp.recv_buffer", b, "must be 0 (gnomond's default, 4 MiB), -1 (the system default) or %d … %d bytes", MinRecvBuffer, MaxRecvBuffer)
 	}
 
 	c.validateDiscipline(bad)

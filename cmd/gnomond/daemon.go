@@ -124,6 +124,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		Workers:      cfg.NTP.EffectiveWorkers(),
 		Timestamping: mode,
 		DSCP:         uint8(cfg.NTP.DSCP),
+		RecvBuffer:   cfg.NTP.RecvBuffer,
 		Server:       srv,
 		Clock:        served,
 		State:        cell,
