@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the third-party peers the interop tests and benchmarks talk to
-# (chronyd/chronyc, ntpdig, ptp4l/pmc, iproute2, ping) WITHOUT starting their
+# (chronyd/chronyc, ntpdig, ptp4l/pmc, iproute2, ping; ethtool for the benchmark) WITHOUT starting their
 # services and without touching the host's time configuration:
 # a temporary /usr/sbin/policy-rc.d (exit 101) denies every invoke-rc.d start
 # during the install, and any stray daemon the install left is reported.
 # Idempotent; needs root. Prints what it did.
 set -euo pipefail
 
-pkgs=(chrony ntpsec-ntpdig iproute2 iputils-ping util-linux)
+pkgs=(chrony ntpsec-ntpdig iproute2 iputils-ping util-linux ethtool)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
