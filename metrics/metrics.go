@@ -65,7 +65,7 @@ type Collector struct {
 	src Sources
 
 	requests, rxStamps, txStamps                       *prometheus.Desc
-	rxHWUnused, txRecorded, txUnmatched                *prometheus.Desc
+	rxHWUnused, txHWUnused, txRecorded, txUnmatched    *prometheus.Desc
 	replies, sendErrors, recvErrors, truncated, kDrops *prometheus.Desc
 
 	clCapacity, clRecords, clHits, clDrops, clKoDs, clLeaks, clContended, clEvictions *prometheus.Desc
@@ -91,11 +91,13 @@ func NewCollector(src Sources) *Collector {
 		requests: d("gnomon_ntp_requests_total",
 			"NTP datagrams received, by the verdict of the server.", "verdict"),
 		rxStamps: d("gnomon_ntp_rx_timestamps_total",
-			"Receive timestamps used for NTP requests, by kind (hardware stamps are not usable yet and count as kernel).", "kind"),
+			"Receive timestamps used for NTP requests, by kind (a hardware stamp without a fresh PHC mapping counts as kernel).", "kind"),
 		txStamps: d("gnomon_ntp_tx_timestamps_total",
 			"Transmit timestamps: daemon = read by gnomond and written into a reply; kernel/hardware = reported by the kernel after sending.", "kind"),
 		rxHWUnused: d("gnomon_ntp_rx_hardware_timestamps_unused_total",
-			"NTP requests that carried a NIC hardware timestamp gnomond could not use (no PHC conversion yet)."),
+			"NTP requests that carried a NIC hardware timestamp gnomond could not use (no fresh PHC-to-system-clock mapping); their kernel software timestamp was used."),
+		txHWUnused: d("gnomon_ntp_tx_hardware_timestamps_unused_total",
+			"NIC hardware transmit timestamps gnomond could not map to the system clock; the packet's kernel software timestamp was used."),
 		txRecorded: d("gnomon_ntp_interleaved_tx_timestamps_recorded_total",
 			"Kernel transmit timestamps stored for interleaved mode."),
 		txUnmatched: d("gnomon_ntp_interleaved_tx_timestamps_unmatched_total",
@@ -177,7 +179,7 @@ func Register(r prometheus.Registerer, src Sources) (*Collector, error) {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txRecorded, c.txUnmatched,
+		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched,
 		c.replies, c.sendErrors, c.recvErrors, c.truncated, c.kDrops,
 		c.clCapacity, c.clRecords, c.clHits, c.clDrops, c.clKoDs, c.clLeaks, c.clContended, c.clEvictions,
 		c.stratum, c.rootDelay, c.rootDisp, c.synchronized, c.leap,
@@ -215,6 +217,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.txStamps, st.TXTimestamps[k], k.String())
 		}
 		counter(c.rxHWUnused, st.RXHardwareUnused)
+		counter(c.txHWUnused, st.TXHardwareUnused)
 		counter(c.txRecorded, st.TXRecorded)
 		counter(c.txUnmatched, st.TXUnmatched)
 		counter(c.replies, st.Replies)

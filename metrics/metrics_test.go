@@ -42,6 +42,7 @@ func fixture() (*fakeServe, *fakeLog, *clock.StateCell, clock.Clock) {
 	ss.RXTimestamps[hwts.KindKernel] = 150
 	ss.RXTimestamps[hwts.KindDaemon] = 12
 	ss.RXHardwareUnused = 6
+	ss.TXHardwareUnused = 2
 	ss.TXTimestamps[hwts.KindDaemon] = 103
 	ss.TXTimestamps[hwts.KindKernel] = 140
 	ss.TXTimestamps[hwts.KindHardware] = 9
@@ -119,14 +120,17 @@ gnomon_ntp_requests_total{verdict="short_buffer"} 0
 # HELP gnomon_ntp_requests_truncated_total NTP datagrams longer than the receive buffer (also counted as malformed).
 # TYPE gnomon_ntp_requests_truncated_total counter
 gnomon_ntp_requests_truncated_total 1
-# HELP gnomon_ntp_rx_hardware_timestamps_unused_total NTP requests that carried a NIC hardware timestamp gnomond could not use (no PHC conversion yet).
+# HELP gnomon_ntp_rx_hardware_timestamps_unused_total NTP requests that carried a NIC hardware timestamp gnomond could not use (no fresh PHC-to-system-clock mapping); their kernel software timestamp was used.
 # TYPE gnomon_ntp_rx_hardware_timestamps_unused_total counter
 gnomon_ntp_rx_hardware_timestamps_unused_total 6
-# HELP gnomon_ntp_rx_timestamps_total Receive timestamps used for NTP requests, by kind (hardware stamps are not usable yet and count as kernel).
+# HELP gnomon_ntp_rx_timestamps_total Receive timestamps used for NTP requests, by kind (a hardware stamp without a fresh PHC mapping counts as kernel).
 # TYPE gnomon_ntp_rx_timestamps_total counter
 gnomon_ntp_rx_timestamps_total{kind="daemon"} 12
 gnomon_ntp_rx_timestamps_total{kind="hardware"} 0
 gnomon_ntp_rx_timestamps_total{kind="kernel"} 150
+# HELP gnomon_ntp_tx_hardware_timestamps_unused_total NIC hardware transmit timestamps gnomond could not map to the system clock; the packet's kernel software timestamp was used.
+# TYPE gnomon_ntp_tx_hardware_timestamps_unused_total counter
+gnomon_ntp_tx_hardware_timestamps_unused_total 2
 # HELP gnomon_ntp_send_errors_total NTP replies the kernel refused to send.
 # TYPE gnomon_ntp_send_errors_total counter
 gnomon_ntp_send_errors_total 2

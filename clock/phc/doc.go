@@ -13,6 +13,15 @@
 // reference-chain work steers when no PHC exists (none does on the
 // development machine; real-device tests skip without /dev/ptp*).
 //
+// # Hardware timestamps
+//
+// Translator maps raw PHC readings, such as the NIC timestamps of NTP
+// packets, to CLOCK_REALTIME from a cross-timestamp measurement every
+// second (offset and its drift), and refuses once its mapping is stale;
+// Translators holds one per PHC index for the NTP shell's lock-free,
+// allocation-free lookups. Tested against Sim (a TAI PHC 40 ppm fast maps
+// back within 3 µs, 0.3 µs after the first second).
+//
 // # Signs
 //
 // Frequencies are in ppb, positive = the PHC runs faster; Step(d) with

@@ -24,6 +24,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
 	"github.com/gnomon-time/gnomon/clock/engine/driver"
+	"github.com/gnomon-time/gnomon/clock/phc"
 	"github.com/gnomon-time/gnomon/clock/system"
 	"github.com/gnomon-time/gnomon/config"
 	"github.com/gnomon-time/gnomon/hwts"
@@ -117,6 +118,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	if err != nil {
 		return configError{err: err}
 	}
+	// NIC hardware stamps are mapped from their PHC's time to the system
+	// clock by translators registered once the sockets say which PHC they
+	// use (after Open).
+	hwClocks := new(phc.Translators)
 	svc, err := serve.New(serve.Config{
 		Listen:       cfg.NTP.ListenAddrs(),
 		Optional:     cfg.NTP.OptionalListenAddrs(),
@@ -128,6 +133,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		Server:       srv,
 		Clock:        served,
 		State:        cell,
+		HWClock:      hwClocks,
 		Logger:       log,
 	})
 	if err != nil {
@@ -138,6 +144,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	if err := svc.Open(ctx); err != nil {
 		return err
 	}
+	phcRuns, closePHCs := phcTranslators(log, svc.Sockets(), hwClocks, phc.OpenReadOnly)
+	defer closePHCs()
 
 	var httpSrv *http.Server
 	var httpLn net.Listener
@@ -171,6 +179,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return svc.Run(gctx) })
+	for _, run := range phcRuns {
+		g.Go(func() error { return run(gctx) })
+	}
 	if local != nil {
 		g.Go(func() error { return local.Run(gctx) })
 	}

@@ -15,9 +15,12 @@
 //  3. converts each receive timestamp to the served clock: kernel software
 //     stamps (CLOCK_REALTIME) through clock.Served.FromRealtime; daemon
 //     stamps are read from the served clock itself; hardware stamps are in
-//     PHC time and no PHC-to-served conversion exists yet, so the kernel
+//     PHC time and go through Config.HWClock (PHC → CLOCK_REALTIME, e.g.
+//     clock/phc.Translators) first; without a fresh mapping the kernel
 //     software stamp taken alongside is used and counted as kernel (the
-//     hardware one is counted apart as received but unused);
+//     hardware one is counted apart as received but unused). TX hardware
+//     stamps likewise replace the packet's software stamp in the client
+//     log when they can be mapped;
 //  4. calls ntp.Server.Respond for each request into the reply buffer;
 //  5. reads the served clock once, right before sending, and writes it with
 //     ntp.PutTransmit into every reply whose verdict NeedsTransmit;

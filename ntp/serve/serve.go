@@ -51,9 +51,22 @@ type Config struct {
 	Server *ntp.Server
 	Clock  clock.Served
 	State  *clock.StateCell
+	// HWClock maps NIC hardware timestamps (raw time of the PHC with the
+	// socket's hwts.Info.PHCIndex) to CLOCK_REALTIME, from where the served
+	// clock takes them. nil: hardware stamps are not used, the kernel
+	// software stamp delivered with each is. It is called on the packet
+	// path and must not block or allocate.
+	HWClock HWClock
 	// Logger receives start-up and error messages (nil = discard), never
 	// one per packet.
 	Logger *slog.Logger
+}
+
+// HWClock maps PHC time to CLOCK_REALTIME (phc.Translators does it from
+// cross-timestamps). ok is false when it cannot: no such PHC or no fresh
+// measurement.
+type HWClock interface {
+	ToRealtime(phcIndex int, t time.Time) (time.Time, bool)
 }
 
 // Validate reports every problem in c.
@@ -234,7 +247,11 @@ func (s *Service) openAddr(ctx context.Context, addr netip.AddrPort, batch int) 
 			return fail(fmt.Errorf("serve: open %s: %w", addr, err))
 		}
 		bind = bound // later workers share the (possibly ephemeral) port
-		workers = append(workers, newWorker(c, s.cfg.Server, s.cfg.Clock, s.cfg.State, batch, c.Info().TX))
+		w := newWorker(c, s.cfg.Server, s.cfg.Clock, s.cfg.State, batch, c.Info().TX)
+		if c.Info().PHCIndex >= 0 {
+			w.hw, w.phc = s.cfg.HWClock, c.Info().PHCIndex
+		}
+		workers = append(workers, w)
 		sockets = append(sockets, Socket{Addr: bound, Worker: wi, Info: c.Info()})
 	}
 	return conns, workers, sockets, nil

@@ -15,12 +15,16 @@ type Stats struct {
 	// truncated datagram, the shell) gave them.
 	Requests [ntp.NumVerdicts]uint64
 	// RXTimestamps counts the receive timestamp kind used for each request.
-	// Hardware stamps are not usable yet (no PHC conversion): requests that
-	// had one are counted as kernel here and in RXHardwareUnused.
+	// A hardware stamp is used when Config.HWClock maps its PHC time to
+	// CLOCK_REALTIME; otherwise the request counts as kernel here and in
+	// RXHardwareUnused.
 	RXTimestamps [hwts.NumKinds]uint64
 	// RXHardwareUnused counts requests that carried a hardware timestamp
-	// the shell could not use.
+	// the shell could not use (no HWClock, or no fresh PHC mapping).
 	RXHardwareUnused uint64
+	// TXHardwareUnused counts hardware TX timestamps that could not be
+	// mapped to CLOCK_REALTIME (the software stamp of the packet was used).
+	TXHardwareUnused uint64
 	// TXTimestamps counts transmit timestamps by kind: daemon = transmit
 	// timestamps the daemon read and wrote into a reply (basic and KoD
 	// replies); kernel/hardware = TX timestamps from the error queue.
@@ -62,6 +66,7 @@ type counters struct {
 	requests         [ntp.NumVerdicts]atomic.Uint64
 	rx               [hwts.NumKinds]atomic.Uint64
 	rxHardwareUnused atomic.Uint64
+	txHardwareUnused atomic.Uint64
 	tx               [hwts.NumKinds]atomic.Uint64
 	txRecorded       atomic.Uint64
 	txUnmatched      atomic.Uint64
@@ -82,6 +87,7 @@ func (c *counters) addTo(s *Stats) {
 		s.TXTimestamps[i] += c.tx[i].Load()
 	}
 	s.RXHardwareUnused += c.rxHardwareUnused.Load()
+	s.TXHardwareUnused += c.txHardwareUnused.Load()
 	s.TXRecorded += c.txRecorded.Load()
 	s.TXUnmatched += c.txUnmatched.Load()
 	s.Replies += c.replies.Load()

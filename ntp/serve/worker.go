@@ -35,6 +35,8 @@ const (
 type sentReply struct {
 	id      uint32
 	valid   bool
+	swDone  bool // its software stamp was recorded; a hardware one may follow
+	hwDone  bool // its hardware stamp was recorded; the software one is ignored
 	addr    netip.Addr
 	rxField ntp.Time
 }
@@ -46,6 +48,10 @@ type worker struct {
 	srv   *ntp.Server
 	clk   clock.Served
 	state *clock.StateCell
+	// hw converts the socket's hardware stamps (raw time of PHC phc) to
+	// CLOCK_REALTIME; nil = hardware stamps are not used.
+	hw  HWClock
+	phc int
 
 	rx       []hwts.Message // requests
 	tx       []hwts.Message // replies
@@ -151,8 +157,15 @@ func (w *worker) step() error {
 // receiveTime converts the receive timestamp of m to the served clock.
 func (w *worker) receiveTime(m *hwts.Message) ntp.Time {
 	if m.RXHW.Kind == hwts.KindHardware {
-		// No PHC → served clock conversion exists yet: use the kernel
-		// software stamp that hwts delivers alongside (m.RX).
+		// PHC time → CLOCK_REALTIME → served clock. Without a fresh
+		// mapping the kernel software stamp that hwts delivers alongside
+		// (m.RX) is used instead.
+		if w.hw != nil {
+			if rt, ok := w.hw.ToRealtime(w.phc, m.RXHW.Time); ok {
+				w.ctr.rx[hwts.KindHardware].Add(1)
+				return ntp.TimeFromTime(w.clk.FromRealtime(rt))
+			}
+		}
 		w.ctr.rxHardwareUnused.Add(1)
 	}
 	switch m.RX.Kind {
@@ -220,7 +233,7 @@ func (w *worker) send(out int) (stamped bool) {
 func (w *worker) remember(m *hwts.Message) {
 	e := &w.ring[m.TXID&(ringSize-1)]
 	e.id = m.TXID
-	e.valid = true
+	e.valid, e.swDone, e.hwDone = true, false, false
 	e.addr = m.Addr.Addr()
 	e.rxField = ntp.ReceiveField(m.Buf[:m.N])
 }
@@ -249,9 +262,24 @@ func (w *worker) onTX(id uint32, ts hwts.Timestamp) {
 	if int(ts.Kind) < len(w.ctr.tx) {
 		w.ctr.tx[ts.Kind].Add(1)
 	}
-	if ts.Kind != hwts.KindKernel {
-		// Hardware TX stamps are in PHC time, which cannot be converted yet;
-		// the kernel software stamp of the same packet (OPT_TX_SWHW) is used.
+	// A hardware socket reports two stamps per packet (OPT_TX_SWHW): the
+	// kernel software one, usually first, and the NIC's in PHC time. With
+	// a PHC mapping the hardware stamp wins whatever the order; without
+	// one the software stamp is the only one used.
+	useHW := w.hw != nil && w.reportsPerTX == 2
+	rt := ts.Time
+	switch ts.Kind {
+	case hwts.KindKernel:
+	case hwts.KindHardware:
+		if !useHW {
+			return
+		}
+		var ok bool
+		if rt, ok = w.hw.ToRealtime(w.phc, ts.Time); !ok {
+			w.ctr.txHardwareUnused.Add(1)
+			return
+		}
+	default:
 		return
 	}
 	e := &w.ring[id&(ringSize-1)]
@@ -259,8 +287,17 @@ func (w *worker) onTX(id uint32, ts hwts.Timestamp) {
 		w.ctr.txUnmatched.Add(1)
 		return
 	}
-	e.valid = false
-	tx := ntp.TimeFromTime(w.clk.FromRealtime(ts.Time))
+	hw := ts.Kind == hwts.KindHardware
+	switch {
+	case hw:
+		e.hwDone, e.valid = true, !e.swDone // keep it to absorb the software stamp still to come
+	case e.hwDone:
+		e.valid = false // the better stamp is already recorded
+		return
+	default:
+		e.swDone, e.valid = true, useHW // a hardware stamp may still come and replace it
+	}
+	tx := ntp.TimeFromTime(w.clk.FromRealtime(rt))
 	if w.srv.RecordTX(e.addr, e.rxField, tx) {
 		w.ctr.txRecorded.Add(1)
 	}

@@ -79,6 +79,12 @@ func (f *fakeConn) Close() error  { return nil }
 
 func fakeWorker(t *testing.T, conn *fakeConn, clk clock.Served) (*worker, *ntp.Server, *clientlog.Log) {
 	t.Helper()
+	return fakeWorkerTX(t, conn, clk, hwts.KindKernel)
+}
+
+// fakeWorkerTX is fakeWorker on a socket whose best TX stamp is txKind.
+func fakeWorkerTX(t *testing.T, conn *fakeConn, clk clock.Served, txKind hwts.Kind) (*worker, *ntp.Server, *clientlog.Log) {
+	t.Helper()
 	cl, err := clientlog.New(clientlog.Config{Clients: 64})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +97,7 @@ func fakeWorker(t *testing.T, conn *fakeConn, clk clock.Served) (*worker, *ntp.S
 	}
 	cell := new(clock.StateCell)
 	cell.Store((&clock.Local{Stratum: 2, Precision: -20}).State(clk.Now().Add(-time.Second)))
-	return newWorker(conn, srv, clk, cell, 8, hwts.KindKernel), srv, cl
+	return newWorker(conn, srv, clk, cell, 8, txKind), srv, cl
 }
 
 // stepClock is a served clock at a fixed base time: realtime r maps to

@@ -92,6 +92,7 @@
 // Selection options (prefer, noselect, trust, require) are carried in
 // ServerConfig for the engine and not interpreted. Not implemented:
 // interleaved client mode, NTS and MAC authentication, pools, hardware TX
-// or RX timestamps (no PHC → served clock conversion yet), randomised poll
+// or RX timestamps on upstream sockets (the NTP server maps them through
+// clock/phc.Translators; this client does not yet), randomised poll
 // jitter, and per-source connected sockets.
 package upstream
