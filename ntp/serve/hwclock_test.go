@@ -130,3 +130,29 @@ func TestWorkerHardwareTX(t *testing.T) {
 		})
 	}
 }
+
+// The hardware paths allocate nothing either (the rest of the step is
+// covered by TestWorkerStepZeroAllocs on real sockets, which cannot carry
+// NIC stamps here).
+func TestHardwareStampsZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	now := time.Now().Round(0)
+	w, _, _ := fakeWorkerTX(t, &fakeConn{}, &stepClock{now: now}, hwts.KindHardware)
+	w.hw, w.phc = &fakeHW{offset: 37 * time.Second, ok: true}, 0
+	m := msg("127.0.0.2:1", hwts.Timestamp{Time: now, Kind: hwts.KindKernel},
+		hwts.Timestamp{Time: now.Add(37 * time.Second), Kind: hwts.KindHardware}, request(4, 3, 1))
+	m.TXID = 5
+	sw := hwts.Timestamp{Time: now, Kind: hwts.KindKernel}
+	hw := hwts.Timestamp{Time: now.Add(37 * time.Second), Kind: hwts.KindHardware}
+	allocs := testing.AllocsPerRun(200, func() {
+		w.receiveTime(&m)
+		w.remember(&m)
+		w.onTX(5, sw)
+		w.onTX(5, hw)
+	})
+	if allocs != 0 {
+		t.Errorf("hardware receive + TX stamps: %v allocations, want 0", allocs)
+	}
+}
