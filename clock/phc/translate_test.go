@@ -7,6 +7,25 @@ import (
 	"time"
 )
 
+// measuredTranslator returns a Translator for a simulated PHC over base,
+// with one measurement of samples cross-timestamps taken.
+func measuredTranslator(t *testing.T, base *manual, sim SimConfig, cfg TranslatorConfig, samples int) (*Translator, *Sim) {
+	t.Helper()
+	sim.Base = base
+	p, s := newSimPHC(t, sim)
+	cfg.Now = base.Now
+	tr, err := NewTranslator(p, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, delay, at, err := p.SysOffset(samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Update(off, delay, at)
+	return tr, s
+}
+
 // TestTranslatorAccuracy: a simulated PHC 37 s ahead (TAI) running 40 ppm
 // fast, measured once a second with 2 µs cross-timestamps and up to 1 µs of
 // jitter. Packet stamps taken anywhere in the second after a measurement map
@@ -65,16 +84,8 @@ func TestTranslatorAccuracy(t *testing.T) {
 // after MaxAge, so packets fall back to software stamps.
 func TestTranslatorAgesOut(t *testing.T) {
 	base := newBase()
-	p, sim := newSimPHC(t, SimConfig{Base: base, Offset: time.Second})
-	tr, err := NewTranslator(p, TranslatorConfig{Now: base.Now, Interval: time.Second, MaxAge: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	off, delay, at, err := p.SysOffset(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr.Update(off, delay, at)
+	tr, sim := measuredTranslator(t, base, SimConfig{Offset: time.Second}, TranslatorConfig{Interval: time.Second, MaxAge: 3 * time.Second}, 1)
+	at := tr.m.Load().at
 	base.add(2 * time.Second)
 	if _, ok := tr.ToRealtime(sim.Now()); !ok {
 		t.Error("mapping 2 s old refused (max age 3 s)")
@@ -137,11 +148,7 @@ func TestTranslatorRun(t *testing.T) {
 }
 
 func TestTranslatorAllocs(t *testing.T) {
-	base := newBase()
-	p, sim := newSimPHC(t, SimConfig{Base: base})
-	tr, _ := NewTranslator(p, TranslatorConfig{Now: base.Now})
-	off, delay, at, _ := p.SysOffset(1)
-	tr.Update(off, delay, at)
+	tr, sim := measuredTranslator(t, newBase(), SimConfig{}, TranslatorConfig{}, 1)
 	ts := sim.Now()
 	if n := testing.AllocsPerRun(100, func() { tr.ToRealtime(ts) }); n != 0 {
 		t.Errorf("ToRealtime: %v allocs", n)
@@ -154,16 +161,7 @@ func TestTranslators(t *testing.T) {
 		t.Fatal("empty set maps something")
 	}
 	base := newBase()
-	p, sim := newSimPHC(t, SimConfig{Base: base, Offset: 37 * time.Second})
-	tr, err := NewTranslator(p, TranslatorConfig{Now: base.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	off, delay, at, err := p.SysOffset(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr.Update(off, delay, at)
+	tr, sim := measuredTranslator(t, base, SimConfig{Offset: 37 * time.Second}, TranslatorConfig{}, 1)
 	ts.Add(2, tr)
 	if got, ok := ts.ToRealtime(2, sim.Now()); !ok || got.Sub(base.Now()).Abs() > time.Microsecond {
 		t.Errorf("PHC 2: %v %v, want %v", got, ok, base.Now())
