@@ -88,9 +88,11 @@ type sock struct {
 	progress int64 // wall ns of the last send that found room or the last matched reply
 	drops    uint32
 	tx, rx   []ipv4.Message
-	// gso holds up to maxGSOSegments requests back to back for one
-	// UDP_SEGMENT send (gsoOOB is its control message); nil without GSO.
-	gso, gsoOOB []byte
+	// reqs holds the requests of a batch back to back; tx[i] points at its
+	// i-th 48 bytes, and a UDP_SEGMENT send takes a prefix of it whole.
+	reqs []byte
+	// gsoOOB is the UDP_SEGMENT control message; nil without GSO.
+	gsoOOB []byte
 }
 
 // worker is an event loop over its sockets.
@@ -250,11 +252,11 @@ func newSock(cfg Config, src netip.Addr, ring int) (*sock, error) {
 		s.pc = ipv6PacketConn(conn)
 	}
 	if !cfg.NoGSO {
-		s.gso = make([]byte, min(cfg.Batch, maxGSOSegments)*headerLen)
 		s.gsoOOB = gsoControl(headerLen)
 	}
+	s.reqs = make([]byte, cfg.Batch*headerLen)
 	for i := range s.tx {
-		s.tx[i].Buffers = [][]byte{make([]byte, headerLen)}
+		s.tx[i].Buffers = [][]byte{s.reqs[i*headerLen : (i+1)*headerLen : (i+1)*headerLen]}
 		s.rx[i].Buffers = [][]byte{make([]byte, rxBufSize)}
 		s.rx[i].OOB = make([]byte, oobLen)
 	}
@@ -388,25 +390,17 @@ func (w *worker) send(s *sock, k int) int {
 		if w.cfg.Xleave {
 			origin, rx = s.lastRx, cookie(seq, s.key, true)
 		}
-		b := s.tx[i].Buffers[0]
-		if gso {
-			b = s.gso[i*headerLen : (i+1)*headerLen]
-		}
-		putRequest(b, w.cfg.Version, origin, rx, tx)
+		putRequest(s.tx[i].Buffers[0], w.cfg.Version, origin, rx, tx)
 		s.ring[seq&s.mask] = uint64(seq&tagMask)<<relBits | rel
 	}
 	var n int
 	var err error
 	if gso {
+		// n < 0: the kernel refused segmentation offload; the same requests
+		// go out per datagram, and so does every later batch.
 		n, err = w.sendGSO(s, k)
-		if n < 0 { // the kernel refused segmentation offload: per-datagram from now on
-			for i := range k {
-				copy(s.tx[i].Buffers[0], s.gso[i*headerLen:(i+1)*headerLen])
-			}
-			gso = false
-		}
 	}
-	if !gso {
+	if !gso || n < 0 {
 		n, err = s.pc.WriteBatch(s.tx[:k], unix.MSG_DONTWAIT)
 	}
 	if err != nil {
@@ -433,13 +427,13 @@ func (w *worker) send(s *sock, k int) int {
 	return n
 }
 
-// sendGSO sends the k requests in s.gso as one UDP_SEGMENT sendmsg: the
+// sendGSO sends the first k requests in s.reqs as one UDP_SEGMENT sendmsg: the
 // kernel builds one datagram per request (segmented before the device, so
 // the server receives k separate packets), at the cost of one pass through
 // the socket layer. It returns k, or 0 with the error, or -1 when the kernel
 // does not support segmentation offload (then w.gso is cleared).
 func (w *worker) sendGSO(s *sock, k int) (int, error) {
-	_, err := unix.SendmsgN(s.fd, s.gso[:k*headerLen], s.gsoOOB, nil, unix.MSG_DONTWAIT)
+	_, err := unix.SendmsgN(s.fd, s.reqs[:k*headerLen], s.gsoOOB, nil, unix.MSG_DONTWAIT)
 	switch {
 	case err == nil:
 		w.st.gsoSends++
