@@ -30,11 +30,7 @@ import (
 type Translator struct {
 	phc *PHC
 	cfg TranslatorConfig
-	m   atomic.Pointer[mapping]
-	// prev is the last measurement and n how many were taken, for the
-	// slope; both belong to Update's goroutine.
-	prev *mapping
-	n    int
+	m   atomic.Pointer[mapping] // the last measurement; only Update stores it
 }
 
 // TranslatorConfig tunes a Translator. Zero fields take the defaults.
@@ -57,7 +53,7 @@ type mapping struct {
 	at     time.Time     // CLOCK_REALTIME of the measurement (midpoint)
 	offset time.Duration // PHC − CLOCK_REALTIME at `at`
 	slope  float64       // d(offset)/d(realtime), dimensionless (1e-9 = 1 ppb)
-	delay  time.Duration // span of the measurement: its error is at most delay/2
+	sloped bool          // slope is an estimate (false for the first measurement)
 }
 
 // slopeWeight is the weight of a new slope estimate in the smoothed slope.
@@ -93,24 +89,21 @@ func NewTranslator(p *PHC, cfg TranslatorConfig) (*Translator, error) {
 }
 
 // Update takes one measurement: offset = PHC − CLOCK_REALTIME at realtime
-// at, from a cross-timestamp that spanned delay. Measurements must come in
-// time order; one that does not is ignored.
-func (t *Translator) Update(offset, delay time.Duration, at time.Time) {
-	n := &mapping{at: at, offset: offset, delay: delay}
-	if p := t.prev; p != nil {
+// at. Measurements must come in time order; one that does not is ignored.
+// Call it from one goroutine at a time.
+func (t *Translator) Update(offset time.Duration, at time.Time) {
+	n := &mapping{at: at, offset: offset}
+	if p := t.m.Load(); p != nil {
 		dt := at.Sub(p.at).Seconds()
 		if dt <= 0 {
 			return
 		}
 		s := (offset - p.offset).Seconds() / dt
-		if t.n == 1 {
-			n.slope = s // the first estimate
-		} else {
+		n.slope, n.sloped = s, true // the first estimate
+		if p.sloped {
 			n.slope = p.slope + slopeWeight*(s-p.slope)
 		}
 	}
-	t.prev = n
-	t.n++
 	t.m.Store(n)
 }
 
@@ -136,11 +129,11 @@ func (t *Translator) Run(ctx context.Context) error {
 	tick := time.NewTicker(t.cfg.Interval)
 	defer tick.Stop()
 	for {
-		offset, delay, at, err := t.phc.SysOffset(t.cfg.Samples)
+		offset, _, at, err := t.phc.SysOffset(t.cfg.Samples)
 		if err != nil {
 			t.cfg.Logger.Warn("phc measurement failed", "phc", t.phc.Name(), "error", err.Error())
 		} else {
-			t.Update(offset, delay, at)
+			t.Update(offset, at)
 		}
 		select {
 		case <-ctx.Done():

@@ -18,11 +18,11 @@ func measuredTranslator(t *testing.T, base *manual, sim SimConfig, cfg Translato
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, delay, at, err := p.SysOffset(samples)
+	off, _, at, err := p.SysOffset(samples)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.Update(off, delay, at)
+	tr.Update(off, at)
 	return tr, s
 }
 
@@ -44,11 +44,11 @@ func TestTranslatorAccuracy(t *testing.T) {
 	}
 	measure := func() {
 		t.Helper()
-		off, delay, at, err := p.SysOffset(5)
+		off, _, at, err := p.SysOffset(5)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr.Update(off, delay, at)
+		tr.Update(off, at)
 	}
 	var worst time.Duration
 	for sec := range 30 {
@@ -95,7 +95,7 @@ func TestTranslatorAgesOut(t *testing.T) {
 		t.Error("mapping 4 s old used (max age 3 s)")
 	}
 	// An out-of-order measurement is ignored.
-	tr.Update(0, 0, at.Add(-time.Second))
+	tr.Update(0, at.Add(-time.Second))
 	if m := tr.m.Load(); m.at != at {
 		t.Errorf("out-of-order measurement replaced the mapping: at %v", m.at)
 	}
