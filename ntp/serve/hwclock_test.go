@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 	"time"
@@ -86,10 +87,7 @@ func TestWorkerHardwareTX(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &stepClock{now: now}
 			k := hwts.Timestamp{Time: now, Kind: hwts.KindKernel}
-			first := request(4, 3, 0x4440)
-			putUint64(first[24:], 0x9991)
-			putUint64(first[32:], 0x4441)
-			conn := &fakeConn{in: [][]hwts.Message{{msg("127.0.0.2:1", k, hwts.Timestamp{}, first)}}}
+			conn := &fakeConn{in: [][]hwts.Message{{msg("127.0.0.2:1", k, hwts.Timestamp{}, interleavedForm())}}}
 			w, _, _ := fakeWorkerTX(t, conn, clk, hwts.KindHardware)
 			if tc.hw != nil {
 				w.hw, w.phc = tc.hw, 0
@@ -104,11 +102,8 @@ func TestWorkerHardwareTX(t *testing.T) {
 			if tc.hwFirst {
 				conn.tx = []txStamp{hw, sw}
 			}
-			req := request(4, 3, 0x5550)
-			putUint64(req[24:], uint64(ntp.ReceiveField(conn.sent[0].Buf)))
-			putUint64(req[32:], 0x7770)
 			conn.in = [][]hwts.Message{{msg("127.0.0.2:1", hwts.Timestamp{Time: now.Add(time.Millisecond), Kind: hwts.KindKernel},
-				hwts.Timestamp{}, req)}}
+				hwts.Timestamp{}, followUp(conn.sent[0].Buf))}}
 			if err := w.step(); err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +112,7 @@ func TestWorkerHardwareTX(t *testing.T) {
 			if st.Requests[ntp.VerdictInterleaved] != 1 {
 				t.Fatalf("verdicts %v: the follow-up was not interleaved", st.Requests)
 			}
-			got := ntp.Time(beUint64(conn.sent[1].Buf[40:])).Time(now)
+			got := ntp.Time(binary.BigEndian.Uint64(conn.sent[1].Buf[40:])).Time(now)
 			if d := got.Sub(tc.want); d < -time.Nanosecond || d > time.Nanosecond {
 				t.Errorf("interleaved transmit %v, want %v", got, tc.want)
 			}

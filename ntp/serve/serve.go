@@ -247,12 +247,13 @@ func (s *Service) openAddr(ctx context.Context, addr netip.AddrPort, batch int) 
 			return fail(fmt.Errorf("serve: open %s: %w", addr, err))
 		}
 		bind = bound // later workers share the (possibly ephemeral) port
-		w := newWorker(c, s.cfg.Server, s.cfg.Clock, s.cfg.State, batch, c.Info().TX)
-		if c.Info().PHCIndex >= 0 {
-			w.hw, w.phc = s.cfg.HWClock, c.Info().PHCIndex
+		info := c.Info()
+		w := newWorker(c, s.cfg.Server, s.cfg.Clock, s.cfg.State, batch, info.TX)
+		if info.PHCIndex >= 0 {
+			w.hw, w.phc = s.cfg.HWClock, info.PHCIndex
 		}
 		workers = append(workers, w)
-		sockets = append(sockets, Socket{Addr: bound, Worker: wi, Info: c.Info()})
+		sockets = append(sockets, Socket{Addr: bound, Worker: wi, Info: info})
 	}
 	return conns, workers, sockets, nil
 }

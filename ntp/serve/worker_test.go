@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
@@ -145,7 +146,7 @@ func TestWorkerTimestampKinds(t *testing.T) {
 		if m.Local != netip.MustParseAddr("127.0.0.1") || m.IfIndex != 1 {
 			t.Errorf("reply %d from %v if %d, want the request's local address and interface", i, m.Local, m.IfIndex)
 		}
-		xmt := ntp.Time(beUint64(m.Buf[40:])).Time(base)
+		xmt := ntp.Time(binary.BigEndian.Uint64(m.Buf[40:])).Time(base)
 		if d := xmt.Sub(clk.now); d < -time.Nanosecond || d > time.Nanosecond {
 			t.Errorf("reply %d: transmit %v, want the served clock's Now %v", i, xmt, clk.now)
 		}
@@ -158,11 +159,6 @@ func TestWorkerTimestampKinds(t *testing.T) {
 	if st.RXHardwareUnused != 1 {
 		t.Errorf("hardware unused %d, want 1", st.RXHardwareUnused)
 	}
-}
-
-func beUint64(b []byte) uint64 {
-	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
-		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
 }
 
 // A reply the kernel refuses is counted and skipped; the others still go.
@@ -198,13 +194,7 @@ func TestWorkerTXStamps(t *testing.T) {
 	now := time.Now().Round(0)
 	clk := &stepClock{now: now}
 	k := hwts.Timestamp{Time: now, Kind: hwts.KindKernel}
-	// A request in interleaved form (Origin with bit 0 set, Receive ≠
-	// Transmit) whose Origin matches nothing: a basic reply that asks for
-	// a TX stamp, because the client's next request can use it.
-	first := request(4, 3, 0x4440)
-	putUint64(first[24:], 0x9991)
-	putUint64(first[32:], 0x4441)
-	conn := &fakeConn{in: [][]hwts.Message{{msg("127.0.0.2:1", k, hwts.Timestamp{}, first)}}}
+	conn := &fakeConn{in: [][]hwts.Message{{msg("127.0.0.2:1", k, hwts.Timestamp{}, interleavedForm())}}}
 	w, _, cl := fakeWorker(t, conn, clk)
 	if err := w.step(); err != nil {
 		t.Fatal(err)
@@ -213,7 +203,7 @@ func TestWorkerTXStamps(t *testing.T) {
 		t.Fatalf("interleaved-form request: WantTX %v, ReadTX calls %d, pending %d; want true, 1 (after send), 1",
 			conn.sent[0].WantTX, conn.txRead, w.pending)
 	}
-	first = conn.sent[0].Buf
+	first := conn.sent[0].Buf
 	txTime := now.Add(3 * time.Microsecond)
 	// The stamps arrive "late": ReadTX reports them during the next step,
 	// before its requests are answered.
@@ -222,12 +212,8 @@ func TestWorkerTXStamps(t *testing.T) {
 		{conn.sent[0].TXID, hwts.Timestamp{Time: txTime, Kind: hwts.KindKernel}},
 		{conn.sent[0].TXID + 100, hwts.Timestamp{Time: txTime, Kind: hwts.KindKernel}},
 	}
-	// The client's interleaved follow-up: Origin = first reply's Receive.
-	req := request(4, 3, 0x5550)
-	putUint64(req[24:], uint64(ntp.ReceiveField(first)))
-	putUint64(req[32:], 0x7770)
 	k2 := hwts.Timestamp{Time: now.Add(time.Millisecond), Kind: hwts.KindKernel}
-	conn.in = [][]hwts.Message{{msg("127.0.0.2:1", k2, hwts.Timestamp{}, req)}}
+	conn.in = [][]hwts.Message{{msg("127.0.0.2:1", k2, hwts.Timestamp{}, followUp(first))}}
 	if err := w.step(); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +228,7 @@ func TestWorkerTXStamps(t *testing.T) {
 	if st.Requests[ntp.VerdictInterleaved] != 1 {
 		t.Fatalf("verdicts %v: the follow-up was not interleaved", st.Requests)
 	}
-	got := ntp.Time(beUint64(conn.sent[1].Buf[40:])).Time(now)
+	got := ntp.Time(binary.BigEndian.Uint64(conn.sent[1].Buf[40:])).Time(now)
 	if d := got.Sub(txTime); d < -time.Nanosecond || d > time.Nanosecond {
 		t.Errorf("interleaved transmit %v, want the kernel TX stamp %v", got, txTime)
 	}
@@ -251,10 +237,23 @@ func TestWorkerTXStamps(t *testing.T) {
 	}
 }
 
-func putUint64(b []byte, v uint64) {
-	for i := range 8 {
-		b[i] = byte(v >> (56 - 8*i))
-	}
+// interleavedForm is a request in interleaved form (Origin with bit 0 set,
+// Receive ≠ Transmit) whose Origin matches nothing: it gets a basic reply
+// that asks for a TX stamp, because the client's next request can use it.
+func interleavedForm() []byte {
+	req := request(4, 3, 0x4440)
+	binary.BigEndian.PutUint64(req[24:], 0x9991)
+	binary.BigEndian.PutUint64(req[32:], 0x4441)
+	return req
+}
+
+// followUp is the client's interleaved follow-up to reply: Origin = the
+// reply's Receive.
+func followUp(reply []byte) []byte {
+	req := request(4, 3, 0x5550)
+	binary.BigEndian.PutUint64(req[24:], uint64(ntp.ReceiveField(reply)))
+	binary.BigEndian.PutUint64(req[32:], 0x7770)
+	return req
 }
 
 // Receive errors other than a closed socket are counted and do not end the
@@ -304,13 +303,13 @@ func TestWorkerTXOnDemand(t *testing.T) {
 	k := hwts.Timestamp{Time: now, Kind: hwts.KindKernel}
 	basic := request(4, 3, 0x1230) // Origin 0: basic
 	odd := request(4, 3, 0x1230)   // Origin bit 0 set but Receive = Transmit: not interleaved form
-	putUint64(odd[24:], 0x5551)
-	putUint64(odd[32:], 0x1230)
+	binary.BigEndian.PutUint64(odd[24:], 0x5551)
+	binary.BigEndian.PutUint64(odd[32:], 0x1230)
 	v3 := request(3, 3, 0x1230) // NTPv3: no interleaved mode
-	putUint64(v3[24:], 0x5551)
+	binary.BigEndian.PutUint64(v3[24:], 0x5551)
 	xl := request(4, 3, 0x1230)
-	putUint64(xl[24:], 0x5551)
-	putUint64(xl[32:], 0x7771)
+	binary.BigEndian.PutUint64(xl[24:], 0x5551)
+	binary.BigEndian.PutUint64(xl[32:], 0x7771)
 	conn := &fakeConn{in: [][]hwts.Message{
 		{msg("127.0.0.2:1", k, hwts.Timestamp{}, basic), msg("127.0.0.3:1", k, hwts.Timestamp{}, odd),
 			msg("127.0.0.4:1", k, hwts.Timestamp{}, v3)},
