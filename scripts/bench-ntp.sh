@@ -461,8 +461,10 @@ declare -A R_RB R_CPU1 R_CPU2
 declare -A R_MAX R_NEXT R_P50 R_P99 R_XMAX R_BOTTLENECK R_NOTE
 DEADLINE=$((SECONDS + BUDGET))
 
-# vdrops_of NAME TAG: veth drops of the last run of that step.
-vdrops_of() { grep "^$2 " "$STATE/$1/drops.log" | tail -1 | sed -n 's/.*veth_drops=\([0-9]*\).*/\1/p'; }
+# dropcount NAME TAG FIELD: FIELD (server_socket_drops, veth_drops, ...) of
+# the last run of that step in drops.log.
+dropcount() { grep "^$2 " "$STATE/$1/drops.log" | tail -1 | sed -n "s/.* $3=\([0-9]*\).*/\1/p"; }
+vdrops_of() { dropcount "$1" "$2" veth_drops; }
 
 # classify NAME TAG: who was too slow in a failing step, from where the lost
 # requests died: the server's socket overflowing means the server did not
@@ -474,8 +476,8 @@ classify() {
 	cbusy=$(awk '{ print $3 }' "$STATE/$name/$tag.cpu")
 	read -r glim gcpu gdrop < <(jq -r '[.generator_limited, (.gen_busy_pct | floor), .gen_rx_drops] | map(tostring) | join(" ")' "$json" 2>/dev/null || echo "false 0 0")
 	scpu=$(sed -n 's/.*server process \([0-9]*\) %.*/\1/p' "$STATE/$name/$tag.cpu")
-	sdrop=$(grep "^$tag " "$STATE/$name/drops.log" | tail -1 | sed -n 's/.*server_socket_drops=\([0-9]*\).*/\1/p')
-	vdrop=$(grep "^$tag " "$STATE/$name/drops.log" | tail -1 | sed -n 's/.*veth_drops=\([0-9]*\).*/\1/p')
+	sdrop=$(dropcount "$name" "$tag" server_socket_drops)
+	vdrop=$(vdrops_of "$name" "$tag")
 	if [ "$glim" = true ]; then
 		echo "unclear: generator also fell short (busy $gcpu %, own socket drops $gdrop), server $cpuinfo"
 	elif [ "${sdrop:-0}" -gt 0 ] && { [ "${scpu:-0}" -ge 90 ] || [ "${cbusy:-0}" -ge 95 ]; }; then
