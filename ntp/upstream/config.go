@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/gnomon-time/gnomon/hwts"
@@ -142,37 +140,8 @@ func (s *ServerConfig) clientConfig(c *Config) client.Config {
 	}
 }
 
-// splitAddress splits a server address into host and port. host is an IP
-// literal or a name; the port defaults to DefaultPort.
+// splitAddress splits a server address into host and port (see
+// hostname.SplitAddress); the port defaults to DefaultPort.
 func splitAddress(a string) (host string, port uint16, err error) {
-	if a == "" {
-		return "", 0, errors.New("empty")
-	}
-	if ap, err := netip.ParseAddrPort(a); err == nil {
-		if ap.Port() == 0 {
-			return "", 0, fmt.Errorf("%q: port 0", a)
-		}
-		return ap.Addr().String(), ap.Port(), nil
-	}
-	if ip, err := netip.ParseAddr(a); err == nil {
-		return ip.String(), DefaultPort, nil
-	}
-	h, p, err := net.SplitHostPort(a)
-	if err != nil {
-		// No port: the whole string is the host.
-		h, p = a, ""
-	}
-	if p != "" {
-		n, err := strconv.ParseUint(p, 10, 16)
-		if err != nil || n == 0 {
-			return "", 0, fmt.Errorf("%q: port %q: want 1..65535", a, p)
-		}
-		port = uint16(n)
-	} else {
-		port = DefaultPort
-	}
-	if !hostname.Valid(h) {
-		return "", 0, fmt.Errorf("%q: %q is neither an IP address nor a host name", a, h)
-	}
-	return h, port, nil
+	return hostname.SplitAddress(a, DefaultPort)
 }
