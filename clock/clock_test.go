@@ -1,7 +1,7 @@
 package clock
 
 import (
-	"context"
+	"errors"
 	"math"
 	"sync"
 	"testing"
@@ -77,24 +77,17 @@ func TestRootDispersionGrows(t *testing.T) {
 	}
 }
 
-func TestLocalPublishes(t *testing.T) {
-	base := &manual{t: time.Unix(1_800_000_000, 0)}
-	var cell StateCell
-	l := &Local{Clock: base, Cell: &cell, Stratum: 3, Precision: -24, Interval: time.Millisecond}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for cell.Load() == nil && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	st := cell.Load()
+// The local reference's state; the engine publishes it (engine's local
+// mode tests and source's TestDriverNoSources check the publishing).
+func TestLocalState(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := &Local{Stratum: 3, Precision: -24}
+	st := l.State(now)
 	if st == nil || !st.Synchronized || st.Stratum != 3 || st.RefID != RefIDLocal || st.Leap != LeapNone {
 		t.Fatalf("local state = %+v", st)
+	}
+	if !st.RefTime.Equal(now) || st.Precision != -24 {
+		t.Fatalf("local state at %v = %+v", now, st)
 	}
 }
 
@@ -110,4 +103,20 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
+}
+
+func TestUnsteered(t *testing.T) {
+	u := Unsteered{Served: NewVirtual(&manual{t: time.Unix(1_800_000_000, 0)})}
+	if f, err := u.Frequency(); f != 0 || err != nil {
+		t.Fatalf("Frequency = %v, %v", f, err)
+	}
+	if err := u.AdjustFrequency(0); err != nil {
+		t.Fatalf("AdjustFrequency(0) = %v", err)
+	}
+	if err := u.AdjustFrequency(1); !errors.Is(err, ErrNotSteerable) {
+		t.Fatalf("AdjustFrequency(1) = %v", err)
+	}
+	if err := u.Step(time.Millisecond); !errors.Is(err, ErrNotSteerable) {
+		t.Fatalf("Step = %v", err)
+	}
 }

@@ -13,19 +13,20 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
-	"github.com/gnomon-time/gnomon/clock/engine/driver"
 	"github.com/gnomon-time/gnomon/clock/selection"
+	"github.com/gnomon-time/gnomon/source"
+	"github.com/gnomon-time/gnomon/source/ntpsource"
 )
 
 type fakeDiscipline struct {
 	st       *engine.Status
-	stats    driver.Stats
-	counters []driver.SourceCounters
+	stats    source.Stats
+	counters []ntpsource.Counters
 }
 
 func (f *fakeDiscipline) Status() *engine.Status { return f.st }
-func (f *fakeDiscipline) Stats() driver.Stats    { return f.stats }
-func (f *fakeDiscipline) SourceCounters(context.Context) []driver.SourceCounters {
+func (f *fakeDiscipline) Stats() source.Stats    { return f.stats }
+func (f *fakeDiscipline) SourceCounters(context.Context) []ntpsource.Counters {
 	return f.counters
 }
 
@@ -47,8 +48,8 @@ func disciplineFixture() (*fakeDiscipline, *clock.StateCell, clock.Clock) {
 				Offset: -50 * time.Millisecond, Delay: 90 * time.Microsecond, Jitter: 2 * time.Microsecond},
 		},
 	}
-	return &fakeDiscipline{st: st, stats: driver.Stats{Samples: 900, Dropped: 2, Straddled: 3, Restarts: 1},
-		counters: []driver.SourceCounters{{ID: "a", Polls: 1000, Timeouts: 4}, {ID: "b", Polls: 990, Timeouts: 80}}}, cell, fixedClock{ref.Add(10 * time.Second)}
+	return &fakeDiscipline{st: st, stats: source.Stats{Samples: 900, Dropped: 2, Straddled: 3, Restarts: 1},
+		counters: []ntpsource.Counters{{ID: "a", Polls: 1000, Timeouts: 4}, {ID: "b", Polls: 990, Timeouts: 80}}}, cell, fixedClock{ref.Add(10 * time.Second)}
 }
 
 const goldenDiscipline = `

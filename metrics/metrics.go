@@ -11,12 +11,13 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
-	"github.com/gnomon-time/gnomon/clock/engine/driver"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
 	"github.com/gnomon-time/gnomon/ntp/serve"
+	"github.com/gnomon-time/gnomon/source"
+	"github.com/gnomon-time/gnomon/source/ntpsource"
 )
 
 // ServeStats is the NTP shell's counter source; *serve.Service implements it.
@@ -30,16 +31,16 @@ type ClientLogStats interface {
 	Stats() clientlog.Stats
 }
 
-// Discipline is the clock discipline's status source; *driver.Driver
+// Discipline is the clock discipline's status source; the gnomond discipline (source.Runner with ntpsource.Source)
 // implements it.
 type Discipline interface {
 	// Status is the engine's latest snapshot (nil before the first).
 	Status() *engine.Status
 	// Stats are the driver's own counters.
-	Stats() driver.Stats
+	Stats() source.Stats
 	// SourceCounters asks the poller for its per-source counters,
 	// bounded by ctx; nil when it cannot answer.
-	SourceCounters(ctx context.Context) []driver.SourceCounters
+	SourceCounters(ctx context.Context) []ntpsource.Counters
 }
 
 // sourceCountersTimeout bounds the round trip to the poller per scrape.

@@ -2,8 +2,8 @@
 // decides what time it is, how sure it is, and how to steer the clock.
 //
 // It is sans-IO in the sense of package ntp: it owns no sockets, starts no
-// goroutines and never sleeps. The shell (or the simulator in
-// clock/scenario) feeds it
+// goroutines and never sleeps. The shell (source.Runner, or the simulator
+// in package scenario) feeds it
 //
 //   - raw samples of each source as they arrive (Engine.Sample), and
 //   - a periodic tick (Engine.Tick), which returns when it wants the next,
@@ -125,16 +125,18 @@
 // the last offsets; with a LeapSource, clock.TAISetter gets TAI − UTC.
 // New does no I/O.
 //
-// # Driver
+// # Sources and the loop around the engine
 //
-// The I/O loop around an Engine for NTP upstreams is clock/engine/driver:
-// ntp/upstream polls the servers on its own goroutine, the driver's
-// discipline goroutine owns the Engine, Reporters read an upstream.Cache,
-// and samples cross over a bounded channel.
+// The engine sees a source as a SourceConfig and a Reporter, and receives
+// its samples through Sample; it imports nothing of the sources. The
+// plug-in point is package source: every time source implements
+// source.Source, and source.Runner owns the Engine on its discipline
+// goroutine, registers the sources' references, forwards their samples
+// over a bounded channel and restarts them after a step.
 //
 // # Not here
 //
-// The UDP transport (ntp/upstream), the I/O loop (clock/engine/driver),
+// The UDP transport (ntp/upstream), the I/O loop (package source),
 // gnomond wiring and config keys (cmd/gnomond, config), orphan mode
 // between several local servers. A smear in progress is not restored
 // after a restart (neither does chrony's): a restarted smearing server

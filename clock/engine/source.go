@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
-	"github.com/gnomon-time/gnomon/ntp/client"
 )
 
 // Sample is one raw measurement of the steered clock against a source.
@@ -61,30 +60,4 @@ type Reporter interface {
 // the old timescale.
 type Resetter interface {
 	ResetSamples()
-}
-
-// NTPSource adapts an ntp/client association to Reporter and Resetter.
-type NTPSource struct {
-	Src *client.Source
-}
-
-// Report implements Reporter with the association's Estimate.
-func (s NTPSource) Report(now time.Time) Report {
-	e := s.Src.Estimate(now)
-	return Report{
-		Usable: e.Usable, Offset: e.Offset, SampleTime: e.SampleTime,
-		Delay: e.Delay, Dispersion: e.Dispersion, Jitter: e.Jitter,
-		Leap: e.Leap, Stratum: e.Stratum, RefID: e.RefID,
-		RootDelay: e.RootDelay, RootDispersion: e.RootDispersion,
-		Reach: e.Reach, Poll: e.Poll, Samples: e.Samples,
-	}
-}
-
-// ResetSamples implements Resetter: the association restarts (empty clock
-// filter; the next poll sends at once).
-func (s NTPSource) ResetSamples() { s.Src.Restart() }
-
-// SampleFromNTP converts an accepted ntp/client sample.
-func SampleFromNTP(s client.Sample) Sample {
-	return Sample{Local: s.Time, Offset: s.Offset, Delay: s.Delay, Dispersion: s.Dispersion}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gnomon-time/gnomon/clock/engine"
-	"github.com/gnomon-time/gnomon/clock/scenario"
+	"github.com/gnomon-time/gnomon/scenario"
 )
 
 // maxSimDuration bounds --duration: a simulated day runs in well under a

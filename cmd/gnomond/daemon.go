@@ -23,7 +23,6 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
-	"github.com/gnomon-time/gnomon/clock/engine/driver"
 	"github.com/gnomon-time/gnomon/clock/phc"
 	"github.com/gnomon-time/gnomon/clock/system"
 	"github.com/gnomon-time/gnomon/config"
@@ -32,15 +31,14 @@ import (
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
 	"github.com/gnomon-time/gnomon/ntp/serve"
+	"github.com/gnomon-time/gnomon/source"
+	"github.com/gnomon-time/gnomon/source/ntpsource"
 )
 
 // Shutdown bounds and intervals.
 const (
 	// httpShutdownTimeout bounds the metrics server's graceful shutdown.
 	httpShutdownTimeout = 3 * time.Second
-	// localInterval is how often the local reference republishes its state
-	// (advancing the reference time).
-	localInterval = 16 * time.Second
 )
 
 // daemon holds the running pieces that SIGHUP reload touches.
@@ -82,10 +80,11 @@ func parseLevel(s string) slog.Level {
 func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Command, stderr io.Writer, hup <-chan os.Signal) error {
 	log, level := newLogger(stderr, cfg.Log)
 	cell := new(clock.StateCell)
-	disc, served, local, precision, err := buildDiscipline(cfg, cell, log, f.virtualOffset)
+	disc, err := buildDiscipline(cfg, cell, log, f.virtualOffset)
 	if err != nil {
 		return err
 	}
+	served, precision := disc.served, disc.precision
 	log.Info("gnomond starting", "version", version(), "config", configName(f), "clock_mode", cfg.Clock.Mode,
 		"precision_log2", precision, "ntp_sources", len(cfg.NTPSources()), "local", cfg.LocalSource() != nil)
 	logSources(log, cfg)
@@ -153,7 +152,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		msrc := metrics.Sources{Serve: svc, ClientLog: clog, State: cell, Clock: served, Version: version()}
-		if disc != nil {
+		if disc.steered {
 			msrc.Discipline = disc
 		}
 		if _, err := metrics.Register(reg, msrc); err != nil {
@@ -182,12 +181,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	for _, run := range phcRuns {
 		g.Go(func() error { return run(gctx) })
 	}
-	if local != nil {
-		g.Go(func() error { return local.Run(gctx) })
-	}
-	if disc != nil {
-		g.Go(func() error { return disc.Run(gctx) })
-	}
+	g.Go(func() error { return disc.runner.Run(gctx) })
 	if httpSrv != nil {
 		g.Go(func() error {
 			if err := httpSrv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -215,58 +209,87 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	return nil
 }
 
-// buildDiscipline builds what keeps the served clock and its SyncState:
-// for clock.mode virtual or system a discipline driver (engine + upstream
-// poller) steering the served clock; for none (or system without ntp
-// sources, where there is nothing to steer with) CLOCK_REALTIME read as it
-// is with an optional clock.Local publisher. It does no I/O.
-func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger, virtualOffset time.Duration) (
-	disc *driver.Driver, served clock.Served, local *clock.Local, precision int8, err error) {
+// discipline is what keeps the served clock and its SyncState: a source
+// Runner (the engine and its sources) and what the rest of gnomond reads
+// from it.
+type discipline struct {
+	runner *source.Runner
+	ntp    *ntpsource.Source // nil without ntp sources
+	// served is the clock servers hand out; precision is log2 s of a
+	// reading of it.
+	served    clock.Served
+	precision int8
+	// steered is false with clock.mode none (or system without ntp
+	// sources): CLOCK_REALTIME served as it is, never adjusted.
+	steered bool
+}
+
+// Status returns the engine's latest snapshot.
+func (d *discipline) Status() *engine.Status { return d.runner.Status() }
+
+// Stats returns the runner's counters.
+func (d *discipline) Stats() source.Stats { return d.runner.Stats() }
+
+// SourceCounters asks the NTP poller for its per-server counters (nil
+// without ntp sources or when the poller does not answer in time).
+func (d *discipline) SourceCounters(ctx context.Context) []ntpsource.Counters {
+	if d.ntp == nil {
+		return nil
+	}
+	return d.ntp.Counters(ctx)
+}
+
+// buildDiscipline builds the discipline: for clock.mode virtual or system
+// an engine steering the served clock from the configured sources; for
+// none (or system without ntp sources, where there is nothing to steer
+// with) an engine over CLOCK_REALTIME that never steers it and publishes
+// the local reference or unsynchronised. Either way the engine is the one
+// publisher of cell. It does no I/O.
+func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger, virtualOffset time.Duration) (*discipline, error) {
 	mode := cfg.Clock.Mode
 	if virtualOffset != 0 && mode != config.ClockVirtual {
-		return nil, nil, nil, 0, configError{err: errors.New("--virtual-clock-offset needs clock.mode virtual")}
+		return nil, configError{err: errors.New("--virtual-clock-offset needs clock.mode virtual")}
 	}
 	if mode == config.ClockSystem && len(cfg.NTPSources()) == 0 {
 		log.Info("clock.mode system without ntp sources: nothing to steer with; CLOCK_REALTIME is served as it is")
 		mode = config.ClockNone
 	}
+	var clk source.Clock
 	switch mode {
 	case config.ClockNone:
-		served = system.Clock{}
-		precision = measurePrecision(served)
-		if l := cfg.LocalSource(); l != nil {
-			local = &clock.Local{Clock: served, Cell: cell, Stratum: uint8(l.Stratum),
-				Precision: precision, Interval: localInterval}
-			cell.Store(local.State(served.Now()))
-		} else {
-			cell.Store(clock.Unsynchronised(precision))
-		}
-		return nil, served, local, precision, nil
+		clk = clock.Unsteered{Served: system.Clock{}}
 	case config.ClockSystem:
 		log.Warn("clock.mode system: gnomond STEERS THE HOST CLOCK (CLOCK_REALTIME): frequency, steps and leap bits; " +
 			"no other time daemon may run")
-	}
-	var clk driver.Clock
-	if mode == config.ClockSystem {
 		clk = system.NewSteeredRealtime(log)
-	} else {
+	default:
 		v := clock.NewVirtual(system.Clock{})
 		if virtualOffset != 0 {
 			if err := v.Step(virtualOffset); err != nil {
-				return nil, nil, nil, 0, fmt.Errorf("virtual clock offset: %w", err)
+				return nil, fmt.Errorf("virtual clock offset: %w", err)
 			}
 			log.Info("virtual clock started off the host clock", "offset", virtualOffset)
 		}
 		clk = v
 	}
-	precision = measurePrecision(clk)
-	ec, err := engineConfig(cfg, precision, engine.NewLogSink(log, nil))
+	d := &discipline{precision: measurePrecision(clk), steered: mode != config.ClockNone}
+	ec, err := engineConfig(cfg, d.precision, engine.NewLogSink(log, nil))
 	if err != nil {
-		return nil, nil, nil, 0, configError{err: err}
+		return nil, configError{err: err}
 	}
-	disc, err = driver.New(driver.Config{Engine: ec, Upstream: upstreamConfig(cfg, precision)}, clk, cell, log)
-	if err != nil {
-		return nil, nil, nil, 0, configError{err: err}
+	if !d.steered {
+		// Nothing is steered, so nothing is carried out at a leap second.
+		ec.LeapMode = engine.LeapModeNone
+	}
+	var srcs []source.Source
+	if uc := upstreamConfig(cfg, d.precision); len(uc.Servers) > 0 {
+		if d.ntp, err = ntpsource.New(uc, clk, log); err != nil {
+			return nil, configError{err: err}
+		}
+		srcs = append(srcs, d.ntp)
+	}
+	if d.runner, err = source.New(source.Config{Engine: ec}, clk, cell, log, srcs...); err != nil {
+		return nil, configError{err: err}
 	}
 	if ec.LeapMode == engine.LeapModeSmear {
 		log.Info("leap seconds are smeared for NTP clients: LI is never sent, refid 127.127.1.255 while smearing; "+
@@ -275,7 +298,8 @@ func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger
 	}
 	// Servers read the engine's served clock: the disciplined clock, plus
 	// the smear around a leap in leap.mode smear.
-	return disc, disc.Engine().Served(), nil, precision, nil
+	d.served = d.runner.Engine().Served()
+	return d, nil
 }
 
 func configName(f *flags) string {

@@ -93,11 +93,12 @@ func TestBuildDisciplineServesSmearClock(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	disc, served, _, _, err := buildDiscipline(cfg, new(clock.StateCell), slog.New(slog.DiscardHandler), 0)
+	disc, err := buildDiscipline(cfg, new(clock.StateCell), slog.New(slog.DiscardHandler), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc, ok := served.(*engine.SmearClock); !ok || sc != disc.Engine().Served() {
+	served := disc.served
+	if sc, ok := served.(*engine.SmearClock); !ok || sc != disc.runner.Engine().Served() {
 		t.Errorf("served %T, want the engine's SmearClock", served)
 	}
 	if d := served.Now().Sub(time.Now()); d.Abs() > 100*time.Millisecond {
@@ -105,19 +106,22 @@ func TestBuildDisciplineServesSmearClock(t *testing.T) {
 	}
 }
 
-// Which clock each mode builds. system with ntp sources is not built here:
-// it would steer this machine's clock once running.
+// Which clock each mode builds: steered (virtual) or served as it is
+// (none; system without ntp sources). In every mode the engine is the one
+// publisher of the state; the local reference is its fallback. system
+// with ntp sources is not built here: it would steer this machine's clock
+// once running.
 func TestBuildDisciplineModes(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	tests := []struct {
-		name       string
-		mode       string
-		sources    []config.Source
-		wantDisc   bool
-		wantLocal  bool
-		wantSynced bool
+		name        string
+		mode        string
+		sources     []config.Source
+		wantSteered bool
+		wantLocal   bool
+		wantSynced  bool
 	}{
-		{"virtual local", config.ClockVirtual, []config.Source{{Local: &config.LocalSource{Stratum: 10}}}, true, false, true},
+		{"virtual local", config.ClockVirtual, []config.Source{{Local: &config.LocalSource{Stratum: 10}}}, true, true, true},
 		{"virtual nothing", config.ClockVirtual, nil, true, false, false},
 		{"none local", config.ClockNone, []config.Source{{Local: &config.LocalSource{Stratum: 10}}}, false, true, true},
 		{"none nothing", config.ClockNone, nil, false, false, false},
@@ -131,12 +135,16 @@ func TestBuildDisciplineModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			cell := new(clock.StateCell)
-			disc, served, local, _, err := buildDiscipline(cfg, cell, log, 0)
+			disc, err := buildDiscipline(cfg, cell, log, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (disc != nil) != tt.wantDisc || (local != nil) != tt.wantLocal || served == nil {
-				t.Errorf("discipline %v local %v served %T", disc != nil, local != nil, served)
+			_, unsteered := disc.served.(clock.Unsteered)
+			if disc.steered != tt.wantSteered || unsteered == tt.wantSteered || disc.served == nil {
+				t.Errorf("steered %v, served %T", disc.steered, disc.served)
+			}
+			if st := disc.Status(); (st.Mode == engine.ModeLocal) != tt.wantLocal {
+				t.Errorf("engine mode %v, want local %v", st.Mode, tt.wantLocal)
 			}
 			if st := cell.Load(); st == nil || st.Synchronized != tt.wantSynced {
 				t.Errorf("published state %+v, want synchronised %v", st, tt.wantSynced)
@@ -145,7 +153,7 @@ func TestBuildDisciplineModes(t *testing.T) {
 	}
 	cfg := config.Default()
 	cfg.Clock.Mode = config.ClockNone
-	if _, _, _, _, err := buildDiscipline(cfg, new(clock.StateCell), log, time.Millisecond); err == nil {
+	if _, err := buildDiscipline(cfg, new(clock.StateCell), log, time.Millisecond); err == nil {
 		t.Error("--virtual-clock-offset accepted with clock.mode none")
 	}
 }

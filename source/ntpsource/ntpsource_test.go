@@ -1,4 +1,4 @@
-package driver
+package ntpsource
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/client"
 	"github.com/gnomon-time/gnomon/ntp/upstream"
+	"github.com/gnomon-time/gnomon/source"
 )
 
 // sysClock is the host clock, read only.
@@ -104,7 +105,11 @@ func TestDriverDisciplines(t *testing.T) {
 		servers = append(servers, upstream.ServerConfig{Address: f.addr(), MinPoll: -3, MaxPoll: -3, IBurst: true})
 	}
 	cell := new(clock.StateCell)
-	d, err := New(Config{Engine: ec, Upstream: upstream.Config{Servers: servers}}, v, cell, testLog(t))
+	ns, err := New(upstream.Config{Servers: servers}, v, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := source.New(source.Config{Engine: ec}, v, cell, testLog(t), ns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +128,8 @@ func TestDriverDisciplines(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// SourceCounters needs the poller running.
-	sc := d.SourceCounters(t.Context())
+	// Counters needs the poller running.
+	sc := ns.Counters(t.Context())
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
@@ -152,96 +157,48 @@ func TestDriverDisciplines(t *testing.T) {
 	}
 }
 
-// Without ntp sources the driver still runs the engine: local fallback or
-// unsynchronised, and Run ends cleanly with its context.
-func TestDriverNoSources(t *testing.T) {
-	for _, local := range []bool{false, true} {
-		ec := engine.DefaultConfig()
-		if local {
-			ec.Local = &engine.Local{Stratum: 10}
-		}
-		cell := new(clock.StateCell)
-		d, err := New(Config{Engine: ec}, clock.NewVirtual(sysClock{}), cell, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.Upstream() != nil || d.SourceCounters(t.Context()) != nil {
-			t.Error("poller without servers")
-		}
-		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-		if err := d.Run(ctx); err != nil {
-			t.Fatal(err)
-		}
-		cancel()
-		st := cell.Load()
-		if local && (!st.Synchronized || st.Stratum != 10) || !local && (st.Synchronized || st.Leap != clock.LeapUnsync) {
-			t.Errorf("local=%v: state %+v", local, st)
-		}
-	}
-}
+// countSink counts what a source delivers, per reference.
+type countSink struct{ n map[int]int }
 
-// The forwarder never blocks upstream's goroutine: with nobody reading, a
-// full queue drops and counts.
-func TestForwarderDropsWhenFull(t *testing.T) {
-	ec := engine.DefaultConfig()
-	d, err := New(Config{Engine: ec, Queue: 2, Upstream: upstream.Config{Servers: []upstream.ServerConfig{{Address: "127.0.0.1:1"}}}},
-		clock.NewVirtual(sysClock{}), new(clock.StateCell), nil)
+func (c *countSink) Sample(ref int, _ engine.Sample) { c.n[ref]++ }
+
+// The forwarder hands each accepted sample of a known server to the Sink
+// under the server's reference index, and nothing for a stranger.
+func TestForwarderMapsServers(t *testing.T) {
+	cfg := upstream.Config{Servers: []upstream.ServerConfig{{Address: "127.0.0.1:1"}, {Address: "127.0.0.1:2"}}}
+	ns, err := New(cfg, clock.NewVirtual(sysClock{}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := (*forwarder)(d)
-	for range 10 {
-		f.OnSample("127.0.0.1:1", client.Sample{Time: time.Now()}, client.Estimate{})
+	c := &countSink{n: map[int]int{}}
+	ns.out = c
+	f := (*forwarder)(ns)
+	for range 3 {
+		f.OnSample("127.0.0.1:2", client.Sample{Time: time.Now()}, client.Estimate{})
 	}
+	f.OnSample("127.0.0.1:1", client.Sample{Time: time.Now()}, client.Estimate{})
 	f.OnSample("unknown", client.Sample{}, client.Estimate{})
-	if got := d.Stats().Dropped; got != 8 {
-		t.Errorf("dropped %d, want 8 (queue of 2)", got)
-	}
-}
-
-// Samples produced before the restart that followed a step are discarded,
-// and a source is unusable from the step until its first fresh sample.
-func TestStraddlingSamplesDiscarded(t *testing.T) {
-	d, err := New(Config{Engine: engine.DefaultConfig(), Upstream: upstream.Config{Servers: []upstream.ServerConfig{{Address: "127.0.0.1:1"}}}},
-		clock.NewVirtual(sysClock{}), new(clock.StateCell), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	d.cache.OnState("127.0.0.1:1", now, client.Estimate{Usable: true, Stratum: 1, SampleTime: now})
-	d.want = 1 // a step happened; upstream's generation is still 0
-	d.reps[0].reset()
-	if d.reps[0].Report(now).Usable {
-		t.Error("usable right after a step")
-	}
-	if err := d.sample(fwd{src: 0, gen: 0, s: client.Sample{Time: now}}); err != nil {
-		t.Fatal(err)
-	}
-	if st := d.Stats(); st.Straddled != 1 || st.Samples != 0 {
-		t.Errorf("stats %+v: want the old-generation sample discarded", st)
-	}
-	if d.reps[0].Report(now).Usable {
-		t.Error("usable after an old-generation sample")
-	}
-	if err := d.sample(fwd{src: 0, gen: 1, s: client.Sample{Time: now, Delay: time.Millisecond}}); err != nil {
-		t.Fatal(err)
-	}
-	if st := d.Stats(); st.Samples != 1 || !d.reps[0].Report(now).Usable {
-		t.Errorf("stats %+v usable %v: want the fresh sample used", st, d.reps[0].Report(now).Usable)
+	if len(c.n) != 2 || c.n[0] != 1 || c.n[1] != 3 {
+		t.Errorf("delivered %v, want map[0:1 1:3]", c.n)
 	}
 }
 
 func TestNewRejects(t *testing.T) {
-	if _, err := New(Config{Engine: engine.DefaultConfig()}, nil, new(clock.StateCell), nil); err == nil {
-		t.Error("nil clock accepted")
-	}
-	bad := engine.DefaultConfig()
-	bad.Servo = "nope"
-	if _, err := New(Config{Engine: bad}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil); err == nil {
-		t.Error("bad engine config accepted")
-	}
 	dup := upstream.Config{Servers: []upstream.ServerConfig{{Address: "127.0.0.1:1"}, {Address: "127.0.0.1:1"}}}
-	if _, err := New(Config{Engine: engine.DefaultConfig(), Upstream: dup}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil); err == nil {
+	if _, err := New(dup, clock.NewVirtual(sysClock{}), nil); err == nil {
+		t.Error("duplicate servers accepted")
+	}
+	// The same server in two sources: the Runner refuses the second ID.
+	one := upstream.Config{Servers: []upstream.ServerConfig{{Address: "127.0.0.1:1"}}}
+	a, err := New(one, clock.NewVirtual(sysClock{}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(one, clock.NewVirtual(sysClock{}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := source.New(source.Config{Engine: engine.DefaultConfig()}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil, a, b); err == nil {
 		t.Error("duplicate servers accepted")
 	}
 }
@@ -255,12 +212,16 @@ func TestHostNameAddress(t *testing.T) {
 	f := startServer(t, 0)
 	_, port, _ := net.SplitHostPort(f.addr())
 	servers := []upstream.ServerConfig{{Address: net.JoinHostPort("localhost", port), MinPoll: -2, MaxPoll: -2, IBurst: true}}
-	d, err := New(Config{Engine: engine.DefaultConfig(), Upstream: upstream.Config{Servers: servers}},
-		clock.NewVirtual(sysClock{}), new(clock.StateCell), nil)
+	v := clock.NewVirtual(sysClock{})
+	ns, err := New(upstream.Config{Servers: servers}, v, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !d.names {
+	d, err := source.New(source.Config{Engine: engine.DefaultConfig()}, v, new(clock.StateCell), nil, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ns.names {
 		t.Fatal("host name not noticed")
 	}
 	ctx, cancel := context.WithCancel(t.Context())

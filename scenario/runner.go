@@ -14,6 +14,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock/sim"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/client"
+	"github.com/gnomon-time/gnomon/source/ntpsource"
 )
 
 // Options select one run of a scenario.
@@ -154,7 +155,7 @@ func Run(sc Scenario, opt Options) (*Result, error) {
 		}
 		u.from = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, 1}), 32123)
 		if u.id, err = r.eng.AddSource(engine.SourceConfig{ID: s.Name, Addr: s.Addr, Options: s.Options},
-			engine.NTPSource{Src: u.cl}); err != nil {
+			ntpReporter{src: u.cl}); err != nil {
 			return nil, err
 		}
 		r.ups = append(r.ups, u)
@@ -350,7 +351,7 @@ func (r *runner) poll(u *upstream) error {
 		r.rec.rejected++
 		return nil
 	}
-	return r.eng.Sample(u.id, engine.SampleFromNTP(smp))
+	return r.eng.Sample(u.id, ntpsource.Sample(smp))
 }
 
 // delay draws one direction's delay of path p.

@@ -1,0 +1,124 @@
+package source
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/engine"
+)
+
+// sysClock is the host clock, read only.
+type sysClock struct{}
+
+func (sysClock) Now() time.Time { return time.Now().Round(0) }
+
+// fixedSource is a source whose one reference always reports rep and that
+// delivers nothing by itself.
+type fixedSource struct {
+	id  string
+	rep engine.Report
+}
+
+func (f *fixedSource) Refs() []Ref {
+	return []Ref{{Config: engine.SourceConfig{ID: f.id}, Reporter: f}}
+}
+func (f *fixedSource) Run(ctx context.Context, _ Sink) error { <-ctx.Done(); return nil }
+func (f *fixedSource) Report(time.Time) engine.Report      { return f.rep }
+
+// Without sources the Runner still runs the engine: local fallback or
+// unsynchronised, and Run ends cleanly with its context.
+func TestDriverNoSources(t *testing.T) {
+	for _, local := range []bool{false, true} {
+		ec := engine.DefaultConfig()
+		if local {
+			ec.Local = &engine.Local{Stratum: 10}
+		}
+		cell := new(clock.StateCell)
+		d, err := New(Config{Engine: ec}, clock.NewVirtual(sysClock{}), cell, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.refs) != 0 || len(d.srcs) != 0 {
+			t.Error("references without sources")
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		if err := d.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		st := cell.Load()
+		if local && (!st.Synchronized || st.Stratum != 10) || !local && (st.Synchronized || st.Leap != clock.LeapUnsync) {
+			t.Errorf("local=%v: state %+v", local, st)
+		}
+	}
+}
+
+// A source's Sink never blocks it: with nobody reading, a full queue drops
+// and counts; a sample for a reference the source does not have is
+// ignored.
+func TestForwarderDropsWhenFull(t *testing.T) {
+	ec := engine.DefaultConfig()
+	d, err := New(Config{Engine: ec, Queue: 2}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil,
+		&fixedSource{id: "127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := d.srcs[0]
+	for range 10 {
+		f.Sample(0, engine.Sample{Local: time.Now()})
+	}
+	f.Sample(1, engine.Sample{})
+	f.Sample(-1, engine.Sample{})
+	if got := d.Stats().Dropped; got != 8 {
+		t.Errorf("dropped %d, want 8 (queue of 2)", got)
+	}
+}
+
+// Samples produced before the restart that followed a step are discarded,
+// and a source is unusable from the step until its first fresh sample.
+func TestStraddlingSamplesDiscarded(t *testing.T) {
+	now := time.Now()
+	src := &fixedSource{id: "127.0.0.1:1", rep: engine.Report{Usable: true, Stratum: 1, SampleTime: now}}
+	d, err := New(Config{Engine: engine.DefaultConfig()}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := d.srcs[0]
+	p.want = 1 // a step happened; the source's generation is still 0
+	d.refs[0].ResetSamples()
+	if d.refs[0].Report(now).Usable {
+		t.Error("usable right after a step")
+	}
+	if err := d.sample(t.Context(), fwd{p: p, idx: 0, gen: 0, s: engine.Sample{Local: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.Stats(); st.Straddled != 1 || st.Samples != 0 {
+		t.Errorf("stats %+v: want the old-generation sample discarded", st)
+	}
+	if d.refs[0].Report(now).Usable {
+		t.Error("usable after an old-generation sample")
+	}
+	if err := d.sample(t.Context(), fwd{p: p, idx: 0, gen: 1, s: engine.Sample{Local: now, Delay: time.Millisecond}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.Stats(); st.Samples != 1 || !d.refs[0].Report(now).Usable {
+		t.Errorf("stats %+v usable %v: want the fresh sample used", st, d.refs[0].Report(now).Usable)
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	if _, err := New(Config{Engine: engine.DefaultConfig()}, nil, new(clock.StateCell), nil); err == nil {
+		t.Error("nil clock accepted")
+	}
+	bad := engine.DefaultConfig()
+	bad.Servo = "nope"
+	if _, err := New(Config{Engine: bad}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil); err == nil {
+		t.Error("bad engine config accepted")
+	}
+	if _, err := New(Config{Engine: engine.DefaultConfig()}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil,
+		&fixedSource{id: "a"}, &fixedSource{id: "a"}); err == nil {
+		t.Error("duplicate references accepted")
+	}
+}
