@@ -25,7 +25,7 @@ func (f *fixedSource) Refs() []Ref {
 	return []Ref{{Config: engine.SourceConfig{ID: f.id}, Reporter: f}}
 }
 func (f *fixedSource) Run(ctx context.Context, _ Sink) error { <-ctx.Done(); return nil }
-func (f *fixedSource) Report(time.Time) engine.Report      { return f.rep }
+func (f *fixedSource) Report(time.Time) engine.Report        { return f.rep }
 
 // Without sources the Runner still runs the engine: local fallback or
 // unsynchronised, and Run ends cleanly with its context.
