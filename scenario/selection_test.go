@@ -1,4 +1,4 @@
-package selection_test
+package scenario_test
 
 import (
 	"encoding/binary"
