@@ -112,7 +112,7 @@ func Run(sc Scenario, opt Options) (*Result, error) {
 	}
 	r.local = r.clk
 	if sc.Kernel {
-		r.kern = &simKernel{Clock: r.clk, tl: r.tl, stats: KernelStats{TAI: -1}}
+		r.kern = newSimKernel(r.clk, r.tl)
 		r.local = r.kern
 	}
 	if r.eng, err = engine.New(cfg, r.local, r.cell); err != nil {

@@ -12,87 +12,36 @@ import (
 	"github.com/gnomon-time/gnomon/clock/sim"
 )
 
-// kernelClock is a fake CLOCK_REALTIME: a simulated clock with the kernel's
-// optional abilities. It records every call and, like the kernel
-// (kernel/time/ntp.c second_overflow), inserts (deletes) a second when its
-// own reading passes the UTC midnight (23:59:59) after it was armed, then
-// waits (TIME_WAIT) until disarmed. It never touches the real clock.
+// kernelClock is a fake CLOCK_REALTIME: the simulated kernel of clock/sim
+// (leap bits, sync status, TAI offset; it inserts or deletes the second
+// itself once armed) with every call recorded. It never touches the real
+// clock.
 type kernelClock struct {
-	*sim.Clock
-	calls   []string
-	armed   clock.Leap
-	armedAt time.Time // the instant the kernel leaps at
-	waiting bool      // TIME_WAIT: leapt, still armed
-	leaps   int
-	synced  bool
-	maxErr  time.Duration
-	tai     int
-	fail    error // returned by every setter when set
+	*sim.Kernel
+	calls []string
 }
 
-func (k *kernelClock) Now() time.Time {
-	t := k.Clock.Now()
-	if k.armed == clock.LeapNone || k.waiting || t.Before(k.armedAt) {
-		return t
-	}
-	by := -time.Second
-	if k.armed == clock.LeapDelete {
-		by = time.Second
-	}
-	if err := k.Clock.Step(by); err != nil {
-		panic(err)
-	}
-	k.waiting = true
-	k.leaps++
-	return k.Clock.Now()
-}
-
-// Step records the engine's steps (the kernel's own leap is not one).
-func (k *kernelClock) Step(d time.Duration) error {
-	k.calls = append(k.calls, fmt.Sprintf("step %v", d))
-	return k.Clock.Step(d)
-}
-
-func (k *kernelClock) SetLeap(l clock.Leap) error {
-	k.calls = append(k.calls, "leap "+l.String())
-	if k.fail != nil {
-		return k.fail
-	}
-	k.armed, k.waiting = l, false
-	if l != clock.LeapNone {
-		k.armedAt = nextMidnight(k.Clock.Now())
-		if l == clock.LeapDelete {
-			k.armedAt = k.armedAt.Add(-time.Second)
+func newKernelClock(c *sim.Clock, fail error) *kernelClock {
+	k := &kernelClock{Kernel: sim.NewKernel(c)}
+	k.Fail = fail
+	k.Trace = func(c sim.KernelCall) {
+		switch c.Op {
+		case sim.OpStep:
+			k.calls = append(k.calls, fmt.Sprintf("step %v", c.Step))
+		case sim.OpArm:
+			k.calls = append(k.calls, "leap "+c.Leap.String())
+		case sim.OpSync:
+			if len(k.calls) == 0 || k.calls[len(k.calls)-1] != "sync" {
+				k.calls = append(k.calls, "sync") // one entry per run of updates
+			}
+		case sim.OpUnsync:
+			k.calls = append(k.calls, "unsync")
+		case sim.OpTAI:
+			k.calls = append(k.calls, fmt.Sprintf("tai %d", c.TAI))
 		}
 	}
-	return nil
+	return k
 }
-
-func (k *kernelClock) SetSync(maxErr, estErr time.Duration) error {
-	if len(k.calls) == 0 || k.calls[len(k.calls)-1] != "sync" {
-		k.calls = append(k.calls, "sync") // one entry per run of updates
-	}
-	k.synced, k.maxErr = true, maxErr
-	return k.fail
-}
-
-func (k *kernelClock) SetUnsync() error {
-	k.calls = append(k.calls, "unsync")
-	k.synced = false
-	return k.fail
-}
-
-func (k *kernelClock) SetTAIOffset(sec int) error {
-	k.calls = append(k.calls, fmt.Sprintf("tai %d", sec))
-	k.tai = sec
-	return k.fail
-}
-
-var (
-	_ clock.LeapSetter = (*kernelClock)(nil)
-	_ clock.SyncSetter = (*kernelClock)(nil)
-	_ clock.TAISetter  = (*kernelClock)(nil)
-)
 
 func kernelWorld(t *testing.T, start time.Time, mode LeapMode, table bool) (*world, *kernelClock) {
 	t.Helper()
@@ -103,7 +52,7 @@ func kernelWorld(t *testing.T, start time.Time, mode LeapMode, table bool) (*wor
 			c.LeapSource = leapTable{}
 		}
 	}, func(s *sim.Clock) clock.Steerable {
-		k = &kernelClock{Clock: s}
+		k = newKernelClock(s, nil)
 		return k
 	})
 	return w, k
@@ -133,18 +82,18 @@ func TestLeapKernelSystemMode(t *testing.T) {
 			for range 109 {
 				w.second()
 			}
-			if k.armed != clock.LeapInsert || w.e.Status().KernelLeap != clock.LeapInsert {
-				t.Fatalf("kernel armed %v before the leap (calls %v)", k.armed, k.calls)
+			if k.Armed() != clock.LeapInsert || w.e.Status().KernelLeap != clock.LeapInsert {
+				t.Fatalf("kernel armed %v before the leap (calls %v)", k.Armed(), k.calls)
 			}
-			if !k.synced || k.maxErr <= 0 {
-				t.Errorf("kernel synced %v maxerror %v after updates", k.synced, k.maxErr)
+			if !k.IsSynced() || k.maxErr() <= 0 {
+				t.Errorf("kernel synced %v maxerror %v after updates", k.IsSynced(), k.maxErr())
 			}
 			for range 20 {
 				w.second()
 			}
 			s := w.e.Status()
-			if k.leaps != 1 || k.armed != clock.LeapNone || s.KernelLeap != clock.LeapNone {
-				t.Errorf("kernel leapt %d times, armed %v after", k.leaps, k.armed)
+			if k.Leaps() != 1 || k.Armed() != clock.LeapNone || s.KernelLeap != clock.LeapNone {
+				t.Errorf("kernel leapt %d times, armed %v after", k.Leaps(), k.Armed())
 			}
 			if s.LeapSteps != 1 || w.src.resets != 1 || w.e.Stepped() != -time.Second {
 				t.Errorf("leap steps %d, source resets %d, stepped %v", s.LeapSteps, w.src.resets, w.e.Stepped())
@@ -176,8 +125,8 @@ func TestLeapKernelSystemMode(t *testing.T) {
 			for range 3700 {
 				w.second()
 			}
-			if k.synced || k.calls[len(k.calls)-1] != "unsync" {
-				t.Errorf("after the outage synced=%v calls %v", k.synced, k.calls[len(k.calls)-3:])
+			if k.IsSynced() || k.calls[len(k.calls)-1] != "unsync" {
+				t.Errorf("after the outage synced=%v calls %v", k.IsSynced(), k.calls[len(k.calls)-3:])
 			}
 		})
 	}
@@ -199,8 +148,8 @@ func TestLeapKernelNeverArmedOutsideSystemMode(t *testing.T) {
 					t.Fatalf("kernel armed in mode %v: calls %v", mode, k.calls)
 				}
 			}
-			if k.leaps != 0 {
-				t.Errorf("kernel leapt %d times", k.leaps)
+			if k.Leaps() != 0 {
+				t.Errorf("kernel leapt %d times", k.Leaps())
 			}
 			wantSteps := uint64(1)
 			if mode == LeapModeNone {
@@ -209,8 +158,8 @@ func TestLeapKernelNeverArmedOutsideSystemMode(t *testing.T) {
 			if s := w.e.Status(); s.LeapSteps != wantSteps {
 				t.Errorf("leap steps %d, want %d", s.LeapSteps, wantSteps)
 			}
-			if k.tai != 37 || !k.synced {
-				t.Errorf("tai %d synced %v", k.tai, k.synced)
+			if k.TAI() != 37 || !k.IsSynced() {
+				t.Errorf("tai %d synced %v", k.TAI(), k.IsSynced())
 			}
 			if mode != LeapModeNone && !slices.Contains(k.calls, "step -1s") {
 				t.Errorf("no engine leap step in %v", k.calls)
@@ -227,8 +176,8 @@ func TestLeapKernelDelete(t *testing.T) {
 	for range 110 {
 		w.second()
 	}
-	if k.armed != clock.LeapDelete {
-		t.Fatalf("kernel armed %v", k.armed)
+	if k.Armed() != clock.LeapDelete {
+		t.Fatalf("kernel armed %v", k.Armed())
 	}
 	// The server's UTC skips 23:59:59 (true time at − 1 s on).
 	w.leapAt = time.Time{}
@@ -250,8 +199,8 @@ func TestLeapKernelDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if k.leaps != 1 || k.armed != clock.LeapNone || w.e.Status().LeapSteps != 1 || w.e.Stepped() != time.Second {
-		t.Errorf("kernel leaps %d armed %v, engine leap steps %d stepped %v", k.leaps, k.armed, w.e.Status().LeapSteps, w.e.Stepped())
+	if k.Leaps() != 1 || k.Armed() != clock.LeapNone || w.e.Status().LeapSteps != 1 || w.e.Stepped() != time.Second {
+		t.Errorf("kernel leaps %d armed %v, engine leap steps %d stepped %v", k.Leaps(), k.Armed(), w.e.Status().LeapSteps, w.e.Stepped())
 	}
 	if te := w.rd.Now().Sub(w.tl.Now().Add(time.Second)); te.Abs() > 10*time.Microsecond {
 		t.Errorf("TE vs UTC %v", te)
@@ -269,7 +218,7 @@ func TestLeapKernelErrors(t *testing.T) {
 		t.Errorf("system leap mode on a clock without a kernel: %v", err)
 	}
 	boom := errors.New("EPERM")
-	k := &kernelClock{Clock: clk, fail: boom}
+	k := newKernelClock(clk, boom)
 	e, err := New(cfg, k, &clock.StateCell{})
 	if err != nil {
 		t.Fatal(err)
@@ -278,3 +227,7 @@ func TestLeapKernelErrors(t *testing.T) {
 		t.Errorf("failing SetLeap at the first tick: %v", err)
 	}
 }
+
+func (k *kernelClock) IsSynced() bool { s, _ := k.Synced(); return s }
+
+func (k *kernelClock) maxErr() time.Duration { _, m := k.Synced(); return m }
