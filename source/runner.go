@@ -93,7 +93,8 @@ type fwd struct {
 	s   engine.Sample
 }
 
-// New builds the engine and registers every reference of srcs with it. It
+// New builds the engine and registers every reference of srcs with it; a
+// Fallback source (the local reference) becomes the engine's fallback. It
 // does no I/O. The engine publishes to cell at once (local or
 // unsynchronised); from then on it is the only publisher of cell.
 func New(cfg Config, clk Clock, cell *clock.StateCell, log *slog.Logger, srcs ...Source) (*Runner, error) {
@@ -105,6 +106,17 @@ func New(cfg Config, clk Clock, cell *clock.StateCell, log *slog.Logger, srcs ..
 	}
 	if cfg.Queue <= 0 {
 		cfg.Queue = DefaultQueue
+	}
+	for _, s := range srcs {
+		f, ok := s.(Fallback)
+		if !ok {
+			continue
+		}
+		if cfg.Engine.Local != nil {
+			return nil, errors.New("source runner: more than one local reference")
+		}
+		l := f.Fallback()
+		cfg.Engine.Local = &l
 	}
 	e, err := engine.New(cfg.Engine, clk, cell)
 	if err != nil {

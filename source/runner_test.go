@@ -27,21 +27,23 @@ func (f *fixedSource) Refs() []Ref {
 func (f *fixedSource) Run(ctx context.Context, _ Sink) error { <-ctx.Done(); return nil }
 func (f *fixedSource) Report(time.Time) engine.Report        { return f.rep }
 
-// Without sources the Runner still runs the engine: local fallback or
-// unsynchronised, and Run ends cleanly with its context.
+// Without references to measure the Runner still runs the engine: the
+// local reference (a source with no references) or unsynchronised, and Run
+// ends cleanly with its context.
 func TestDriverNoSources(t *testing.T) {
 	for _, local := range []bool{false, true} {
 		ec := engine.DefaultConfig()
+		var srcs []Source
 		if local {
-			ec.Local = &engine.Local{Stratum: 10}
+			srcs = append(srcs, &Local{Stratum: 10})
 		}
 		cell := new(clock.StateCell)
-		d, err := New(Config{Engine: ec}, clock.NewVirtual(sysClock{}), cell, nil)
+		d, err := New(Config{Engine: ec}, clock.NewVirtual(sysClock{}), cell, nil, srcs...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(d.refs) != 0 || len(d.srcs) != 0 {
-			t.Error("references without sources")
+		if len(d.refs) != 0 || len(d.srcs) != len(srcs) {
+			t.Errorf("%d references, %d sources; want none and %d", len(d.refs), len(d.srcs), len(srcs))
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 		if err := d.Run(ctx); err != nil {
@@ -120,5 +122,9 @@ func TestNewRejects(t *testing.T) {
 	if _, err := New(Config{Engine: engine.DefaultConfig()}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil,
 		&fixedSource{id: "a"}, &fixedSource{id: "a"}); err == nil {
 		t.Error("duplicate references accepted")
+	}
+	if _, err := New(Config{Engine: engine.DefaultConfig()}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil,
+		&Local{Stratum: 10}, &Local{Stratum: 11}); err == nil {
+		t.Error("two local references accepted")
 	}
 }

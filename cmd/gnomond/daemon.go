@@ -281,13 +281,11 @@ func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger
 		// Nothing is steered, so nothing is carried out at a leap second.
 		ec.LeapMode = engine.LeapModeNone
 	}
-	var srcs []source.Source
-	if uc := upstreamConfig(cfg, d.precision); len(uc.Servers) > 0 {
-		if d.ntp, err = ntpsource.New(uc, clk, log); err != nil {
-			return nil, configError{err: err}
-		}
-		srcs = append(srcs, d.ntp)
+	srcs, ntp, err := buildSources(cfg, clk, d.precision, log)
+	if err != nil {
+		return nil, configError{err: err}
 	}
+	d.ntp = ntp
 	if d.runner, err = source.New(source.Config{Engine: ec}, clk, cell, log, srcs...); err != nil {
 		return nil, configError{err: err}
 	}

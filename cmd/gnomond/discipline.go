@@ -8,11 +8,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
 	"github.com/gnomon-time/gnomon/clock/leap"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/config"
 	"github.com/gnomon-time/gnomon/ntp/upstream"
+	"github.com/gnomon-time/gnomon/source"
+	"github.com/gnomon-time/gnomon/source/ntpsource"
 )
 
 // secs converts a validated seconds value from the configuration.
@@ -41,9 +44,6 @@ func engineConfig(cfg *config.Config, precision int8, events engine.EventSink) (
 	ec.Holdover.Duration = secs(cfg.Holdover.Duration)
 	if cfg.Holdover.Duration == 0 {
 		ec.Holdover.Duration = -1 // the engine's "disabled"
-	}
-	if l := cfg.LocalSource(); l != nil {
-		ec.Local = &engine.Local{Stratum: uint8(l.Stratum)}
 	}
 	switch cfg.Leap.Mode {
 	case config.LeapSystem:
@@ -95,6 +95,23 @@ func ownRefIDs(cfg *config.Config) []uint32 {
 		}
 	}
 	return ids
+}
+
+// buildSources builds the configured sources, each entry of `sources:` a
+// case of config.Source: the ntp entries as one poller (nil without any)
+// and the local entry as the local reference. It does no I/O.
+func buildSources(cfg *config.Config, clk clock.Served, precision int8, log *slog.Logger) (
+	srcs []source.Source, ntp *ntpsource.Source, err error) {
+	if uc := upstreamConfig(cfg, precision); len(uc.Servers) > 0 {
+		if ntp, err = ntpsource.New(uc, clk, log); err != nil {
+			return nil, nil, err
+		}
+		srcs = append(srcs, ntp)
+	}
+	if l := cfg.LocalSource(); l != nil {
+		srcs = append(srcs, &source.Local{Stratum: uint8(l.Stratum)})
+	}
+	return srcs, ntp, nil
 }
 
 // upstreamConfig maps the ntp sources to ntp/upstream's servers.

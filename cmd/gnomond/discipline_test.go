@@ -17,10 +17,12 @@ import (
 	"github.com/gnomon-time/gnomon/clock/engine"
 	"github.com/gnomon-time/gnomon/clock/leap"
 	"github.com/gnomon-time/gnomon/clock/selection"
+	"github.com/gnomon-time/gnomon/clock/system"
 	"github.com/gnomon-time/gnomon/config"
 	"github.com/gnomon-time/gnomon/internal/cli"
 	"github.com/gnomon-time/gnomon/internal/syncbuf"
 	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/source"
 )
 
 func TestEngineConfigMapping(t *testing.T) {
@@ -47,8 +49,18 @@ func TestEngineConfigMapping(t *testing.T) {
 	if ec.Holdover.After != 30*time.Second || ec.Holdover.Duration >= 0 {
 		t.Errorf("holdover %+v: want after 30 s, disabled", ec.Holdover)
 	}
-	if ec.Local == nil || ec.Local.Stratum != 7 || ec.LeapMode != engine.LeapModeNone || ec.Precision != -22 {
-		t.Errorf("local %+v leap mode %v precision %d", ec.Local, ec.LeapMode, ec.Precision)
+	// The local entry is a source like the others; the Runner makes it the
+	// engine's fallback.
+	srcs, _, err := buildSources(cfg, clock.NewVirtual(system.Clock{}), -22, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var local *source.Local
+	if len(srcs) == 1 {
+		local, _ = srcs[0].(*source.Local)
+	}
+	if local == nil || local.Stratum != 7 || ec.LeapMode != engine.LeapModeNone || ec.Precision != -22 {
+		t.Errorf("local %+v leap mode %v precision %d", local, ec.LeapMode, ec.Precision)
 	}
 	// Loop detection: our own addresses (loopback at least) are known.
 	if !slices.Contains(ec.Selection.OwnRefIDs, selection.RefIDForAddr(netip.MustParseAddr("127.0.0.1"))) {
