@@ -36,8 +36,8 @@ func (l *Local) State(now time.Time) *SyncState {
 		DispersionRate: DefaultDispersionRate,
 		Precision:      l.Precision,
 		ErrorBound:     disp,
-		ClockClass:     248,
-		TAIOffset:      37,
+		ClockClass:     ClockClassDefault,
+		UTCOffset:      DefaultTAIOffset,
 		Source:         "local",
 	}
 }

@@ -122,3 +122,12 @@ func TestQualityStrings(t *testing.T) {
 		}
 	}
 }
+
+func TestUnsynchronisedQuality(t *testing.T) {
+	st := clock.Unsynchronised(-20)
+	if st.ClockClass != clock.ClockClassDefault || st.ClockAccuracy != clock.ClockAccuracyUnknown ||
+		st.OffsetScaledLogVariance != clock.VarianceNotComputed || st.TimeSource != clock.TimeSourceInternalOscillator ||
+		st.TimeTraceable || st.FrequencyTraceable || st.UTCOffset != clock.DefaultTAIOffset || st.UTCOffsetValid {
+		t.Errorf("unsynchronised %+v", st)
+	}
+}

@@ -108,7 +108,7 @@ func New(cfg Config, clk Clock, cell *clock.StateCell, log *slog.Logger) (*Drive
 	for i := range cfg.Upstream.Servers {
 		sc := &cfg.Upstream.Servers[i]
 		r := &reporter{cache: d.cache, id: sc.ID()}
-		esc := engine.SourceConfig{ID: sc.ID(), Options: selection.Options{
+		esc := engine.SourceConfig{ID: sc.ID(), TimeSource: clock.TimeSourceNTP, Options: selection.Options{
 			Prefer: sc.Prefer, NoSelect: sc.NoSelect, Trust: sc.Trust, Require: sc.Require}}
 		// The reference ID served with this source as the peer comes from
 		// its address; a host name's address is learnt when upstream has
