@@ -5,6 +5,30 @@
 // (clock/system) so that the sans-IO protocol cores can import this package
 // without pulling in syscalls.
 //
+// # SyncState
+//
+// SyncState is the one snapshot every server reads. It carries, side by
+// side:
+//
+//   - what NTP serves: leap indicator, stratum, reference ID and time,
+//     root delay and dispersion (grown at DispersionRate), precision;
+//   - the error bound (ErrorBound at RefTime, growing at DispersionRate),
+//     with Synchronized and Leap what a ClockBound-style reader needs;
+//   - what a PTP grandmaster announces (IEEE 1588-2008 §7.6.2, types in
+//     quality.go): ClockClass (ClockClassLocked 6, ClockClassHoldover 7,
+//     ClockClassDefault 248), ClockAccuracy (ClockAccuracyFor the error
+//     bound while traceable, ClockAccuracyUnknown when free-running),
+//     OffsetScaledLogVariance (VarianceNotComputed), TimeSource (the
+//     selected source's, else TimeSourceInternalOscillator),
+//     TimeTraceable and FrequencyTraceable (locked to a source or in
+//     holdover from one);
+//   - TAI − UTC (UTCOffset, PTP's currentUtcOffset) and whether it is
+//     known rather than the DefaultTAIOffset of 37 s (UTCOffsetValid).
+//
+// The PTP types are gnomon's own, with the IEEE 1588 wire values, not
+// facebook/time's ptp/protocol ones: that package imports net and os, which
+// the sans-IO cores importing this package may not (quality.go says more).
+//
 // # Sign of offset
 //
 // Everywhere in gnomon, offset = reference − local. A positive offset means

@@ -29,8 +29,12 @@ func (l *Local) State(now time.Time) *SyncState {
 		DispersionRate: DefaultDispersionRate,
 		Precision:      l.Precision,
 		ErrorBound:     disp,
-		ClockClass:     248,
-		TAIOffset:      37,
-		Source:         "local",
+		ClockClass:     ClockClassDefault,
+		ClockAccuracy:  ClockAccuracyUnknown,
+		// The local reference's error is declared, not measured.
+		OffsetScaledLogVariance: VarianceNotComputed,
+		TimeSource:              TimeSourceInternalOscillator,
+		UTCOffset:               DefaultTAIOffset,
+		Source:                  "local",
 	}
 }

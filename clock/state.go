@@ -34,6 +34,11 @@ func (l Leap) String() string {
 // after its last update, in seconds per second (RFC 5905 PHI = 15 ppm).
 const DefaultDispersionRate = 15e-6
 
+// DefaultTAIOffset is TAI − UTC in seconds in force since 2017-01-01 (the
+// leap second at the end of 2016): the figure used wherever nothing better
+// is known. A state carrying it only as a default has UTCOffsetValid false.
+const DefaultTAIOffset = 37
+
 // SyncState is an immutable snapshot of what the local clock knows about
 // time. The discipline engine (one goroutine) builds a new value for every
 // change and publishes it through a StateCell; servers load it per packet and
@@ -62,11 +67,55 @@ type SyncState struct {
 	// ErrorBound is the bound on |served time − true time| at RefTime:
 	// |offset| + RootDispersion + RootDelay/2.
 	ErrorBound time.Duration
-	// ClockClass is the PTP clockClass this state maps to (6 locked,
-	// 7 holdover, 248 free-running default).
-	ClockClass uint8
-	// TAIOffset is TAI − UTC in seconds (37 since 2017).
-	TAIOffset int
+
+	// PTP clock quality: what a grandmaster serving this state puts in its
+	// Announce messages (IEEE 1588-2008 §7.6.2; types in quality.go). The
+	// discipline engine sets them per mode:
+	//
+	//	mode            class     accuracy            timeSource           traceable
+	//	locked          6         from the bound      the source's         yes
+	//	holdover        7         from the bound      the source's         yes
+	//	local           248       unknown             internal oscillator  no
+	//	unsynchronised  248       unknown             internal oscillator  no
+
+	// ClockClass: ClockClassLocked while synchronised to a source,
+	// ClockClassHoldover in holdover from it, ClockClassDefault for a
+	// free-running clock (local reference or unsynchronised).
+	ClockClass ClockClass
+	// ClockAccuracy is the smallest clockAccuracy code covering the error
+	// bound when the state was built (ClockAccuracyFor of ErrorBound grown
+	// at DispersionRate to that instant: in holdover it worsens from one
+	// published state to the next). ClockAccuracyUnknown when free-running:
+	// a local reference's bound is declared, not measured.
+	ClockAccuracy ClockAccuracy
+	// OffsetScaledLogVariance is PTP's stability estimate (§7.6.3: the
+	// PTP variance, log2 s², scaled and offset into a uint16).
+	// VarianceNotComputed: nothing estimates it yet.
+	OffsetScaledLogVariance uint16
+	// TimeSource is the immediate source of the time: the selected
+	// source's (its engine.SourceConfig.TimeSource) while locked or in
+	// holdover, TimeSourceInternalOscillator when free-running.
+	TimeSource TimeSource
+	// TimeTraceable and FrequencyTraceable are PTP's timeTraceable and
+	// frequencyTraceable flags: the time (the frequency) is traceable to a
+	// primary reference. Rule: true while locked to a selected source and
+	// in holdover from one (holdover within specification keeps
+	// traceability, as telecom grandmasters do at clockClass 7); false for
+	// a local reference and when unsynchronised. Both always move
+	// together: the engine disciplines phase and frequency to the same
+	// source.
+	TimeTraceable      bool
+	FrequencyTraceable bool
+	// UTCOffset is TAI − UTC in seconds, PTP's currentUtcOffset: PTP
+	// (TAI) seconds = Unix UTC seconds + UTCOffset (37 since 2017-01-01).
+	// UTCOffsetValid is PTP's currentUtcOffsetValid: the number is known
+	// (from a leap-second table, or counted through a leap the engine
+	// carried out), not merely DefaultTAIOffset. It says where the number
+	// comes from, not whether the clock is right: a reader that needs
+	// both checks TimeTraceable too (a ptp4l slave applies the Announced
+	// offset only when both flags are set).
+	UTCOffset      int
+	UTCOffsetValid bool
 	// Source names the selected source for logs and status ("local", an
 	// address, "PHC0"...).
 	Source string
@@ -84,16 +133,21 @@ func (s *SyncState) RootDispersionAt(now time.Time) time.Duration {
 }
 
 // Unsynchronised returns the state of a clock that knows nothing: LI=3,
-// stratum 16 (sent as 0 on the NTP wire).
+// stratum 16 (sent as 0 on the NTP wire); for PTP a free-running clock
+// (ClockClassDefault, accuracy unknown, internal oscillator, nothing
+// traceable) with the default TAI − UTC, not valid.
 func Unsynchronised(precision int8) *SyncState {
 	return &SyncState{
-		Leap:           LeapUnsync,
-		Stratum:        16,
-		Precision:      precision,
-		DispersionRate: DefaultDispersionRate,
-		ClockClass:     248,
-		TAIOffset:      37,
-		Source:         "none",
+		Leap:                    LeapUnsync,
+		Stratum:                 16,
+		Precision:               precision,
+		DispersionRate:          DefaultDispersionRate,
+		ClockClass:              ClockClassDefault,
+		ClockAccuracy:           ClockAccuracyUnknown,
+		OffsetScaledLogVariance: VarianceNotComputed,
+		TimeSource:              TimeSourceInternalOscillator,
+		UTCOffset:               DefaultTAIOffset,
+		Source:                  "none",
 	}
 }
 

@@ -21,7 +21,7 @@ type Point struct {
 	Bound      time.Duration
 	Synced     bool
 	Leap       clock.Leap
-	ClockClass uint8
+	ClockClass clock.ClockClass
 	Mode       engine.Mode
 	Peer       string
 	// States of the sources, in scenario order.

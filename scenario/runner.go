@@ -332,7 +332,7 @@ func (r *runner) poll(u *upstream) error {
 		RootDispersion: u.cfg.RootDispersion,
 		DispersionRate: clock.DefaultDispersionRate,
 		Precision:      -20,
-		TAIOffset:      37,
+		UTCOffset:      clock.DefaultTAIOffset,
 	}
 	var reply [ntp.HeaderLen]byte
 	k, v := u.srv.Respond(reply[:], req[:], u.from, ntp.TimeFromTime(serverClock(t2)), st)

@@ -47,7 +47,7 @@ type scriptedRefclock struct {
 
 func (s *scriptedRefclock) Refs() []source.Ref {
 	return []source.Ref{{
-		Config:   engine.SourceConfig{ID: "PPS0", RefClockID: refIDPPS},
+		Config:   engine.SourceConfig{ID: "PPS0", RefClockID: refIDPPS, TimeSource: clock.TimeSourceGNSS},
 		Reporter: s,
 	}}
 }
@@ -123,6 +123,9 @@ func TestScriptedRefclockScenario(t *testing.T) {
 			worst, s.FrequencyPPB, s.Steps, s.Updates, stats)
 		if s.Mode != engine.ModeLocked || !st.Synchronized || st.Stratum != 1 || st.RefID != refIDPPS || s.Peer != "PPS0" {
 			t.Errorf("mode %v peer %q, state %+v: want locked to PPS0 at stratum 1", s.Mode, s.Peer, st)
+		}
+		if st.TimeSource != clock.TimeSourceGNSS || st.ClockClass != clock.ClockClassLocked || !st.TimeTraceable {
+			t.Errorf("time source %v class %v traceable %v: want GNSS, locked, traceable", st.TimeSource, st.ClockClass, st.TimeTraceable)
 		}
 		if s.Steps != 1 {
 			t.Errorf("steps %d, want 1 (the initial 5 ms)", s.Steps)

@@ -119,7 +119,11 @@ type Config struct {
 	// offset; otherwise the truechimers' majority decides the leap and
 	// TAIOffset is kept (and moved by each leap carried out).
 	LeapSource LeapSource
-	TAIOffset  int
+	// TAIOffset is TAI − UTC in seconds to assume without a LeapSource
+	// (clock.DefaultTAIOffset). The published state marks it valid
+	// (SyncState.UTCOffsetValid) only once a leap has been carried out:
+	// until then it is a default, not knowledge.
+	TAIOffset int
 	// Sink receives events (steps, source changes, mode changes, leaps);
 	// nil discards them.
 	Sink EventSink
@@ -139,7 +143,7 @@ func DefaultConfig() Config {
 		TickInterval:     time.Second,
 		StartupWait:      8 * time.Second,
 		LeapMode:         LeapModeStep,
-		TAIOffset:        37,
+		TAIOffset:        clock.DefaultTAIOffset,
 	}
 }
 
@@ -217,5 +221,11 @@ type SourceConfig struct {
 	// reference clocks, which set RefClockID.
 	Addr       netip.Addr
 	RefClockID uint32
+	// TimeSource is the PTP timeSource published while this source is the
+	// system peer (and in holdover from it): clock.TimeSourceNTP for an
+	// NTP server, TimeSourceGNSS for a GNSS receiver, TimeSourcePTP for a
+	// PTP grandmaster. Zero (not given) is published as
+	// clock.TimeSourceOther.
+	TimeSource clock.TimeSource
 	selection.Options
 }

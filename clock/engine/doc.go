@@ -46,17 +46,33 @@
 //
 //   - unsynchronised: nothing ever selected (or holdover expired) and no
 //     local fallback: LI=3, stratum 16 (servers put 0 on the wire),
-//     clockClass 248.
+//     clock.ClockClassDefault (248).
 //   - locked: the servo has made a clock update within Holdover.After
 //     (default three poll intervals of the peer, at least 16 s). Stratum = peer + 1,
-//     reference ID of the peer, reference time = last update, clockClass 6.
+//     reference ID of the peer, reference time = last update,
+//     clock.ClockClassLocked (6).
 //   - holdover: no update for Holdover.After: the clock keeps the last
 //     frequency estimate (the servo's phase slew is removed), the state
 //     keeps the last reference time so that root dispersion and error
-//     bound grow at DispersionRate, clockClass 7. After Holdover.Duration
-//     more the engine degrades to local or unsynchronised.
+//     bound grow at DispersionRate, clock.ClockClassHoldover (7). After
+//     Holdover.Duration more the engine degrades to local or
+//     unsynchronised.
 //   - local: chrony's `local stratum N`: with no source, serve the clock
-//     as it is at stratum N, reference ID 127.127.1.1, clockClass 248.
+//     as it is at stratum N, reference ID 127.127.1.1,
+//     clock.ClockClassDefault (248).
+//
+// The rest of the PTP quality follows the mode. Locked and holdover: the
+// TimeSource of the system peer (SourceConfig.TimeSource: the driver's
+// NTP upstreams say clock.TimeSourceNTP; a source that does not say is
+// published as clock.TimeSourceOther), ClockAccuracy = clock.ClockAccuracyFor
+// the error bound grown to the instant the state is built (so in holdover
+// it worsens from tick to tick), TimeTraceable and FrequencyTraceable set:
+// holdover within Holdover.Duration counts as within specification, as a
+// telecom grandmaster's clockClass 7 does. Local and unsynchronised: the
+// clock runs free, so TimeSourceInternalOscillator, ClockAccuracyUnknown
+// (a local reference declares its bound, it does not measure it) and
+// nothing traceable. OffsetScaledLogVariance is clock.VarianceNotComputed
+// in every mode: no stability estimate is made yet.
 //
 // # Error bound
 //
@@ -71,7 +87,15 @@
 //
 // The leap indicator is the majority of the truechimers (selection), or,
 // when a LeapSource (a leap-seconds table, clock/leap) is configured, the
-// table's. A leap is armed only on the last day of a month (RFC 5905
+// table's. TAI − UTC (SyncState.UTCOffset, Status.TAIOffset) is the
+// table's when there is one, otherwise Config.TAIOffset
+// (clock.DefaultTAIOffset) moved by each leap carried out. It is published
+// as valid (UTCOffsetValid, Status.TAIOffsetValid; PTP's
+// currentUtcOffsetValid) when it comes from a table that does not report
+// itself expired (a LeapSource with an Expired method, as leap.Table has),
+// or once a leap has been carried out; never while it is only the
+// configured default. Validity says where the number comes from in every
+// mode, not whether the clock is right (that is TimeTraceable). A leap is armed only on the last day of a month (RFC 5905
 // §7.3) and nothing is cancelled in the last 2 s before it. What happens
 // at the leap is Config.LeapMode, named after chronyd's leapsecmode:
 //

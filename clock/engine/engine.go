@@ -51,6 +51,7 @@ type Engine struct {
 	stepped                              time.Duration // sum of every step made, leaps included
 
 	tai        int
+	taiValid   bool       // tai comes from the LeapSource or a leap carried out, not Config.TAIOffset
 	announce   clock.Leap // leap in the published state
 	leapArmed  clock.Leap // LeapNone when nothing is armed
 	leapAt     time.Time  // local instant of the armed leap
@@ -116,6 +117,11 @@ func New(cfg Config, clk clock.Steerable, cell *clock.StateCell) (*Engine, error
 	e.steer.reset(now, f)
 	e.avgFreq = f
 	e.waitUntil = now.Add(cfg.StartupWait)
+	if cfg.LeapSource != nil {
+		// The first state already carries the table's TAI − UTC (the
+		// leap itself is decided at the first Tick).
+		e.tableLeap(now)
+	}
 	if cfg.Local != nil {
 		e.mode = ModeLocal
 	}
@@ -397,11 +403,28 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		DispersionRate: e.dispersionRate(),
 		Precision:      e.cfg.Precision,
 		ErrorBound:     off + r.RootDispersion + r.RootDelay/2,
-		ClockClass:     6,
-		Source:         r.Peer,
+		// PTP quality while locked (state sets the accuracy as the bound
+		// grows, and the holdover class).
+		ClockClass:              clock.ClockClassLocked,
+		OffsetScaledLogVariance: clock.VarianceNotComputed,
+		TimeSource:              e.timeSource(r.Peer),
+		TimeTraceable:           true,
+		FrequencyTraceable:      true,
+		Source:                  r.Peer,
 	}
 	e.setMode(at, ModeLocked)
 	return e.kernelSynced(true)
+}
+
+// timeSource is the PTP timeSource of the source with the given ID
+// (clock.TimeSourceOther when it did not say).
+func (e *Engine) timeSource(id string) clock.TimeSource {
+	for _, s := range e.srcs {
+		if s.cfg.ID == id && s.cfg.TimeSource != 0 {
+			return s.cfg.TimeSource
+		}
+	}
+	return clock.TimeSourceOther
 }
 
 // holdoverAfter is how long without an update before holdover.
@@ -471,18 +494,28 @@ func (e *Engine) state(now time.Time) *clock.SyncState {
 		b := e.base
 		st = &b
 		if e.mode == ModeHoldover {
-			st.ClockClass = 7
+			st.ClockClass = clock.ClockClassHoldover
 		}
+		// The bound as it is now: in holdover the accuracy worsens from
+		// one published state to the next.
+		st.ClockAccuracy = clock.ClockAccuracyFor(ErrorBoundAt(st, now))
 	case ModeLocal:
 		st = (&clock.Local{Stratum: e.cfg.Local.Stratum, Precision: e.cfg.Precision,
 			RootDispersion: e.cfg.Local.RootDispersion}).State(now)
+		// Free-running: the local reference declares its bound, it does
+		// not measure it, and nothing is traceable.
+		st.ClockClass = clock.ClockClassDefault
+		st.ClockAccuracy = clock.ClockAccuracyUnknown
+		st.OffsetScaledLogVariance = clock.VarianceNotComputed
+		st.TimeSource = clock.TimeSourceInternalOscillator
+		st.TimeTraceable, st.FrequencyTraceable = false, false
 	default:
 		st = clock.Unsynchronised(e.cfg.Precision)
-		st.TAIOffset = e.tai
+		st.UTCOffset, st.UTCOffsetValid = e.tai, e.taiValid
 		return st
 	}
 	st.Leap = e.announce
-	st.TAIOffset = e.tai
+	st.UTCOffset, st.UTCOffsetValid = e.tai, e.taiValid
 	if e.cfg.LeapMode == LeapModeSmear {
 		// What servers send: LI never announced, RefIDSmear while the
 		// smear is in progress (judged on the continuous clock).
@@ -514,7 +547,7 @@ func (e *Engine) buildStatus(now time.Time, st *clock.SyncState) *Status {
 		ErrorBound: st.ErrorBound, DispersionRate: st.DispersionRate,
 		FrequencyPPB: f, FreqEstimatePPB: e.freqEstimate(), SkewPPB: e.skew(),
 		UpdateInterval: time.Duration(e.meanInterval * 1e9),
-		Leap:           st.Leap, TAIOffset: e.tai,
+		Leap:           st.Leap, TAIOffset: e.tai, TAIOffsetValid: e.taiValid,
 		Updates: e.updates, Steps: e.steps, LastStep: e.lastStep,
 		Discarded: e.discarded, LeapSteps: e.leapSteps,
 	}

@@ -262,10 +262,11 @@ func TestLeap(t *testing.T) {
 		mode      LeapMode
 		wantTAI   [2]int // before, after
 		wantSteps uint64
+		wantValid [2]bool // UTCOffsetValid before, after: a table, or a leap counted
 	}{
-		{"table/step", true, LeapModeStep, [2]int{36, 37}, 1},
-		{"sources/step", false, LeapModeStep, [2]int{37, 38}, 1},
-		{"sources/none", false, LeapModeNone, [2]int{37, 38}, 0},
+		{"table/step", true, LeapModeStep, [2]int{36, 37}, 1, [2]bool{true, true}},
+		{"sources/step", false, LeapModeStep, [2]int{37, 38}, 1, [2]bool{false, true}},
+		{"sources/none", false, LeapModeNone, [2]int{37, 38}, 0, [2]bool{false, true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, at.Add(-2*time.Minute), sim.Oscillator{}, func(c *Config) {
@@ -282,15 +283,21 @@ func TestLeap(t *testing.T) {
 				w.second()
 			}
 			st, s := w.e.State(), w.e.Status()
-			if st.Leap != clock.LeapInsert || !s.LeapAt.Equal(at) || st.TAIOffset != tc.wantTAI[0] {
-				t.Fatalf("before: leap %v at %v TAI %d", st.Leap, s.LeapAt, st.TAIOffset)
+			if st.Leap != clock.LeapInsert || !s.LeapAt.Equal(at) || st.UTCOffset != tc.wantTAI[0] {
+				t.Fatalf("before: leap %v at %v TAI %d", st.Leap, s.LeapAt, st.UTCOffset)
+			}
+			if st.UTCOffsetValid != tc.wantValid[0] || s.TAIOffsetValid != tc.wantValid[0] {
+				t.Errorf("before: TAI valid %v (status %v), want %v", st.UTCOffsetValid, s.TAIOffsetValid, tc.wantValid[0])
 			}
 			for range 20 {
 				w.second()
 			}
 			st, s = w.e.State(), w.e.Status()
-			if st.Leap != clock.LeapNone || st.TAIOffset != tc.wantTAI[1] || s.LeapSteps != tc.wantSteps || w.counter.LeapSteps.Load() != tc.wantSteps {
-				t.Errorf("after: leap %v TAI %d leap steps %d", st.Leap, st.TAIOffset, s.LeapSteps)
+			if st.Leap != clock.LeapNone || st.UTCOffset != tc.wantTAI[1] || s.LeapSteps != tc.wantSteps || w.counter.LeapSteps.Load() != tc.wantSteps {
+				t.Errorf("after: leap %v TAI %d leap steps %d", st.Leap, st.UTCOffset, s.LeapSteps)
+			}
+			if st.UTCOffsetValid != tc.wantValid[1] || s.TAIOffsetValid != tc.wantValid[1] {
+				t.Errorf("after: TAI valid %v (status %v), want %v", st.UTCOffsetValid, s.TAIOffsetValid, tc.wantValid[1])
 			}
 			// Against UTC the clock is right only when stepped.
 			te := w.clk.Now().Sub(w.utc(w.tl.Now()))

@@ -27,10 +27,8 @@ func nextMidnight(t time.Time) time.Time {
 // for a leap already carried out.
 func (e *Engine) leapVote(now time.Time) (clock.Leap, time.Time) {
 	l := clock.LeapNone
-	if ls := e.cfg.LeapSource; ls != nil {
-		var tai int
-		l, tai = ls.LeapAt(now)
-		e.tai = tai
+	if e.cfg.LeapSource != nil {
+		l = e.tableLeap(now)
 	} else {
 		switch {
 		case e.res.Selected:
@@ -50,6 +48,23 @@ func (e *Engine) leapVote(now time.Time) (clock.Leap, time.Time) {
 		return clock.LeapNone, time.Time{}
 	}
 	return l, at
+}
+
+// expirer is what a LeapSource may also tell: whether it has expired
+// (leap.Table.Expired).
+type expirer interface {
+	Expired(now time.Time) bool
+}
+
+// tableLeap reads the LeapSource at now: it returns the leap the table
+// announces and takes TAI − UTC from it, valid unless the table says it
+// has expired (a leap may have been announced since it was written).
+func (e *Engine) tableLeap(now time.Time) clock.Leap {
+	l, tai := e.cfg.LeapSource.LeapAt(now)
+	e.tai = tai
+	x, ok := e.cfg.LeapSource.(expirer)
+	e.taiValid = !ok || !x.Expired(now)
+	return l
 }
 
 // leapCheck carries out an armed leap that is due, then re-evaluates what
@@ -103,7 +118,10 @@ func (e *Engine) doLeap(now time.Time) error {
 	e.leapArmed, e.leapAt = clock.LeapNone, time.Time{}
 	e.announce = clock.LeapNone
 	if e.cfg.LeapSource == nil {
+		// Counted through a leap seen happen: from now on the figure is
+		// knowledge (if the one before was right), not a default.
 		e.tai += dTAI
+		e.taiValid = true
 	}
 	switch e.cfg.LeapMode {
 	case LeapModeNone:

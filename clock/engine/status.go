@@ -46,8 +46,12 @@ type Status struct {
 	// announced to clients except in LeapModeSmear.
 	Leap clock.Leap
 	// LeapAt is the local time an armed leap happens (zero if none).
-	LeapAt    time.Time
-	TAIOffset int
+	LeapAt time.Time
+	// TAIOffset is TAI − UTC in seconds; TAIOffsetValid says it comes
+	// from the leap table or a leap carried out, not the default
+	// (SyncState.UTCOffsetValid).
+	TAIOffset      int
+	TAIOffsetValid bool
 	// KernelLeap is what the kernel is armed with (LeapModeSystem).
 	KernelLeap clock.Leap
 	// Smearing is true while a leap smear is in progress (LeapModeSmear);

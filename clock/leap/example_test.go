@@ -10,7 +10,7 @@ import (
 )
 
 // The engine's use of the package on the last day before a leap: load the
-// table, vote with the sources, fill TAIOffset, and let the smear config
+// table, vote with the sources, fill UTCOffset, and let the smear config
 // shape what servers publish.
 func Example() {
 	table, err := leap.Load(os.DirFS("testdata"), "future.list")
@@ -29,7 +29,7 @@ func Example() {
 	// A smearing server does not announce, and marks smeared time.
 	ev, _ := table.Next(now)
 	smear := leap.Smear{Enabled: true}
-	st := &clock.SyncState{Synchronized: true, Leap: li, Stratum: 2, RefID: 0xC0000201, TAIOffset: tai}
+	st := &clock.SyncState{Synchronized: true, Leap: li, Stratum: 2, RefID: 0xC0000201, UTCOffset: tai, UTCOffsetValid: true}
 	fmt.Println("served LI before:", smear.Apply(st, now, ev).Leap)
 	during := ev.At.Add(2 * time.Hour) // continuous clock, 2 h into the smear
 	fmt.Printf("during: refid %#x, offset %v\n", smear.Apply(st, during, ev).RefID, smear.Offset(during, ev))

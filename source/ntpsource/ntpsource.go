@@ -43,7 +43,7 @@ func New(cfg upstream.Config, clk clock.Served, log *slog.Logger) (*Source, erro
 	for i := range cfg.Servers {
 		sc := &cfg.Servers[i]
 		r := &reporter{cache: s.cache, id: sc.ID()}
-		esc := engine.SourceConfig{ID: sc.ID(), Options: selection.Options{
+		esc := engine.SourceConfig{ID: sc.ID(), TimeSource: clock.TimeSourceNTP, Options: selection.Options{
 			Prefer: sc.Prefer, NoSelect: sc.NoSelect, Trust: sc.Trust, Require: sc.Require}}
 		// The reference ID served with this source as the peer comes from
 		// its address; a host name's address is learnt when upstream has

@@ -138,6 +138,9 @@ func TestDriverDisciplines(t *testing.T) {
 	if !st.Synchronized || st.Stratum != 2 || (s.Peer != servers[0].ID() && s.Peer != servers[1].ID()) {
 		t.Errorf("state %+v, peer %q", st, s.Peer)
 	}
+	if st.TimeSource != clock.TimeSourceNTP || st.ClockClass != clock.ClockClassLocked {
+		t.Errorf("time source %v clock class %v, want NTP, locked", st.TimeSource, st.ClockClass)
+	}
 	if s.Sources[2].State != selection.Falseticker {
 		t.Errorf("the 50 ms server is %v, want falseticker", s.Sources[2].State)
 	}
