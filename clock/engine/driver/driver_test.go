@@ -15,6 +15,7 @@ import (
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/client"
 	"github.com/gnomon-time/gnomon/ntp/upstream"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 // sysClock is the host clock, read only.
@@ -61,12 +62,12 @@ func startServer(t *testing.T, off time.Duration) *fakeServer {
 			now := time.Now().Add(f.off)
 			st := &clock.SyncState{Synchronized: true, Stratum: 1, RefID: 0x47505300, RefTime: now.Add(-time.Second),
 				RootDispersion: 10 * time.Microsecond, Precision: -20}
-			k, v := srv.Respond(out, buf[:n], from, ntp.TimeFromTime(now), st)
+			k, v := srv.Respond(out, buf[:n], from, wire.TimeFromTime(now), st)
 			if !v.Replied() {
 				continue
 			}
 			if v.NeedsTransmit() {
-				ntp.PutTransmit(out[:k], ntp.TimeFromTime(time.Now().Add(f.off)))
+				wire.PutTransmit(out[:k], wire.TimeFromTime(time.Now().Add(f.off)))
 			}
 			c.WriteToUDPAddrPort(out[:k], from)
 		}

@@ -1,4 +1,4 @@
-package ntp
+package wire
 
 import (
 	"testing"
@@ -167,7 +167,7 @@ func TestPutTransmit(t *testing.T) {
 				t.Errorf("Transmit = %v, want %v", h.Transmit, tt.want)
 			}
 			for i, b := range out {
-				if (i < offTransmit || i >= HeaderLen) && b != 0xAA {
+				if (i < OffTransmit || i >= HeaderLen) && b != 0xAA {
 					t.Errorf("byte %d changed to %#x", i, b)
 				}
 			}
