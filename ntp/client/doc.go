@@ -8,6 +8,7 @@
 //
 // Like ntp.Server it imports no net, os or syscall, starts no goroutines and
 // never reads a clock: every method takes the local time as an argument.
+// The packet format (header, timestamps, kiss codes) is ntp/wire's.
 // The shell owns the socket. Its loop per source is:
 //
 //	var buf [client.RequestLen]byte
@@ -54,10 +55,10 @@
 // # Sample (RFC 5905 §8)
 //
 // offset θ = ((T2 − T1) + (T3 − T4)) / 2 and delay δ = (T4 − T1) − (T3 − T2),
-// computed in 32.32 fixed point (era-safe differences), with gnomon's sign:
-// offset = reference − local, positive when the local clock is behind. δ is
-// floored at our precision. The sample dispersion is ε = 2^precision(server)
-// + 2^precision(local) + PHI × (T4 − T1), PHI = 15 ppm.
+// computed in 32.32 fixed point (era-safe wire.Delta differences), with
+// gnomon's sign: offset = reference − local, positive when the local clock
+// is behind. δ is floored at our precision. The sample dispersion is
+// ε = 2^precision(server) + 2^precision(local) + PHI × (T4 − T1), PHI = 15 ppm.
 //
 // # Clock filter (RFC 5905 §10)
 //

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 func TestFilterMinDelayPick(t *testing.T) {
@@ -49,7 +51,7 @@ func TestFilterMinDelayPick(t *testing.T) {
 
 func TestFilterDispersion(t *testing.T) {
 	now := base
-	prec := log2Duration(-20)
+	prec := wire.Log2Duration(-20)
 	var f filter
 	r := f.evaluate(now, prec)
 	if r.ok || r.dispersion != MaxDispersion {
