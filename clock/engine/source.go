@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/ntp/client"
 )
 
@@ -85,6 +86,6 @@ func (s NTPSource) Report(now time.Time) Report {
 func (s NTPSource) ResetSamples() { s.Src.Restart() }
 
 // SampleFromNTP converts an accepted ntp/client sample.
-func SampleFromNTP(s client.Sample) Sample {
+func SampleFromNTP(s filter.Sample) Sample {
 	return Sample{Local: s.Time, Offset: s.Offset, Delay: s.Delay, Dispersion: s.Dispersion}
 }

@@ -62,16 +62,12 @@
 //
 // # Clock filter (RFC 5905 §10)
 //
-// The last 8 samples, including dummy samples of dispersion MAXDISP = 16 s
-// pushed at a poll when the two previous requests went unanswered. Dispersion grows
-// with age at PHI. The estimate is the sample with the smallest distance
-// δ/2 + ε (for samples of equal age: the smallest delay); the peer
-// dispersion is Σ εᵢ/2^(i+1) over the sorted stages, normalised over the
-// filled stages (deviation: the RFC counts never-filled stages as MAXDISP,
-// which keeps a new source's root distance at seconds for its first polls
-// and lets a falseticker's interval overlap everyone's; dummy stages of
-// missed polls still count); the jitter is the RMS of the other valid
-// samples' offsets around the chosen one, floored at our precision.
+// Each association feeds its accepted samples into a clock/filter.Filter
+// (the last 8 samples, minimum-distance pick, peer dispersion and jitter;
+// see that package for the semantics and where they deviate from the RFC).
+// At a poll where the two previous requests went unanswered the source
+// pushes a dummy sample of dispersion MAXDISP = 16 s, which ages the older
+// samples out. Estimate evaluates the filter at the time it is given.
 //
 // # Poll schedule
 //

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
@@ -85,7 +86,7 @@ func poll(s *Source, now time.Time) (cookie wire.Time, next time.Time) {
 
 // exchange runs one poll at t1 and answers it with the server offset off
 // (reference − local), symmetric one-way delay owd and 0 processing time.
-func exchange(t testing.TB, s *Source, t1 time.Time, off, owd time.Duration) (Sample, Verdict) {
+func exchange(t testing.TB, s *Source, t1 time.Time, off, owd time.Duration) (filter.Sample, Verdict) {
 	t.Helper()
 	c, _ := poll(s, t1)
 	if c == 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
@@ -147,9 +148,9 @@ type Source struct {
 	lastCookie wire.Time // cookie of the last answered request
 	lastXmt    wire.Time // Transmit of the last accepted reply
 
-	rbuf   [8]byte  // cookie randomness, kept here so reading it does not allocate
-	hdr    Estimate // header fields of the last matched reply
-	filter filter
+	rbuf   [8]byte       // cookie randomness, kept here so reading it does not allocate
+	hdr    Estimate      // header fields of the last matched reply
+	filter filter.Filter // clock filter of this association
 	stats  Stats
 }
 
@@ -204,10 +205,10 @@ func (s *Source) Poll(now time.Time, out *[RequestLen]byte) (send bool, next tim
 		s.burstLeft = BurstCount
 	}
 	s.reach <<= 1
-	if s.filter.n > 0 && s.reach&0b111 == 0 {
+	if s.filter.Len() > 0 && s.reach&0b111 == 0 {
 		// The two previous requests went unanswered (RFC 5905 A.5.7.2
 		// poll): age the filter with a dummy sample.
-		s.filter.addMissing(now)
+		s.filter.AddMissing(now)
 	}
 	if s.unanswer >= unreachPolls && s.poll < s.cfg.MaxPoll {
 		s.poll++
@@ -264,38 +265,38 @@ func (s *Source) writeRequest(out *[RequestLen]byte) {
 // timestamp), or the zero time to use the time of the Poll call that built
 // it. It never panics, whatever reply holds. A new sample goes into the
 // clock filter only when the verdict is Accepted; it is also returned.
-func (s *Source) HandleReply(reply []byte, rx, tx time.Time) (Sample, Verdict) {
+func (s *Source) HandleReply(reply []byte, rx, tx time.Time) (filter.Sample, Verdict) {
 	smp, v := s.handle(reply, rx, tx)
 	s.stats.Verdicts[v]++
 	return smp, v
 }
 
-func (s *Source) handle(b []byte, rx, tx time.Time) (Sample, Verdict) {
+func (s *Source) handle(b []byte, rx, tx time.Time) (filter.Sample, Verdict) {
 	if s.state == StateDemobilised {
-		return Sample{}, Demobilised
+		return filter.Sample{}, Demobilised
 	}
 	if len(b) < RequestLen {
-		return Sample{}, Malformed
+		return filter.Sample{}, Malformed
 	}
 	h, _ := wire.ParseHeader(b) // cannot fail: b holds a whole header
 	if h.Version < 1 || h.Version > 4 {
-		return Sample{}, BadVersion
+		return filter.Sample{}, BadVersion
 	}
 	if h.Mode != wire.ModeServer {
-		return Sample{}, BadMode
+		return filter.Sample{}, BadMode
 	}
 	org, rcv, xmt := h.Origin, h.Receive, h.Transmit
 	switch {
 	case s.lastCookie != 0 && org == s.lastCookie:
-		return Sample{}, Duplicate
+		return filter.Sample{}, Duplicate
 	case !s.pending:
-		return Sample{}, NotExpected
+		return filter.Sample{}, NotExpected
 	case org != s.cookie:
-		return Sample{}, BogusOrigin
+		return filter.Sample{}, BogusOrigin
 	}
 	if h.Stratum == wire.StratumUnspecified {
 		s.consume()
-		return Sample{}, s.kissOfDeath(wire.KissCode(h.RefID))
+		return filter.Sample{}, s.kissOfDeath(wire.KissCode(h.RefID))
 	}
 	t1 := tx
 	if t1.IsZero() {
@@ -303,10 +304,10 @@ func (s *Source) handle(b []byte, rx, tx time.Time) (Sample, Verdict) {
 	}
 	if rcv == 0 || xmt == 0 || xmt.Diff(rcv) < 0 || rx.Before(t1) {
 		// Not consumed: a genuine reply may still come.
-		return Sample{}, BadTimestamps
+		return filter.Sample{}, BadTimestamps
 	}
 	if xmt == s.lastXmt {
-		return Sample{}, Duplicate
+		return filter.Sample{}, Duplicate
 	}
 	s.consume()
 	s.reach |= 1
@@ -323,11 +324,11 @@ func (s *Source) handle(b []byte, rx, tx time.Time) (Sample, Verdict) {
 	}
 	s.unanswer = 0
 	if h.Leap == clock.LeapUnsync || h.Stratum > wire.MaxStratum {
-		return Sample{}, Unsynchronised
+		return filter.Sample{}, Unsynchronised
 	}
-	if s.hdr.RootDelay/2+s.hdr.RootDispersion >= MaxDispersion ||
+	if s.hdr.RootDelay/2+s.hdr.RootDispersion >= filter.MaxDispersion ||
 		s.hdr.Reference != 0 && xmt.Diff(s.hdr.Reference) < 0 {
-		return Sample{}, BadHeader
+		return filter.Sample{}, BadHeader
 	}
 	s.lastXmt = xmt
 
@@ -340,18 +341,18 @@ func (s *Source) handle(b []byte, rx, tx time.Time) (Sample, Verdict) {
 	delta := (t4n.Diff(t1n) - xmt.Diff(rcv)).Duration()
 	delta = max(delta, s.precision)
 	rtt := rx.Sub(t1)
-	smp := Sample{
+	smp := filter.Sample{
 		Time:       rx,
 		Offset:     theta.Duration(),
 		Delay:      delta,
-		Dispersion: wire.Log2Duration(s.hdr.Precision) + s.precision + time.Duration(phi*float64(rtt)),
+		Dispersion: wire.Log2Duration(s.hdr.Precision) + s.precision + time.Duration(filter.PHI*float64(rtt)),
 	}
-	if smp.Dispersion >= MaxDispersion {
+	if smp.Dispersion >= filter.MaxDispersion {
 		// A precision field of 2^4 s or worse: nonsense, and a sample the
 		// filter would treat as missing anyway.
-		return Sample{}, BadHeader
+		return filter.Sample{}, BadHeader
 	}
-	s.filter.add(smp)
+	s.filter.Add(smp)
 	return smp, Accepted
 }
 
@@ -388,14 +389,14 @@ func (s *Source) kissOfDeath(code wire.KissCode) Verdict {
 func (s *Source) Estimate(now time.Time) Estimate {
 	e := s.hdr
 	e.Reach, e.Poll, e.State = s.reach, s.poll, s.state
-	r := s.filter.evaluate(now, s.precision)
-	if r.ok {
-		e.Offset, e.Delay, e.SampleTime = r.best.Offset, r.best.Delay, r.best.Time
-		e.Dispersion, e.Jitter, e.Samples = r.dispersion, r.jitter, r.valid
+	r := s.filter.Evaluate(now, s.precision)
+	if r.OK {
+		e.Offset, e.Delay, e.SampleTime = r.Best.Offset, r.Best.Delay, r.Best.Time
+		e.Dispersion, e.Jitter, e.Samples = r.Dispersion, r.Jitter, r.Valid
 	} else {
-		e.Dispersion = r.dispersion
+		e.Dispersion = r.Dispersion
 	}
-	e.Usable = r.ok && s.state == StateActive
+	e.Usable = r.OK && s.state == StateActive
 	return e
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/ntp/client"
 	"github.com/gnomon-time/gnomon/ntp/upstream"
@@ -79,7 +80,7 @@ type Driver struct {
 type fwd struct {
 	src int
 	gen uint64
-	s   client.Sample
+	s   filter.Sample
 }
 
 // New builds the engine, its sources and the upstream poller. It does no
@@ -315,7 +316,7 @@ func (d *Driver) afterEngine(ctx context.Context) {
 type forwarder Driver
 
 // OnSample implements upstream.Sink.
-func (f *forwarder) OnSample(id string, s client.Sample, _ client.Estimate) {
+func (f *forwarder) OnSample(id string, s filter.Sample, _ client.Estimate) {
 	d := (*Driver)(f)
 	idx, ok := d.ids[id]
 	if !ok {

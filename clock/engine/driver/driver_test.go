@@ -11,6 +11,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/client"
@@ -192,9 +193,9 @@ func TestForwarderDropsWhenFull(t *testing.T) {
 	}
 	f := (*forwarder)(d)
 	for range 10 {
-		f.OnSample("127.0.0.1:1", client.Sample{Time: time.Now()}, client.Estimate{})
+		f.OnSample("127.0.0.1:1", filter.Sample{Time: time.Now()}, client.Estimate{})
 	}
-	f.OnSample("unknown", client.Sample{}, client.Estimate{})
+	f.OnSample("unknown", filter.Sample{}, client.Estimate{})
 	if got := d.Stats().Dropped; got != 8 {
 		t.Errorf("dropped %d, want 8 (queue of 2)", got)
 	}
@@ -215,7 +216,7 @@ func TestStraddlingSamplesDiscarded(t *testing.T) {
 	if d.reps[0].Report(now).Usable {
 		t.Error("usable right after a step")
 	}
-	if err := d.sample(fwd{src: 0, gen: 0, s: client.Sample{Time: now}}); err != nil {
+	if err := d.sample(fwd{src: 0, gen: 0, s: filter.Sample{Time: now}}); err != nil {
 		t.Fatal(err)
 	}
 	if st := d.Stats(); st.Straddled != 1 || st.Samples != 0 {
@@ -224,7 +225,7 @@ func TestStraddlingSamplesDiscarded(t *testing.T) {
 	if d.reps[0].Report(now).Usable {
 		t.Error("usable after an old-generation sample")
 	}
-	if err := d.sample(fwd{src: 0, gen: 1, s: client.Sample{Time: now, Delay: time.Millisecond}}); err != nil {
+	if err := d.sample(fwd{src: 0, gen: 1, s: filter.Sample{Time: now, Delay: time.Millisecond}}); err != nil {
 		t.Fatal(err)
 	}
 	if st := d.Stats(); st.Samples != 1 || !d.reps[0].Report(now).Usable {
