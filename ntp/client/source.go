@@ -255,7 +255,7 @@ func (s *Source) writeRequest(out *[RequestLen]byte) {
 	*out = [RequestLen]byte{}
 	out[wire.OffLVM] = wire.LVM(clock.LeapNone, s.cfg.Version, wire.ModeClient)
 	out[wire.OffPoll] = byte(s.poll)
-	out[wire.OffPrecision] = 0x20
+	out[wire.OffPrecision] = byte(wire.PrecisionNotGiven)
 	binary.BigEndian.PutUint64(out[wire.OffTransmit:], uint64(s.cookie))
 }
 

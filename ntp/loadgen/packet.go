@@ -67,8 +67,8 @@ func splitCookie(c uint64, key uint32) (seq uint32, rx bool, ok bool) {
 func putRequest(b []byte, version uint8, origin, rxCookie, txCookie uint64) {
 	clear(b[:wire.HeaderLen])
 	b[wire.OffLVM] = wire.LVM(clock.LeapNone, version, wire.ModeClient)
-	b[wire.OffPoll] = 0         // unspecified
-	b[wire.OffPrecision] = 0x20 // 32 as chronyd sends, meaning "not given"
+	b[wire.OffPoll] = 0 // unspecified
+	b[wire.OffPrecision] = byte(wire.PrecisionNotGiven)
 	binary.BigEndian.PutUint64(b[wire.OffOrigin:], origin)
 	binary.BigEndian.PutUint64(b[wire.OffReceive:], rxCookie)
 	binary.BigEndian.PutUint64(b[wire.OffTransmit:], txCookie)

@@ -50,7 +50,8 @@
 // Root delay and root dispersion are unsigned 16.16 seconds. ShortFromDuration
 // rounds up (an error bound is never understated, as in chrony) and
 // saturates; ShortDuration rounds to the nearest nanosecond. Poll and
-// precision are signed log2 seconds: Log2Duration.
+// precision are signed log2 seconds: Log2Duration. Requests that say
+// nothing about the client's clock send PrecisionNotGiven.
 //
 // # Kiss codes (RFC 5905 §7.4)
 //

@@ -56,6 +56,11 @@ const (
 	StratumUnsync = 16
 )
 
+// PrecisionNotGiven is the Precision (log2 s) that a client request sends
+// to say nothing about its clock: 32, i.e. 2^32 s, as chronyd does. Servers
+// do not read a request's precision.
+const PrecisionNotGiven int8 = 32
+
 // LVM packs the first header byte: LI (the leap indicator, whose values
 // are those of clock.Leap, LeapUnsync being the alarm condition 3), version
 // and mode, each masked to its field width.
