@@ -131,8 +131,8 @@ const (
 // rx (the best available receive timestamp, in the served timescale), into
 // out, and returns its length and the verdict. n is 0 unless v.Replied().
 // When v.NeedsTransmit() the Transmit field is zero and the caller must write
-// it with wire.PutTransmit right before sending. st is the current clock state; nil
-// is treated as unsynchronised.
+// it with wire.PutTransmit right before sending. st is the current clock
+// state; nil is treated as unsynchronised.
 //
 // Rules, in order (reference/ntp.md §1.2, chrony NCR_ProcessRxUnknown):
 //  1. The ACL must allow the client (IPv4-mapped addresses as IPv4), else
@@ -142,8 +142,8 @@ const (
 //  4. Mode 3, or mode 0 with version 1 from a source port other than 123
 //     (an NTPv1 client; chrony answers these too), else VerdictBadMode.
 //  5. Length a multiple of 4 and a well-formed RFC 7822 trailer
-//     (wire.CheckTrailer), else VerdictMalformed. Extension fields are otherwise
-//     ignored.
+//     (wire.CheckTrailer), else VerdictMalformed. Extension fields are
+//     otherwise ignored.
 //  6. No legacy symmetric-key MAC (NTPv4: 20–24 bytes after any extension
 //     fields; NTPv1–3: any bytes after the header), else VerdictNoKey: the
 //     server has no keys, and chrony likewise drops a request whose key it
