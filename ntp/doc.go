@@ -4,14 +4,14 @@
 //
 // # What it does
 //
-//   - Time: NTP 64-bit timestamps (32.32 seconds since 1900, RFC 5905 §6) with
-//     era-aware conversion to and from time.Time (136-year window around a
-//     pivot, like chrony's NTP_ERA_SPLIT), PutTransmit and ReceiveField for the
-//     I/O shell.
-//   - Header: a zero-allocation codec for the fixed 48-byte header (RFC 5905
-//     §7.3) and a validator for what follows it: RFC 7822 extension fields and
-//     legacy MACs, parsed the way chrony's parse_packet does. Extension
-//     fields are then ignored; a request with a MAC is dropped (below).
+// The packet format itself (timestamps, the 48-byte header, extension
+// fields and MACs, kiss codes) is package ntp/wire, shared with the client
+// core and the load generator; this package decides what to answer.
+//
+//   - Requests: the header and what follows it are checked with
+//     wire.ScanTrailer (RFC 7822 extension fields and legacy MACs, parsed the
+//     way chrony's parse_packet does). Extension fields are then ignored; a
+//     request with a MAC is dropped (below).
 //   - ACL: allow/deny prefix lists where the most specific prefix wins, the
 //     semantics of chrony's allow/deny directives; default deny.
 //   - Server.Respond: the server side of RFC 5905 (fast_xmit, Appendix A) as
@@ -24,7 +24,7 @@
 //
 // No sockets, no system calls, no goroutines, no time.Now: the shell in
 // ntp/serve reads packets and timestamps (hwts), calls Respond, writes the
-// transmit timestamp with PutTransmit as late as possible, sends, and reports
+// transmit timestamp with wire.PutTransmit as late as possible, sends, and reports
 // the kernel transmit timestamp back with Server.RecordTX. A test checks the
 // import graph mechanically. There is no symmetric mode (mode 1 requests are
 // dropped, unlike chrony which answers them in mode 2), no broadcast, no
@@ -50,7 +50,7 @@
 // Timestamps on the wire are big-endian 32.32 fixed point; Root delay and Root
 // dispersion are 16.16 seconds rounded up. Every reply sets bit 0 of the
 // Receive fraction and clears bit 0 of the Transmit fraction, so an
-// interleaved request (RFC 9769) is recognised by bit 0 of its Origin. A reply
-// is never longer than its request: replies are exactly HeaderLen bytes and
-// shorter requests are dropped.
+// interleaved request (RFC 9769) is recognised by bit 0 of its Origin. A
+// reply is never longer than its request: replies are exactly wire.HeaderLen
+// bytes and shorter requests are dropped.
 package ntp

@@ -8,6 +8,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 // The shell's part of one exchange: Respond, stamp the transmit time as late
@@ -22,19 +23,19 @@ func ExampleServer_Respond() {
 	now := time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC)
 	st := &clock.SyncState{Synchronized: true, Stratum: 1, RefID: 0x47505300, RefTime: now.Add(-time.Second), Precision: -24}
 	from := netip.MustParseAddrPort("192.0.2.7:40123")
-	req := make([]byte, ntp.HeaderLen)
+	req := make([]byte, wire.HeaderLen)
 	req[0] = 0x23 // LI 0, VN 4, mode 3
 
 	out := make([]byte, 1500)
-	n, v := srv.Respond(out, req, from, ntp.TimeFromTime(now), st)
+	n, v := srv.Respond(out, req, from, wire.TimeFromTime(now), st)
 	if v.NeedsTransmit() {
-		ntp.PutTransmit(out[:n], ntp.TimeFromTime(now.Add(15*time.Microsecond)))
+		wire.PutTransmit(out[:n], wire.TimeFromTime(now.Add(15*time.Microsecond)))
 	}
 	// ... send out[:n] to from, learn its kernel TX timestamp ...
-	tx := ntp.TimeFromTime(now.Add(17 * time.Microsecond))
-	srv.RecordTX(from.Addr(), ntp.ReceiveField(out[:n]), tx)
+	tx := wire.TimeFromTime(now.Add(17 * time.Microsecond))
+	srv.RecordTX(from.Addr(), wire.ReceiveField(out[:n]), tx)
 
-	h, _ := ntp.ParseHeader(out[:n])
-	fmt.Println(v, n, h.Mode, h.Stratum, ntp.RefIDString(h.RefID), h.Transmit.Sub(h.Receive))
+	h, _ := wire.ParseHeader(out[:n])
+	fmt.Println(v, n, h.Mode, h.Stratum, wire.RefIDString(h.RefID), h.Transmit.Sub(h.Receive))
 	// Output: served 48 4 1 GPS 15µs
 }

@@ -8,11 +8,13 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/wire"
+	"github.com/gnomon-time/gnomon/ntp/wire/wiretest"
 )
 
 func TestRespondAllocs(t *testing.T) {
 	st := syncedState()
-	rx := TimeFromTime(testNow())
+	rx := wire.TimeFromTime(testNow())
 	out := make([]byte, 1500)
 
 	t.Run("basic_no_log", func(t *testing.T) {
@@ -28,7 +30,7 @@ func TestRespondAllocs(t *testing.T) {
 	})
 	t.Run("basic_with_log_and_ef", func(t *testing.T) {
 		s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
-		req := append(append(basicReq(), ef(0x0104, 36, 36)...), ef(0x0204, 28, 28)...)
+		req := append(append(basicReq(), wiretest.EF(0x0104, 36, 36)...), wiretest.EF(0x0204, 28, 28)...)
 		mapped := netip.AddrPortFrom(netip.MustParseAddr("::ffff:192.0.2.10"), clientPort)
 		if n := testing.AllocsPerRun(200, func() {
 			if _, v := s.Respond(out, req, mapped, rx, st); v != VerdictServed {
@@ -40,7 +42,7 @@ func TestRespondAllocs(t *testing.T) {
 	})
 	t.Run("no_key_ef_and_mac", func(t *testing.T) {
 		s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
-		req := append(append(basicReq(), ef(0x0104, 36, 36)...), mac(24)...)
+		req := append(append(basicReq(), wiretest.EF(0x0104, 36, 36)...), wiretest.MAC(24)...)
 		if n := testing.AllocsPerRun(200, func() {
 			if _, v := s.Respond(out, req, client, rx, st); v != VerdictNoKey {
 				t.Fatalf("verdict %v", v)
@@ -53,21 +55,21 @@ func TestRespondAllocs(t *testing.T) {
 		s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
 		now := rx
 		n, _ := s.Respond(out, basicReq(), client, now, st)
-		prev := ReceiveField(out[:n])
+		prev := wire.ReceiveField(out[:n])
 		s.RecordTX(client.Addr(), prev, now.Add(time.Microsecond))
 		req := basicReq()
 		interleaved := 0
 		calls := 0
 		allocs := testing.AllocsPerRun(200, func() {
 			now = now.Add(time.Second)
-			PutTransmit(req, 0x1111) // receive ≠ transmit
+			wire.PutTransmit(req, 0x1111) // receive ≠ transmit
 			binOrigin(req, prev)
 			_, v := s.Respond(out, req, client, now, st)
 			calls++
 			if v == VerdictInterleaved {
 				interleaved++
 			}
-			prev = ReceiveField(out)
+			prev = wire.ReceiveField(out)
 			s.RecordTX(client.Addr(), prev, now.Add(time.Microsecond))
 		})
 		if interleaved != calls {
@@ -91,15 +93,15 @@ func TestRespondAllocs(t *testing.T) {
 	})
 }
 
-func binOrigin(req []byte, t Time) {
-	h, _ := ParseHeader(req)
+func binOrigin(req []byte, t wire.Time) {
+	h, _ := wire.ParseHeader(req)
 	h.Origin = t
 	_ = h.Put(req)
 }
 
 func BenchmarkRespond(b *testing.B) {
 	st := syncedState()
-	rx := TimeFromTime(testNow())
+	rx := wire.TimeFromTime(testNow())
 	out := make([]byte, 1500)
 	b.Run("basic_no_log", func(b *testing.B) {
 		s := newServer(b, nil, nil)
@@ -107,7 +109,7 @@ func BenchmarkRespond(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			s.Respond(out, req, client, rx, st)
-			PutTransmit(out, rx)
+			wire.PutTransmit(out, rx)
 		}
 	})
 	b.Run("basic_client_log", func(b *testing.B) {
@@ -116,7 +118,7 @@ func BenchmarkRespond(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			s.Respond(out, req, client, rx, st)
-			PutTransmit(out, rx)
+			wire.PutTransmit(out, rx)
 		}
 	})
 	b.Run("basic_rate_limit_many_clients", func(b *testing.B) {
@@ -140,17 +142,17 @@ func BenchmarkRespond(b *testing.B) {
 	b.Run("interleaved", func(b *testing.B) {
 		s := newServer(b, newLog(b, clientlog.RateLimit{}), nil)
 		req := basicReq()
-		PutTransmit(req, 0x1111)
+		wire.PutTransmit(req, 0x1111)
 		now := rx
 		n, _ := s.Respond(out, basicReq(), client, now, st)
-		prev := ReceiveField(out[:n])
+		prev := wire.ReceiveField(out[:n])
 		s.RecordTX(client.Addr(), prev, now.Add(time.Microsecond))
 		b.ReportAllocs()
 		for b.Loop() {
 			now = now.Add(time.Second)
 			binOrigin(req, prev)
 			s.Respond(out, req, client, now, st)
-			prev = ReceiveField(out)
+			prev = wire.ReceiveField(out)
 			s.RecordTX(client.Addr(), prev, now.Add(time.Microsecond))
 		}
 	})
@@ -165,14 +167,14 @@ func BenchmarkRespond(b *testing.B) {
 }
 
 func FuzzRespond(f *testing.F) {
-	for _, b := range goldenFiles(f) {
-		f.Add(b, uint16(40000), uint64(TimeFromTime(testNow())), uint16(1500), true, false)
+	for _, b := range wiretest.Golden(f, "testdata") {
+		f.Add(b, uint16(40000), uint64(wire.TimeFromTime(testNow())), uint16(1500), true, false)
 	}
 	f.Add(basicReq(), uint16(123), uint64(0), uint16(48), false, true)
 	f.Add(request(lvm(0, 1, 0), 0, 0, 0, 1), uint16(1024), uint64(1), uint16(47), true, false)
-	f.Add(append(basicReq(), ef(1, 28, 28)...), uint16(1), uint64(1<<63), uint16(0), true, true)
-	f.Add(append(append(basicReq(), ef(1, 28, 28)...), mac(20)...), uint16(40000), uint64(1), uint16(1500), true, false)
-	f.Add(append(request(v3client, 0, 0, 0, 1), 0, 0, 0, 0), uint16(40000), uint64(1), uint16(1500), true, true)
+	f.Add(append(basicReq(), wiretest.EF(1, 28, 28)...), uint16(1), uint64(1<<63), uint16(0), true, true)
+	f.Add(append(append(basicReq(), wiretest.EF(1, 28, 28)...), wiretest.MAC(20)...), uint16(40000), uint64(1), uint16(1500), true, false)
+	f.Add(append(request(wiretest.V3Client, 0, 0, 0, 1), 0, 0, 0, 0), uint16(40000), uint64(1), uint16(1500), true, true)
 	f.Fuzz(func(t *testing.T, req []byte, port uint16, rx uint64, outLen uint16, synced, rateLimit bool) {
 		rl := clientlog.RateLimit{}
 		if rateLimit {
@@ -193,7 +195,7 @@ func FuzzRespond(f *testing.F) {
 		// Two requests: the second can take the interleaved path when the
 		// fuzzer makes its origin equal our first receive field.
 		for i := range 2 {
-			n, v := s.Respond(out, req, from, Time(rx)+Time(i)<<32, st)
+			n, v := s.Respond(out, req, from, wire.Time(rx)+wire.Time(i)<<32, st)
 			if !bytes.Equal(req, reqCopy) {
 				t.Fatal("Respond modified the request")
 			}
@@ -205,12 +207,12 @@ func FuzzRespond(f *testing.F) {
 			}
 			// A request carrying a MAC is never answered (we have no
 			// keys), and no_key is only given for a well-formed one.
-			kind, _, _ := scanTrailer(req, pktVersion(req))
-			if v.Replied() && kind != trailerOK {
+			kind, _, _ := wire.ScanTrailer(req, wire.Version(req))
+			if v.Replied() && kind != wire.TrailerOK {
 				t.Fatalf("verdict %v for a request with trailer kind %d", v, kind)
 			}
-			if v == VerdictNoKey && (kind != trailerMAC || CheckTrailer(req) != nil) {
-				t.Fatalf("no_key for trailer kind %d (CheckTrailer %v)", kind, CheckTrailer(req))
+			if v == VerdictNoKey && (kind != wire.TrailerMAC || wire.CheckTrailer(req) != nil) {
+				t.Fatalf("no_key for trailer kind %d (wire.CheckTrailer %v)", kind, wire.CheckTrailer(req))
 			}
 			if n == 0 {
 				if i == 0 && !bytes.Equal(out, bytes.Repeat([]byte{0xA5}, int(outLen))) {
@@ -218,7 +220,7 @@ func FuzzRespond(f *testing.F) {
 				}
 				continue
 			}
-			if n != HeaderLen {
+			if n != wire.HeaderLen {
 				t.Fatalf("reply of %d bytes", n)
 			}
 			for j, b := range out[n:] {
@@ -226,10 +228,10 @@ func FuzzRespond(f *testing.F) {
 					t.Fatalf("byte %d beyond the reply written", n+j)
 				}
 			}
-			if Mode(out[0]&7) != ModeServer || (out[0]>>3)&7 != (req[0]>>3)&7 {
+			if wire.Mode(out[0]&7) != wire.ModeServer || (out[0]>>3)&7 != (req[0]>>3)&7 {
 				t.Fatalf("reply LVM %#x to request LVM %#x", out[0], req[0])
 			}
-			if ReceiveField(out)&1 != 1 {
+			if wire.ReceiveField(out)&1 != 1 {
 				t.Fatal("receive bit 0 clear")
 			}
 		}
@@ -248,20 +250,20 @@ func TestRespondConcurrent(t *testing.T) {
 	for w := range workers {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			out := make([]byte, HeaderLen)
+			out := make([]byte, wire.HeaderLen)
 			from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(w)}), clientPort)
-			rx := TimeFromTime(testNow())
-			var prev Time
+			rx := wire.TimeFromTime(testNow())
+			var prev wire.Time
 			for i := range perWorker {
 				now := rx.Add(time.Duration(i) * time.Millisecond)
-				req := request(v4client, 0, prev, 5, 6)
+				req := request(wiretest.V4Client, 0, prev, 5, 6)
 				n, v := s.Respond(out, req, from, now, st)
-				if v.Replied() != (n == HeaderLen) {
+				if v.Replied() != (n == wire.HeaderLen) {
 					errs <- v.String()
 					return
 				}
 				if v.Replied() {
-					prev = ReceiveField(out)
+					prev = wire.ReceiveField(out)
 					s.RecordTX(from.Addr(), prev, now.Add(time.Microsecond))
 				}
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 // ServerConfig configures a Server. Start from DefaultServerConfig: the zero
@@ -30,17 +31,12 @@ type ServerConfig struct {
 	Precision int8
 	// EraPivot centres the 136-year window in which receive timestamps are
 	// converted to absolute time (client log clock, root dispersion growth).
-	// Zero means DefaultEraPivot (window 1958–2094).
+	// Zero means wire.DefaultEraPivot (window 1958–2094).
 	EraPivot time.Time
 	// ACL is the initial access list; nil serves nobody (like chrony
 	// without allow). Replace it at run time with Server.SetACL.
 	ACL *ACL
 }
-
-// DefaultEraPivot is the default centre of the era window, 2026-01-01 UTC in
-// Unix seconds: timestamps map to 1958-01-13 … 2094-01-19, which covers the
-// 2036 rollover. chrony's default window is build year − 50 … + 86.
-const DefaultEraPivot int64 = 1767225600
 
 // DefaultServerConfig returns chrony's defaults: interleaved mode on, no
 // rate limiting, precision −20 (≈ 1 µs, used only without a SyncState), no
@@ -97,7 +93,7 @@ func NewServer(cfg ServerConfig, log *clientlog.Log) (*Server, error) {
 	s := &Server{
 		cfg:        cfg,
 		log:        log,
-		pivotUnix:  DefaultEraPivot,
+		pivotUnix:  wire.DefaultEraPivot,
 		interleave: cfg.Interleave && log != nil,
 		pollFloor:  -128,
 	}
@@ -129,15 +125,14 @@ const (
 	unsyncRootDelay = 1 << 16
 	unsyncRootDisp  = 1 << 16
 	ntpPort         = 123
-	leapUnsync      = 3
 )
 
 // Respond builds the reply to the request req from client from, received at
 // rx (the best available receive timestamp, in the served timescale), into
 // out, and returns its length and the verdict. n is 0 unless v.Replied().
 // When v.NeedsTransmit() the Transmit field is zero and the caller must write
-// it with PutTransmit right before sending. st is the current clock state; nil
-// is treated as unsynchronised.
+// it with wire.PutTransmit right before sending. st is the current clock
+// state; nil is treated as unsynchronised.
 //
 // Rules, in order (reference/ntp.md §1.2, chrony NCR_ProcessRxUnknown):
 //  1. The ACL must allow the client (IPv4-mapped addresses as IPv4), else
@@ -147,8 +142,8 @@ const (
 //  4. Mode 3, or mode 0 with version 1 from a source port other than 123
 //     (an NTPv1 client; chrony answers these too), else VerdictBadMode.
 //  5. Length a multiple of 4 and a well-formed RFC 7822 trailer
-//     (CheckTrailer), else VerdictMalformed. Extension fields are otherwise
-//     ignored.
+//     (wire.CheckTrailer), else VerdictMalformed. Extension fields are
+//     otherwise ignored.
 //  6. No legacy symmetric-key MAC (NTPv4: 20–24 bytes after any extension
 //     fields; NTPv1–3: any bytes after the header), else VerdictNoKey: the
 //     server has no keys, and chrony likewise drops a request whose key it
@@ -160,21 +155,21 @@ const (
 //     never longer than the request.
 //
 // It never allocates and never panics, whatever req holds.
-func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx Time, st *clock.SyncState) (n int, v Verdict) {
+func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx wire.Time, st *clock.SyncState) (n int, v Verdict) {
 	addr := clientAddr(from.Addr())
 	if !s.acl.Load().Allowed(addr) {
 		return 0, VerdictDenied
 	}
-	if len(req) < HeaderLen {
+	if len(req) < wire.HeaderLen {
 		return 0, VerdictMalformed
 	}
-	version := (req[offLVM] >> 3) & 7
+	_, version, mode := wire.ParseLVM(req[wire.OffLVM])
 	if version < 1 || version > 4 {
 		return 0, VerdictBadVersion
 	}
-	switch Mode(req[offLVM] & 7) {
-	case ModeClient:
-	case ModeReserved:
+	switch mode {
+	case wire.ModeClient:
+	case wire.ModeReserved:
 		// NTPv1 had no mode field; a request is recognised by its source
 		// port. A packet from port 123 would be a server's.
 		if version != 1 || from.Port() == ntpPort {
@@ -183,26 +178,26 @@ func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx Time, st *cloc
 	default:
 		return 0, VerdictBadMode
 	}
-	switch kind, _, _ := scanTrailer(req, version); kind {
-	case trailerOK:
-	case trailerMAC:
+	switch kind, _, _ := wire.ScanTrailer(req, version); kind {
+	case wire.TrailerOK:
+	case wire.TrailerMAC:
 		return 0, VerdictNoKey
 	default:
 		return 0, VerdictMalformed
 	}
-	if len(out) < HeaderLen {
+	if len(out) < wire.HeaderLen {
 		return 0, VerdictShortBuffer
 	}
 
 	// Low-bit trick: every Receive field we send has bit 0 set, so an
 	// interleaved request is recognised by bit 0 of its Origin.
 	rxField := rx | 1
-	reqOrigin := Time(binary.BigEndian.Uint64(req[offOrigin:]))
-	reqReceive := Time(binary.BigEndian.Uint64(req[offReceive:]))
-	reqTransmit := Time(binary.BigEndian.Uint64(req[offTransmit:]))
+	reqOrigin := wire.Time(binary.BigEndian.Uint64(req[wire.OffOrigin:]))
+	reqReceive := wire.Time(binary.BigEndian.Uint64(req[wire.OffReceive:]))
+	reqTransmit := wire.Time(binary.BigEndian.Uint64(req[wire.OffTransmit:]))
 
 	v = VerdictServed
-	var prevTX Time
+	var prevTX wire.Time
 	if s.log != nil {
 		hit := s.log.Hit(addr, rx.UnixNano(s.pivotUnix), uint64(rxField))
 		switch hit.Decision {
@@ -219,45 +214,47 @@ func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx Time, st *cloc
 		// replayed.
 		if v == VerdictServed && s.interleave && version == 4 && reqOrigin&1 == 1 &&
 			reqReceive != reqTransmit && hit.Found && hit.PrevRX != 0 &&
-			Time(hit.PrevRX) == reqOrigin && hit.PrevTX != 0 {
+			wire.Time(hit.PrevRX) == reqOrigin && hit.PrevTX != 0 {
 			v = VerdictInterleaved
-			prevTX = Time(hit.PrevTX)
+			prevTX = wire.Time(hit.PrevTX)
 		}
 	}
 
-	o := out[:HeaderLen]
-	s.putParams(o, st, rxField, prevTX)
-	o[offLVM] = o[offLVM]&0xc0 | version<<3 | byte(ModeServer)
+	o := out[:wire.HeaderLen]
+	leap := s.putParams(o, st, rxField, prevTX)
 	// Poll: the request's, raised to the rate-limit interval like chrony
 	// (CLG_GetNtpMinPoll) so that clients slow down to what is served.
-	poll := int8(req[offPoll])
+	poll := int8(req[wire.OffPoll])
 	if poll < s.pollFloor {
 		poll = s.pollFloor
 	}
-	o[offPoll] = byte(poll)
+	o[wire.OffPoll] = byte(poll)
 	if v == VerdictKoDRate {
-		o[offLVM] = leapUnsync<<6 | o[offLVM]&0x3f
-		o[offStratum] = 0
-		binary.BigEndian.PutUint32(o[offRefID:], KoDRate)
+		leap = clock.LeapUnsync
+		o[wire.OffStratum] = wire.StratumUnspecified
+		binary.BigEndian.PutUint32(o[wire.OffRefID:], uint32(wire.KissRATE))
 	}
+	o[wire.OffLVM] = wire.LVM(leap, version, wire.ModeServer)
 	if v == VerdictInterleaved {
 		// Origin = the client's cookie in our previous Receive field's
 		// place, i.e. the request's Receive; Transmit = accurate TX
 		// timestamp of the previous reply (so Transmit < Receive).
-		binary.BigEndian.PutUint64(o[offOrigin:], uint64(reqReceive))
-		binary.BigEndian.PutUint64(o[offTransmit:], uint64(nonZero(prevTX&^1)))
+		binary.BigEndian.PutUint64(o[wire.OffOrigin:], uint64(reqReceive))
+		binary.BigEndian.PutUint64(o[wire.OffTransmit:], uint64(wire.NonZero(prevTX&^1)))
 	} else {
-		binary.BigEndian.PutUint64(o[offOrigin:], uint64(reqTransmit))
-		binary.BigEndian.PutUint64(o[offTransmit:], 0)
+		binary.BigEndian.PutUint64(o[wire.OffOrigin:], uint64(reqTransmit))
+		binary.BigEndian.PutUint64(o[wire.OffTransmit:], 0)
 	}
-	binary.BigEndian.PutUint64(o[offReceive:], uint64(rxField))
-	return HeaderLen, v
+	binary.BigEndian.PutUint64(o[wire.OffReceive:], uint64(rxField))
+	return wire.HeaderLen, v
 }
 
-// putParams writes LI, stratum, precision, root delay/dispersion, reference
-// ID and reference time derived from st into o (≥ HeaderLen bytes). rxField
-// is this reply's Receive field, prevTX the interleaved Transmit (0 if none).
-func (s *Server) putParams(o []byte, st *clock.SyncState, rxField, prevTX Time) {
+// putParams writes stratum, precision, root delay/dispersion, reference ID
+// and reference time derived from st into o (≥ wire.HeaderLen bytes) and
+// returns the leap indicator for the first byte, which Respond writes with
+// the version and mode. rxField is this reply's Receive field, prevTX the
+// interleaved Transmit (0 if none).
+func (s *Server) putParams(o []byte, st *clock.SyncState, rxField, prevTX wire.Time) clock.Leap {
 	if st == nil || !st.Synchronized {
 		// Unsynchronised: LI 3, stratum 0 on the wire (chrony sends 0 for
 		// any stratum ≥ 16), no reference, 1 s root delay and dispersion
@@ -266,29 +263,27 @@ func (s *Server) putParams(o []byte, st *clock.SyncState, rxField, prevTX Time) 
 		if st != nil {
 			prec = st.Precision
 		}
-		o[offLVM] = leapUnsync << 6
-		o[offStratum] = 0
-		o[offPrecision] = byte(prec)
-		binary.BigEndian.PutUint32(o[offRootDelay:], unsyncRootDelay)
-		binary.BigEndian.PutUint32(o[offRootDisp:], unsyncRootDisp)
-		binary.BigEndian.PutUint32(o[offRefID:], 0)
-		binary.BigEndian.PutUint64(o[offReference:], 0)
-		return
+		o[wire.OffStratum] = wire.StratumUnspecified
+		o[wire.OffPrecision] = byte(prec)
+		binary.BigEndian.PutUint32(o[wire.OffRootDelay:], unsyncRootDelay)
+		binary.BigEndian.PutUint32(o[wire.OffRootDisp:], unsyncRootDisp)
+		binary.BigEndian.PutUint32(o[wire.OffRefID:], 0)
+		binary.BigEndian.PutUint64(o[wire.OffReference:], 0)
+		return clock.LeapUnsync
 	}
 	stratum := st.Stratum
-	if stratum >= 16 {
-		stratum = 0
+	if stratum > wire.MaxStratum {
+		stratum = wire.StratumUnspecified
 	}
-	o[offLVM] = byte(st.Leap&3) << 6
-	o[offStratum] = stratum
-	o[offPrecision] = byte(st.Precision)
+	o[wire.OffStratum] = stratum
+	o[wire.OffPrecision] = byte(st.Precision)
 	rxTime := rxField.Time(time.Unix(s.pivotUnix, 0))
-	binary.BigEndian.PutUint32(o[offRootDelay:], ShortFromDuration(st.RootDelay))
-	binary.BigEndian.PutUint32(o[offRootDisp:], ShortFromDuration(st.RootDispersionAt(rxTime)))
-	binary.BigEndian.PutUint32(o[offRefID:], st.RefID)
-	var ref Time
+	binary.BigEndian.PutUint32(o[wire.OffRootDelay:], wire.ShortFromDuration(st.RootDelay))
+	binary.BigEndian.PutUint32(o[wire.OffRootDisp:], wire.ShortFromDuration(st.RootDispersionAt(rxTime)))
+	binary.BigEndian.PutUint32(o[wire.OffRefID:], st.RefID)
+	var ref wire.Time
 	if !st.RefTime.IsZero() {
-		ref = nonZero(TimeFromTime(st.RefTime) &^ 1)
+		ref = wire.NonZero(wire.TimeFromTime(st.RefTime) &^ 1)
 		// The reference time is the last clock update and must be before
 		// the Transmit timestamp (older chronyd and ntpd reject a reply
 		// whose reference is after its transmit as an inconsistent host).
@@ -301,18 +296,19 @@ func (s *Server) putParams(o []byte, st *clock.SyncState, rxField, prevTX Time) 
 			limit = prevTX &^ 1
 		}
 		if ref.Sub(limit) >= 0 {
-			ref = nonZero(limit - 2)
+			ref = wire.NonZero(limit - 2)
 		}
 	}
-	binary.BigEndian.PutUint64(o[offReference:], uint64(ref))
+	binary.BigEndian.PutUint64(o[wire.OffReference:], uint64(ref))
+	return st.Leap
 }
 
 // RecordTX tells the client log the accurate transmit timestamp tx of the
 // reply to addr whose Receive field was rxField (read it back from the sent
-// reply with ReceiveField). The next interleaved request from addr gets it as
+// reply with wire.ReceiveField). The next interleaved request from addr gets it as
 // its Transmit. It does nothing without a client log or with interleaving
 // off, and reports whether the timestamp was stored.
-func (s *Server) RecordTX(addr netip.Addr, rxField, tx Time) bool {
+func (s *Server) RecordTX(addr netip.Addr, rxField, tx wire.Time) bool {
 	if !s.interleave {
 		return false
 	}
@@ -332,12 +328,12 @@ func (s *Server) RecordTX(addr netip.Addr, rxField, tx Time) bool {
 // to request TX timestamps per datagram, which spares every basic reply an
 // error-queue message and its read. It never allocates.
 func (s *Server) WantsTX(req []byte, v Verdict) bool {
-	if !s.interleave || (v != VerdictServed && v != VerdictInterleaved) || len(req) < HeaderLen {
+	if !s.interleave || (v != VerdictServed && v != VerdictInterleaved) || len(req) < wire.HeaderLen {
 		return false
 	}
-	if (req[offLVM]>>3)&7 != 4 {
+	if wire.Version(req) != 4 {
 		return false
 	}
-	return req[offOrigin+7]&1 == 1 &&
-		binary.BigEndian.Uint64(req[offReceive:]) != binary.BigEndian.Uint64(req[offTransmit:])
+	return req[wire.OffOrigin+7]&1 == 1 &&
+		binary.BigEndian.Uint64(req[wire.OffReceive:]) != binary.BigEndian.Uint64(req[wire.OffTransmit:])
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/wire"
+	"github.com/gnomon-time/gnomon/ntp/wire/wiretest"
 )
 
 // testNow is the receive time of most test requests.
@@ -20,7 +22,7 @@ func testNow() time.Time { return time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC)
 const (
 	refIDGPS     = 0x47505300
 	clientPort   = 40000
-	clientTXTime = Time(0xeeaef30a55dcf000) // a transmit timestamp as ntpdig sends
+	clientTXTime = wire.Time(0xeeaef30a55dcf000) // a transmit timestamp as ntpdig sends
 )
 
 var client = netip.AddrPortFrom(netip.MustParseAddr("192.0.2.10"), clientPort)
@@ -73,23 +75,23 @@ func newLog(tb testing.TB, rl clientlog.RateLimit) *clientlog.Log {
 }
 
 // request builds a 48-byte request.
-func request(lvm byte, poll int8, origin, receive, transmit Time) []byte {
-	b := make([]byte, HeaderLen)
-	h := Header{
-		Leap: clock.Leap(lvm >> 6), Version: (lvm >> 3) & 7, Mode: Mode(lvm & 7), Poll: poll, Precision: 32,
+func request(lvm byte, poll int8, origin, receive, transmit wire.Time) []byte {
+	b := make([]byte, wire.HeaderLen)
+	h := wire.Header{
+		Leap: clock.Leap(lvm >> 6), Version: (lvm >> 3) & 7, Mode: wire.Mode(lvm & 7), Poll: poll, Precision: 32,
 		Origin: origin, Receive: receive, Transmit: transmit,
 	}
 	_ = h.Put(b)
 	return b
 }
 
-func basicReq() []byte { return request(v4client, 6, 0, 0, clientTXTime) }
+func basicReq() []byte { return request(wiretest.V4Client, 6, 0, 0, clientTXTime) }
 
 func lvm(leap, version, mode byte) byte { return leap<<6 | version<<3 | mode }
 
 func TestRespondRules(t *testing.T) {
-	rx := TimeFromTime(testNow())
-	refTime := TimeFromTime(testNow().Add(-10 * time.Second))
+	rx := wire.TimeFromTime(testNow())
+	refTime := wire.TimeFromTime(testNow().Add(-10 * time.Second))
 	denyClient, err := NewACL(prefixes("192.0.2.0/24"), prefixes("192.0.2.10/32"))
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +110,7 @@ func TestRespondRules(t *testing.T) {
 		from   netip.AddrPort
 		outLen int
 		wantV  Verdict
-		check  func(t *testing.T, h Header)
+		check  func(t *testing.T, h wire.Header)
 	}{
 		// 1. ACL first.
 		{name: "denied_without_acl", cfg: func(c *ServerConfig) { c.ACL = nil }, req: basicReq(), wantV: VerdictDenied},
@@ -126,13 +128,13 @@ func TestRespondRules(t *testing.T) {
 		{name: "version_6_dropped", req: request(lvm(0, 6, 3), 0, 0, 0, clientTXTime), wantV: VerdictBadVersion},
 		{name: "version_7_dropped", req: request(lvm(0, 7, 3), 0, 0, 0, clientTXTime), wantV: VerdictBadVersion},
 		{name: "version_1_echoed", req: request(lvm(0, 1, 3), 0, 0, 0, clientTXTime), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) { wantEq(t, "version", h.Version, 1) }},
+			check: func(t *testing.T, h wire.Header) { wantEq(t, "version", h.Version, 1) }},
 		{name: "version_2_echoed", req: request(lvm(0, 2, 3), 0, 0, 0, clientTXTime), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) { wantEq(t, "version", h.Version, 2) }},
+			check: func(t *testing.T, h wire.Header) { wantEq(t, "version", h.Version, 2) }},
 		{name: "version_3_echoed", req: request(lvm(0, 3, 3), 0, 0, 0, clientTXTime), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) { wantEq(t, "version", h.Version, 3) }},
+			check: func(t *testing.T, h wire.Header) { wantEq(t, "version", h.Version, 3) }},
 		{name: "version_4_echoed", req: basicReq(), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) { wantEq(t, "version", h.Version, 4) }},
+			check: func(t *testing.T, h wire.Header) { wantEq(t, "version", h.Version, 4) }},
 		// 4. Mode.
 		{name: "mode_1_symmetric_active_dropped", req: request(lvm(0, 4, 1), 0, 0, 0, clientTXTime), wantV: VerdictBadMode},
 		{name: "mode_2_dropped", req: request(lvm(0, 4, 2), 0, 0, 0, clientTXTime), wantV: VerdictBadMode},
@@ -141,8 +143,8 @@ func TestRespondRules(t *testing.T) {
 		{name: "mode_6_control_dropped", req: request(lvm(0, 2, 6), 0, 0, 0, 0), wantV: VerdictBadMode},
 		{name: "mode_7_private_monlist_dropped", req: request(lvm(0, 2, 7), 0, 0, 0, 0), wantV: VerdictBadMode},
 		{name: "mode_0_ntpv1_from_high_port_answered_in_mode_4", req: request(lvm(0, 1, 0), 0, 0, 0, clientTXTime), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) {
-				wantEq(t, "mode", h.Mode, ModeServer)
+			check: func(t *testing.T, h wire.Header) {
+				wantEq(t, "mode", h.Mode, wire.ModeServer)
 				wantEq(t, "version", h.Version, 1)
 			}},
 		{name: "mode_0_ntpv1_from_port_123_dropped", req: request(lvm(0, 1, 0), 0, 0, 0, clientTXTime),
@@ -150,53 +152,53 @@ func TestRespondRules(t *testing.T) {
 		{name: "mode_0_ntpv4_dropped", req: request(lvm(0, 4, 0), 0, 0, 0, clientTXTime), wantV: VerdictBadMode},
 		{name: "mode_3_from_port_123_answered", req: basicReq(), from: netip.AddrPortFrom(client.Addr(), 123), wantV: VerdictServed},
 		// 5. Extension fields and MACs.
-		{name: "unknown_extension_field_ignored", req: append(basicReq(), ef(0xF00D, 28, 28)...), wantV: VerdictServed},
-		{name: "two_extension_fields_ignored", req: append(append(basicReq(), ef(0x0104, 36, 36)...), ef(0x0204, 100, 100)...), wantV: VerdictServed},
-		{name: "extension_fields_and_mac_no_key", req: append(append(basicReq(), ef(0x0104, 36, 36)...), mac(20)...), wantV: VerdictNoKey},
-		{name: "legacy_md5_mac_no_key", req: append(basicReq(), mac(20)...), wantV: VerdictNoKey},
-		{name: "legacy_sha1_mac_no_key", req: append(basicReq(), mac(24)...), wantV: VerdictNoKey},
-		{name: "v3_md5_mac_no_key", req: append(request(v3client, 0, 0, 0, clientTXTime), mac(20)...), wantV: VerdictNoKey},
-		{name: "v3_long_mac_no_key", req: append(request(v3client, 0, 0, 0, clientTXTime), mac(68)...), wantV: VerdictNoKey},
-		{name: "v3_4_zero_bytes_is_a_mac_no_key", req: append(request(v3client, 0, 0, 0, clientTXTime), 0, 0, 0, 0), wantV: VerdictNoKey},
-		{name: "v1_mode_0_with_mac_no_key", req: append(request(lvm(0, 1, 0), 0, 0, 0, clientTXTime), mac(20)...), wantV: VerdictNoKey},
+		{name: "unknown_extension_field_ignored", req: append(basicReq(), wiretest.EF(0xF00D, 28, 28)...), wantV: VerdictServed},
+		{name: "two_extension_fields_ignored", req: append(append(basicReq(), wiretest.EF(0x0104, 36, 36)...), wiretest.EF(0x0204, 100, 100)...), wantV: VerdictServed},
+		{name: "extension_fields_and_mac_no_key", req: append(append(basicReq(), wiretest.EF(0x0104, 36, 36)...), wiretest.MAC(20)...), wantV: VerdictNoKey},
+		{name: "legacy_md5_mac_no_key", req: append(basicReq(), wiretest.MAC(20)...), wantV: VerdictNoKey},
+		{name: "legacy_sha1_mac_no_key", req: append(basicReq(), wiretest.MAC(24)...), wantV: VerdictNoKey},
+		{name: "v3_md5_mac_no_key", req: append(request(wiretest.V3Client, 0, 0, 0, clientTXTime), wiretest.MAC(20)...), wantV: VerdictNoKey},
+		{name: "v3_long_mac_no_key", req: append(request(wiretest.V3Client, 0, 0, 0, clientTXTime), wiretest.MAC(68)...), wantV: VerdictNoKey},
+		{name: "v3_4_zero_bytes_is_a_mac_no_key", req: append(request(wiretest.V3Client, 0, 0, 0, clientTXTime), 0, 0, 0, 0), wantV: VerdictNoKey},
+		{name: "v1_mode_0_with_mac_no_key", req: append(request(lvm(0, 1, 0), 0, 0, 0, clientTXTime), wiretest.MAC(20)...), wantV: VerdictNoKey},
 		{name: "crypto_nak_served", req: append(basicReq(), 0, 0, 0, 0), wantV: VerdictServed},
-		{name: "mac_checked_after_acl", cfg: func(c *ServerConfig) { c.ACL = nil }, req: append(basicReq(), mac(20)...), wantV: VerdictDenied},
-		{name: "mac_checked_after_mode", req: append(request(lvm(0, 4, 4), 0, 0, 0, clientTXTime), mac(20)...), wantV: VerdictBadMode},
-		{name: "mac_after_broken_extension_field_malformed", req: append(append(basicReq(), ef(1, 28, 12)...), mac(20)...), wantV: VerdictMalformed},
-		{name: "extension_field_too_short_malformed", req: append(basicReq(), ef(1, 28, 12)...), wantV: VerdictMalformed},
-		{name: "extension_field_overruns_packet_malformed", req: append(basicReq(), ef(1, 28, 64)...), wantV: VerdictMalformed},
+		{name: "mac_checked_after_acl", cfg: func(c *ServerConfig) { c.ACL = nil }, req: append(basicReq(), wiretest.MAC(20)...), wantV: VerdictDenied},
+		{name: "mac_checked_after_mode", req: append(request(lvm(0, 4, 4), 0, 0, 0, clientTXTime), wiretest.MAC(20)...), wantV: VerdictBadMode},
+		{name: "mac_after_broken_extension_field_malformed", req: append(append(basicReq(), wiretest.EF(1, 28, 12)...), wiretest.MAC(20)...), wantV: VerdictMalformed},
+		{name: "extension_field_too_short_malformed", req: append(basicReq(), wiretest.EF(1, 28, 12)...), wantV: VerdictMalformed},
+		{name: "extension_field_overruns_packet_malformed", req: append(basicReq(), wiretest.EF(1, 28, 64)...), wantV: VerdictMalformed},
 		{name: "stray_trailer_malformed", req: append(basicReq(), make([]byte, 8)...), wantV: VerdictMalformed},
 		// Output buffer.
 		{name: "output_buffer_too_short", req: basicReq(), outLen: 47, wantV: VerdictShortBuffer},
 		{name: "output_buffer_larger_reply_still_48", req: basicReq(), outLen: 1500, wantV: VerdictServed},
 		// 7. Reply contents.
-		{name: "basic_reply_fields", req: basicReq(), wantV: VerdictServed, check: func(t *testing.T, h Header) {
+		{name: "basic_reply_fields", req: basicReq(), wantV: VerdictServed, check: func(t *testing.T, h wire.Header) {
 			wantEq(t, "leap", h.Leap, clock.LeapNone)
-			wantEq(t, "mode", h.Mode, ModeServer)
+			wantEq(t, "mode", h.Mode, wire.ModeServer)
 			wantEq(t, "stratum", h.Stratum, 1)
 			wantEq(t, "poll", h.Poll, 6)
 			wantEq(t, "precision", h.Precision, -24)
 			wantEq(t, "refid", h.RefID, refIDGPS)
 			wantEq(t, "origin = request transmit", h.Origin, clientTXTime)
 			wantEq(t, "receive = rx with bit 0 set", h.Receive, rx|1)
-			wantEq(t, "transmit left for PutTransmit", h.Transmit, 0)
+			wantEq(t, "transmit left for wire.PutTransmit", h.Transmit, 0)
 			wantEq(t, "reference = last update", h.Reference, refTime)
 			// 100 µs = 6.55 units → 7; 20 µs + 15 ppm × 10 s = 170 µs = 11.14 units → 12.
 			wantEq(t, "root delay rounded up", h.RootDelay, 7)
 			wantEq(t, "root dispersion grown and rounded up", h.RootDispersion, 12)
 		}},
 		{name: "leap_insert_announced", st: stWith(func(s *clock.SyncState) { s.Leap = clock.LeapInsert }), req: basicReq(), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) { wantEq(t, "leap", h.Leap, clock.LeapInsert) }},
+			check: func(t *testing.T, h wire.Header) { wantEq(t, "leap", h.Leap, clock.LeapInsert) }},
 		{name: "leap_delete_announced", st: stWith(func(s *clock.SyncState) { s.Leap = clock.LeapDelete }), req: basicReq(), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) { wantEq(t, "leap", h.Leap, clock.LeapDelete) }},
+			check: func(t *testing.T, h wire.Header) { wantEq(t, "leap", h.Leap, clock.LeapDelete) }},
 		{name: "stratum_2_with_ipv4_refid", st: stWith(func(s *clock.SyncState) { s.Stratum = 2; s.RefID = 0xC0000201 }), req: basicReq(), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) {
+			check: func(t *testing.T, h wire.Header) {
 				wantEq(t, "stratum", h.Stratum, 2)
 				wantEq(t, "refid", h.RefID, 0xC0000201)
 			}},
 		{name: "stratum_16_sent_as_0", st: stWith(func(s *clock.SyncState) { s.Stratum = 16 }), req: basicReq(), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) { wantEq(t, "stratum", h.Stratum, 0) }},
-		{name: "unsynchronised_nil_state", st: nil, req: basicReq(), wantV: VerdictServed, check: func(t *testing.T, h Header) {
+			check: func(t *testing.T, h wire.Header) { wantEq(t, "stratum", h.Stratum, 0) }},
+		{name: "unsynchronised_nil_state", st: nil, req: basicReq(), wantV: VerdictServed, check: func(t *testing.T, h wire.Header) {
 			wantEq(t, "leap", h.Leap, clock.LeapUnsync)
 			wantEq(t, "stratum", h.Stratum, 0)
 			wantEq(t, "refid", h.RefID, 0)
@@ -207,27 +209,27 @@ func TestRespondRules(t *testing.T) {
 			wantEq(t, "origin", h.Origin, clientTXTime)
 			wantEq(t, "receive", h.Receive, rx|1)
 		}},
-		{name: "unsynchronised_state", st: clock.Unsynchronised(-22), req: basicReq(), wantV: VerdictServed, check: func(t *testing.T, h Header) {
+		{name: "unsynchronised_state", st: clock.Unsynchronised(-22), req: basicReq(), wantV: VerdictServed, check: func(t *testing.T, h wire.Header) {
 			wantEq(t, "leap", h.Leap, clock.LeapUnsync)
 			wantEq(t, "stratum", h.Stratum, 0)
 			wantEq(t, "precision from state", h.Precision, -22)
 		}},
 		{name: "local_stratum_served_as_synchronised", st: (&clock.Local{Stratum: 10, Precision: -20}).State(testNow().Add(-time.Second)), req: basicReq(), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) {
+			check: func(t *testing.T, h wire.Header) {
 				wantEq(t, "leap", h.Leap, clock.LeapNone)
 				wantEq(t, "stratum", h.Stratum, 10)
 				wantEq(t, "refid", h.RefID, clock.RefIDLocal)
 			}},
 		{name: "root_dispersion_saturates", st: stWith(func(s *clock.SyncState) { s.RootDispersion = 100000 * time.Second }), req: basicReq(), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) { wantEq(t, "root dispersion", h.RootDispersion, 0xFFFFFFFF) }},
+			check: func(t *testing.T, h wire.Header) { wantEq(t, "root dispersion", h.RootDispersion, 0xFFFFFFFF) }},
 		{name: "reference_after_rx_clamped_before_rx", st: stWith(func(s *clock.SyncState) { s.RefTime = testNow().Add(time.Millisecond) }), req: basicReq(), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) {
+			check: func(t *testing.T, h wire.Header) {
 				if d := h.Reference.Sub(h.Receive); d >= 0 || d < -time.Nanosecond {
 					t.Errorf("reference %v not just before receive %v (%v)", h.Reference, h.Receive, d)
 				}
 			}},
-		{name: "poll_echoed_without_rate_limit", req: request(v4client, -4, 0, 0, clientTXTime), wantV: VerdictServed,
-			check: func(t *testing.T, h Header) { wantEq(t, "poll", h.Poll, -4) }},
+		{name: "poll_echoed_without_rate_limit", req: request(wiretest.V4Client, -4, 0, 0, clientTXTime), wantV: VerdictServed,
+			check: func(t *testing.T, h wire.Header) { wantEq(t, "poll", h.Poll, -4) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,7 +253,7 @@ func TestRespondRules(t *testing.T) {
 			}
 			checkInvariants(t, tt.req, out, n, v)
 			if tt.check != nil {
-				h, err := ParseHeader(out[:n])
+				h, err := wire.ParseHeader(out[:n])
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -270,20 +272,20 @@ func checkInvariants(t *testing.T, req, out []byte, n int, v Verdict) {
 	if n > len(req) || n > len(out) {
 		t.Fatalf("reply of %d bytes to a %d-byte request into %d bytes", n, len(req), len(out))
 	}
-	if n != 0 && n != HeaderLen {
+	if n != 0 && n != wire.HeaderLen {
 		t.Fatalf("reply length %d", n)
 	}
 	if n == 0 {
 		return
 	}
-	if mode := Mode(out[0] & 7); mode != ModeServer {
+	if mode := wire.Mode(out[0] & 7); mode != wire.ModeServer {
 		t.Fatalf("reply mode %d", mode)
 	}
 	if rv, qv := (out[0]>>3)&7, (req[0]>>3)&7; rv != qv {
 		t.Fatalf("reply version %d to request version %d", rv, qv)
 	}
-	if ReceiveField(out)&1 != 1 {
-		t.Fatalf("receive %v without bit 0", ReceiveField(out))
+	if wire.ReceiveField(out)&1 != 1 {
+		t.Fatalf("receive %v without bit 0", wire.ReceiveField(out))
 	}
 	if v.NeedsTransmit() != (v != VerdictInterleaved) {
 		t.Fatalf("verdict %v NeedsTransmit = %v", v, v.NeedsTransmit())
@@ -301,12 +303,12 @@ func TestRespondPollWithRateLimit(t *testing.T) {
 	log := newLog(t, clientlog.RateLimit{Enabled: true, IntervalLog2: 3, Burst: 255, Leak: 2})
 	s := newServer(t, log, func(c *ServerConfig) { c.RateLimit = true; c.RateLimitIntervalLog2 = 3 })
 	for _, tt := range []struct{ reqPoll, want int8 }{{0, 3}, {-6, 3}, {3, 3}, {6, 6}, {17, 17}} {
-		out := make([]byte, HeaderLen)
-		n, v := s.Respond(out, request(v4client, tt.reqPoll, 0, 0, clientTXTime), client, TimeFromTime(testNow()), syncedState())
-		if v != VerdictServed || n != HeaderLen {
+		out := make([]byte, wire.HeaderLen)
+		n, v := s.Respond(out, request(wiretest.V4Client, tt.reqPoll, 0, 0, clientTXTime), client, wire.TimeFromTime(testNow()), syncedState())
+		if v != VerdictServed || n != wire.HeaderLen {
 			t.Fatalf("poll %d: %v %d", tt.reqPoll, v, n)
 		}
-		if got := int8(out[offPoll]); got != tt.want {
+		if got := int8(out[wire.OffPoll]); got != tt.want {
 			t.Errorf("request poll %d: reply poll %d, want %d", tt.reqPoll, got, tt.want)
 		}
 	}
@@ -323,38 +325,38 @@ type shell struct {
 // exchange answers req received at the shell's now; the reply is stamped
 // 20 µs later and its "kernel" TX timestamp is 25 µs after rx. The clock
 // then advances 1 s.
-func (sh *shell) exchange(req []byte) (Header, Verdict, Time) {
+func (sh *shell) exchange(req []byte) (wire.Header, Verdict, wire.Time) {
 	sh.t.Helper()
-	rx := TimeFromTime(sh.now)
+	rx := wire.TimeFromTime(sh.now)
 	out := make([]byte, 128)
 	n, v := sh.s.Respond(out, req, client, rx, sh.st)
 	checkInvariants(sh.t, req, out, n, v)
-	var tx Time
+	var tx wire.Time
 	if v.Replied() {
 		if v.NeedsTransmit() {
-			PutTransmit(out[:n], TimeFromTime(sh.now.Add(20*time.Microsecond)))
+			wire.PutTransmit(out[:n], wire.TimeFromTime(sh.now.Add(20*time.Microsecond)))
 		}
-		tx = TimeFromTime(sh.now.Add(25 * time.Microsecond))
-		sh.s.RecordTX(client.Addr(), ReceiveField(out[:n]), tx)
+		tx = wire.TimeFromTime(sh.now.Add(25 * time.Microsecond))
+		sh.s.RecordTX(client.Addr(), wire.ReceiveField(out[:n]), tx)
 	}
 	sh.now = sh.now.Add(time.Second)
-	h, _ := ParseHeader(out[:max(n, HeaderLen)])
+	h, _ := wire.ParseHeader(out[:max(n, wire.HeaderLen)])
 	return h, v, tx
 }
 
 func TestInterleavedSequence(t *testing.T) {
 	sh := &shell{t: t, s: newServer(t, newLog(t, clientlog.RateLimit{}), nil), st: syncedState(), now: testNow()}
-	cookie := func(i uint64) Time { return Time(0x5d1976790000000 + i*0x1000) } // random-looking, even
+	cookie := func(i uint64) wire.Time { return wire.Time(0x5d1976790000000 + i*0x1000) } // random-looking, even
 
 	// 1. A new client's first request (origin 0): basic.
-	r1, v, tx1 := sh.exchange(request(v4client, -4, 0, 0, cookie(1)))
+	r1, v, tx1 := sh.exchange(request(wiretest.V4Client, -4, 0, 0, cookie(1)))
 	wantEq(t, "first verdict", v, VerdictServed)
 	if r1.Transmit == 0 || r1.Transmit&1 != 0 {
 		t.Fatalf("stamped transmit %v", r1.Transmit)
 	}
 
 	// 2. xleave request: origin = our receive, receive/transmit = cookies.
-	req2 := request(v4client, -4, r1.Receive, cookie(2), cookie(3))
+	req2 := request(wiretest.V4Client, -4, r1.Receive, cookie(2), cookie(3))
 	r2, v, tx2 := sh.exchange(req2)
 	wantEq(t, "second verdict", v, VerdictInterleaved)
 	wantEq(t, "interleaved origin = request receive", r2.Origin, cookie(2))
@@ -372,15 +374,15 @@ func TestInterleavedSequence(t *testing.T) {
 	wantEq(t, "replayed origin = request transmit", r3.Origin, cookie(3))
 
 	// 4. Quoting the receive field of reply 2 (superseded by reply 3): basic.
-	_, v, _ = sh.exchange(request(v4client, -4, r2.Receive, cookie(4), cookie(5)))
+	_, v, _ = sh.exchange(request(wiretest.V4Client, -4, r2.Receive, cookie(4), cookie(5)))
 	wantEq(t, "stale origin verdict", v, VerdictServed)
 	_ = tx2
 	_ = tx3
 
 	// 5. Back in step: two requests, each quoting the previous receive.
-	r5, v, tx5 := sh.exchange(request(v4client, -4, 0, 0, cookie(6)))
+	r5, v, tx5 := sh.exchange(request(wiretest.V4Client, -4, 0, 0, cookie(6)))
 	wantEq(t, "restart verdict", v, VerdictServed)
-	r6, v, _ := sh.exchange(request(v4client, -4, r5.Receive, cookie(7), cookie(8)))
+	r6, v, _ := sh.exchange(request(wiretest.V4Client, -4, r5.Receive, cookie(7), cookie(8)))
 	wantEq(t, "resumed verdict", v, VerdictInterleaved)
 	wantEq(t, "resumed transmit", r6.Transmit, tx5&^1)
 }
@@ -388,9 +390,9 @@ func TestInterleavedSequence(t *testing.T) {
 func TestInterleavedConditions(t *testing.T) {
 	type step struct {
 		version  byte
-		originFn func(prevRX Time) Time
-		receive  Time
-		transmit Time
+		originFn func(prevRX wire.Time) wire.Time
+		receive  wire.Time
+		transmit wire.Time
 		record   bool // shell records TX for the previous reply
 	}
 	tests := []struct {
@@ -400,14 +402,14 @@ func TestInterleavedConditions(t *testing.T) {
 		req   step
 		want  Verdict
 	}{
-		{name: "all_conditions_met", req: step{4, func(p Time) Time { return p }, 11, 12, true}, want: VerdictInterleaved},
-		{name: "no_tx_recorded", req: step{4, func(p Time) Time { return p }, 11, 12, false}, want: VerdictServed},
-		{name: "version_3", req: step{3, func(p Time) Time { return p }, 11, 12, true}, want: VerdictServed},
-		{name: "origin_is_not_our_receive", req: step{4, func(p Time) Time { return p + 2 }, 11, 12, true}, want: VerdictServed},
-		{name: "origin_bit0_clear", req: step{4, func(p Time) Time { return p &^ 1 }, 11, 12, true}, want: VerdictServed},
-		{name: "receive_equals_transmit", req: step{4, func(p Time) Time { return p }, 12, 12, true}, want: VerdictServed},
-		{name: "interleave_disabled", cfg: func(c *ServerConfig) { c.Interleave = false }, req: step{4, func(p Time) Time { return p }, 11, 12, true}, want: VerdictServed},
-		{name: "no_client_log", nilog: true, req: step{4, func(p Time) Time { return p }, 11, 12, true}, want: VerdictServed},
+		{name: "all_conditions_met", req: step{4, func(p wire.Time) wire.Time { return p }, 11, 12, true}, want: VerdictInterleaved},
+		{name: "no_tx_recorded", req: step{4, func(p wire.Time) wire.Time { return p }, 11, 12, false}, want: VerdictServed},
+		{name: "version_3", req: step{3, func(p wire.Time) wire.Time { return p }, 11, 12, true}, want: VerdictServed},
+		{name: "origin_is_not_our_receive", req: step{4, func(p wire.Time) wire.Time { return p + 2 }, 11, 12, true}, want: VerdictServed},
+		{name: "origin_bit0_clear", req: step{4, func(p wire.Time) wire.Time { return p &^ 1 }, 11, 12, true}, want: VerdictServed},
+		{name: "receive_equals_transmit", req: step{4, func(p wire.Time) wire.Time { return p }, 12, 12, true}, want: VerdictServed},
+		{name: "interleave_disabled", cfg: func(c *ServerConfig) { c.Interleave = false }, req: step{4, func(p wire.Time) wire.Time { return p }, 11, 12, true}, want: VerdictServed},
+		{name: "no_client_log", nilog: true, req: step{4, func(p wire.Time) wire.Time { return p }, 11, 12, true}, want: VerdictServed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -417,13 +419,13 @@ func TestInterleavedConditions(t *testing.T) {
 			}
 			s := newServer(t, log, tt.cfg)
 			st := syncedState()
-			out := make([]byte, HeaderLen)
-			rx1 := TimeFromTime(testNow())
+			out := make([]byte, wire.HeaderLen)
+			rx1 := wire.TimeFromTime(testNow())
 			n, v := s.Respond(out, request(lvm(0, tt.req.version, 3), 0, 0, 0, 7), client, rx1, st)
 			if v != VerdictServed {
 				t.Fatalf("first: %v", v)
 			}
-			rxField := ReceiveField(out[:n])
+			rxField := wire.ReceiveField(out[:n])
 			if tt.req.record {
 				s.RecordTX(client.Addr(), rxField, rx1.Add(30*time.Microsecond))
 			}
@@ -441,31 +443,31 @@ func TestInterleavedConditions(t *testing.T) {
 // Origin of request k+1 is the Receive field we sent in reply to request k,
 // so the test answers request k with exactly that receive time.
 func TestGoldenChronydXleave(t *testing.T) {
-	g := goldenFiles(t)
+	g := wiretest.Golden(t, "testdata")
 	reqs := [][]byte{g["chronyd-xleave-0-basic.bin"], g["chronyd-xleave-1.bin"], g["chronyd-xleave-2.bin"]}
 	s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
 	st := syncedState()
-	origin := func(b []byte) Time { h, _ := ParseHeader(b); return h.Origin }
+	origin := func(b []byte) wire.Time { h, _ := wire.ParseHeader(b); return h.Origin }
 	want := []Verdict{VerdictServed, VerdictInterleaved}
-	var prevTX Time
+	var prevTX wire.Time
 	for i := range 2 {
 		rx := origin(reqs[i+1]) // odd: our receive field had bit 0 set
-		st.RefTime = rx.Time(time.Unix(DefaultEraPivot, 0)).Add(-time.Second)
-		out := make([]byte, HeaderLen)
+		st.RefTime = rx.Time(time.Unix(wire.DefaultEraPivot, 0)).Add(-time.Second)
+		out := make([]byte, wire.HeaderLen)
 		n, v := s.Respond(out, reqs[i], client, rx, st)
 		if v != want[i] {
 			t.Fatalf("request %d: verdict %v, want %v", i, v, want[i])
 		}
 		checkInvariants(t, reqs[i], out, n, v)
-		h, _ := ParseHeader(out)
+		h, _ := wire.ParseHeader(out)
 		wantEq(t, "receive field", h.Receive, rx)
 		if v == VerdictInterleaved {
-			q, _ := ParseHeader(reqs[i])
+			q, _ := wire.ParseHeader(reqs[i])
 			wantEq(t, "origin", h.Origin, q.Receive)
 			wantEq(t, "transmit", h.Transmit, prevTX&^1)
 		}
 		prevTX = rx.Add(40 * time.Microsecond)
-		if !s.RecordTX(client.Addr(), ReceiveField(out), prevTX) {
+		if !s.RecordTX(client.Addr(), wire.ReceiveField(out), prevTX) {
 			t.Fatalf("request %d: RecordTX not stored", i)
 		}
 	}
@@ -476,15 +478,15 @@ func TestKoDAndRateLimit(t *testing.T) {
 	s := newServer(t, newLog(t, rl), func(c *ServerConfig) { c.RateLimit = true; c.RateLimitIntervalLog2 = 4 })
 	st := syncedState()
 	counts := make([]int, NumVerdicts)
-	rx := TimeFromTime(testNow())
-	var lastRX Time
+	rx := wire.TimeFromTime(testNow())
+	var lastRX wire.Time
 	const n = 400
 	for i := range n {
 		// A chronyd xleave client polling every 10 ms, far faster than
 		// the allowed 1/16 s, always quoting our latest receive field.
-		tx := clientTXTime + Time(2*i)
-		req := request(v4client, 0, lastRX, Time(0x1234567800000000)+Time(i), tx)
-		out := make([]byte, HeaderLen)
+		tx := clientTXTime + wire.Time(2*i)
+		req := request(wiretest.V4Client, 0, lastRX, wire.Time(0x1234567800000000)+wire.Time(i), tx)
+		out := make([]byte, wire.HeaderLen)
 		now := rx.Add(time.Duration(i) * 10 * time.Millisecond)
 		m, v := s.Respond(out, req, client, now, st)
 		checkInvariants(t, req, out, m, v)
@@ -492,14 +494,14 @@ func TestKoDAndRateLimit(t *testing.T) {
 		if !v.Replied() {
 			continue
 		}
-		h, _ := ParseHeader(out)
+		h, _ := wire.ParseHeader(out)
 		lastRX = h.Receive
 		s.RecordTX(client.Addr(), h.Receive, now.Add(20*time.Microsecond))
 		wantEq(t, "poll raised to the rate-limit interval", h.Poll, 4)
 		if v == VerdictKoDRate {
 			wantEq(t, "kod leap", h.Leap, clock.LeapUnsync)
 			wantEq(t, "kod stratum", h.Stratum, 0)
-			wantEq(t, "kod refid", h.RefID, KoDRate)
+			wantEq(t, "kod refid", h.RefID, uint32(wire.KissRATE))
 			wantEq(t, "kod origin = request transmit (never interleaved)", h.Origin, tx)
 			wantEq(t, "kod transmit left for stamping", h.Transmit, 0)
 		}
@@ -527,10 +529,10 @@ func TestKoDAndRateLimit(t *testing.T) {
 func TestRateLimitWithoutKoDNeverSendsKoD(t *testing.T) {
 	rl := clientlog.RateLimit{Enabled: true, IntervalLog2: 4, Burst: 1, Leak: 2}
 	s := newServer(t, newLog(t, rl), func(c *ServerConfig) { c.RateLimit = true; c.RateLimitIntervalLog2 = 4 })
-	rx := TimeFromTime(testNow())
+	rx := wire.TimeFromTime(testNow())
 	counts := make([]int, NumVerdicts)
 	for i := range 200 {
-		out := make([]byte, HeaderLen)
+		out := make([]byte, wire.HeaderLen)
 		_, v := s.Respond(out, basicReq(), client, rx.Add(time.Duration(i)*time.Millisecond), syncedState())
 		counts[v]++
 	}
@@ -549,21 +551,21 @@ func TestNoKeyNeverReachesClientLog(t *testing.T) {
 	rl := clientlog.RateLimit{Enabled: true, IntervalLog2: 4, Burst: 1, Leak: 4, KoD: 1}
 	log := newLog(t, rl)
 	s := newServer(t, log, func(c *ServerConfig) { c.RateLimit = true; c.RateLimitIntervalLog2 = 4 })
-	rx := TimeFromTime(testNow())
+	rx := wire.TimeFromTime(testNow())
 	reqs := [][]byte{
-		append(basicReq(), mac(20)...),
-		append(append(basicReq(), ef(0x0104, 36, 36)...), mac(24)...),
-		append(request(v3client, 0, 0, 0, clientTXTime), mac(20)...),
+		append(basicReq(), wiretest.MAC(20)...),
+		append(append(basicReq(), wiretest.EF(0x0104, 36, 36)...), wiretest.MAC(24)...),
+		append(request(wiretest.V3Client, 0, 0, 0, clientTXTime), wiretest.MAC(20)...),
 	}
 	for i := range 300 {
 		req := reqs[i%len(reqs)]
-		out := make([]byte, HeaderLen)
+		out := make([]byte, wire.HeaderLen)
 		n, v := s.Respond(out, req, client, rx.Add(time.Duration(i)*time.Millisecond), syncedState())
 		if v != VerdictNoKey {
 			t.Fatalf("request %d: verdict %v, want no_key", i, v)
 		}
 		checkInvariants(t, req, out, n, v)
-		if !bytes.Equal(out, make([]byte, HeaderLen)) {
+		if !bytes.Equal(out, make([]byte, wire.HeaderLen)) {
 			t.Fatalf("request %d: output written for a dropped request", i)
 		}
 	}
@@ -571,7 +573,7 @@ func TestNoKeyNeverReachesClientLog(t *testing.T) {
 		t.Errorf("client log saw no_key requests: %+v", st)
 	}
 	// The same client without a MAC is then served: its rate is untouched.
-	out := make([]byte, HeaderLen)
+	out := make([]byte, wire.HeaderLen)
 	if _, v := s.Respond(out, basicReq(), client, rx.Add(time.Second), syncedState()); v != VerdictServed {
 		t.Errorf("first request without a MAC: %v, want served", v)
 	}
@@ -590,7 +592,7 @@ func TestGoldenRequests(t *testing.T) {
 		"ntpdig-mac-md5.bin":         VerdictNoKey, // ntpdig -a: we have no keys
 		"ntpdig-mac-sha1.bin":        VerdictNoKey,
 	}
-	g := goldenFiles(t)
+	g := wiretest.Golden(t, "testdata")
 	for name := range g {
 		if _, ok := want[name]; !ok {
 			t.Errorf("golden file %s has no expectation", name)
@@ -604,7 +606,7 @@ func TestGoldenRequests(t *testing.T) {
 			}
 			s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
 			out := make([]byte, 1500)
-			rx := TimeFromTime(testNow())
+			rx := wire.TimeFromTime(testNow())
 			n, got := s.Respond(out, req, client, rx, syncedState())
 			if got != v {
 				t.Fatalf("verdict %v, want %v", got, v)
@@ -613,13 +615,13 @@ func TestGoldenRequests(t *testing.T) {
 			if !got.Replied() {
 				return
 			}
-			PutTransmit(out[:n], rx.Add(10*time.Microsecond))
+			wire.PutTransmit(out[:n], rx.Add(10*time.Microsecond))
 			// Cross-check the reply with facebook/time's decoder.
 			p, err := protocol.BytesToPacket(out[:n])
 			if err != nil {
 				t.Fatal(err)
 			}
-			q, _ := protocol.BytesToPacket(req[:HeaderLen])
+			q, _ := protocol.BytesToPacket(req[:wire.HeaderLen])
 			if p.Settings&7 != 4 || (p.Settings>>3)&7 != (q.Settings>>3)&7 {
 				t.Errorf("settings %#x for request %#x", p.Settings, q.Settings)
 			}
@@ -643,7 +645,7 @@ func TestGoldenRequests(t *testing.T) {
 
 func TestSetACL(t *testing.T) {
 	s := newServer(t, nil, func(c *ServerConfig) { c.ACL = nil })
-	out := make([]byte, HeaderLen)
+	out := make([]byte, wire.HeaderLen)
 	if _, v := s.Respond(out, basicReq(), client, 1, nil); v != VerdictDenied {
 		t.Fatalf("before SetACL: %v", v)
 	}
@@ -719,23 +721,24 @@ func TestVerdictStrings(t *testing.T) {
 // TestRespondAcrossEraRollover serves a request received 2 s after the 2036
 // rollover from a state last updated 8 s before it.
 func TestRespondAcrossEraRollover(t *testing.T) {
+	era1Start := time.Date(2036, time.February, 7, 6, 28, 16, 0, time.UTC) // first instant of NTP era 1
 	s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
 	st := syncedState()
 	st.RefTime = era1Start.Add(-8 * time.Second)
 	st.RootDispersion = 0
 	st.DispersionRate = 1e-3 // 1 ms/s: 10 ms after 10 s
-	rx := TimeFromTime(era1Start.Add(2 * time.Second))
+	rx := wire.TimeFromTime(era1Start.Add(2 * time.Second))
 	if rx.Seconds() != 2 {
 		t.Fatalf("rx seconds %d, want 2 (era 1)", rx.Seconds())
 	}
-	out := make([]byte, HeaderLen)
+	out := make([]byte, wire.HeaderLen)
 	n, v := s.Respond(out, basicReq(), client, rx, st)
 	if v != VerdictServed {
 		t.Fatalf("verdict %v", v)
 	}
 	checkInvariants(t, basicReq(), out, n, v)
-	h, _ := ParseHeader(out)
-	wantEq(t, "reference in era 0", h.Reference, TimeFromTime(era1Start.Add(-8*time.Second)))
+	h, _ := wire.ParseHeader(out)
+	wantEq(t, "reference in era 0", h.Reference, wire.TimeFromTime(era1Start.Add(-8*time.Second)))
 	if d := h.Receive.Sub(h.Reference); d != 10*time.Second {
 		t.Errorf("receive − reference = %v, want 10s", d)
 	}

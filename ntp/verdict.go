@@ -10,20 +10,20 @@ type Verdict uint8
 
 const (
 	// VerdictServed: a basic reply (Origin = request Transmit) was written;
-	// the shell must stamp it with PutTransmit.
+	// the shell must stamp it with wire.PutTransmit.
 	VerdictServed Verdict = iota
 	// VerdictInterleaved: an RFC 9769 interleaved reply was written, its
 	// Transmit is the TX timestamp of the previous reply to this client.
 	VerdictInterleaved
 	// VerdictKoDRate: the client exceeded its rate and a Kiss-o'-Death RATE
-	// reply was written (stamp it with PutTransmit).
+	// reply was written (stamp it with wire.PutTransmit).
 	VerdictKoDRate
 	// VerdictRateLimited: the client exceeded its rate; no reply.
 	VerdictRateLimited
 	// VerdictDenied: the ACL does not allow the client; no reply.
 	VerdictDenied
 	// VerdictMalformed: shorter than 48 bytes, length not a multiple of 4,
-	// or broken extension fields (CheckTrailer fails); no reply.
+	// or broken extension fields (wire.CheckTrailer fails); no reply.
 	VerdictMalformed
 	// VerdictBadVersion: version 0 or 5–7; no reply.
 	VerdictBadVersion
@@ -80,7 +80,7 @@ func (v Verdict) Replied() bool {
 }
 
 // NeedsTransmit reports whether the shell must write the Transmit timestamp
-// with PutTransmit before sending. Interleaved replies already carry the
+// with wire.PutTransmit before sending. Interleaved replies already carry the
 // previous reply's TX timestamp.
 func (v Verdict) NeedsTransmit() bool {
 	return v == VerdictServed || v == VerdictKoDRate

@@ -5,11 +5,13 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/wire"
+	"github.com/gnomon-time/gnomon/ntp/wire/wiretest"
 )
 
 func TestWantsTX(t *testing.T) {
-	odd := Time(0x5d19767900001001)    // one of our Receive fields: bit 0 set
-	cookie := Time(0x5d19767900002000) // client cookies
+	odd := wire.Time(0x5d19767900001001)    // one of our Receive fields: bit 0 set
+	cookie := wire.Time(0x5d19767900002000) // client cookies
 	tests := []struct {
 		name   string
 		nilog  bool
@@ -18,17 +20,17 @@ func TestWantsTX(t *testing.T) {
 		v      Verdict
 		wantTX bool
 	}{
-		{"basic", false, false, request(v4client, 6, 0, 0, clientTXTime), VerdictServed, false},
-		{"xleave form", false, false, request(v4client, 6, odd, cookie, cookie+0x10), VerdictServed, true},
-		{"interleaved reply", false, false, request(v4client, 6, odd, cookie, cookie+0x10), VerdictInterleaved, true},
-		{"origin bit 0 clear", false, false, request(v4client, 6, odd&^1, cookie, cookie+0x10), VerdictServed, false},
-		{"receive = transmit", false, false, request(v4client, 6, odd, cookie, cookie), VerdictServed, false},
+		{"basic", false, false, request(wiretest.V4Client, 6, 0, 0, clientTXTime), VerdictServed, false},
+		{"xleave form", false, false, request(wiretest.V4Client, 6, odd, cookie, cookie+0x10), VerdictServed, true},
+		{"interleaved reply", false, false, request(wiretest.V4Client, 6, odd, cookie, cookie+0x10), VerdictInterleaved, true},
+		{"origin bit 0 clear", false, false, request(wiretest.V4Client, 6, odd&^1, cookie, cookie+0x10), VerdictServed, false},
+		{"receive = transmit", false, false, request(wiretest.V4Client, 6, odd, cookie, cookie), VerdictServed, false},
 		{"ntpv3", false, false, request(lvm(0, 3, 3), 6, odd, cookie, cookie+0x10), VerdictServed, false},
-		{"kod", false, false, request(v4client, 6, odd, cookie, cookie+0x10), VerdictKoDRate, false},
-		{"denied", false, false, request(v4client, 6, odd, cookie, cookie+0x10), VerdictDenied, false},
-		{"short", false, false, request(v4client, 6, odd, cookie, cookie+0x10)[:40], VerdictServed, false},
-		{"no client log", true, false, request(v4client, 6, odd, cookie, cookie+0x10), VerdictServed, false},
-		{"interleave off", false, true, request(v4client, 6, odd, cookie, cookie+0x10), VerdictServed, false},
+		{"kod", false, false, request(wiretest.V4Client, 6, odd, cookie, cookie+0x10), VerdictKoDRate, false},
+		{"denied", false, false, request(wiretest.V4Client, 6, odd, cookie, cookie+0x10), VerdictDenied, false},
+		{"short", false, false, request(wiretest.V4Client, 6, odd, cookie, cookie+0x10)[:40], VerdictServed, false},
+		{"no client log", true, false, request(wiretest.V4Client, 6, odd, cookie, cookie+0x10), VerdictServed, false},
+		{"interleave off", false, true, request(wiretest.V4Client, 6, odd, cookie, cookie+0x10), VerdictServed, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,7 +48,7 @@ func TestWantsTX(t *testing.T) {
 
 func TestWantsTXAllocs(t *testing.T) {
 	s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
-	req := request(v4client, 6, 0x1001, 0x2000, 0x3000)
+	req := request(wiretest.V4Client, 6, 0x1001, 0x2000, 0x3000)
 	if n := testing.AllocsPerRun(200, func() {
 		if !s.WantsTX(req, VerdictServed) {
 			t.Fatal("WantsTX false")
@@ -63,14 +65,14 @@ func TestWantsTXAllocs(t *testing.T) {
 func TestWantsTXXleaveSequence(t *testing.T) {
 	s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
 	now := testNow()
-	var prevRX Time
+	var prevRX wire.Time
 	for i := range 10 {
-		req := request(v4client, -4, 0, 0, Time(0x5d1976790000000+uint64(i)*0x1000))
+		req := request(wiretest.V4Client, -4, 0, 0, wire.Time(0x5d1976790000000+uint64(i)*0x1000))
 		if i > 0 {
-			req = request(v4client, -4, prevRX, Time(0x6d1976790000000+uint64(i)*0x1000), Time(0x7d1976790000000+uint64(i)*0x1000))
+			req = request(wiretest.V4Client, -4, prevRX, wire.Time(0x6d1976790000000+uint64(i)*0x1000), wire.Time(0x7d1976790000000+uint64(i)*0x1000))
 		}
-		out := make([]byte, HeaderLen)
-		n, v := s.Respond(out, req, client, TimeFromTime(now), syncedState())
+		out := make([]byte, wire.HeaderLen)
+		n, v := s.Respond(out, req, client, wire.TimeFromTime(now), syncedState())
 		if !v.Replied() {
 			t.Fatalf("request %d: verdict %v", i+1, v)
 		}
@@ -80,15 +82,15 @@ func TestWantsTXXleaveSequence(t *testing.T) {
 		}
 		wantEq(t, "verdict", v, want)
 		if v.NeedsTransmit() {
-			PutTransmit(out[:n], TimeFromTime(now.Add(20*time.Microsecond)))
+			wire.PutTransmit(out[:n], wire.TimeFromTime(now.Add(20*time.Microsecond)))
 		}
 		if s.WantsTX(req, v) != (i > 0) {
 			t.Errorf("request %d: WantsTX %v", i+1, !(i > 0))
 		}
 		if s.WantsTX(req, v) {
-			s.RecordTX(client.Addr(), ReceiveField(out[:n]), TimeFromTime(now.Add(25*time.Microsecond)))
+			s.RecordTX(client.Addr(), wire.ReceiveField(out[:n]), wire.TimeFromTime(now.Add(25*time.Microsecond)))
 		}
-		prevRX = ReceiveField(out[:n])
+		prevRX = wire.ReceiveField(out[:n])
 		now = now.Add(time.Second)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock/sim"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/client"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 	"github.com/gnomon-time/gnomon/source/ntpsource"
 )
 
@@ -334,13 +335,13 @@ func (r *runner) poll(u *upstream) error {
 		Precision:      -20,
 		UTCOffset:      clock.DefaultTAIOffset,
 	}
-	var reply [ntp.HeaderLen]byte
-	k, v := u.srv.Respond(reply[:], req[:], u.from, ntp.TimeFromTime(serverClock(t2)), st)
+	var reply [wire.HeaderLen]byte
+	k, v := u.srv.Respond(reply[:], req[:], u.from, wire.TimeFromTime(serverClock(t2)), st)
 	if !v.Replied() {
 		return fmt.Errorf("server %s did not answer: %v", u.cfg.Name, v)
 	}
 	if v.NeedsTransmit() {
-		ntp.PutTransmit(reply[:k], ntp.TimeFromTime(serverClock(t3)))
+		wire.PutTransmit(reply[:k], wire.TimeFromTime(serverClock(t3)))
 	}
 	if err := r.tl.AdvanceTo(t3.Add(back)); err != nil {
 		return err

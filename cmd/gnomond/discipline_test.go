@@ -22,6 +22,7 @@ import (
 	"github.com/gnomon-time/gnomon/internal/cli"
 	"github.com/gnomon-time/gnomon/internal/syncbuf"
 	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 	"github.com/gnomon-time/gnomon/source"
 )
 
@@ -196,12 +197,12 @@ func startNTPServer(t *testing.T) netip.AddrPort {
 			}
 			now := time.Now()
 			st := &clock.SyncState{Synchronized: true, Stratum: 1, RefID: 0x47505300, RefTime: now.Add(-time.Second), Precision: -20}
-			k, v := srv.Respond(out, buf[:n], from, ntp.TimeFromTime(now), st)
+			k, v := srv.Respond(out, buf[:n], from, wire.TimeFromTime(now), st)
 			if !v.Replied() {
 				continue
 			}
 			if v.NeedsTransmit() {
-				ntp.PutTransmit(out[:k], ntp.TimeFromTime(time.Now()))
+				wire.PutTransmit(out[:k], wire.TimeFromTime(time.Now()))
 			}
 			c.WriteToUDPAddrPort(out[:k], from)
 		}

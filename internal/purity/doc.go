@@ -1,8 +1,8 @@
 // Package purity checks mechanically, from tests, that a package keeps its
 // promises about what it depends on and does: the sans-IO cores (ntp,
-// ntp/client, ntp/clientlog, clock/selection) must not import net, os,
-// syscall and the like, must not read the clock and must not start
-// goroutines; time and I/O belong to the shells around them.
+// ntp/wire, ntp/client, ntp/clientlog, clock/selection, clock/filter) must
+// not import net, os, syscall and the like, must not read the clock and
+// must not start goroutines; time and I/O belong to the shells around them.
 //
 // It uses `go list -deps -json` for the dependency graph (so it sees what
 // the build sees) and go/parser for the package's own sources. It does not

@@ -8,6 +8,7 @@
 //
 // Like ntp.Server it imports no net, os or syscall, starts no goroutines and
 // never reads a clock: every method takes the local time as an argument.
+// The packet format (header, timestamps, kiss codes) is ntp/wire's.
 // The shell owns the socket. Its loop per source is:
 //
 //	var buf [client.RequestLen]byte
@@ -54,23 +55,19 @@
 // # Sample (RFC 5905 §8)
 //
 // offset θ = ((T2 − T1) + (T3 − T4)) / 2 and delay δ = (T4 − T1) − (T3 − T2),
-// computed in 32.32 fixed point (era-safe differences), with gnomon's sign:
-// offset = reference − local, positive when the local clock is behind. δ is
-// floored at our precision. The sample dispersion is ε = 2^precision(server)
-// + 2^precision(local) + PHI × (T4 − T1), PHI = 15 ppm.
+// computed in 32.32 fixed point (era-safe wire.Delta differences), with
+// gnomon's sign: offset = reference − local, positive when the local clock
+// is behind. δ is floored at our precision. The sample dispersion is
+// ε = 2^precision(server) + 2^precision(local) + PHI × (T4 − T1), PHI = 15 ppm.
 //
 // # Clock filter (RFC 5905 §10)
 //
-// The last 8 samples, including dummy samples of dispersion MAXDISP = 16 s
-// pushed at a poll when the two previous requests went unanswered. Dispersion grows
-// with age at PHI. The estimate is the sample with the smallest distance
-// δ/2 + ε (for samples of equal age: the smallest delay); the peer
-// dispersion is Σ εᵢ/2^(i+1) over the sorted stages, normalised over the
-// filled stages (deviation: the RFC counts never-filled stages as MAXDISP,
-// which keeps a new source's root distance at seconds for its first polls
-// and lets a falseticker's interval overlap everyone's; dummy stages of
-// missed polls still count); the jitter is the RMS of the other valid
-// samples' offsets around the chosen one, floored at our precision.
+// Each association feeds its accepted samples into a clock/filter.Filter
+// (the last 8 samples, minimum-distance pick, peer dispersion and jitter;
+// see that package for the semantics and where they deviate from the RFC).
+// At a poll where the two previous requests went unanswered the source
+// pushes a dummy sample of dispersion MAXDISP = 16 s, which ages the older
+// samples out. Estimate evaluates the filter at the time it is given.
 //
 // # Poll schedule
 //

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"testing"
 	"time"
+
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 // FuzzHandleReply feeds arbitrary bytes to a source with a request
@@ -14,15 +16,15 @@ import (
 func FuzzHandleReply(f *testing.F) {
 	t2 := base.Add(ms)
 	f.Add(good(1, t2, t2).bytes(), true, int64(2*ms))
-	f.Add(reply{leap: 3, stratum: 0, refID: kissRATE, org: 1, rcv: 1, xmt: 1}.bytes(), true, int64(ms))
-	f.Add(reply{leap: 3, stratum: 0, refID: kissDENY, org: 1}.bytes(), false, int64(ms))
+	f.Add(reply{leap: 3, stratum: 0, refID: uint32(wire.KissRATE), org: 1, rcv: 1, xmt: 1}.bytes(), true, int64(ms))
+	f.Add(reply{leap: 3, stratum: 0, refID: uint32(wire.KissDENY), org: 1}.bytes(), false, int64(ms))
 	f.Add(append(good(1, t2, t2).bytes(), make([]byte, 68)...), true, int64(-ms))
 	f.Add([]byte{0x24}, true, int64(0))
 	f.Fuzz(func(t *testing.T, pkt []byte, patch bool, rxOff int64) {
 		s := newSource(t, Config{MinPoll: 4, MaxPoll: 8, IBurst: true})
 		c, _ := poll(s, base)
 		if patch && len(pkt) >= RequestLen {
-			binary.BigEndian.PutUint64(pkt[offOrigin:], c)
+			binary.BigEndian.PutUint64(pkt[wire.OffOrigin:], uint64(c))
 		}
 		rx := base.Add(time.Duration(rxOff))
 		smp, v := s.HandleReply(pkt, rx, time.Time{})

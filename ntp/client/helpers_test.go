@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"testing"
 	"time"
+
+	"github.com/gnomon-time/gnomon/clock/filter"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 // base is an arbitrary local time for scripted exchanges.
@@ -28,7 +31,7 @@ type reply struct {
 	leap, version, mode, stratum byte
 	poll, precision              int8
 	rootDelay, rootDisp, refID   uint32
-	ref, org, rcv, xmt           uint64
+	ref, org, rcv, xmt           wire.Time
 }
 
 func (r reply) bytes() []byte {
@@ -36,7 +39,7 @@ func (r reply) bytes() []byte {
 		r.version = 4
 	}
 	if r.mode == 0 {
-		r.mode = modeServer
+		r.mode = byte(wire.ModeServer)
 	}
 	b := make([]byte, 48)
 	b[0] = r.leap<<6 | r.version<<3 | r.mode
@@ -46,17 +49,17 @@ func (r reply) bytes() []byte {
 	binary.BigEndian.PutUint32(b[4:], r.rootDelay)
 	binary.BigEndian.PutUint32(b[8:], r.rootDisp)
 	binary.BigEndian.PutUint32(b[12:], r.refID)
-	binary.BigEndian.PutUint64(b[16:], r.ref)
-	binary.BigEndian.PutUint64(b[24:], r.org)
-	binary.BigEndian.PutUint64(b[32:], r.rcv)
-	binary.BigEndian.PutUint64(b[40:], r.xmt)
+	binary.BigEndian.PutUint64(b[16:], uint64(r.ref))
+	binary.BigEndian.PutUint64(b[24:], uint64(r.org))
+	binary.BigEndian.PutUint64(b[32:], uint64(r.rcv))
+	binary.BigEndian.PutUint64(b[40:], uint64(r.xmt))
 	return b
 }
 
 // good returns a valid stratum-2 reply to cookie with server times t2, t3.
-func good(cookie uint64, t2, t3 time.Time) reply {
+func good(cookie wire.Time, t2, t3 time.Time) reply {
 	return reply{stratum: 2, precision: -20, rootDelay: 0x0000_0100, rootDisp: 0x0000_0080,
-		refID: 0xC0000201, ref: ntpTime(t2.Add(-time.Minute)), org: cookie, rcv: ntpTime(t2), xmt: ntpTime(t3)}
+		refID: 0xC0000201, ref: wire.TimeFromTime(t2.Add(-time.Minute)), org: cookie, rcv: wire.TimeFromTime(t2), xmt: wire.TimeFromTime(t3)}
 }
 
 func newSource(t testing.TB, cfg Config) *Source {
@@ -72,18 +75,18 @@ func newSource(t testing.TB, cfg Config) *Source {
 }
 
 // poll calls Poll and returns the cookie of the request it built (0 if none).
-func poll(s *Source, now time.Time) (cookie uint64, next time.Time) {
+func poll(s *Source, now time.Time) (cookie wire.Time, next time.Time) {
 	var buf [RequestLen]byte
 	send, next := s.Poll(now, &buf)
 	if !send {
 		return 0, next
 	}
-	return binary.BigEndian.Uint64(buf[offTransmit:]), next
+	return wire.Time(binary.BigEndian.Uint64(buf[wire.OffTransmit:])), next
 }
 
 // exchange runs one poll at t1 and answers it with the server offset off
 // (reference − local), symmetric one-way delay owd and 0 processing time.
-func exchange(t testing.TB, s *Source, t1 time.Time, off, owd time.Duration) (Sample, Verdict) {
+func exchange(t testing.TB, s *Source, t1 time.Time, off, owd time.Duration) (filter.Sample, Verdict) {
 	t.Helper()
 	c, _ := poll(s, t1)
 	if c == 0 {

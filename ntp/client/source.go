@@ -9,7 +9,12 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/filter"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
+
+// RequestLen is the length of the requests Poll builds (a bare NTP header).
+const RequestLen = wire.HeaderLen
 
 // Poll limits and burst parameters.
 const (
@@ -112,7 +117,7 @@ type Estimate struct {
 	RootDelay      time.Duration
 	RootDispersion time.Duration
 	Precision      int8 // the server's, log2 s
-	Reference      uint64
+	Reference      wire.Time
 	// Association state.
 	Reach uint8
 	Poll  int8
@@ -139,13 +144,13 @@ type Source struct {
 	noBurst   bool // a RATE kiss disabled Config.Burst until Restart
 
 	pending    bool
-	cookie     uint64 // Transmit field of the outstanding request
-	lastCookie uint64 // cookie of the last answered request
-	lastXmt    uint64 // Transmit of the last accepted reply
+	cookie     wire.Time // Transmit field of the outstanding request
+	lastCookie wire.Time // cookie of the last answered request
+	lastXmt    wire.Time // Transmit of the last accepted reply
 
-	rbuf   [8]byte  // cookie randomness, kept here so reading it does not allocate
-	hdr    Estimate // header fields of the last matched reply
-	filter filter
+	rbuf   [8]byte       // cookie randomness, kept here so reading it does not allocate
+	hdr    Estimate      // header fields of the last matched reply
+	filter filter.Filter // clock filter of this association
 	stats  Stats
 }
 
@@ -156,7 +161,7 @@ func New(cfg Config) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ntp client config: %w", err)
 	}
-	s := &Source{cfg: cfg, precision: log2Duration(cfg.Precision)}
+	s := &Source{cfg: cfg, precision: wire.Log2Duration(cfg.Precision)}
 	s.Restart()
 	return s, nil
 }
@@ -172,11 +177,11 @@ func (s *Source) Restart() {
 		s.burstLeft = IBurstCount
 	}
 	s.hdr.Leap = clock.LeapUnsync
-	s.hdr.Stratum = 16
+	s.hdr.Stratum = wire.StratumUnsync
 }
 
 // interval returns 2^poll s.
-func (s *Source) interval() time.Duration { return log2Duration(s.poll) }
+func (s *Source) interval() time.Duration { return wire.Log2Duration(s.poll) }
 
 // Poll is called when the time returned by the previous call has come (or
 // earlier: it is idempotent until then). When a request is due it writes
@@ -200,10 +205,10 @@ func (s *Source) Poll(now time.Time, out *[RequestLen]byte) (send bool, next tim
 		s.burstLeft = BurstCount
 	}
 	s.reach <<= 1
-	if s.filter.n > 0 && s.reach&0b111 == 0 {
+	if s.filter.Len() > 0 && s.reach&0b111 == 0 {
 		// The two previous requests went unanswered (RFC 5905 A.5.7.2
 		// poll): age the filter with a dummy sample.
-		s.filter.addMissing(now)
+		s.filter.AddMissing(now)
 	}
 	if s.unanswer >= unreachPolls && s.poll < s.cfg.MaxPoll {
 		s.poll++
@@ -226,13 +231,13 @@ func (s *Source) Poll(now time.Time, out *[RequestLen]byte) (send bool, next tim
 }
 
 // newCookie returns a random, non-zero cookie different from the last two.
-func (s *Source) newCookie() uint64 {
+func (s *Source) newCookie() wire.Time {
 	b := s.rbuf[:]
 	for range 16 {
 		if _, err := io.ReadFull(s.cfg.Rand, b); err != nil {
 			break
 		}
-		c := binary.BigEndian.Uint64(b)
+		c := wire.Time(binary.BigEndian.Uint64(b))
 		if c != 0 && c != s.cookie && c != s.lastCookie {
 			return c
 		}
@@ -248,10 +253,10 @@ func (s *Source) newCookie() uint64 {
 
 func (s *Source) writeRequest(out *[RequestLen]byte) {
 	*out = [RequestLen]byte{}
-	out[offLVM] = s.cfg.Version<<3 | modeClient
-	out[offPoll] = byte(s.poll)
-	out[offPrecision] = 0x20
-	binary.BigEndian.PutUint64(out[offTransmit:], s.cookie)
+	out[wire.OffLVM] = wire.LVM(clock.LeapNone, s.cfg.Version, wire.ModeClient)
+	out[wire.OffPoll] = byte(s.poll)
+	out[wire.OffPrecision] = byte(wire.PrecisionNotGiven)
+	binary.BigEndian.PutUint64(out[wire.OffTransmit:], uint64(s.cookie))
 }
 
 // HandleReply processes a packet that arrived from this source's address.
@@ -260,98 +265,94 @@ func (s *Source) writeRequest(out *[RequestLen]byte) {
 // timestamp), or the zero time to use the time of the Poll call that built
 // it. It never panics, whatever reply holds. A new sample goes into the
 // clock filter only when the verdict is Accepted; it is also returned.
-func (s *Source) HandleReply(reply []byte, rx, tx time.Time) (Sample, Verdict) {
+func (s *Source) HandleReply(reply []byte, rx, tx time.Time) (filter.Sample, Verdict) {
 	smp, v := s.handle(reply, rx, tx)
 	s.stats.Verdicts[v]++
 	return smp, v
 }
 
-func (s *Source) handle(b []byte, rx, tx time.Time) (Sample, Verdict) {
+func (s *Source) handle(b []byte, rx, tx time.Time) (filter.Sample, Verdict) {
 	if s.state == StateDemobilised {
-		return Sample{}, Demobilised
+		return filter.Sample{}, Demobilised
 	}
 	if len(b) < RequestLen {
-		return Sample{}, Malformed
+		return filter.Sample{}, Malformed
 	}
-	leap := clock.Leap(b[offLVM] >> 6)
-	vn := b[offLVM] >> 3 & 7
-	mode := b[offLVM] & 7
-	if vn < 1 || vn > 4 {
-		return Sample{}, BadVersion
+	h, _ := wire.ParseHeader(b) // cannot fail: b holds a whole header
+	if h.Version < 1 || h.Version > 4 {
+		return filter.Sample{}, BadVersion
 	}
-	if mode != modeServer {
-		return Sample{}, BadMode
+	if h.Mode != wire.ModeServer {
+		return filter.Sample{}, BadMode
 	}
-	org, rcv, xmt := u64(b, offOrigin), u64(b, offReceive), u64(b, offTransmit)
+	org, rcv, xmt := h.Origin, h.Receive, h.Transmit
 	switch {
 	case s.lastCookie != 0 && org == s.lastCookie:
-		return Sample{}, Duplicate
+		return filter.Sample{}, Duplicate
 	case !s.pending:
-		return Sample{}, NotExpected
+		return filter.Sample{}, NotExpected
 	case org != s.cookie:
-		return Sample{}, BogusOrigin
+		return filter.Sample{}, BogusOrigin
 	}
-	stratum := b[offStratum]
-	refid := u32(b, offRefID)
-	if stratum == 0 {
+	if h.Stratum == wire.StratumUnspecified {
 		s.consume()
-		return Sample{}, s.kissOfDeath(refid)
+		return filter.Sample{}, s.kissOfDeath(wire.KissCode(h.RefID))
 	}
 	t1 := tx
 	if t1.IsZero() {
 		t1 = s.lastSend
 	}
-	if rcv == 0 || xmt == 0 || diff(xmt, rcv) < 0 || rx.Before(t1) {
+	if rcv == 0 || xmt == 0 || xmt.Diff(rcv) < 0 || rx.Before(t1) {
 		// Not consumed: a genuine reply may still come.
-		return Sample{}, BadTimestamps
+		return filter.Sample{}, BadTimestamps
 	}
 	if xmt == s.lastXmt {
-		return Sample{}, Duplicate
+		return filter.Sample{}, Duplicate
 	}
 	s.consume()
 	s.reach |= 1
-	s.hdr.Leap = leap
-	s.hdr.Stratum = stratum
-	s.hdr.RefID = refid
-	s.hdr.Precision = int8(b[offPrecision])
-	s.hdr.RootDelay = short(u32(b, offRootDelay))
-	s.hdr.RootDispersion = short(u32(b, offRootDisp))
-	s.hdr.Reference = u64(b, offReference)
+	s.hdr.Leap = h.Leap
+	s.hdr.Stratum = h.Stratum
+	s.hdr.RefID = h.RefID
+	s.hdr.Precision = h.Precision
+	s.hdr.RootDelay = wire.ShortDuration(h.RootDelay)
+	s.hdr.RootDispersion = wire.ShortDuration(h.RootDispersion)
+	s.hdr.Reference = h.Reference
 	if s.unanswer >= unreachPolls {
 		// Reachable again after backing off: return to the floor.
 		s.poll = s.pollFloor
 	}
 	s.unanswer = 0
-	if leap == clock.LeapUnsync || stratum >= 16 {
-		return Sample{}, Unsynchronised
+	if h.Leap == clock.LeapUnsync || h.Stratum > wire.MaxStratum {
+		return filter.Sample{}, Unsynchronised
 	}
-	if s.hdr.RootDelay/2+s.hdr.RootDispersion >= MaxDispersion ||
-		s.hdr.Reference != 0 && diff(xmt, s.hdr.Reference) < 0 {
-		return Sample{}, BadHeader
+	if s.hdr.RootDelay/2+s.hdr.RootDispersion >= filter.MaxDispersion ||
+		s.hdr.Reference != 0 && xmt.Diff(s.hdr.Reference) < 0 {
+		return filter.Sample{}, BadHeader
 	}
 	s.lastXmt = xmt
 
-	t1n, t4n := ntpTime(t1), ntpTime(rx)
+	t1n, t4n := wire.TimeFromTime(t1), wire.TimeFromTime(rx)
 	// θ = ((T2 − T1) + (T3 − T4)) / 2, halving each term first so that the
 	// sum cannot overflow; the two dropped low bits add back exactly.
-	a, c := diff(rcv, t1n), diff(xmt, t4n)
+	a, c := rcv.Diff(t1n), xmt.Diff(t4n)
 	theta := a>>1 + c>>1 + (a&1+c&1)>>1
 	// δ = (T4 − T1) − (T3 − T2)
-	delta := (diff(t4n, t1n) - diff(xmt, rcv)).duration()
+	delta := (t4n.Diff(t1n) - xmt.Diff(rcv)).Duration()
 	delta = max(delta, s.precision)
 	rtt := rx.Sub(t1)
-	smp := Sample{
+	smp := filter.Sample{
 		Time:       rx,
-		Offset:     theta.duration(),
+		Offset:     theta.Duration(),
 		Delay:      delta,
-		Dispersion: log2Duration(s.hdr.Precision) + s.precision + time.Duration(phi*float64(rtt)),
+		Dispersion: wire.Log2Duration(s.hdr.Precision) + s.precision + time.Duration(filter.PHI*float64(rtt)),
 	}
-	if smp.Dispersion >= MaxDispersion {
+	if smp.Dispersion >= filter.MaxDispersion {
 		// A precision field of 2^4 s or worse: nonsense, and a sample the
 		// filter would treat as missing anyway.
-		return Sample{}, BadHeader
+		return filter.Sample{}, BadHeader
 	}
-	s.filter.add(smp)
+	s.filter.Add(smp)
 	return smp, Accepted
 }
 
@@ -362,10 +363,10 @@ func (s *Source) consume() {
 }
 
 // kissOfDeath acts on a KoD (RFC 5905 §7.4) that matched our cookie.
-func (s *Source) kissOfDeath(refid uint32) Verdict {
-	s.kiss = kissCode(refid)
-	switch refid {
-	case kissRATE:
+func (s *Source) kissOfDeath(code wire.KissCode) Verdict {
+	s.kiss = code.String()
+	switch code {
+	case wire.KissRATE:
 		// Slow down for good: raise the floor one step above the current
 		// poll, cancel bursts, and move the next poll out accordingly.
 		s.pollFloor = min(max(s.poll, s.pollFloor)+1, s.cfg.MaxPoll)
@@ -374,7 +375,7 @@ func (s *Source) kissOfDeath(refid uint32) Verdict {
 		s.noBurst = true
 		s.next = s.lastSend.Add(s.interval())
 		return KoDRate
-	case kissDENY, kissRSTR:
+	case wire.KissDENY, wire.KissRSTR:
 		s.state = StateDemobilised
 		s.pending = false
 		s.burstLeft = 0
@@ -388,14 +389,14 @@ func (s *Source) kissOfDeath(refid uint32) Verdict {
 func (s *Source) Estimate(now time.Time) Estimate {
 	e := s.hdr
 	e.Reach, e.Poll, e.State = s.reach, s.poll, s.state
-	r := s.filter.evaluate(now, s.precision)
-	if r.ok {
-		e.Offset, e.Delay, e.SampleTime = r.best.Offset, r.best.Delay, r.best.Time
-		e.Dispersion, e.Jitter, e.Samples = r.dispersion, r.jitter, r.valid
+	r := s.filter.Evaluate(now, s.precision)
+	if r.OK {
+		e.Offset, e.Delay, e.SampleTime = r.Best.Offset, r.Best.Delay, r.Best.Time
+		e.Dispersion, e.Jitter, e.Samples = r.Dispersion, r.Jitter, r.Valid
 	} else {
-		e.Dispersion = r.dispersion
+		e.Dispersion = r.Dispersion
 	}
-	e.Usable = r.ok && s.state == StateActive
+	e.Usable = r.OK && s.state == StateActive
 	return e
 }
 

@@ -7,43 +7,13 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 const (
 	us = time.Microsecond
 	ms = time.Millisecond
 )
-
-func TestNTPTime(t *testing.T) {
-	if got, want := ntpTime(time.Unix(0, 0)), uint64(0x83AA7E80)<<32; got != want {
-		t.Errorf("Unix epoch = %#x, want %#x", got, want)
-	}
-	if got, want := ntpTime(time.Unix(1, 500_000_000)), uint64(0x83AA7E81)<<32|0x80000000; got != want {
-		t.Errorf("1.5 s = %#x, want %#x", got, want)
-	}
-	// Era 1 starts at 2036-02-07 06:28:16 UTC: seconds wrap to 0.
-	if got := ntpTime(time.Date(2036, 2, 7, 6, 28, 16, 0, time.UTC)); got != 0 {
-		t.Errorf("era 1 start = %#x, want 0", got)
-	}
-	// Round trip through a difference is exact to the nanosecond.
-	a := time.Date(2026, 1, 1, 0, 0, 0, 123456789, time.UTC)
-	b := a.Add(987654321 * time.Nanosecond)
-	if got := diff(ntpTime(b), ntpTime(a)).duration(); got != 987654321 {
-		t.Errorf("diff = %v", got)
-	}
-	if got := short(0x00010000); got != time.Second {
-		t.Errorf("short(1.0) = %v", got)
-	}
-	if got := short(1); got != 15259 {
-		t.Errorf("short(1 unit) = %v, want 15.259 µs", got)
-	}
-	for p, want := range map[int8]time.Duration{0: time.Second, 3: 8 * time.Second, -1: 500 * ms,
-		-20: 954, 127: time.Second << 17, -128: 0} {
-		if got := log2Duration(p); got != want {
-			t.Errorf("log2Duration(%d) = %v, want %v", p, got, want)
-		}
-	}
-}
 
 func TestRequest(t *testing.T) {
 	s := newSource(t, Config{MinPoll: 5, MaxPoll: 9})
@@ -61,12 +31,12 @@ func TestRequest(t *testing.T) {
 	if send, _ := s.Poll(base.Add(32*time.Second), &buf); !send {
 		t.Fatal("second Poll did not send")
 	}
-	c := binary.BigEndian.Uint64(buf[offTransmit:])
-	if c == 0 || c == 1 || c == ntpTime(base.Add(32*time.Second)) {
+	c := binary.BigEndian.Uint64(buf[wire.OffTransmit:])
+	if c == 0 || c == 1 || c == uint64(wire.TimeFromTime(base.Add(32*time.Second))) {
 		t.Errorf("second cookie %#x", c)
 	}
-	for i := range offTransmit {
-		if i != offLVM && i != offPoll && i != offPrecision && buf[i] != 0 {
+	for i := range wire.OffTransmit {
+		if i != wire.OffLVM && i != wire.OffPoll && i != wire.OffPrecision && buf[i] != 0 {
 			t.Errorf("request byte %d = %#x, want 0", i, buf[i])
 		}
 	}
@@ -149,14 +119,14 @@ func TestScriptedExchange(t *testing.T) {
 				t.Errorf("offset, delay = %v, %v; want %v, %v", smp.Offset, smp.Delay, tt.wantOffset, tt.wantDl)
 			}
 			// ε = 2^-20 (server) + 2^-20 (ours) + PHI × (T4 − T1)
-			wantDisp := 2*log2Duration(-20) + time.Duration(15e-6*float64(tt.t4.Sub(tt.t1)))
+			wantDisp := 2*wire.Log2Duration(-20) + time.Duration(15e-6*float64(tt.t4.Sub(tt.t1)))
 			if smp.Dispersion != wantDisp || !smp.Time.Equal(tt.t4) {
 				t.Errorf("dispersion %v time %v; want %v %v", smp.Dispersion, smp.Time, wantDisp, tt.t4)
 			}
 			e := s.Estimate(tt.t4)
 			if !e.Usable || e.Offset != tt.wantOffset || e.Delay != tt.wantDl || e.Samples != 1 ||
 				e.Stratum != 2 || e.RefID != 0xC0000201 || e.Leap != clock.LeapNone ||
-				e.RootDelay != short(0x100) || e.RootDispersion != short(0x80) || e.Reach != 1 {
+				e.RootDelay != wire.ShortDuration(0x100) || e.RootDispersion != wire.ShortDuration(0x80) || e.Reach != 1 {
 				t.Errorf("estimate %+v", e)
 			}
 		})
@@ -169,8 +139,8 @@ func TestDelayFloor(t *testing.T) {
 	s := newSource(t, Config{Precision: -20})
 	c, _ := poll(s, base)
 	smp, v := s.HandleReply(good(c, base.Add(ms), base.Add(3*ms)).bytes(), base.Add(1*ms), time.Time{})
-	if v != Accepted || smp.Delay != log2Duration(-20) {
-		t.Errorf("verdict %v delay %v, want accepted %v", v, smp.Delay, log2Duration(-20))
+	if v != Accepted || smp.Delay != wire.Log2Duration(-20) {
+		t.Errorf("verdict %v delay %v, want accepted %v", v, smp.Delay, wire.Log2Duration(-20))
 	}
 }
 
@@ -180,7 +150,7 @@ func TestValidation(t *testing.T) {
 	tests := []struct {
 		name      string
 		noPoll    bool
-		mutate    func(r *reply, cookie uint64)
+		mutate    func(r *reply, cookie wire.Time)
 		raw       func(b []byte) []byte
 		rx        time.Time
 		want      Verdict
@@ -195,48 +165,48 @@ func TestValidation(t *testing.T) {
 		{name: "empty", raw: func(b []byte) []byte { return nil }, want: Malformed, pending: true},
 		{name: "with extension field", raw: func(b []byte) []byte { return append(b, make([]byte, 20)...) },
 			want: Accepted, reach: 1},
-		{name: "version 0", mutate: func(r *reply, _ uint64) { r.version = 8 /* wraps to 0 in 3 bits */ },
+		{name: "version 0", mutate: func(r *reply, _ wire.Time) { r.version = 8 /* wraps to 0 in 3 bits */ },
 			raw: func(b []byte) []byte { b[0] &^= 7 << 3; return b }, want: BadVersion, pending: true},
-		{name: "version 5", mutate: func(r *reply, _ uint64) { r.version = 5 }, want: BadVersion, pending: true},
-		{name: "version 3", mutate: func(r *reply, _ uint64) { r.version = 3 }, want: Accepted, reach: 1},
-		{name: "mode 3", mutate: func(r *reply, _ uint64) { r.mode = 3 }, want: BadMode, pending: true},
-		{name: "mode 5", mutate: func(r *reply, _ uint64) { r.mode = 5 }, want: BadMode, pending: true},
+		{name: "version 5", mutate: func(r *reply, _ wire.Time) { r.version = 5 }, want: BadVersion, pending: true},
+		{name: "version 3", mutate: func(r *reply, _ wire.Time) { r.version = 3 }, want: Accepted, reach: 1},
+		{name: "mode 3", mutate: func(r *reply, _ wire.Time) { r.mode = 3 }, want: BadMode, pending: true},
+		{name: "mode 5", mutate: func(r *reply, _ wire.Time) { r.mode = 5 }, want: BadMode, pending: true},
 		{name: "nothing sent", noPoll: true, want: NotExpected},
-		{name: "wrong origin", mutate: func(r *reply, c uint64) { r.org = c ^ 1 }, want: BogusOrigin, pending: true},
-		{name: "zero origin", mutate: func(r *reply, _ uint64) { r.org = 0 }, want: BogusOrigin, pending: true},
-		{name: "zero transmit", mutate: func(r *reply, _ uint64) { r.xmt = 0 }, want: BadTimestamps, pending: true},
-		{name: "zero receive", mutate: func(r *reply, _ uint64) { r.rcv = 0 }, want: BadTimestamps, pending: true},
-		{name: "transmit before receive", mutate: func(r *reply, _ uint64) { r.xmt = r.rcv - 1 },
+		{name: "wrong origin", mutate: func(r *reply, c wire.Time) { r.org = c ^ 1 }, want: BogusOrigin, pending: true},
+		{name: "zero origin", mutate: func(r *reply, _ wire.Time) { r.org = 0 }, want: BogusOrigin, pending: true},
+		{name: "zero transmit", mutate: func(r *reply, _ wire.Time) { r.xmt = 0 }, want: BadTimestamps, pending: true},
+		{name: "zero receive", mutate: func(r *reply, _ wire.Time) { r.rcv = 0 }, want: BadTimestamps, pending: true},
+		{name: "transmit before receive", mutate: func(r *reply, _ wire.Time) { r.xmt = r.rcv - 1 },
 			want: BadTimestamps, pending: true},
 		{name: "local rx before tx", rx: base.Add(-time.Nanosecond), want: BadTimestamps, pending: true},
-		{name: "LI 3", mutate: func(r *reply, _ uint64) { r.leap = 3 }, want: Unsynchronised, reach: 1},
-		{name: "stratum 16", mutate: func(r *reply, _ uint64) { r.stratum = 16 }, want: Unsynchronised, reach: 1},
-		{name: "stratum 255", mutate: func(r *reply, _ uint64) { r.stratum = 255 }, want: Unsynchronised, reach: 1},
-		{name: "root distance 16 s", mutate: func(r *reply, _ uint64) { r.rootDelay = 16 << 16; r.rootDisp = 8 << 16 },
+		{name: "LI 3", mutate: func(r *reply, _ wire.Time) { r.leap = 3 }, want: Unsynchronised, reach: 1},
+		{name: "stratum 16", mutate: func(r *reply, _ wire.Time) { r.stratum = 16 }, want: Unsynchronised, reach: 1},
+		{name: "stratum 255", mutate: func(r *reply, _ wire.Time) { r.stratum = 255 }, want: Unsynchronised, reach: 1},
+		{name: "root distance 16 s", mutate: func(r *reply, _ wire.Time) { r.rootDelay = 16 << 16; r.rootDisp = 8 << 16 },
 			want: BadHeader, reach: 1},
-		{name: "root distance just below 16 s", mutate: func(r *reply, _ uint64) { r.rootDelay = 0; r.rootDisp = 16<<16 - 1 },
+		{name: "root distance just below 16 s", mutate: func(r *reply, _ wire.Time) { r.rootDelay = 0; r.rootDisp = 16<<16 - 1 },
 			want: Accepted, reach: 1},
-		{name: "reference after transmit", mutate: func(r *reply, _ uint64) { r.ref = r.xmt + 1<<32 },
+		{name: "reference after transmit", mutate: func(r *reply, _ wire.Time) { r.ref = r.xmt + 1<<32 },
 			want: BadHeader, reach: 1},
-		{name: "precision 2^4 s", mutate: func(r *reply, _ uint64) { r.precision = 4 }, want: BadHeader, reach: 1},
-		{name: "precision 2^3 s", mutate: func(r *reply, _ uint64) { r.precision = 3 }, want: Accepted, reach: 1},
-		{name: "KoD RATE", mutate: func(r *reply, _ uint64) { r.leap, r.stratum, r.refID = 3, 0, 0x52415445 },
+		{name: "precision 2^4 s", mutate: func(r *reply, _ wire.Time) { r.precision = 4 }, want: BadHeader, reach: 1},
+		{name: "precision 2^3 s", mutate: func(r *reply, _ wire.Time) { r.precision = 3 }, want: Accepted, reach: 1},
+		{name: "KoD RATE", mutate: func(r *reply, _ wire.Time) { r.leap, r.stratum, r.refID = 3, 0, 0x52415445 },
 			want: KoDRate, kiss: "RATE", nextDelta: 128 * time.Second},
-		{name: "KoD DENY", mutate: func(r *reply, _ uint64) { r.leap, r.stratum, r.refID = 3, 0, 0x44454E59 },
+		{name: "KoD DENY", mutate: func(r *reply, _ wire.Time) { r.leap, r.stratum, r.refID = 3, 0, 0x44454E59 },
 			want: KoDDeny, state: StateDemobilised, kiss: "DENY"},
-		{name: "KoD RSTR", mutate: func(r *reply, _ uint64) { r.stratum, r.refID = 0, 0x52535452 },
+		{name: "KoD RSTR", mutate: func(r *reply, _ wire.Time) { r.stratum, r.refID = 0, 0x52535452 },
 			want: KoDDeny, state: StateDemobilised, kiss: "RSTR"},
-		{name: "KoD INIT ignored", mutate: func(r *reply, _ uint64) { r.stratum, r.refID = 0, 0x494E4954 },
+		{name: "KoD INIT ignored", mutate: func(r *reply, _ wire.Time) { r.stratum, r.refID = 0, 0x494E4954 },
 			want: KoDOther, kiss: "INIT", nextDelta: 64 * time.Second},
-		{name: "KoD binary code", mutate: func(r *reply, _ uint64) { r.stratum, r.refID = 0, 0x00FF0A41 },
+		{name: "KoD binary code", mutate: func(r *reply, _ wire.Time) { r.stratum, r.refID = 0, 0x00FF0A41 },
 			want: KoDOther, kiss: "???A"},
-		{name: "spoofed DENY", mutate: func(r *reply, c uint64) { r.stratum, r.refID, r.org = 0, 0x44454E59, c+7 },
+		{name: "spoofed DENY", mutate: func(r *reply, c wire.Time) { r.stratum, r.refID, r.org = 0, 0x44454E59, c+7 },
 			want: BogusOrigin, pending: true, nextDelta: 64 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newSource(t, Config{MinPoll: 6, MaxPoll: 10})
-			var c uint64
+			var c wire.Time
 			if !tt.noPoll {
 				c, _ = poll(s, base)
 			}
@@ -317,7 +287,7 @@ func TestKoDDenyDemobilises(t *testing.T) {
 		}
 	}
 	c, _ := poll(s, base.Add(6*time.Second))
-	kod := reply{leap: 3, stratum: 0, refID: kissDENY, org: c, rcv: 1, xmt: 1}
+	kod := reply{leap: 3, stratum: 0, refID: uint32(wire.KissDENY), org: c, rcv: 1, xmt: 1}
 	if _, v := s.HandleReply(kod.bytes(), base.Add(6*time.Second+ms), time.Time{}); v != KoDDeny {
 		t.Fatalf("verdict %v", v)
 	}
@@ -357,7 +327,7 @@ func TestKoDRate(t *testing.T) {
 		if c == 0 {
 			t.Fatalf("no request at %v", now.Sub(base))
 		}
-		kod := reply{leap: 3, stratum: 0, refID: kissRATE, org: c, rcv: 1, xmt: 1}
+		kod := reply{leap: 3, stratum: 0, refID: uint32(wire.KissRATE), org: c, rcv: 1, xmt: 1}
 		if _, v := s.HandleReply(kod.bytes(), now.Add(ms), time.Time{}); v != KoDRate {
 			t.Fatalf("verdict %v", v)
 		}
@@ -610,10 +580,10 @@ func BenchmarkHandleReply(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_, next := s.Poll(now, &buf)
-		binary.BigEndian.PutUint64(pkt[offOrigin:], binary.BigEndian.Uint64(buf[offTransmit:]))
+		binary.BigEndian.PutUint64(pkt[wire.OffOrigin:], binary.BigEndian.Uint64(buf[wire.OffTransmit:]))
 		// Fresh server timestamps each round so the reply is no duplicate.
-		binary.BigEndian.PutUint64(pkt[offReceive:], ntpTime(now.Add(ms)))
-		binary.BigEndian.PutUint64(pkt[offTransmit:], ntpTime(now.Add(ms)))
+		binary.BigEndian.PutUint64(pkt[wire.OffReceive:], uint64(wire.TimeFromTime(now.Add(ms))))
+		binary.BigEndian.PutUint64(pkt[wire.OffTransmit:], uint64(wire.TimeFromTime(now.Add(ms))))
 		if _, v := s.HandleReply(pkt, now.Add(2*ms), time.Time{}); v != Accepted {
 			b.Fatal(v)
 		}
@@ -629,9 +599,9 @@ func TestHandleReplyAllocs(t *testing.T) {
 	pkt := good(0, now, now).bytes()
 	allocs := testing.AllocsPerRun(100, func() {
 		_, next := s.Poll(now, &buf)
-		copy(pkt[offOrigin:offOrigin+8], buf[offTransmit:])
-		binary.BigEndian.PutUint64(pkt[offReceive:], ntpTime(now.Add(ms)))
-		binary.BigEndian.PutUint64(pkt[offTransmit:], ntpTime(now.Add(ms)))
+		copy(pkt[wire.OffOrigin:wire.OffOrigin+8], buf[wire.OffTransmit:])
+		binary.BigEndian.PutUint64(pkt[wire.OffReceive:], uint64(wire.TimeFromTime(now.Add(ms))))
+		binary.BigEndian.PutUint64(pkt[wire.OffTransmit:], uint64(wire.TimeFromTime(now.Add(ms))))
 		if _, v := s.HandleReply(pkt, now.Add(2*ms), time.Time{}); v != Accepted {
 			t.Fatal(v)
 		}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 // fakeServer is a tiny NTP responder on loopback for tests: it answers mode 3
@@ -84,25 +86,25 @@ func (f *fakeServer) serve() {
 			}
 		}
 		if f.reply == nil || f.thenValid {
-			if n < headerLen {
+			if n < wire.HeaderLen {
 				continue
 			}
 			rxTS += 1 << 20 // ≈ 244 µs of fake time; keeps bit 0 set
-			rep = out[:headerLen]
+			rep = out[:wire.HeaderLen]
 			clear(rep)
-			rep[0] = req[0]&0x38 | modeServer // LI 0, version echoed
+			rep[0] = req[0]&0x38 | byte(wire.ModeServer) // LI 0, version echoed
 			rep[1] = 1
 			copy(rep[12:16], "TEST")
-			origin := req[offTransmit : offTransmit+8]
+			origin := req[wire.OffTransmit : wire.OffTransmit+8]
 			tx := rxTS + 1<<10
-			if f.xleave && binary.BigEndian.Uint64(req[offOrigin:]) != 0 {
-				origin = req[offReceive : offReceive+8]
+			if f.xleave && binary.BigEndian.Uint64(req[wire.OffOrigin:]) != 0 {
+				origin = req[wire.OffReceive : wire.OffReceive+8]
 				tx = rxTS - 1<<19 // transmit < receive, as interleaved replies have
 				f.interleaved.Add(1)
 			}
-			copy(rep[offOrigin:], origin)
-			binary.BigEndian.PutUint64(rep[offReceive:], rxTS)
-			binary.BigEndian.PutUint64(rep[offTransmit:], tx)
+			copy(rep[wire.OffOrigin:], origin)
+			binary.BigEndian.PutUint64(rep[wire.OffReceive:], rxTS)
+			binary.BigEndian.PutUint64(rep[wire.OffTransmit:], tx)
 			if f.mangleEvery > 0 && k%f.mangleEvery == 0 {
 				f.mangle(rep)
 				f.mangled.Add(1)

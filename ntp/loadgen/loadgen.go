@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
+
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 const (
@@ -252,11 +254,11 @@ func newSock(cfg Config, src netip.Addr, ring int) (*sock, error) {
 		s.pc = ipv6PacketConn(conn)
 	}
 	if !cfg.NoGSO {
-		s.gsoOOB = gsoControl(headerLen)
+		s.gsoOOB = gsoControl(wire.HeaderLen)
 	}
-	s.reqs = make([]byte, cfg.Batch*headerLen)
+	s.reqs = make([]byte, cfg.Batch*wire.HeaderLen)
 	for i := range s.tx {
-		s.tx[i].Buffers = [][]byte{s.reqs[i*headerLen : (i+1)*headerLen : (i+1)*headerLen]}
+		s.tx[i].Buffers = [][]byte{s.reqs[i*wire.HeaderLen : (i+1)*wire.HeaderLen : (i+1)*wire.HeaderLen]}
 		s.rx[i].Buffers = [][]byte{make([]byte, rxBufSize)}
 		s.rx[i].OOB = make([]byte, oobLen)
 	}
@@ -433,7 +435,7 @@ func (w *worker) send(s *sock, k int) int {
 // the socket layer. It returns k, or 0 with the error, or -1 when the kernel
 // does not support segmentation offload (then w.gso is cleared).
 func (w *worker) sendGSO(s *sock, k int) (int, error) {
-	_, err := unix.SendmsgN(s.fd, s.reqs[:k*headerLen], s.gsoOOB, nil, unix.MSG_DONTWAIT)
+	_, err := unix.SendmsgN(s.fd, s.reqs[:k*wire.HeaderLen], s.gsoOOB, nil, unix.MSG_DONTWAIT)
 	switch {
 	case err == nil:
 		w.st.gsoSends++

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 // run builds and runs a generator with small, fast defaults. Tests bound
@@ -123,13 +125,13 @@ func TestInvalidDetection(t *testing.T) {
 		reason Reason
 		lost   bool // unmatched: counts as lost as well
 	}{
-		{"origin", func(b []byte) { b[offOrigin+7] ^= 0x55 }, ReasonOrigin, true},
+		{"origin", func(b []byte) { b[wire.OffOrigin+7] ^= 0x55 }, ReasonOrigin, true},
 		{"mode", func(b []byte) { b[0] = b[0]&^7 | 5 }, ReasonMode, false},
 		{"version", func(b []byte) { b[0] = b[0]&^0x38 | 3<<3 }, ReasonVersion, false},
 		{"stratum16", func(b []byte) { b[1] = 16 }, ReasonStratum, false},
 		{"alarm", func(b []byte) { b[0] |= 0xC0 }, ReasonLeap, false},
 		{"kod", func(b []byte) { b[1] = 0; b[0] |= 0xC0; copy(b[12:16], "RATE") }, ReasonKoD, false},
-		{"zero_transmit", func(b []byte) { clear(b[offTransmit:]) }, ReasonZeroTime, false},
+		{"zero_transmit", func(b []byte) { clear(b[wire.OffTransmit:]) }, ReasonZeroTime, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,7 +188,7 @@ func TestGarbageReplies(t *testing.T) {
 		{"long", func(req []byte) []byte {
 			b := make([]byte, 68)
 			b[0], b[1] = 0x24, 1
-			copy(b[offOrigin:], req[offTransmit:offTransmit+8])
+			copy(b[wire.OffOrigin:], req[wire.OffTransmit:wire.OffTransmit+8])
 			return b
 		}, ReasonLong},
 		{"echo", func(req []byte) []byte { return append([]byte(nil), req...) }, ReasonOrigin}, // origin 0: not ours
@@ -441,11 +443,11 @@ func TestJSON(t *testing.T) {
 func handleFixture() (*worker, *sock, []byte, []byte) {
 	w := &worker{cfg: Config{Version: 4}.withDefaults(1), base: time.Now().UnixNano()}
 	s := &sock{key: 0x1234_5678, ring: make([]uint64, 16), mask: 15, seq: 1}
-	rep := make([]byte, headerLen)
+	rep := make([]byte, wire.HeaderLen)
 	rep[0], rep[1] = 0x24, 1
-	binary.BigEndian.PutUint64(rep[offOrigin:], cookie(1, s.key, false))
-	binary.BigEndian.PutUint64(rep[offReceive:], 1)
-	binary.BigEndian.PutUint64(rep[offTransmit:], 2)
+	binary.BigEndian.PutUint64(rep[wire.OffOrigin:], cookie(1, s.key, false))
+	binary.BigEndian.PutUint64(rep[wire.OffReceive:], 1)
+	binary.BigEndian.PutUint64(rep[wire.OffTransmit:], 2)
 	return w, s, rep, make([]byte, oobLen)
 }
 

@@ -1,21 +1,15 @@
 package loadgen
 
-import "encoding/binary"
+import (
+	"encoding/binary"
 
-// NTP header layout (RFC 5905 §7.3); all fields big-endian.
-const (
-	headerLen    = 48
-	offStratum   = 1
-	offOrigin    = 24
-	offReceive   = 32
-	offTransmit  = 40
-	modeClient   = 3
-	modeServer   = 4
-	leapAlarm    = 3
-	maxStratum   = 15
-	kodStratum   = 0
-	cookieRxFlag = 1 // bit 0 of a cookie: set in the Receive cookie, clear in the Transmit cookie
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
+
+// cookieRxFlag is bit 0 of a cookie: set in the Receive cookie, clear in
+// the Transmit cookie.
+const cookieRxFlag = 1
 
 // Reason says why a reply was not counted as a valid answer. The values are
 // stable: they are JSON keys and table labels.
@@ -71,13 +65,13 @@ func splitCookie(c uint64, key uint32) (seq uint32, rx bool, ok bool) {
 // zero in basic mode; in interleaved mode it is the server's last Receive
 // timestamp and rxCookie is non-zero.
 func putRequest(b []byte, version uint8, origin, rxCookie, txCookie uint64) {
-	clear(b[:headerLen])
-	b[0] = version<<3 | modeClient
-	b[2] = 0    // poll: unspecified
-	b[3] = 0x20 // precision 32 as chronyd sends, meaning "not given"
-	binary.BigEndian.PutUint64(b[offOrigin:], origin)
-	binary.BigEndian.PutUint64(b[offReceive:], rxCookie)
-	binary.BigEndian.PutUint64(b[offTransmit:], txCookie)
+	clear(b[:wire.HeaderLen])
+	b[wire.OffLVM] = wire.LVM(clock.LeapNone, version, wire.ModeClient)
+	b[wire.OffPoll] = 0 // unspecified
+	b[wire.OffPrecision] = byte(wire.PrecisionNotGiven)
+	binary.BigEndian.PutUint64(b[wire.OffOrigin:], origin)
+	binary.BigEndian.PutUint64(b[wire.OffReceive:], rxCookie)
+	binary.BigEndian.PutUint64(b[wire.OffTransmit:], txCookie)
 }
 
 // reply is what check extracts from a reply.
@@ -90,33 +84,33 @@ type reply struct {
 // it to a request. It returns ReasonValid, ReasonKoD or a failure reason;
 // origin and receive are filled whenever the packet is at least 48 bytes.
 func checkHeader(b []byte, version uint8, allowUnsync bool) (reply, Reason) {
-	if len(b) < headerLen {
+	if len(b) < wire.HeaderLen {
 		return reply{}, ReasonShort
 	}
 	r := reply{
-		origin:  binary.BigEndian.Uint64(b[offOrigin:]),
-		receive: binary.BigEndian.Uint64(b[offReceive:]),
+		origin:  binary.BigEndian.Uint64(b[wire.OffOrigin:]),
+		receive: binary.BigEndian.Uint64(b[wire.OffReceive:]),
 	}
-	if len(b) > headerLen {
+	if len(b) > wire.HeaderLen {
 		return r, ReasonLong
 	}
-	li, vn, mode := b[0]>>6, b[0]>>3&7, b[0]&7
-	if mode != modeServer {
+	li, vn, mode := wire.ParseLVM(b[wire.OffLVM])
+	if mode != wire.ModeServer {
 		return r, ReasonMode
 	}
 	if vn != version {
 		return r, ReasonVersion
 	}
-	switch st := b[offStratum]; {
-	case st == kodStratum:
+	switch st := b[wire.OffStratum]; {
+	case st == wire.StratumUnspecified:
 		return r, ReasonKoD
-	case st > maxStratum:
+	case st > wire.MaxStratum:
 		return r, ReasonStratum
 	}
-	if li == leapAlarm && !allowUnsync {
+	if li == clock.LeapUnsync && !allowUnsync {
 		return r, ReasonLeap
 	}
-	if r.receive == 0 || binary.BigEndian.Uint64(b[offTransmit:]) == 0 {
+	if r.receive == 0 || binary.BigEndian.Uint64(b[wire.OffTransmit:]) == 0 {
 		return r, ReasonZeroTime
 	}
 	return r, ReasonValid

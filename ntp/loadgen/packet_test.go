@@ -3,6 +3,8 @@ package loadgen
 import (
 	"encoding/binary"
 	"testing"
+
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 func TestCookie(t *testing.T) {
@@ -26,7 +28,7 @@ func TestCookie(t *testing.T) {
 }
 
 func TestPutRequest(t *testing.T) {
-	b := make([]byte, headerLen)
+	b := make([]byte, wire.HeaderLen)
 	for i := range b {
 		b[i] = 0xFF
 	}
@@ -34,8 +36,8 @@ func TestPutRequest(t *testing.T) {
 	if b[0] != 0x23 || b[1] != 0 || b[3] != 0x20 {
 		t.Errorf("header %x", b[:4])
 	}
-	if binary.BigEndian.Uint64(b[offOrigin:]) != 11 || binary.BigEndian.Uint64(b[offReceive:]) != 22 ||
-		binary.BigEndian.Uint64(b[offTransmit:]) != 33 {
+	if binary.BigEndian.Uint64(b[wire.OffOrigin:]) != 11 || binary.BigEndian.Uint64(b[wire.OffReceive:]) != 22 ||
+		binary.BigEndian.Uint64(b[wire.OffTransmit:]) != 33 {
 		t.Errorf("timestamps %x", b[24:])
 	}
 	for i := 4; i < 24; i++ {
@@ -47,11 +49,11 @@ func TestPutRequest(t *testing.T) {
 
 func TestCheckHeader(t *testing.T) {
 	good := func() []byte {
-		b := make([]byte, headerLen)
+		b := make([]byte, wire.HeaderLen)
 		b[0], b[1] = 0x24, 2
-		binary.BigEndian.PutUint64(b[offOrigin:], 7)
-		binary.BigEndian.PutUint64(b[offReceive:], 8)
-		binary.BigEndian.PutUint64(b[offTransmit:], 9)
+		binary.BigEndian.PutUint64(b[wire.OffOrigin:], 7)
+		binary.BigEndian.PutUint64(b[wire.OffReceive:], 8)
+		binary.BigEndian.PutUint64(b[wire.OffTransmit:], 9)
 		return b
 	}
 	tests := []struct {
@@ -71,8 +73,8 @@ func TestCheckHeader(t *testing.T) {
 		{"alarm", func(b []byte) []byte { b[0] = 0xe4; return b }, false, ReasonLeap},
 		{"alarm allowed", func(b []byte) []byte { b[0] = 0xe4; return b }, true, ReasonValid},
 		{"leap+1", func(b []byte) []byte { b[0] = 0x64; return b }, false, ReasonValid},
-		{"zero rx", func(b []byte) []byte { clear(b[offReceive : offReceive+8]); return b }, false, ReasonZeroTime},
-		{"zero tx", func(b []byte) []byte { clear(b[offTransmit:]); return b }, false, ReasonZeroTime},
+		{"zero rx", func(b []byte) []byte { clear(b[wire.OffReceive : wire.OffReceive+8]); return b }, false, ReasonZeroTime},
+		{"zero tx", func(b []byte) []byte { clear(b[wire.OffTransmit:]); return b }, false, ReasonZeroTime},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

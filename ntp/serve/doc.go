@@ -23,7 +23,7 @@
 //     log when they can be mapped;
 //  4. calls ntp.Server.Respond for each request into the reply buffer;
 //  5. reads the served clock once, right before sending, and writes it with
-//     ntp.PutTransmit into every reply whose verdict NeedsTransmit;
+//     wire.PutTransmit into every reply whose verdict NeedsTransmit;
 //  6. sends all replies with one sendmmsg (hwts.WriteBatch) from the local
 //     address and interface each request arrived on (IP_PKTINFO), asking
 //     for a kernel TX timestamp only for the replies ntp.Server.WantsTX

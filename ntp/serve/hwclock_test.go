@@ -8,6 +8,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 // fakeHW maps PHC phc's time to realtime by subtracting offset (a PHC on
@@ -51,7 +52,7 @@ func TestWorkerHardwareRX(t *testing.T) {
 			if err := w.step(); err != nil {
 				t.Fatal(err)
 			}
-			got := ntp.ReceiveField(conn.sent[0].Buf).Time(base)
+			got := wire.ReceiveField(conn.sent[0].Buf).Time(base)
 			if d := got.Sub(tc.want); d < -time.Nanosecond || d > time.Nanosecond {
 				t.Errorf("receive %v, want %v", got, tc.want)
 			}
@@ -112,7 +113,7 @@ func TestWorkerHardwareTX(t *testing.T) {
 			if st.Requests[ntp.VerdictInterleaved] != 1 {
 				t.Fatalf("verdicts %v: the follow-up was not interleaved", st.Requests)
 			}
-			got := ntp.Time(binary.BigEndian.Uint64(conn.sent[1].Buf[40:])).Time(now)
+			got := wire.Time(binary.BigEndian.Uint64(conn.sent[1].Buf[40:])).Time(now)
 			if d := got.Sub(tc.want); d < -time.Nanosecond || d > time.Nanosecond {
 				t.Errorf("interleaved transmit %v, want %v", got, tc.want)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 type testServer struct {
@@ -383,7 +384,7 @@ func TestServeInterleaved(t *testing.T) {
 		binary.BigEndian.PutUint64(req[32:], cookie+0x1110)
 		return req
 	}
-	if _, err := c.Write(request(4, 3, uint64(ntp.TimeFromTime(time.Now())))); err != nil {
+	if _, err := c.Write(request(4, 3, uint64(wire.TimeFromTime(time.Now())))); err != nil {
 		t.Fatal(err)
 	}
 	first := read()
@@ -404,7 +405,7 @@ func TestServeInterleaved(t *testing.T) {
 	if got := binary.BigEndian.Uint64(second[24:]); got != 0x1111111111111110 {
 		t.Errorf("second reply origin %#x, want the request's transmit (basic)", got)
 	}
-	sentAfter := ntp.Time(binary.BigEndian.Uint64(second[40:]))
+	sentAfter := wire.Time(binary.BigEndian.Uint64(second[40:]))
 	recv2 := binary.BigEndian.Uint64(second[32:])
 	st2 := ts.waitStats(t, "TX timestamp recorded", func(s Stats) bool { return s.TXRecorded >= 1 })
 	if st2.TXTimestamps[hwts.KindKernel] != 1 {
@@ -422,8 +423,8 @@ func TestServeInterleaved(t *testing.T) {
 	if got := binary.BigEndian.Uint64(third[24:]); got != 0x3333333333333330+0x1110 {
 		t.Errorf("interleaved origin %#x, want the request's receive field", got)
 	}
-	prevTX := ntp.Time(binary.BigEndian.Uint64(third[40:]))
-	recv3 := ntp.Time(binary.BigEndian.Uint64(third[32:]))
+	prevTX := wire.Time(binary.BigEndian.Uint64(third[40:]))
+	recv3 := wire.Time(binary.BigEndian.Uint64(third[32:]))
 	// The kernel stamped the second reply after the daemon wrote its
 	// Transmit field and before the third request arrived.
 	if d := prevTX.Sub(sentAfter); d < 0 || d > time.Second {

@@ -8,6 +8,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 // packetConn is what a worker needs from its socket; *hwts.Conn implements
@@ -38,7 +39,7 @@ type sentReply struct {
 	swDone  bool // its software stamp was recorded; a hardware one may follow
 	hwDone  bool // its hardware stamp was recorded; the software one is ignored
 	addr    netip.Addr
-	rxField ntp.Time
+	rxField wire.Time
 }
 
 // worker serves one socket. Every field is owned by the worker goroutine
@@ -155,7 +156,7 @@ func (w *worker) step() error {
 }
 
 // receiveTime converts the receive timestamp of m to the served clock.
-func (w *worker) receiveTime(m *hwts.Message) ntp.Time {
+func (w *worker) receiveTime(m *hwts.Message) wire.Time {
 	if m.RXHW.Kind == hwts.KindHardware {
 		// PHC time → CLOCK_REALTIME → served clock. Without a fresh
 		// mapping the kernel software stamp that hwts delivers alongside
@@ -163,7 +164,7 @@ func (w *worker) receiveTime(m *hwts.Message) ntp.Time {
 		if w.hw != nil {
 			if rt, ok := w.hw.ToRealtime(w.phc, m.RXHW.Time); ok {
 				w.ctr.rx[hwts.KindHardware].Add(1)
-				return ntp.TimeFromTime(w.clk.FromRealtime(rt))
+				return wire.TimeFromTime(w.clk.FromRealtime(rt))
 			}
 		}
 		w.ctr.rxHardwareUnused.Add(1)
@@ -171,16 +172,16 @@ func (w *worker) receiveTime(m *hwts.Message) ntp.Time {
 	switch m.RX.Kind {
 	case hwts.KindKernel:
 		w.ctr.rx[hwts.KindKernel].Add(1)
-		return ntp.TimeFromTime(w.clk.FromRealtime(m.RX.Time))
+		return wire.TimeFromTime(w.clk.FromRealtime(m.RX.Time))
 	case hwts.KindDaemon:
 		// hwts takes daemon stamps with Config.Now, which Service sets to
 		// the served clock: already in the served timescale.
 		w.ctr.rx[hwts.KindDaemon].Add(1)
-		return ntp.TimeFromTime(m.RX.Time)
+		return wire.TimeFromTime(m.RX.Time)
 	}
 	// hwts promises RX is never KindNone; be safe and read the clock.
 	w.ctr.rx[hwts.KindDaemon].Add(1)
-	return ntp.TimeFromTime(w.clk.Now())
+	return wire.TimeFromTime(w.clk.Now())
 }
 
 // send stamps the first out replies and sends them, skipping any message
@@ -188,10 +189,10 @@ func (w *worker) receiveTime(m *hwts.Message) ntp.Time {
 // whether any sent reply asked for a kernel TX timestamp.
 func (w *worker) send(out int) (stamped bool) {
 	// Read the served clock once, as late as possible before sendmmsg.
-	t3 := ntp.TimeFromTime(w.clk.Now())
+	t3 := wire.TimeFromTime(w.clk.Now())
 	for j := range out {
 		if w.verdict[j].NeedsTransmit() {
-			ntp.PutTransmit(w.tx[j].Buf[:w.tx[j].N], t3)
+			wire.PutTransmit(w.tx[j].Buf[:w.tx[j].N], t3)
 			w.ctr.tx[hwts.KindDaemon].Add(1)
 		}
 	}
@@ -235,7 +236,7 @@ func (w *worker) remember(m *hwts.Message) {
 	e.id = m.TXID
 	e.valid, e.swDone, e.hwDone = true, false, false
 	e.addr = m.Addr.Addr()
-	e.rxField = ntp.ReceiveField(m.Buf[:m.N])
+	e.rxField = wire.ReceiveField(m.Buf[:m.N])
 }
 
 // drainTX reads the TX timestamps waiting on the error queue. A stamp that
@@ -297,7 +298,7 @@ func (w *worker) onTX(id uint32, ts hwts.Timestamp) {
 	default:
 		e.swDone, e.valid = true, useHW // a hardware stamp may still come and replace it
 	}
-	tx := ntp.TimeFromTime(w.clk.FromRealtime(rt))
+	tx := wire.TimeFromTime(w.clk.FromRealtime(rt))
 	if w.srv.RecordTX(e.addr, e.rxField, tx) {
 		w.ctr.txRecorded.Add(1)
 	}

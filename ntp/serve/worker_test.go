@@ -13,6 +13,7 @@ import (
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 // fakeConn scripts a worker's socket.
@@ -139,14 +140,14 @@ func TestWorkerTimestampKinds(t *testing.T) {
 	// kernel one.
 	wantRX := []time.Time{base.Add(clk.offset), daemon.Time, base.Add(clk.offset)}
 	for i, m := range conn.sent {
-		got := ntp.ReceiveField(m.Buf).Time(base)
+		got := wire.ReceiveField(m.Buf).Time(base)
 		if d := got.Sub(wantRX[i]); d < -time.Nanosecond || d > time.Nanosecond {
 			t.Errorf("reply %d: receive %v, want %v", i, got, wantRX[i])
 		}
 		if m.Local != netip.MustParseAddr("127.0.0.1") || m.IfIndex != 1 {
 			t.Errorf("reply %d from %v if %d, want the request's local address and interface", i, m.Local, m.IfIndex)
 		}
-		xmt := ntp.Time(binary.BigEndian.Uint64(m.Buf[40:])).Time(base)
+		xmt := wire.Time(binary.BigEndian.Uint64(m.Buf[40:])).Time(base)
 		if d := xmt.Sub(clk.now); d < -time.Nanosecond || d > time.Nanosecond {
 			t.Errorf("reply %d: transmit %v, want the served clock's Now %v", i, xmt, clk.now)
 		}
@@ -228,7 +229,7 @@ func TestWorkerTXStamps(t *testing.T) {
 	if st.Requests[ntp.VerdictInterleaved] != 1 {
 		t.Fatalf("verdicts %v: the follow-up was not interleaved", st.Requests)
 	}
-	got := ntp.Time(binary.BigEndian.Uint64(conn.sent[1].Buf[40:])).Time(now)
+	got := wire.Time(binary.BigEndian.Uint64(conn.sent[1].Buf[40:])).Time(now)
 	if d := got.Sub(txTime); d < -time.Nanosecond || d > time.Nanosecond {
 		t.Errorf("interleaved transmit %v, want the kernel TX stamp %v", got, txTime)
 	}
@@ -251,7 +252,7 @@ func interleavedForm() []byte {
 // reply's Receive.
 func followUp(reply []byte) []byte {
 	req := request(4, 3, 0x5550)
-	binary.BigEndian.PutUint64(req[24:], uint64(ntp.ReceiveField(reply)))
+	binary.BigEndian.PutUint64(req[24:], uint64(wire.ReceiveField(reply)))
 	binary.BigEndian.PutUint64(req[32:], 0x7770)
 	return req
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
 func main() {
@@ -90,7 +91,7 @@ func main() {
 		if err != nil {
 			break
 		}
-		rx := ntp.TimeFromTime(time.Now())
+		rx := wire.TimeFromTime(time.Now())
 		name := filepath.Join(*dir, fmt.Sprintf("%s-%03d.bin", *prefix, i))
 		if err := os.WriteFile(name, buf[:n], 0o644); err != nil {
 			log.Fatal(err)
@@ -101,13 +102,13 @@ func main() {
 			continue
 		}
 		if v.NeedsTransmit() {
-			ntp.PutTransmit(out[:m], ntp.TimeFromTime(time.Now()))
+			wire.PutTransmit(out[:m], wire.TimeFromTime(time.Now()))
 		}
 		if _, err := conn.WriteToUDPAddrPort(out[:m], from); err != nil {
 			log.Print(err)
 			continue
 		}
 		// Daemon TX timestamp, taken right after the send.
-		srv.RecordTX(from.Addr(), ntp.ReceiveField(out[:m]), ntp.TimeFromTime(time.Now()))
+		srv.RecordTX(from.Addr(), wire.ReceiveField(out[:m]), wire.TimeFromTime(time.Now()))
 	}
 }

@@ -4,13 +4,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/ntp/client"
 )
 
 // countSink counts events without allocating.
 type countSink struct{ samples, states int }
 
-func (c *countSink) OnSample(string, client.Sample, client.Estimate) { c.samples++ }
+func (c *countSink) OnSample(string, filter.Sample, client.Estimate) { c.samples++ }
 func (c *countSink) OnState(string, time.Time, client.Estimate)      { c.states++ }
 
 // newBareUpstream builds an Upstream whose one source is attached to a real

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/ntp/client"
 )
 
@@ -40,7 +41,7 @@ func NewCache(ids []string, next Sink) *Cache {
 }
 
 // OnSample implements Sink: the estimate was evaluated at s.Time.
-func (c *Cache) OnSample(id string, s client.Sample, e client.Estimate) {
+func (c *Cache) OnSample(id string, s filter.Sample, e client.Estimate) {
 	c.store(id, s.Time, &e)
 	c.next.OnSample(id, s, e)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/ntp/client"
 )
 
@@ -29,15 +30,15 @@ func (c *offsetClock) FromRealtime(t time.Time) time.Time {
 // recSink records what the Upstream reports. Safe for concurrent reads.
 type recSink struct {
 	mu      sync.Mutex
-	samples map[string][]client.Sample
+	samples map[string][]filter.Sample
 	states  map[string][]client.Estimate
 }
 
 func newRecSink() *recSink {
-	return &recSink{samples: map[string][]client.Sample{}, states: map[string][]client.Estimate{}}
+	return &recSink{samples: map[string][]filter.Sample{}, states: map[string][]client.Estimate{}}
 }
 
-func (r *recSink) OnSample(id string, s client.Sample, e client.Estimate) {
+func (r *recSink) OnSample(id string, s filter.Sample, e client.Estimate) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.samples[id] = append(r.samples[id], s)
@@ -50,7 +51,7 @@ func (r *recSink) OnState(id string, _ time.Time, e client.Estimate) {
 	r.states[id] = append(r.states[id], e)
 }
 
-func (r *recSink) Samples(id string) []client.Sample {
+func (r *recSink) Samples(id string) []filter.Sample {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.samples[id])

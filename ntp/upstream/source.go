@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp/client"
 )
@@ -82,16 +83,12 @@ func snapshotOf(e *client.Estimate) snapshot {
 	}
 }
 
-// phi is RFC 5905's frequency tolerance, 15 ppm, at which dispersion
-// grows (the client core uses the same value).
-const phi = 15e-6
-
 // Age returns e re-evaluated from time from to time to (both local, on the
 // served clock): the dispersion grows at PHI = 15 ppm of the elapsed time,
 // exactly as the core's clock filter computes it (every stage ages at the
 // same rate and the weights are normalised). Engines that cache the
 // Estimates from the Sink (see Cache) use it to evaluate them at selection
-// time. When the dispersion reaches client.MaxDispersion (after about 12
+// time. When the dispersion reaches filter.MaxDispersion (after about 12
 // days without a sample) the estimate becomes unusable, as the core's
 // would. Nothing else changes; to earlier than from returns e unchanged.
 func Age(e client.Estimate, from, to time.Time) client.Estimate {
@@ -99,10 +96,10 @@ func Age(e client.Estimate, from, to time.Time) client.Estimate {
 	if d <= 0 {
 		return e
 	}
-	e.Dispersion += time.Duration(phi * float64(d))
-	if e.Dispersion >= client.MaxDispersion {
+	e.Dispersion += time.Duration(filter.PHI * float64(d))
+	if e.Dispersion >= filter.MaxDispersion {
 		return client.Estimate{
-			Dispersion: client.MaxDispersion,
+			Dispersion: filter.MaxDispersion,
 			Leap:       e.Leap, Stratum: e.Stratum, RefID: e.RefID,
 			RootDelay: e.RootDelay, RootDispersion: e.RootDispersion,
 			Precision: e.Precision, Reference: e.Reference,

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp/client"
 )
@@ -27,7 +28,7 @@ type Sink interface {
 	// reference − local, local receive time s.Time on the served clock)
 	// and the source's estimate evaluated at s.Time, just after the sample
 	// entered the clock filter.
-	OnSample(id string, s client.Sample, e client.Estimate)
+	OnSample(id string, s filter.Sample, e client.Estimate)
 	// OnState reports a change of the source without a new sample: the
 	// estimate evaluated at local time at (served clock). It is called
 	// when any of Usable, Reach, Poll, State, Leap, Stratum, RefID,
@@ -102,7 +103,7 @@ const ctrlQueue = 64
 
 type nopSink struct{}
 
-func (nopSink) OnSample(string, client.Sample, client.Estimate) {}
+func (nopSink) OnSample(string, filter.Sample, client.Estimate) {}
 func (nopSink) OnState(string, time.Time, client.Estimate)      {}
 
 // maxWait bounds one sleep of the owner loop, so that a served clock that

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp/client"
 )
@@ -381,7 +382,7 @@ func TestAge(t *testing.T) {
 	if got := Age(e, at, at.Add(-time.Second)); got != e {
 		t.Errorf("aged backwards: %+v; want unchanged", got)
 	}
-	if got := Age(e, at, at.Add(1e8*time.Second)).Dispersion; got != client.MaxDispersion {
+	if got := Age(e, at, at.Add(1e8*time.Second)).Dispersion; got != filter.MaxDispersion {
 		t.Errorf("aged 1e8 s: %v; want MaxDispersion", got)
 	}
 }

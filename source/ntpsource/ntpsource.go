@@ -12,6 +12,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/internal/hostname"
 	"github.com/gnomon-time/gnomon/ntp/client"
@@ -161,7 +162,7 @@ func (s *Source) Counters(ctx context.Context) []Counters {
 type forwarder Source
 
 // OnSample implements upstream.Sink.
-func (f *forwarder) OnSample(id string, smp client.Sample, _ client.Estimate) {
+func (f *forwarder) OnSample(id string, smp filter.Sample, _ client.Estimate) {
 	s := (*Source)(f)
 	i, ok := s.ids[id]
 	if !ok || s.out == nil {
@@ -207,6 +208,6 @@ func Report(e client.Estimate) engine.Report {
 }
 
 // Sample maps an accepted ntp/client sample to the engine's sample.
-func Sample(smp client.Sample) engine.Sample {
+func Sample(smp filter.Sample) engine.Sample {
 	return engine.Sample{Local: smp.Time, Offset: smp.Offset, Delay: smp.Delay, Dispersion: smp.Dispersion}
 }

@@ -11,10 +11,12 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/client"
 	"github.com/gnomon-time/gnomon/ntp/upstream"
+	"github.com/gnomon-time/gnomon/ntp/wire"
 	"github.com/gnomon-time/gnomon/source"
 )
 
@@ -62,12 +64,12 @@ func startServer(t *testing.T, off time.Duration) *fakeServer {
 			now := time.Now().Add(f.off)
 			st := &clock.SyncState{Synchronized: true, Stratum: 1, RefID: 0x47505300, RefTime: now.Add(-time.Second),
 				RootDispersion: 10 * time.Microsecond, Precision: -20}
-			k, v := srv.Respond(out, buf[:n], from, ntp.TimeFromTime(now), st)
+			k, v := srv.Respond(out, buf[:n], from, wire.TimeFromTime(now), st)
 			if !v.Replied() {
 				continue
 			}
 			if v.NeedsTransmit() {
-				ntp.PutTransmit(out[:k], ntp.TimeFromTime(time.Now().Add(f.off)))
+				wire.PutTransmit(out[:k], wire.TimeFromTime(time.Now().Add(f.off)))
 			}
 			c.WriteToUDPAddrPort(out[:k], from)
 		}
@@ -177,10 +179,10 @@ func TestForwarderMapsServers(t *testing.T) {
 	ns.out = c
 	f := (*forwarder)(ns)
 	for range 3 {
-		f.OnSample("127.0.0.1:2", client.Sample{Time: time.Now()}, client.Estimate{})
+		f.OnSample("127.0.0.1:2", filter.Sample{Time: time.Now()}, client.Estimate{})
 	}
-	f.OnSample("127.0.0.1:1", client.Sample{Time: time.Now()}, client.Estimate{})
-	f.OnSample("unknown", client.Sample{}, client.Estimate{})
+	f.OnSample("127.0.0.1:1", filter.Sample{Time: time.Now()}, client.Estimate{})
+	f.OnSample("unknown", filter.Sample{}, client.Estimate{})
 	if len(c.n) != 2 || c.n[0] != 1 || c.n[1] != 3 {
 		t.Errorf("delivered %v, want map[0:1 1:3]", c.n)
 	}

@@ -1,4 +1,4 @@
-package ntp
+package wire
 
 import (
 	"encoding/binary"
@@ -23,6 +23,11 @@ const (
 	eraSeconds = 1 << 32
 	nsPerSec   = 1_000_000_000
 )
+
+// DefaultEraPivot is the default centre of the era window, 2026-01-01 UTC in
+// Unix seconds: timestamps map to 1958-01-13 … 2094-01-19, which covers the
+// 2036 rollover. chrony's default window is build year − 50 … + 86.
+const DefaultEraPivot int64 = 1767225600
 
 // TimeFromTime returns the NTP timestamp of t, truncated to the 2^-32 s below
 // it. Times outside era 0 wrap modulo 2^32 s as on the wire (2036-02-07
@@ -79,15 +84,29 @@ func (t Time) UnixNano(pivotUnix int64) int64 {
 }
 
 // Sub returns t − u, assuming the two are less than 68 years apart (the RFC
-// 5905 era-safe difference, like chrony's UTI_DiffNtp64ToDouble). The result
-// saturates at the limits of time.Duration (±292 years cannot be reached).
-func (t Time) Sub(u Time) time.Duration {
+// 5905 era-safe difference, like chrony's UTI_DiffNtp64ToDouble), rounded to
+// the nearest nanosecond. It is t.Diff(u).Duration().
+func (t Time) Sub(u Time) time.Duration { return t.Diff(u).Duration() }
+
+// Delta is a signed difference of two Times in 32.32 fixed point (units of
+// 2^-32 s), as RFC 5905 computes offset and delay: exact, and era-safe when
+// the two Times are less than 2^31 s (68 years) apart. Sums and halves of
+// Deltas stay exact where durations would round.
+type Delta int64
+
+// Diff returns t − u as a Delta, exact when |t − u| < 2^31 s.
+func (t Time) Diff(u Time) Delta {
 	// Two's complement difference of the 64-bit values is the 32.32 signed
 	// difference modulo 2^64, which is exact when |t − u| < 2^31 s.
-	d := int64(uint64(t) - uint64(u))
+	return Delta(int64(uint64(t) - uint64(u)))
+}
+
+// Duration converts d to nanoseconds, rounded to nearest. Every Delta fits:
+// |d| < 2^31 s ≈ 68 years, well inside time.Duration's ±292 years.
+func (d Delta) Duration() time.Duration {
 	// Split into seconds and fraction to avoid overflowing d × 1e9.
-	sec := d >> 32
-	frac := d & (1<<32 - 1)
+	sec := int64(d) >> 32
+	frac := int64(d) & (1<<32 - 1)
 	return time.Duration(sec)*time.Second + time.Duration((frac*nsPerSec+1<<31)>>32)
 }
 
@@ -115,11 +134,11 @@ func (t Time) String() string {
 	return string(b[:])
 }
 
-// nonZero maps the one value that means "unknown" on the wire to the nearest
+// NonZero maps the one value that means "unknown" on the wire to the nearest
 // value that does not, two fraction units (≈ 0.5 ns) later, keeping bit 0
 // clear so the low-bit trick still holds. Only the exact instant of an era
 // boundary is affected.
-func nonZero(t Time) Time {
+func NonZero(t Time) Time {
 	if t == 0 {
 		return 2
 	}
@@ -130,21 +149,22 @@ func nonZero(t Time) Time {
 // out, with bit 0 of the fraction cleared (chrony's low-bit trick: only
 // Receive timestamps have bit 0 set, so an Origin with bit 0 set names one of
 // our receive timestamps). It does nothing if out is shorter than a header.
-// Call it as late as possible before sending, and only when
-// Verdict.NeedsTransmit says so.
+// Call it as late as possible before sending (for the server core: only
+// when ntp.Verdict.NeedsTransmit says so).
 func PutTransmit(out []byte, t Time) {
 	if len(out) < HeaderLen {
 		return
 	}
-	binary.BigEndian.PutUint64(out[offTransmit:], uint64(nonZero(t&^1)))
+	binary.BigEndian.PutUint64(out[OffTransmit:], uint64(NonZero(t&^1)))
 }
 
 // ReceiveField returns the Receive timestamp (bytes 32..40) of pkt, or 0 if
-// pkt is too short to hold one. The shell reads it from a reply it sent and
-// passes it to Server.RecordTX together with that reply's TX timestamp.
+// pkt is too short to hold one. The server shell reads it from a reply it
+// sent and passes it to ntp.Server.RecordTX together with that reply's TX
+// timestamp.
 func ReceiveField(pkt []byte) Time {
-	if len(pkt) < offReceive+8 {
+	if len(pkt) < OffReceive+8 {
 		return 0
 	}
-	return Time(binary.BigEndian.Uint64(pkt[offReceive:]))
+	return Time(binary.BigEndian.Uint64(pkt[OffReceive:]))
 }

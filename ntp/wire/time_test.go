@@ -1,4 +1,4 @@
-package ntp
+package wire
 
 import (
 	"testing"
@@ -167,7 +167,7 @@ func TestPutTransmit(t *testing.T) {
 				t.Errorf("Transmit = %v, want %v", h.Transmit, tt.want)
 			}
 			for i, b := range out {
-				if (i < offTransmit || i >= HeaderLen) && b != 0xAA {
+				if (i < OffTransmit || i >= HeaderLen) && b != 0xAA {
 					t.Errorf("byte %d changed to %#x", i, b)
 				}
 			}
@@ -243,4 +243,37 @@ func FuzzTime(f *testing.F) {
 			t.Fatalf("Add/Sub mismatch at %v", a)
 		}
 	})
+}
+
+// TestNTPTime pins the conversions the client core relies on (they were
+// its private copies before ntp/wire).
+func TestNTPTime(t *testing.T) {
+	if got, want := TimeFromTime(time.Unix(0, 0)), Time(0x83AA7E80)<<32; got != want {
+		t.Errorf("Unix epoch = %#x, want %#x", uint64(got), uint64(want))
+	}
+	if got, want := TimeFromTime(time.Unix(1, 500_000_000)), Time(0x83AA7E81)<<32|0x80000000; got != want {
+		t.Errorf("1.5 s = %#x, want %#x", uint64(got), uint64(want))
+	}
+	// Era 1 starts at 2036-02-07 06:28:16 UTC: seconds wrap to 0.
+	if got := TimeFromTime(time.Date(2036, 2, 7, 6, 28, 16, 0, time.UTC)); got != 0 {
+		t.Errorf("era 1 start = %#x, want 0", uint64(got))
+	}
+	// Round trip through a difference is exact to the nanosecond.
+	a := time.Date(2026, 1, 1, 0, 0, 0, 123456789, time.UTC)
+	b := a.Add(987654321 * time.Nanosecond)
+	if got := TimeFromTime(b).Diff(TimeFromTime(a)).Duration(); got != 987654321 {
+		t.Errorf("diff = %v", got)
+	}
+	if got := ShortDuration(0x00010000); got != time.Second {
+		t.Errorf("ShortDuration(1.0) = %v", got)
+	}
+	if got := ShortDuration(1); got != 15259 {
+		t.Errorf("ShortDuration(1 unit) = %v, want 15.259 µs", got)
+	}
+	for p, want := range map[int8]time.Duration{0: time.Second, 3: 8 * time.Second, -1: 500 * time.Millisecond,
+		-20: 954, 127: time.Second << 17, -128: 0} {
+		if got := Log2Duration(p); got != want {
+			t.Errorf("Log2Duration(%d) = %v, want %v", p, got, want)
+		}
+	}
 }

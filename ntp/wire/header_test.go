@@ -1,11 +1,8 @@
-package ntp
+package wire
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,29 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/ntp/wire/wiretest"
 )
-
-// goldenFiles returns the captured request packets in testdata (see its
-// README), keyed by file name.
-func goldenFiles(tb testing.TB) map[string][]byte {
-	tb.Helper()
-	names, err := filepath.Glob("testdata/*.bin")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(names) == 0 {
-		tb.Fatal("no golden packets in testdata")
-	}
-	m := make(map[string][]byte, len(names))
-	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		m[filepath.Base(n)] = b
-	}
-	return m
-}
 
 func TestHeaderRoundTrip(t *testing.T) {
 	h := Header{
@@ -68,7 +44,7 @@ func TestHeaderRoundTrip(t *testing.T) {
 // TestParseHeaderMatchesFacebook decodes every golden packet with both
 // codecs and compares field by field.
 func TestParseHeaderMatchesFacebook(t *testing.T) {
-	for name, b := range goldenFiles(t) {
+	for name, b := range wiretest.Golden(t, "../testdata") {
 		t.Run(name, func(t *testing.T) {
 			h, err := ParseHeader(b)
 			if err != nil {
@@ -111,67 +87,47 @@ func pkt(lvm byte, trailer ...[]byte) []byte {
 	return b
 }
 
-// ef builds an extension field of total length n (header included) with
-// type typ; the length field says declared.
-func ef(typ uint16, n, declared int) []byte {
-	b := make([]byte, n)
-	binary.BigEndian.PutUint16(b, typ)
-	binary.BigEndian.PutUint16(b[2:], uint16(declared))
-	return b
-}
-
-func mac(n int) []byte {
-	b := bytes.Repeat([]byte{0x5a}, n)
-	binary.BigEndian.PutUint32(b, 7)
-	return b
-}
-
-const (
-	v4client = 0x23
-	v3client = 0x1b
-)
-
 func TestCheckTrailer(t *testing.T) {
-	// macAt says where scanTrailer must find the MAC: offset and length;
+	// macAt says where ScanTrailer must find the MAC: offset and length;
 	// zero for no MAC.
 	type macAt struct{ off, n int }
 	tests := []struct {
 		name string
 		pkt  []byte
 		want error
-		kind trailerKind
+		kind TrailerKind
 		mac  macAt
 	}{
-		{"plain_48", pkt(v4client), nil, trailerOK, macAt{}},
-		{"short_47", pkt(v4client)[:47], ErrShort, trailerShort, macAt{}},
-		{"empty", nil, ErrShort, trailerShort, macAt{}},
-		{"length_not_multiple_of_4", pkt(v4client, []byte{1, 2}), ErrBadLength, trailerBadLength, macAt{}},
-		{"v4_unknown_ef_28", pkt(v4client, ef(0xF0F0, 28, 28)), nil, trailerOK, macAt{}},
+		{"plain_48", pkt(wiretest.V4Client), nil, TrailerOK, macAt{}},
+		{"short_47", pkt(wiretest.V4Client)[:47], ErrShort, TrailerShort, macAt{}},
+		{"empty", nil, ErrShort, TrailerShort, macAt{}},
+		{"length_not_multiple_of_4", pkt(wiretest.V4Client, []byte{1, 2}), ErrBadLength, TrailerBadLength, macAt{}},
+		{"v4_unknown_ef_28", pkt(wiretest.V4Client, wiretest.EF(0xF0F0, 28, 28)), nil, TrailerOK, macAt{}},
 		// RFC 7822 §7.5: without a MAC the last field must be ≥ 28 bytes,
 		// because ≤ 24 remaining bytes are a MAC (chrony NEF_ParseField).
-		{"v4_lone_16_byte_ef_is_not_a_mac", pkt(v4client, ef(0xF0F0, 16, 16)), ErrBadExtension, trailerStray, macAt{}},
-		{"v4_ef_16_plus_8_reads_as_24_byte_mac", pkt(v4client, ef(1, 16, 16), make([]byte, 8)), nil, trailerMAC, macAt{48, 24}},
-		{"v4_two_efs", pkt(v4client, ef(0x0104, 36, 36), ef(0x0204, 100, 100)), nil, trailerOK, macAt{}},
-		{"v4_ef_then_md5_mac", pkt(v4client, ef(0x0104, 32, 32), mac(20)), nil, trailerMAC, macAt{80, 20}},
-		{"v4_ef_then_sha1_mac", pkt(v4client, ef(0x0104, 32, 32), mac(24)), nil, trailerMAC, macAt{80, 24}},
-		{"v4_md5_mac", pkt(v4client, mac(20)), nil, trailerMAC, macAt{48, 20}},
-		{"v4_sha1_mac", pkt(v4client, mac(24)), nil, trailerMAC, macAt{48, 24}},
-		{"v4_crypto_nak_is_not_a_mac", pkt(v4client, make([]byte, 4)), nil, trailerOK, macAt{}},
-		{"v4_nonzero_4_bytes", pkt(v4client, []byte{0, 0, 0, 1}), ErrBadExtension, trailerStray, macAt{}},
-		{"v4_8_stray_bytes", pkt(v4client, make([]byte, 8)), ErrBadExtension, trailerStray, macAt{}},
-		{"v4_ef_then_4_zero_bytes_is_not_a_crypto_nak", pkt(v4client, ef(1, 28, 28), make([]byte, 4)), ErrBadExtension, trailerStray, macAt{}},
-		{"v4_16_byte_ef_declared_12", pkt(v4client, ef(1, 28, 12)), ErrBadExtension, trailerBadField, macAt{}},
-		{"v4_ef_length_not_multiple_of_4", pkt(v4client, ef(1, 28, 26)), ErrBadExtension, trailerBadField, macAt{}},
-		{"v4_ef_longer_than_packet", pkt(v4client, ef(1, 28, 32)), ErrBadExtension, trailerBadField, macAt{}},
-		{"v4_ef_length_zero", pkt(v4client, ef(1, 28, 0)), ErrBadExtension, trailerBadField, macAt{}},
-		{"v4_ef_then_stray_8", pkt(v4client, ef(1, 28, 28), make([]byte, 8)), ErrBadExtension, trailerStray, macAt{}},
-		{"v4_28_byte_mac_is_not_allowed", pkt(v4client, ef(1, 28, 0x5a5a)), ErrBadExtension, trailerBadField, macAt{}},
-		{"v3_any_trailer_is_mac", pkt(v3client, make([]byte, 68)), nil, trailerMAC, macAt{48, 68}},
-		{"v3_4_nonzero_bytes", pkt(v3client, []byte{1, 2, 3, 4}), nil, trailerMAC, macAt{48, 4}},
-		{"v3_4_zero_bytes_is_a_mac", pkt(v3client, make([]byte, 4)), nil, trailerMAC, macAt{48, 4}},
-		{"v3_extension_field_shape_is_a_mac", pkt(v3client, ef(1, 28, 28)), nil, trailerMAC, macAt{48, 28}},
-		{"v3_bad_length_still_bad", pkt(v3client, []byte{1}), ErrBadLength, trailerBadLength, macAt{}},
-		{"v1_plain", pkt(0x0b), nil, trailerOK, macAt{}},
+		{"v4_lone_16_byte_ef_is_not_a_mac", pkt(wiretest.V4Client, wiretest.EF(0xF0F0, 16, 16)), ErrBadExtension, TrailerStray, macAt{}},
+		{"v4_ef_16_plus_8_reads_as_24_byte_mac", pkt(wiretest.V4Client, wiretest.EF(1, 16, 16), make([]byte, 8)), nil, TrailerMAC, macAt{48, 24}},
+		{"v4_two_efs", pkt(wiretest.V4Client, wiretest.EF(0x0104, 36, 36), wiretest.EF(0x0204, 100, 100)), nil, TrailerOK, macAt{}},
+		{"v4_ef_then_md5_mac", pkt(wiretest.V4Client, wiretest.EF(0x0104, 32, 32), wiretest.MAC(20)), nil, TrailerMAC, macAt{80, 20}},
+		{"v4_ef_then_sha1_mac", pkt(wiretest.V4Client, wiretest.EF(0x0104, 32, 32), wiretest.MAC(24)), nil, TrailerMAC, macAt{80, 24}},
+		{"v4_md5_mac", pkt(wiretest.V4Client, wiretest.MAC(20)), nil, TrailerMAC, macAt{48, 20}},
+		{"v4_sha1_mac", pkt(wiretest.V4Client, wiretest.MAC(24)), nil, TrailerMAC, macAt{48, 24}},
+		{"v4_crypto_nak_is_not_a_mac", pkt(wiretest.V4Client, make([]byte, 4)), nil, TrailerOK, macAt{}},
+		{"v4_nonzero_4_bytes", pkt(wiretest.V4Client, []byte{0, 0, 0, 1}), ErrBadExtension, TrailerStray, macAt{}},
+		{"v4_8_stray_bytes", pkt(wiretest.V4Client, make([]byte, 8)), ErrBadExtension, TrailerStray, macAt{}},
+		{"v4_ef_then_4_zero_bytes_is_not_a_crypto_nak", pkt(wiretest.V4Client, wiretest.EF(1, 28, 28), make([]byte, 4)), ErrBadExtension, TrailerStray, macAt{}},
+		{"v4_16_byte_ef_declared_12", pkt(wiretest.V4Client, wiretest.EF(1, 28, 12)), ErrBadExtension, TrailerBadField, macAt{}},
+		{"v4_ef_length_not_multiple_of_4", pkt(wiretest.V4Client, wiretest.EF(1, 28, 26)), ErrBadExtension, TrailerBadField, macAt{}},
+		{"v4_ef_longer_than_packet", pkt(wiretest.V4Client, wiretest.EF(1, 28, 32)), ErrBadExtension, TrailerBadField, macAt{}},
+		{"v4_ef_length_zero", pkt(wiretest.V4Client, wiretest.EF(1, 28, 0)), ErrBadExtension, TrailerBadField, macAt{}},
+		{"v4_ef_then_stray_8", pkt(wiretest.V4Client, wiretest.EF(1, 28, 28), make([]byte, 8)), ErrBadExtension, TrailerStray, macAt{}},
+		{"v4_28_byte_mac_is_not_allowed", pkt(wiretest.V4Client, wiretest.EF(1, 28, 0x5a5a)), ErrBadExtension, TrailerBadField, macAt{}},
+		{"v3_any_trailer_is_mac", pkt(wiretest.V3Client, make([]byte, 68)), nil, TrailerMAC, macAt{48, 68}},
+		{"v3_4_nonzero_bytes", pkt(wiretest.V3Client, []byte{1, 2, 3, 4}), nil, TrailerMAC, macAt{48, 4}},
+		{"v3_4_zero_bytes_is_a_mac", pkt(wiretest.V3Client, make([]byte, 4)), nil, TrailerMAC, macAt{48, 4}},
+		{"v3_extension_field_shape_is_a_mac", pkt(wiretest.V3Client, wiretest.EF(1, 28, 28)), nil, TrailerMAC, macAt{48, 28}},
+		{"v3_bad_length_still_bad", pkt(wiretest.V3Client, []byte{1}), ErrBadLength, TrailerBadLength, macAt{}},
+		{"v1_plain", pkt(0x0b), nil, TrailerOK, macAt{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,34 +135,34 @@ func TestCheckTrailer(t *testing.T) {
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Errorf("CheckTrailer = %v, want %v", err, tt.want)
 			}
-			kind, off, n := scanTrailer(tt.pkt, pktVersion(tt.pkt))
+			kind, off, n := ScanTrailer(tt.pkt, Version(tt.pkt))
 			if kind != tt.kind {
-				t.Errorf("scanTrailer kind = %d, want %d", kind, tt.kind)
+				t.Errorf("ScanTrailer kind = %d, want %d", kind, tt.kind)
 			}
-			if kind == trailerMAC {
+			if kind == TrailerMAC {
 				if (macAt{off, n}) != tt.mac {
 					t.Errorf("MAC at %d, %d bytes; want %d, %d bytes", off, n, tt.mac.off, tt.mac.n)
 				}
 			}
-			if kind == trailerOK && (off != 0 || n != 0) {
-				t.Errorf("trailerOK with off %d, length %d", off, n)
+			if kind == TrailerOK && (off != 0 || n != 0) {
+				t.Errorf("TrailerOK with off %d, length %d", off, n)
 			}
 		})
 	}
 }
 
 // TestCheckTrailerMessages pins the details CheckTrailer puts in its errors,
-// which scanTrailer reports through off and length.
+// which ScanTrailer reports through off and length.
 func TestCheckTrailerMessages(t *testing.T) {
 	tests := []struct {
 		name string
 		pkt  []byte
 		want string
 	}{
-		{"short", pkt(v4client)[:40], "ntp: packet shorter than 48 bytes: 40 bytes"},
-		{"bad_length", pkt(v4client, []byte{1, 2}), "ntp: packet length not a multiple of 4: 50 bytes"},
-		{"stray", pkt(v4client, ef(1, 28, 28), make([]byte, 8)), "ntp: invalid extension field or MAC: 8 stray bytes at offset 76"},
-		{"bad_field", pkt(v4client, ef(1, 28, 28), ef(2, 32, 36)), "ntp: invalid extension field or MAC: field length 36 at offset 76 (32 bytes left)"},
+		{"short", pkt(wiretest.V4Client)[:40], "ntp: packet shorter than 48 bytes: 40 bytes"},
+		{"bad_length", pkt(wiretest.V4Client, []byte{1, 2}), "ntp: packet length not a multiple of 4: 50 bytes"},
+		{"stray", pkt(wiretest.V4Client, wiretest.EF(1, 28, 28), make([]byte, 8)), "ntp: invalid extension field or MAC: 8 stray bytes at offset 76"},
+		{"bad_field", pkt(wiretest.V4Client, wiretest.EF(1, 28, 28), wiretest.EF(2, 32, 36)), "ntp: invalid extension field or MAC: field length 36 at offset 76 (32 bytes left)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,22 +175,14 @@ func TestCheckTrailerMessages(t *testing.T) {
 }
 
 func TestScanTrailerAllocs(t *testing.T) {
-	p := pkt(v4client, ef(0x0104, 36, 36), ef(0x0204, 100, 100), mac(24))
+	p := pkt(wiretest.V4Client, wiretest.EF(0x0104, 36, 36), wiretest.EF(0x0204, 100, 100), wiretest.MAC(24))
 	if n := testing.AllocsPerRun(200, func() {
-		if kind, _, _ := scanTrailer(p, 4); kind != trailerMAC {
+		if kind, _, _ := ScanTrailer(p, 4); kind != TrailerMAC {
 			t.Fatalf("kind %d", kind)
 		}
 	}); n != 0 {
-		t.Errorf("scanTrailer allocates %v times", n)
+		t.Errorf("ScanTrailer allocates %v times", n)
 	}
-}
-
-// pktVersion is the version field of b, 0 when b is empty.
-func pktVersion(b []byte) uint8 {
-	if len(b) == 0 {
-		return 0
-	}
-	return (b[0] >> 3) & 7
 }
 
 func TestShortFromDuration(t *testing.T) {
@@ -276,7 +224,7 @@ func TestShortFromDuration(t *testing.T) {
 }
 
 func TestRefIDString(t *testing.T) {
-	tests := map[uint32]string{0x47505300: "GPS", KoDRate: "RATE", 0x50484330: "PHC0", 0x7F7F0101: "????", 0: ""}
+	tests := map[uint32]string{0x47505300: "GPS", uint32(KissRATE): "RATE", 0x50484330: "PHC0", 0x7F7F0101: "????", 0: ""}
 	for id, want := range tests {
 		if got := RefIDString(id); got != want {
 			t.Errorf("RefIDString(%#x) = %q, want %q", id, got, want)
@@ -285,24 +233,24 @@ func TestRefIDString(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, b := range goldenFiles(f) {
+	for _, b := range wiretest.Golden(f, "../testdata") {
 		f.Add(b)
 	}
-	f.Add(pkt(v4client, ef(0x0104, 36, 36), mac(20)))
-	f.Add(pkt(v4client, make([]byte, 4)))
+	f.Add(pkt(wiretest.V4Client, wiretest.EF(0x0104, 36, 36), wiretest.MAC(20)))
+	f.Add(pkt(wiretest.V4Client, make([]byte, 4)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		err := CheckTrailer(b)
-		kind, off, n := scanTrailer(b, pktVersion(b))
-		if ok := kind == trailerOK || kind == trailerMAC; ok != (err == nil) {
-			t.Fatalf("scanTrailer kind %d, CheckTrailer = %v", kind, err)
+		kind, off, n := ScanTrailer(b, Version(b))
+		if ok := kind == TrailerOK || kind == TrailerMAC; ok != (err == nil) {
+			t.Fatalf("ScanTrailer kind %d, CheckTrailer = %v", kind, err)
 		}
-		if kind == trailerMAC {
+		if kind == TrailerMAC {
 			// The MAC is the end of the packet: key ID + digest, inside
 			// the trailer; NTPv4 MACs are 20–24 bytes.
 			if off < HeaderLen || n <= 0 || off+n != len(b) {
 				t.Fatalf("MAC at %d, %d bytes in a %d-byte packet", off, n, len(b))
 			}
-			if pktVersion(b) == 4 && (n < minMACLen || n > maxV4MACLen) {
+			if Version(b) == 4 && (n < minMACLen || n > maxV4MACLen) {
 				t.Fatalf("NTPv4 MAC of %d bytes", n)
 			}
 		}
@@ -324,4 +272,29 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("header round trip:\n got %x\nwant %x", out, b[:HeaderLen])
 		}
 	})
+}
+
+func TestLVM(t *testing.T) {
+	for _, b := range []byte{0, wiretest.V4Client, wiretest.V3Client, 0xa4, 0xe3, 0xff} {
+		leap, version, mode := ParseLVM(b)
+		if got := LVM(leap, version, mode); got != b {
+			t.Errorf("LVM(ParseLVM(%#x)) = %#x", b, got)
+		}
+	}
+	if l, v, m := ParseLVM(0xdc); l != clock.LeapUnsync || v != 3 || m != ModeServer {
+		t.Errorf("ParseLVM(0xdc) = %v %d %d", l, v, m)
+	}
+	if got := Version(nil); got != 0 {
+		t.Errorf("Version(nil) = %d", got)
+	}
+}
+
+func TestKissCodeString(t *testing.T) {
+	tests := map[KissCode]string{KissRATE: "RATE", KissDENY: "DENY", KissRSTR: "RSTR", KissNKEY: "NKEY",
+		0x52415400: "RAT?", 0x7F000141: "???A"}
+	for k, want := range tests {
+		if got := k.String(); got != want {
+			t.Errorf("KissCode(%#x).String() = %q, want %q", uint32(k), got, want)
+		}
+	}
 }
