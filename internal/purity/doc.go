@@ -2,7 +2,9 @@
 // promises about what it depends on and does: the sans-IO cores (ntp,
 // ntp/client, ntp/clientlog, clock/selection) must not import net, os,
 // syscall and the like, must not read the clock and must not start
-// goroutines; time and I/O belong to the shells around them.
+// goroutines; time and I/O belong to the shells around them. It also
+// checks layering by allowlist (Rules.ModuleOnly): metrics may depend on
+// report and clock and on nothing else of gnomon.
 //
 // It uses `go list -deps -json` for the dependency graph (so it sees what
 // the build sees) and go/parser for the package's own sources. It does not
