@@ -50,9 +50,11 @@ func TestGoldensCoverEveryMetric(t *testing.T) {
 // scrape only: the sources' gauges and the clock's metrics are still
 // exported.
 func TestDisciplineWithoutSourceCounters(t *testing.T) {
-	d, cell, clk := disciplineFixture()
-	d.counters = nil
-	c := NewCollector(Sources{Discipline: d, State: cell, Clock: clk})
+	d := disciplineFixture()
+	for i := range d.sources {
+		d.sources[i].PollsKnown = false
+	}
+	c := NewCollector(Sources{Discipline: d})
 	if got := testutil.CollectAndCount(c, "gnomon_source_polls_total", "gnomon_source_timeouts_total"); got != 0 {
 		t.Errorf("%d poll counter series without counters, want 0", got)
 	}

@@ -152,9 +152,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	if cfg.Metrics.Listen != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		msrc := metrics.Sources{Serve: svc, ClientLog: clog, State: cell, Clock: served, Version: version()}
+		msrc := metrics.Sources{Serve: svc, ClientLog: clog, Served: servedReports{cell: cell, clk: served},
+			Version: version()}
 		if disc != nil {
-			msrc.Discipline = disc
+			msrc.Discipline = newDisciplineReports(disc, served, upstreamConfig(cfg, precision))
 		}
 		if _, err := metrics.Register(reg, msrc); err != nil {
 			svc.Close()
