@@ -11,45 +11,43 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/gnomon-time/gnomon/clock"
-	"github.com/gnomon-time/gnomon/clock/engine"
-	"github.com/gnomon-time/gnomon/clock/selection"
-	"github.com/gnomon-time/gnomon/source"
-	"github.com/gnomon-time/gnomon/source/ntpsource"
+	"github.com/gnomon-time/gnomon/report"
 )
 
 type fakeDiscipline struct {
-	st       *engine.Status
-	stats    source.Stats
-	counters []ntpsource.Counters
+	tr      *report.Tracking // nil: before the engine's first snapshot
+	sources []report.Source
+	stats   report.DriverStats
 }
 
-func (f *fakeDiscipline) Status() *engine.Status { return f.st }
-func (f *fakeDiscipline) Stats() source.Stats    { return f.stats }
-func (f *fakeDiscipline) SourceCounters(context.Context) []ntpsource.Counters {
-	return f.counters
+func (f *fakeDiscipline) Tracking() (report.Tracking, bool) {
+	if f.tr == nil {
+		return report.Tracking{}, false
+	}
+	return *f.tr, true
 }
+func (f *fakeDiscipline) Sources(context.Context) []report.Source { return f.sources }
+func (f *fakeDiscipline) DriverStats() report.DriverStats         { return f.stats }
 
 // disciplineFixture: locked to "a" (selected) with "b" a falseticker that
-// stopped answering; state published 10 s before the scrape with an error
-// bound of 20 µs growing at 1 ppm (+10 µs).
-func disciplineFixture() (*fakeDiscipline, *clock.StateCell, clock.Clock) {
-	ref := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	cell := new(clock.StateCell)
-	cell.Store(&clock.SyncState{Synchronized: true, Stratum: 2, RefTime: ref, RootDelay: 40 * time.Microsecond,
-		RootDispersion: 5 * time.Microsecond, DispersionRate: 1e-6, ErrorBound: 20 * time.Microsecond})
-	st := &engine.Status{
-		Now: ref, Mode: engine.ModeLocked, Peer: "a", FrequencyPPB: -12500, LastOffset: -1500 * time.Nanosecond,
-		RMSOffset: 2 * time.Microsecond, Steps: 1, LeapSteps: 0, Updates: 420,
-		Sources: []engine.SourceStatus{
-			{ID: "a", Addr: netip.MustParseAddr("192.0.2.1"), State: selection.Selected, Reach: 0xff, Stratum: 1,
-				Offset: 3 * time.Microsecond, Delay: 80 * time.Microsecond, Jitter: time.Microsecond},
-			{ID: "b", Addr: netip.MustParseAddr("192.0.2.2"), State: selection.Falseticker, Reach: 0, Stratum: 1,
-				Offset: -50 * time.Millisecond, Delay: 90 * time.Microsecond, Jitter: 2 * time.Microsecond},
-		},
+// stopped answering; the scrape 10 s after the last update, whose error
+// bound of 20 µs has grown at 1 ppm (+10 µs).
+func disciplineFixture() *fakeDiscipline {
+	tr := &report.Tracking{
+		Mode: report.SyncLocked, Synchronized: true, RefName: "a", FrequencyPPB: -12500,
+		LastOffset: -1500 * time.Nanosecond, RMSOffset: 2 * time.Microsecond, ErrorBound: 30 * time.Microsecond,
+		Steps: 1, LeapSteps: 0, Updates: 420,
 	}
-	return &fakeDiscipline{st: st, stats: source.Stats{Samples: 900, Dropped: 2, Straddled: 3, Restarts: 1},
-		counters: []ntpsource.Counters{{ID: "a", Polls: 1000, Timeouts: 4}, {ID: "b", Polls: 990, Timeouts: 80}}}, cell, fixedClock{ref.Add(10 * time.Second)}
+	sources := []report.Source{
+		{ID: "a", Addr: netip.MustParseAddr("192.0.2.1"), State: report.StateSelected, Reach: 0xff, Stratum: 1,
+			Offset: 3 * time.Microsecond, Delay: 80 * time.Microsecond, Jitter: time.Microsecond,
+			Polls: 1000, Timeouts: 4, PollsKnown: true},
+		{ID: "b", Addr: netip.MustParseAddr("192.0.2.2"), State: report.StateFalseticker, Reach: 0, Stratum: 1,
+			Offset: -50 * time.Millisecond, Delay: 90 * time.Microsecond, Jitter: 2 * time.Microsecond,
+			Polls: 990, Timeouts: 80, PollsKnown: true},
+	}
+	return &fakeDiscipline{tr: tr, sources: sources,
+		stats: report.DriverStats{Samples: 900, Dropped: 2, Straddled: 3, Restarts: 1}}
 }
 
 const goldenDiscipline = `
@@ -152,8 +150,8 @@ func disciplineNames() []string {
 }
 
 func TestGoldenDiscipline(t *testing.T) {
-	d, cell, clk := disciplineFixture()
-	c := NewCollector(Sources{Discipline: d, State: cell, Clock: clk, Version: "v"})
+	d := disciplineFixture()
+	c := NewCollector(Sources{Discipline: d, Version: "v"})
 	if err := testutil.CollectAndCompare(c, strings.NewReader(goldenDiscipline), disciplineNames()...); err != nil {
 		t.Error(err)
 	}
@@ -168,14 +166,14 @@ func TestGoldenDiscipline(t *testing.T) {
 
 // Unsynchronised: the error bound is +Inf, not a huge number.
 func TestDisciplineUnsynchronised(t *testing.T) {
-	d, cell, clk := disciplineFixture()
-	cell.Store(clock.Unsynchronised(-20))
-	c := NewCollector(Sources{Discipline: d, State: cell, Clock: clk})
+	d := disciplineFixture()
+	d.tr.Synchronized, d.tr.Mode, d.tr.ErrorBound = false, report.SyncUnsynchronised, math.MaxInt64
+	c := NewCollector(Sources{Discipline: d})
 	if v := testutil.ToFloat64(onlyMetric(c, "gnomon_clock_error_bound_seconds")); !math.IsInf(v, 1) {
 		t.Errorf("error bound %v, want +Inf", v)
 	}
 	// Before the engine's first snapshot only the driver counters exist.
-	d.st = nil
+	d.tr = nil
 	if got := testutil.CollectAndCount(c, "gnomon_source_reachable", "gnomon_clock_offset_seconds"); got != 0 {
 		t.Errorf("%d source/clock series without a status", got)
 	}

@@ -9,38 +9,40 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gnomon-time/gnomon/clock"
-	"github.com/gnomon-time/gnomon/clock/engine"
-	"github.com/gnomon-time/gnomon/clock/selection"
-	"github.com/gnomon-time/gnomon/hwts"
-	"github.com/gnomon-time/gnomon/ntp"
-	"github.com/gnomon-time/gnomon/ntp/clientlog"
-	"github.com/gnomon-time/gnomon/ntp/serve"
-	"github.com/gnomon-time/gnomon/source"
-	"github.com/gnomon-time/gnomon/source/ntpsource"
+	"github.com/gnomon-time/gnomon/report"
 )
 
-// ServeStats is the NTP shell's counter source; *serve.Service implements it.
+// ServeStats is the NTP server's counter source; *serve.Service implements
+// it.
 type ServeStats interface {
-	Stats() serve.Stats
+	ServerStats() report.ServerStats
 }
 
 // ClientLogStats is the client log's counter source; *clientlog.Log
 // implements it.
 type ClientLogStats interface {
-	Stats() clientlog.Stats
+	ClientLogStats() report.ClientLogStats
 }
 
-// Discipline is the clock discipline's status source; the gnomond discipline (source.Runner with ntpsource.Source)
+// Served is the source of what servers send, grown to the scrape time.
+type Served interface {
+	// Served is the published state at the scrape; ok is false while
+	// nothing is published.
+	Served() (r report.Served, ok bool)
+}
+
+// Discipline is the clock discipline's report source; source.Runner
 // implements it.
 type Discipline interface {
-	// Status is the engine's latest snapshot (nil before the first).
-	Status() *engine.Status
-	// Stats are the driver's own counters.
-	Stats() source.Stats
-	// SourceCounters asks the poller for its per-source counters,
-	// bounded by ctx; nil when it cannot answer.
-	SourceCounters(ctx context.Context) []ntpsource.Counters
+	// Tracking is the engine's latest snapshot at the scrape; ok is false
+	// before the first.
+	Tracking() (r report.Tracking, ok bool)
+	// Sources are the sources' rows, with the poller's counters if it
+	// answers before ctx ends (Source.PollsKnown); nil before the
+	// engine's first snapshot.
+	Sources(ctx context.Context) []report.Source
+	// DriverStats are the discipline loop's own counters.
+	DriverStats() report.DriverStats
 }
 
 // sourceCountersTimeout bounds the round trip to the poller per scrape.
@@ -51,10 +53,8 @@ const sourceCountersTimeout = time.Second
 type Sources struct {
 	Serve     ServeStats
 	ClientLog ClientLogStats
-	// State holds the current SyncState; Clock (the served clock) grows its
-	// root dispersion to the scrape time (nil: dispersion at RefTime).
-	State *clock.StateCell
-	Clock clock.Clock
+	// Served gives the gnomon_sync_* gauges.
+	Served Served
 	// Discipline exports the engine's and the sources' state.
 	Discipline Discipline
 	// Version is the gnomond version for gnomon_build_info.
@@ -208,14 +208,20 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	if c.src.Serve != nil {
-		st := c.src.Serve.Stats()
-		for v := range ntp.NumVerdicts {
-			counter(c.requests, st.Requests[v], ntp.Verdict(v).String())
+		st := c.src.Serve.ServerStats()
+		for _, v := range st.Requests {
+			counter(c.requests, v.Count, v.Verdict)
 		}
-		// Label values daemon, kernel, hardware (KindNone is never counted).
-		for k := hwts.KindDaemon; k <= hwts.KindHardware; k++ {
-			counter(c.rxStamps, st.RXTimestamps[k], k.String())
-			counter(c.txStamps, st.TXTimestamps[k], k.String())
+		for _, k := range []struct {
+			label  string
+			rx, tx uint64
+		}{
+			{"daemon", st.RXTimestamps.Daemon, st.TXTimestamps.Daemon},
+			{"kernel", st.RXTimestamps.Kernel, st.TXTimestamps.Kernel},
+			{"hardware", st.RXTimestamps.Hardware, st.TXTimestamps.Hardware},
+		} {
+			counter(c.rxStamps, k.rx, k.label)
+			counter(c.txStamps, k.tx, k.label)
 		}
 		counter(c.rxHWUnused, st.RXHardwareUnused)
 		counter(c.txHWUnused, st.TXHardwareUnused)
@@ -229,30 +235,26 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	if c.src.ClientLog != nil {
-		st := c.src.ClientLog.Stats()
+		st := c.src.ClientLog.ClientLogStats()
 		emit(c.clCapacity, prometheus.GaugeValue, float64(st.Capacity))
-		emit(c.clRecords, prometheus.GaugeValue, float64(st.Clients))
+		emit(c.clRecords, prometheus.GaugeValue, float64(st.Records))
 		counter(c.clHits, st.Hits)
-		counter(c.clDrops, st.Drops)
+		counter(c.clDrops, st.RateLimited)
 		counter(c.clKoDs, st.KoDs)
 		counter(c.clLeaks, st.Leaks)
 		counter(c.clContended, st.Contended)
 		counter(c.clEvictions, st.Evictions)
 	}
 
-	if c.src.State != nil {
-		if st := c.src.State.Load(); st != nil {
-			disp := st.RootDispersion
-			if c.src.Clock != nil {
-				disp = st.RootDispersionAt(c.src.Clock.Now())
-			}
+	if c.src.Served != nil {
+		if st, ok := c.src.Served.Served(); ok {
 			sync := 0.0
 			if st.Synchronized {
 				sync = 1
 			}
 			emit(c.stratum, prometheus.GaugeValue, float64(st.Stratum))
 			emit(c.rootDelay, prometheus.GaugeValue, st.RootDelay.Seconds())
-			emit(c.rootDisp, prometheus.GaugeValue, disp.Seconds())
+			emit(c.rootDisp, prometheus.GaugeValue, st.RootDispersion.Seconds())
 			emit(c.synchronized, prometheus.GaugeValue, sync)
 			emit(c.leap, prometheus.GaugeValue, float64(st.Leap))
 		}
@@ -274,50 +276,44 @@ func (c *Collector) collectDiscipline(emit func(*prometheus.Desc, prometheus.Val
 		}
 		return 0
 	}
-	dst := c.src.Discipline.Stats()
+	dst := c.src.Discipline.DriverStats()
 	counter(c.discSamples, dst.Samples)
 	counter(c.discDropped, dst.Dropped)
 	counter(c.discStraddled, dst.Straddled)
-	st := c.src.Discipline.Status()
-	if st == nil {
+	tr, ok := c.src.Discipline.Tracking()
+	if !ok {
 		return
 	}
-	for _, s := range st.Sources {
+	ctx, cancel := context.WithTimeout(context.Background(), sourceCountersTimeout)
+	defer cancel()
+	for _, s := range c.src.Discipline.Sources(ctx) {
 		gauge(c.srcReachable, b2f(s.Reach != 0), s.ID)
 		gauge(c.srcReach, float64(s.Reach), s.ID)
 		gauge(c.srcOffset, s.Offset.Seconds(), s.ID)
 		gauge(c.srcDelay, s.Delay.Seconds(), s.ID)
 		gauge(c.srcJitter, s.Jitter.Seconds(), s.ID)
 		gauge(c.srcStratum, float64(s.Stratum), s.ID)
-		gauge(c.srcSelected, b2f(s.State == selection.Selected), s.ID)
-		for k := selection.Unusable; k <= selection.Selected; k++ {
+		gauge(c.srcSelected, b2f(s.State == report.StateSelected), s.ID)
+		for k := range report.NumSourceStates {
 			gauge(c.srcState, b2f(s.State == k), s.ID, k.String())
 		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), sourceCountersTimeout)
-	defer cancel()
-	for _, s := range c.src.Discipline.SourceCounters(ctx) {
-		counter(c.srcPolls, s.Polls, s.ID)
-		counter(c.srcTimeouts, s.Timeouts, s.ID)
-	}
-	gauge(c.clkFreq, st.FrequencyPPB*1e-9)
-	gauge(c.clkOffset, st.LastOffset.Seconds())
-	gauge(c.clkRMS, st.RMSOffset.Seconds())
-	eb := math.Inf(1)
-	if c.src.State != nil {
-		if ss := c.src.State.Load(); ss != nil && ss.Synchronized {
-			now := st.Now
-			if c.src.Clock != nil {
-				now = c.src.Clock.Now()
-			}
-			eb = engine.ErrorBoundAt(ss, now).Seconds()
+		if s.PollsKnown {
+			counter(c.srcPolls, s.Polls, s.ID)
+			counter(c.srcTimeouts, s.Timeouts, s.ID)
 		}
 	}
+	gauge(c.clkFreq, tr.FrequencyPPB*1e-9)
+	gauge(c.clkOffset, tr.LastOffset.Seconds())
+	gauge(c.clkRMS, tr.RMSOffset.Seconds())
+	eb := math.Inf(1)
+	if tr.Synchronized {
+		eb = tr.ErrorBound.Seconds()
+	}
 	gauge(c.clkErrBound, eb)
-	counter(c.clkSteps, st.Steps)
-	counter(c.clkLeapSteps, st.LeapSteps)
-	counter(c.clkUpdates, st.Updates)
-	for m := range engine.NumModes {
-		gauge(c.clkMode, b2f(st.Mode == m), m.String())
+	counter(c.clkSteps, tr.Steps)
+	counter(c.clkLeapSteps, tr.LeapSteps)
+	counter(c.clkUpdates, tr.Updates)
+	for m := range report.NumSyncModes {
+		gauge(c.clkMode, b2f(tr.Mode == m), m.String())
 	}
 }

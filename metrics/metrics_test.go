@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"math"
 	"runtime"
 	"strings"
 	"testing"
@@ -10,59 +11,48 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gnomon-time/gnomon/clock"
-	"github.com/gnomon-time/gnomon/hwts"
-	"github.com/gnomon-time/gnomon/ntp"
-	"github.com/gnomon-time/gnomon/ntp/clientlog"
-	"github.com/gnomon-time/gnomon/ntp/serve"
+	"github.com/gnomon-time/gnomon/report"
 )
 
-type fakeServe struct{ st serve.Stats }
+type fakeServe struct{ st report.ServerStats }
 
-func (f *fakeServe) Stats() serve.Stats { return f.st }
+func (f *fakeServe) ServerStats() report.ServerStats { return f.st }
 
-type fakeLog struct{ st clientlog.Stats }
+type fakeLog struct{ st report.ClientLogStats }
 
-func (f *fakeLog) Stats() clientlog.Stats { return f.st }
+func (f *fakeLog) ClientLogStats() report.ClientLogStats { return f.st }
 
-type fixedClock struct{ t time.Time }
+type fakeServed struct {
+	r  report.Served
+	ok bool
+}
 
-func (c fixedClock) Now() time.Time { return c.t }
+func (f *fakeServed) Served() (report.Served, bool) { return f.r, f.ok }
 
-func fixture() (*fakeServe, *fakeLog, *clock.StateCell, clock.Clock) {
-	var ss serve.Stats
-	ss.Requests[ntp.VerdictServed] = 100
-	ss.Requests[ntp.VerdictInterleaved] = 40
-	ss.Requests[ntp.VerdictKoDRate] = 3
-	ss.Requests[ntp.VerdictRateLimited] = 7
-	ss.Requests[ntp.VerdictDenied] = 2
-	ss.Requests[ntp.VerdictMalformed] = 5
-	ss.Requests[ntp.VerdictBadVersion] = 1
-	ss.Requests[ntp.VerdictBadMode] = 4
-	ss.Requests[ntp.VerdictNoKey] = 6
-	ss.RXTimestamps[hwts.KindKernel] = 150
-	ss.RXTimestamps[hwts.KindDaemon] = 12
-	ss.RXHardwareUnused = 6
-	ss.TXHardwareUnused = 2
-	ss.TXTimestamps[hwts.KindDaemon] = 103
-	ss.TXTimestamps[hwts.KindKernel] = 140
-	ss.TXTimestamps[hwts.KindHardware] = 9
-	ss.TXRecorded = 139
-	ss.TXUnmatched = 1
-	ss.Replies = 143
-	ss.SendErrors = 2
-	ss.ReceiveErrors = 3
-	ss.Truncated = 1
-	ss.KernelDrops = 8
-	cl := clientlog.Stats{Capacity: 4096, Clients: 17, Hits: 150, Drops: 7, KoDs: 3, Leaks: 2, Contended: 1, Evictions: 0}
-	ref := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	cell := new(clock.StateCell)
-	cell.Store(&clock.SyncState{
-		Synchronized: true, Leap: clock.LeapInsert, Stratum: 3, RefTime: ref,
-		RootDelay: 250 * time.Microsecond, RootDispersion: 100 * time.Microsecond,
-		DispersionRate: 15e-6,
-	})
-	// 100 s after the reference time: dispersion grows by 1.5 ms.
-	return &fakeServe{ss}, &fakeLog{cl}, cell, fixedClock{ref.Add(100 * time.Second)}
+// verdicts are ntp's verdict labels in ntp's order, as ntp/serve reports
+// them (its tests check that every verdict is there).
+var verdicts = []string{"served", "interleaved", "kod_rate", "rate_limited", "denied", "malformed",
+	"bad_version", "bad_mode", "no_key", "short_buffer"}
+
+func fixture() (*fakeServe, *fakeLog, *fakeServed) {
+	counts := map[string]uint64{"served": 100, "interleaved": 40, "kod_rate": 3, "rate_limited": 7, "denied": 2,
+		"malformed": 5, "bad_version": 1, "bad_mode": 4, "no_key": 6}
+	ss := report.ServerStats{
+		RXTimestamps:     report.TimestampCounts{Daemon: 12, Kernel: 150},
+		TXTimestamps:     report.TimestampCounts{Daemon: 103, Kernel: 140, Hardware: 9},
+		RXHardwareUnused: 6, TXHardwareUnused: 2, TXRecorded: 139, TXUnmatched: 1,
+		Replies: 143, SendErrors: 2, ReceiveErrors: 3, Truncated: 1, KernelDrops: 8,
+	}
+	for _, v := range verdicts {
+		ss.Requests = append(ss.Requests, report.VerdictCount{Verdict: v, Count: counts[v]})
+	}
+	cl := report.ClientLogStats{Capacity: 4096, Records: 17, Hits: 150, RateLimited: 7, KoDs: 3, Leaks: 2,
+		Contended: 1, Evictions: 0}
+	// The served state 100 s after its reference time: the root dispersion
+	// has grown from 100 µs by 1.5 ms (engine.ServedReport's job).
+	served := report.Served{Synchronized: true, Leap: clock.LeapInsert, Stratum: 3,
+		RootDelay: 250 * time.Microsecond, RootDispersion: 1600 * time.Microsecond}
+	return &fakeServe{ss}, &fakeLog{cl}, &fakeServed{served, true}
 }
 
 const golden = `
@@ -160,26 +150,28 @@ gnomon_sync_synchronized 1
 `
 
 func TestGoldenExposition(t *testing.T) {
-	s, l, cell, clk := fixture()
-	c := NewCollector(Sources{Serve: s, ClientLog: l, State: cell, Clock: clk, Version: "v0.0.0-test"})
+	s, l, served := fixture()
+	c := NewCollector(Sources{Serve: s, ClientLog: l, Served: served, Version: "v0.0.0-test"})
 	want := strings.ReplaceAll(golden, "GOVERSION", runtime.Version())
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Error(err)
 	}
 }
 
-// Every verdict has a label value, also verdicts added to ntp later.
+// Every reported verdict has a series (ntp/serve reports every verdict,
+// also verdicts added to ntp later).
 func TestEveryVerdictExported(t *testing.T) {
-	s, _, _, _ := fixture()
+	s, _, _ := fixture()
+	s.st.Requests = append(s.st.Requests, report.VerdictCount{Verdict: "added_later", Count: 1})
 	c := NewCollector(Sources{Serve: s})
-	if got := testutil.CollectAndCount(c, "gnomon_ntp_requests_total"); got != ntp.NumVerdicts {
-		t.Errorf("%d requests series, want %d (one per ntp.Verdict)", got, ntp.NumVerdicts)
+	if got := testutil.CollectAndCount(c, "gnomon_ntp_requests_total"); got != len(verdicts)+1 {
+		t.Errorf("%d requests series, want %d (one per verdict)", got, len(verdicts)+1)
 	}
 }
 
 // Scrapes read the sources live.
 func TestScrapeReadsCurrentValues(t *testing.T) {
-	s, _, _, _ := fixture()
+	s, _, _ := fixture()
 	c := NewCollector(Sources{Serve: s})
 	s.st.Replies = 1000
 	if err := testutil.CollectAndCompare(c, strings.NewReader(`
@@ -192,13 +184,14 @@ gnomon_ntp_replies_total 1000
 }
 
 func TestUnsynchronisedAndMissingSources(t *testing.T) {
-	cell := new(clock.StateCell)
-	c := NewCollector(Sources{State: cell, Version: "x"})
+	served := &fakeServed{}
+	c := NewCollector(Sources{Served: served, Version: "x"})
 	// No state published yet: no sync gauges, only build info.
 	if got := testutil.CollectAndCount(c); got != 1 {
 		t.Errorf("%d series with nothing published, want 1 (build info)", got)
 	}
-	cell.Store(clock.Unsynchronised(-20))
+	// What engine.ServedReport makes of clock.Unsynchronised.
+	served.r, served.ok = report.Served{Leap: clock.LeapUnsync, Stratum: 16, ErrorBound: math.MaxInt64}, true
 	if err := testutil.CollectAndCompare(c, strings.NewReader(`
 # HELP gnomon_sync_synchronized 1 if the served clock is synchronised (or declared so by a local reference), else 0.
 # TYPE gnomon_sync_synchronized gauge
@@ -216,8 +209,8 @@ gnomon_sync_stratum 16
 
 // The metric names pass promlint (what `promtool check metrics` checks).
 func TestLint(t *testing.T) {
-	s, l, cell, clk := fixture()
-	c := NewCollector(Sources{Serve: s, ClientLog: l, State: cell, Clock: clk, Version: "v"})
+	s, l, served := fixture()
+	c := NewCollector(Sources{Serve: s, ClientLog: l, Served: served, Version: "v"})
 	problems, err := testutil.CollectAndLint(c)
 	if err != nil {
 		t.Fatal(err)
@@ -229,8 +222,8 @@ func TestLint(t *testing.T) {
 
 func TestRegister(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	s, l, cell, clk := fixture()
-	if _, err := Register(reg, Sources{Serve: s, ClientLog: l, State: cell, Clock: clk, Version: "v"}); err != nil {
+	s, l, served := fixture()
+	if _, err := Register(reg, Sources{Serve: s, ClientLog: l, Served: served, Version: "v"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := reg.Gather(); err != nil {

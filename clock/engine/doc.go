@@ -149,6 +149,15 @@
 // the last offsets; with a LeapSource, clock.TAISetter gets TAI − UTC.
 // New does no I/O.
 //
+// # Reports
+//
+// report.go fills package report's structs from the published snapshots:
+// Engine.Tracking, Sources, SourceStats and SelectData (chronyc's tracking,
+// sources, sourcestats, selectdata), the same as methods of a *Status, and
+// ServedReport for any published SyncState. They read only snapshots, so
+// they are safe from any goroutine; the caller passes the time, read from
+// the served clock.
+//
 // # Sources and the loop around the engine
 //
 // The engine sees a source as a SourceConfig and a Reporter, and receives

@@ -73,6 +73,9 @@ type SourceStatus struct {
 	ID    string
 	Addr  netip.Addr
 	State selection.State
+	// Options are the source's selection options (as configured; nothing
+	// changes them at run time).
+	Options selection.Options
 	// Reason says why (selection.Reason.Char gives chronyc's letter).
 	Reason selection.Reason
 	Weight float64

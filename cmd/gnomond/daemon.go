@@ -151,9 +151,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	if cfg.Metrics.Listen != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		msrc := metrics.Sources{Serve: svc, ClientLog: clog, State: cell, Clock: served, Version: version()}
+		msrc := metrics.Sources{Serve: svc, ClientLog: clog, Served: disc.runner, Version: version()}
 		if disc.steered {
-			msrc.Discipline = disc
+			msrc.Discipline = disc.runner
 		}
 		if _, err := metrics.Register(reg, msrc); err != nil {
 			svc.Close()
@@ -222,21 +222,6 @@ type discipline struct {
 	// steered is false with clock.mode none (or system without ntp
 	// sources): CLOCK_REALTIME served as it is, never adjusted.
 	steered bool
-}
-
-// Status returns the engine's latest snapshot.
-func (d *discipline) Status() *engine.Status { return d.runner.Status() }
-
-// Stats returns the runner's counters.
-func (d *discipline) Stats() source.Stats { return d.runner.Stats() }
-
-// SourceCounters asks the NTP poller for its per-server counters (nil
-// without ntp sources or when the poller does not answer in time).
-func (d *discipline) SourceCounters(ctx context.Context) []ntpsource.Counters {
-	if d.ntp == nil {
-		return nil
-	}
-	return d.ntp.Counters(ctx)
 }
 
 // buildDiscipline builds the discipline: for clock.mode virtual or system

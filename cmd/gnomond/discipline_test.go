@@ -156,7 +156,7 @@ func TestBuildDisciplineModes(t *testing.T) {
 			if disc.steered != tt.wantSteered || unsteered == tt.wantSteered || disc.served == nil {
 				t.Errorf("steered %v, served %T", disc.steered, disc.served)
 			}
-			if st := disc.Status(); (st.Mode == engine.ModeLocal) != tt.wantLocal {
+			if st := disc.runner.Status(); (st.Mode == engine.ModeLocal) != tt.wantLocal {
 				t.Errorf("engine mode %v, want local %v", st.Mode, tt.wantLocal)
 			}
 			if st := cell.Load(); st == nil || st.Synchronized != tt.wantSynced {

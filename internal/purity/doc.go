@@ -3,6 +3,8 @@
 // ntp/wire, ntp/client, ntp/clientlog, clock/selection, clock/filter) must
 // not import net, os, syscall and the like, must not read the clock and
 // must not start goroutines; time and I/O belong to the shells around them.
+// It also checks layering by allowlist (Rules.ModuleOnly): metrics may
+// depend on report and clock and on nothing else of gnomon.
 //
 // It uses `go list -deps -json` for the dependency graph (so it sees what
 // the build sees) and go/parser for the package's own sources. It does not

@@ -28,6 +28,11 @@ type Rules struct {
 	// not appear anywhere in the dependency graph, standard library
 	// included.
 	Absent []string
+	// ModuleOnly, when not nil, is an allowlist: the only packages of the
+	// package's own module that may be in its dependency graph (the
+	// package itself aside). Unlike Absent it keeps holding when a
+	// forbidden package moves or a new one appears.
+	ModuleOnly []string
 	// Funcs are package-qualified identifiers, as "time.Now", that the
 	// package's non-test sources may not reference (whatever name the
 	// package is imported under).
@@ -110,9 +115,14 @@ func Problems(goTool, pkg string, r Rules) ([]string, error) {
 				bad("%s is in the dependency graph of %s (rule: absent %s)", p.ImportPath, self.ImportPath, a)
 			}
 		}
+		if r.ModuleOnly != nil && p.ImportPath != self.ImportPath && sameModule(p, self) &&
+			!slices.Contains(r.ModuleOnly, p.ImportPath) {
+			bad("%s is in the dependency graph of %s (rule: only %s from its module)",
+				p.ImportPath, self.ImportPath, strings.Join(r.ModuleOnly, ", "))
+		}
 		// The package itself: its files are checked below.
 		dep := p.ImportPath != self.ImportPath &&
-			r.ModuleDeps && !p.Standard && p.Module != nil && self.Module != nil && p.Module.Path == self.Module.Path
+			r.ModuleDeps && sameModule(p, self)
 		if !dep {
 			continue
 		}
@@ -136,6 +146,11 @@ func Problems(goTool, pkg string, r Rules) ([]string, error) {
 		problems = append(problems, checkFile(fset, f, self.ImportPath, r)...)
 	}
 	return problems, nil
+}
+
+// sameModule reports whether p is a non-standard package of self's module.
+func sameModule(p, self listed) bool {
+	return !p.Standard && p.Module != nil && self.Module != nil && p.Module.Path == self.Module.Path
 }
 
 // checkFile applies the source rules to one parsed file.

@@ -52,6 +52,8 @@ func TestProblems(t *testing.T) {
 		{"absent", td + "bad", Rules{Absent: []string{"os", "github.com/gnomon-time/gnomon/internal/..."}}, []string{
 			"os is in the dependency graph", "testdata/dep is in the", "testdata/bad is in the",
 		}},
+		{"module only", td + "bad", Rules{ModuleOnly: []string{}}, []string{"testdata/dep is in the dependency graph"}},
+		{"module only allowed", td + "bad", Rules{ModuleOnly: []string{td + "dep"}}, nil},
 		{"funcs only", td + "bad", Rules{Funcs: []string{"time.Now"}}, []string{"time.Now"}},
 		{"sansio good", td + "good", SansIO(), nil},
 		{"sansio bad", td + "bad", SansIO(), []string{

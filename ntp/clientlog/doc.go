@@ -77,4 +77,12 @@
 // client's latest RX. A dropped request leaves the pair alone. The first
 // request from an address creates its record and gets an empty pair (Found
 // false); evicting a record loses its pair.
+//
+// # Reports
+//
+// ClientLogStats fills the counters of report.ServerStats (metrics, chronyc
+// serverstats); Clients pages through the records by slot index for chronyc
+// clients (CLIENT_ACCESSES_BY_INDEX), with At's seqlock reads. Per-client
+// counters cannot be reset, and nothing counts the interleaved pairs held
+// (chronyc's "NTP timestamps held"): that would take a scan of every slot.
 package clientlog

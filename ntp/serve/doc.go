@@ -61,6 +61,7 @@
 //
 // It makes no protocol decision (ACL, rate limiting, reply rules and
 // interleaving live in ntp and ntp/clientlog), touches no clock (it only
-// reads the served clock) and exports no metrics itself: package metrics
-// reads Service.Stats.
+// reads the served clock) and exports no metrics itself: it fills a
+// report.ServerStats on request (Service.ServerStats, at scrape or
+// control-socket time), which package metrics and the control socket read.
 package serve

@@ -135,24 +135,17 @@ func (s *Source) watchAddrs(ctx context.Context) {
 	}
 }
 
-// Counters are one server's poll counters (from its client core).
-type Counters struct {
-	ID       string
-	Polls    uint64 // requests sent
-	Timeouts uint64 // requests unanswered at the next poll
-}
-
-// Counters asks the poller for every server's counters (a Status round
+// Counters implements source.Counted: it asks the poller for every server's counters (a Status round
 // trip to upstream's goroutine, bounded by ctx). It returns nil when the
 // poller does not answer in time.
-func (s *Source) Counters(ctx context.Context) []Counters {
+func (s *Source) Counters(ctx context.Context) []source.Counters {
 	st, err := s.up.Status(ctx)
 	if err != nil {
 		return nil
 	}
-	out := make([]Counters, len(st.Sources))
+	out := make([]source.Counters, len(st.Sources))
 	for i, src := range st.Sources {
-		out[i] = Counters{ID: src.ID, Polls: src.Stats.Sent, Timeouts: src.Stats.Timeouts}
+		out[i] = source.Counters{ID: src.ID, Polls: src.Stats.Sent, Timeouts: src.Stats.Timeouts}
 	}
 	return out
 }

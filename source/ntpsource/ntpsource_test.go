@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,11 +14,13 @@ import (
 	"github.com/gnomon-time/gnomon/clock/engine"
 	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/clock/selection"
+	"github.com/gnomon-time/gnomon/metrics"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/client"
 	"github.com/gnomon-time/gnomon/ntp/upstream"
 	"github.com/gnomon-time/gnomon/ntp/wire"
 	"github.com/gnomon-time/gnomon/source"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // sysClock is the host clock, read only.
@@ -245,5 +248,57 @@ func TestHostNameAddress(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// stoppedClock reads a fixed time.
+type stoppedClock struct{ t time.Time }
+
+func (c stoppedClock) Now() time.Time { return c.t }
+
+var (
+	_ metrics.Served     = (*source.Runner)(nil)
+	_ metrics.Discipline = (*source.Runner)(nil)
+)
+
+// The collector over a Runner with the NTP poller (not running): an
+// unsynchronised engine with two sources, read through report only.
+func TestMetricsOverAdapters(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	uc := upstream.Config{Servers: []upstream.ServerConfig{{Address: "192.0.2.1:123"}, {Address: "192.0.2.2:123"}}}
+	cell := new(clock.StateCell)
+	v := clock.NewVirtual(stoppedClock{now})
+	ns, err := New(uc, v, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := source.New(source.Config{Engine: engine.DefaultConfig()}, v, cell, nil, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Engine().Tick(); err != nil {
+		t.Fatal(err)
+	}
+	c := metrics.NewCollector(metrics.Sources{Served: d, Discipline: d})
+	if err := testutil.CollectAndCompare(c, strings.NewReader(`
+# HELP gnomon_clock_sync_mode 1 for the discipline's current mode (unsynchronised, locked, holdover, local), 0 for the others.
+# TYPE gnomon_clock_sync_mode gauge
+gnomon_clock_sync_mode{mode="holdover"} 0
+gnomon_clock_sync_mode{mode="local"} 0
+gnomon_clock_sync_mode{mode="locked"} 0
+gnomon_clock_sync_mode{mode="unsynchronised"} 1
+# HELP gnomon_clock_error_bound_seconds Bound on |disciplined clock − true time| at the scrape (+Inf when unsynchronised).
+# TYPE gnomon_clock_error_bound_seconds gauge
+gnomon_clock_error_bound_seconds +Inf
+# HELP gnomon_sync_stratum Stratum of the served clock (16 = unsynchronised).
+# TYPE gnomon_sync_stratum gauge
+gnomon_sync_stratum 16
+# HELP gnomon_source_reach_register The source's reachability register (0-255; 255 = the last 8 polls answered).
+# TYPE gnomon_source_reach_register gauge
+gnomon_source_reach_register{source="192.0.2.1:123"} 0
+gnomon_source_reach_register{source="192.0.2.2:123"} 0
+`), "gnomon_clock_sync_mode", "gnomon_clock_error_bound_seconds", "gnomon_sync_stratum",
+		"gnomon_source_reach_register"); err != nil {
+		t.Error(err)
 	}
 }

@@ -1,0 +1,140 @@
+package report
+
+import (
+	"net/netip"
+	"time"
+)
+
+// ServerStats are the NTP server's counters since start: chronyc
+// serverstats' NTP lines and everything gnomon exports as gnomon_ntp_*.
+// Counters are summed over the workers when the report is taken, each
+// read atomically; the set is not read at one instant.
+type ServerStats struct {
+	// Received counts every datagram read from the NTP sockets (chronyc
+	// "NTP packets received"; chronyd counts only those from allowed
+	// hosts: subtract the "denied" verdict for that).
+	Received uint64
+	// Dropped counts datagrams that got no reply, whatever the verdict
+	// (chronyc "NTP packets dropped"; chronyd counts only rate-limit
+	// drops there: the "rate_limited" verdict).
+	Dropped uint64
+	// KoD counts Kiss-o'-Death RATE replies; Interleaved the interleaved
+	// replies (chronyc "Interleaved NTP packets").
+	KoD         uint64
+	Interleaved uint64
+	// Requests has one entry per verdict of the server, every verdict
+	// present (zero counts too), in a fixed order: the label set of
+	// gnomon_ntp_requests_total.
+	Requests []VerdictCount
+	// RXTimestamps counts the receive timestamp used for each request by
+	// kind (a hardware stamp without a fresh PHC mapping counts as
+	// kernel); TXTimestamps the transmit timestamps: daemon = read by
+	// gnomond and written into a reply, kernel/hardware = reported by the
+	// kernel after sending (chronyc "NTP daemon/kernel/hardware RX/TX
+	// timestamps").
+	RXTimestamps TimestampCounts
+	TXTimestamps TimestampCounts
+	// RXHardwareUnused counts requests whose NIC hardware stamp could not
+	// be used (no fresh PHC mapping; the kernel stamp was used);
+	// TXHardwareUnused hardware TX stamps that could not be mapped.
+	RXHardwareUnused uint64
+	TXHardwareUnused uint64
+	// TXRecorded counts kernel TX stamps stored for interleaved mode;
+	// TXUnmatched those whose reply was no longer known.
+	TXRecorded  uint64
+	TXUnmatched uint64
+	// Replies sent; SendErrors replies the kernel refused.
+	Replies    uint64
+	SendErrors uint64
+	// ReceiveErrors counts failed receive calls (not datagrams).
+	ReceiveErrors uint64
+	// Truncated counts datagrams longer than the receive buffer (also in
+	// the "malformed" verdict).
+	Truncated uint64
+	// KernelDrops counts datagrams the kernel dropped because a socket's
+	// receive queue was full.
+	KernelDrops uint64
+	// ClientLog is the client log's part (filled by ntp/clientlog, not
+	// by the shell).
+	ClientLog ClientLogStats
+}
+
+// VerdictCount is the number of requests that got one verdict. Verdict is
+// the verdict's stable snake_case name ("served", "rate_limited", ...), the
+// metric label value.
+type VerdictCount struct {
+	Verdict string
+	Count   uint64
+}
+
+// Verdict returns the count of the named verdict (0 if there is none).
+func (s *ServerStats) Verdict(name string) uint64 {
+	for _, v := range s.Requests {
+		if v.Verdict == name {
+			return v.Count
+		}
+	}
+	return 0
+}
+
+// TimestampCounts count packet timestamps by kind (the label values
+// daemon, kernel, hardware).
+type TimestampCounts struct {
+	Daemon   uint64
+	Kernel   uint64
+	Hardware uint64
+}
+
+// ClientLogStats are the client log's counters (gnomon_ntp_client_log_*).
+type ClientLogStats struct {
+	// Capacity is the log's size in records; Records those in use
+	// (records are replaced, never deleted).
+	Capacity int
+	Records  uint64
+	// Hits counts requests looked up; RateLimited those the rate limit
+	// dropped, KoDs those it answered with KoD RATE, Leaks those over the
+	// limit answered anyway.
+	Hits        uint64
+	RateLimited uint64
+	KoDs        uint64
+	Leaks       uint64
+	// Contended counts updates skipped because another worker held the
+	// record.
+	Contended uint64
+	// Evictions counts records replaced by a new client (chronyc "Client
+	// log records dropped").
+	Evictions uint64
+}
+
+// Client is one row of chronyc clients: one record of the client log.
+// There are no NTS-KE or command columns (not served).
+type Client struct {
+	// Index is the record's slot in the client log (stable while the
+	// record lives; chrony's paging index).
+	Index int
+	Addr  netip.Addr
+	// NTPHits counts the client's requests, NTPDrops those the rate limit
+	// dropped (both saturate at 2^32 − 1; KoD replies are not drops).
+	NTPHits  uint32
+	NTPDrops uint32
+	// NTPIntervalLog2 is the estimated mean interval between the client's
+	// requests, rounded log2 s (chronyc "Int"); it means nothing when
+	// IntervalKnown is false (fewer than two requests).
+	NTPIntervalLog2 int8
+	IntervalKnown   bool
+	// LastNTPHitAgo is how long before the report the last request came.
+	LastNTPHitAgo time.Duration
+	// Interleaved: the record holds a reply's receive and transmit
+	// timestamps for the client's next interleaved request.
+	Interleaved bool
+}
+
+// ClientPage is one page of the client log, as chrony's
+// CLIENT_ACCESSES_BY_INDEX returns it.
+type ClientPage struct {
+	// Indices is the number of slots (chrony n_indices); Next the index to
+	// ask for next (Indices when the end was reached).
+	Indices int
+	Next    int
+	Clients []Client
+}
