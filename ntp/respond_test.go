@@ -126,7 +126,7 @@ func BenchmarkRespond(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s := newServer(b, log, func(c *ServerConfig) { c.RateLimit = true })
+		s := newServer(b, log, nil)
 		req := basicReq()
 		base := netip.MustParseAddr("10.0.0.0").As4()
 		i := uint32(0)
@@ -184,7 +184,7 @@ func FuzzRespond(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := newServer(t, log, func(c *ServerConfig) { c.RateLimit = rateLimit; c.RateLimitIntervalLog2 = 0 })
+		s := newServer(t, log, nil)
 		var st *clock.SyncState
 		if synced {
 			st = syncedState()

@@ -19,14 +19,6 @@ type ServerConfig struct {
 	// Interleave answers RFC 9769 interleaved requests (chrony does so by
 	// default; its noclientlog disables it). It needs a client log.
 	Interleave bool
-	// RateLimit says that the client log limits response rates. The
-	// Respond then advertises a poll of at least RateLimitIntervalLog2, as
-	// chrony does, so that well-behaved clients slow down to the limit.
-	// Must match the clientlog.Config the log was built with.
-	RateLimit bool
-	// RateLimitIntervalLog2 is the client log's rate-limit interval, log2
-	// seconds (−19…12, chrony's default 3). Ignored unless RateLimit.
-	RateLimitIntervalLog2 int8
 	// Precision (log2 s, −32…0) is sent when Respond gets no SyncState.
 	Precision int8
 	// EraPivot centres the 136-year window in which receive timestamps are
@@ -43,19 +35,14 @@ type ServerConfig struct {
 // clients allowed.
 func DefaultServerConfig() ServerConfig {
 	return ServerConfig{
-		Interleave:            true,
-		RateLimitIntervalLog2: clientlog.DefaultIntervalLog2,
-		Precision:             -20,
+		Interleave: true,
+		Precision:  -20,
 	}
 }
 
 // Validate reports every problem in c, each naming the field and its value.
 func (c ServerConfig) Validate() error {
 	var errs []error
-	if c.RateLimit && (c.RateLimitIntervalLog2 < clientlog.MinIntervalLog2 || c.RateLimitIntervalLog2 > clientlog.MaxIntervalLog2) {
-		errs = append(errs, fmt.Errorf("ntp server: rate_limit_interval_log2 = %d: want [%d, %d]",
-			c.RateLimitIntervalLog2, clientlog.MinIntervalLog2, clientlog.MaxIntervalLog2))
-	}
 	if c.Precision < -32 || c.Precision > 0 {
 		errs = append(errs, fmt.Errorf("ntp server: precision = %d: want log2 seconds in [-32, 0]", c.Precision))
 	}
@@ -82,13 +69,11 @@ type Server struct {
 }
 
 // NewServer validates cfg and returns a Server. log may be nil: then there is
-// no interleaved mode and no rate limiting (cfg.RateLimit must be false).
+// no interleaved mode and no rate limiting. A rate-limiting log also sets the
+// poll floor Respond advertises (its interval).
 func NewServer(cfg ServerConfig, log *clientlog.Log) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if cfg.RateLimit && log == nil {
-		return nil, errors.New("ntp server: rate_limit = true needs a client log")
 	}
 	s := &Server{
 		cfg:        cfg,
@@ -100,8 +85,11 @@ func NewServer(cfg ServerConfig, log *clientlog.Log) (*Server, error) {
 	if !cfg.EraPivot.IsZero() {
 		s.pivotUnix = cfg.EraPivot.Unix()
 	}
-	if cfg.RateLimit {
-		s.pollFloor = cfg.RateLimitIntervalLog2
+	if rl := log.RateLimit(); rl.Enabled {
+		// Advertise a poll of at least the limit's interval, as chrony
+		// does, so that well-behaved clients slow down to it. The client
+		// log owns the setting.
+		s.pollFloor = rl.IntervalLog2
 	}
 	s.acl.Store(cfg.ACL)
 	return s, nil

@@ -301,7 +301,7 @@ func wantEq[T comparable](t *testing.T, what string, got, want T) {
 
 func TestRespondPollWithRateLimit(t *testing.T) {
 	log := newLog(t, clientlog.RateLimit{Enabled: true, IntervalLog2: 3, Burst: 255, Leak: 2})
-	s := newServer(t, log, func(c *ServerConfig) { c.RateLimit = true; c.RateLimitIntervalLog2 = 3 })
+	s := newServer(t, log, nil)
 	for _, tt := range []struct{ reqPoll, want int8 }{{0, 3}, {-6, 3}, {3, 3}, {6, 6}, {17, 17}} {
 		out := make([]byte, wire.HeaderLen)
 		n, v := s.Respond(out, request(wiretest.V4Client, tt.reqPoll, 0, 0, clientTXTime), client, wire.TimeFromTime(testNow()), syncedState())
@@ -475,7 +475,7 @@ func TestGoldenChronydXleave(t *testing.T) {
 
 func TestKoDAndRateLimit(t *testing.T) {
 	rl := clientlog.RateLimit{Enabled: true, IntervalLog2: 4, Burst: 1, Leak: 4, KoD: 1}
-	s := newServer(t, newLog(t, rl), func(c *ServerConfig) { c.RateLimit = true; c.RateLimitIntervalLog2 = 4 })
+	s := newServer(t, newLog(t, rl), nil)
 	st := syncedState()
 	counts := make([]int, NumVerdicts)
 	rx := wire.TimeFromTime(testNow())
@@ -528,7 +528,7 @@ func TestKoDAndRateLimit(t *testing.T) {
 
 func TestRateLimitWithoutKoDNeverSendsKoD(t *testing.T) {
 	rl := clientlog.RateLimit{Enabled: true, IntervalLog2: 4, Burst: 1, Leak: 2}
-	s := newServer(t, newLog(t, rl), func(c *ServerConfig) { c.RateLimit = true; c.RateLimitIntervalLog2 = 4 })
+	s := newServer(t, newLog(t, rl), nil)
 	rx := wire.TimeFromTime(testNow())
 	counts := make([]int, NumVerdicts)
 	for i := range 200 {
@@ -550,7 +550,7 @@ func TestRateLimitWithoutKoDNeverSendsKoD(t *testing.T) {
 func TestNoKeyNeverReachesClientLog(t *testing.T) {
 	rl := clientlog.RateLimit{Enabled: true, IntervalLog2: 4, Burst: 1, Leak: 4, KoD: 1}
 	log := newLog(t, rl)
-	s := newServer(t, log, func(c *ServerConfig) { c.RateLimit = true; c.RateLimitIntervalLog2 = 4 })
+	s := newServer(t, log, nil)
 	rx := wire.TimeFromTime(testNow())
 	reqs := [][]byte{
 		append(basicReq(), wiretest.MAC(20)...),
@@ -669,13 +669,10 @@ func TestServerConfigValidate(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults_ok", func(*ServerConfig) {}, ""},
-		{"rate_limit_interval_too_low", func(c *ServerConfig) { c.RateLimit = true; c.RateLimitIntervalLog2 = -20 }, "rate_limit_interval_log2 = -20"},
-		{"rate_limit_interval_too_high", func(c *ServerConfig) { c.RateLimit = true; c.RateLimitIntervalLog2 = 13 }, "rate_limit_interval_log2 = 13"},
-		{"interval_ignored_without_rate_limit", func(c *ServerConfig) { c.RateLimitIntervalLog2 = 100 }, ""},
 		{"precision_positive", func(c *ServerConfig) { c.Precision = 1 }, "precision = 1"},
 		{"precision_too_fine", func(c *ServerConfig) { c.Precision = -33 }, "precision = -33"},
 		{"era_pivot_in_1900", func(c *ServerConfig) { c.EraPivot = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC) }, "era_pivot = 1900-01-01T00:00:00Z"},
-		{"all_problems_reported", func(c *ServerConfig) { c.Precision = 5; c.RateLimit = true; c.RateLimitIntervalLog2 = 99 }, "precision = 5"},
+		{"all_problems_reported", func(c *ServerConfig) { c.Precision = 5; c.EraPivot = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC) }, "precision = 5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -695,9 +692,6 @@ func TestServerConfigValidate(t *testing.T) {
 				t.Error("NewServer accepted an invalid config")
 			}
 		})
-	}
-	if _, err := NewServer(ServerConfig{RateLimit: true, RateLimitIntervalLog2: 3}, nil); err == nil {
-		t.Error("NewServer accepted rate_limit without a client log")
 	}
 }
 

@@ -104,10 +104,6 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	scfg.Interleave = cfg.NTP.Interleaved
 	scfg.Precision = precision
 	scfg.ACL = acl
-	if r := cfg.NTP.RateLimit; r != nil {
-		scfg.RateLimit = true
-		scfg.RateLimitIntervalLog2 = int8(r.Interval)
-	}
 	srv, err := ntp.NewServer(scfg, clog)
 	if err != nil {
 		return configError{err: err}

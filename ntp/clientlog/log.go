@@ -86,6 +86,7 @@ type Log struct {
 	seed0       uint64
 	seed1       uint64
 	rate        rateParams
+	limit       RateLimit // as configured: the one owner of these settings
 }
 
 type key struct{ hi, lo uint64 }
@@ -112,7 +113,18 @@ func New(cfg Config) (*Log, error) {
 		seed0:       s0 | 1, // never 0: IPv4 keys have hi = 0
 		seed1:       s1,
 		rate:        newRateParams(cfg.RateLimit),
+		limit:       cfg.RateLimit,
 	}, nil
+}
+
+// RateLimit returns the rate limiting the log was built with (disabled
+// for a nil log). Whoever needs the interval (the server advertising it
+// as a poll floor) reads it here rather than keeping a copy.
+func (l *Log) RateLimit() RateLimit {
+	if l == nil {
+		return RateLimit{}
+	}
+	return l.limit
 }
 
 // Capacity is the number of slots (Config.Clients after defaults).
