@@ -11,11 +11,11 @@ import (
 // TestLayering checks with `go list -deps` that clock and every package
 // under it stay the floor of the tree: no protocol (ntp/, ptp/), no source
 // lifecycle (source/), no packet I/O (hwts), no network and no processes
-// anywhere in their dependency graphs. (The engine fills package report's
-// plain structs; report depends on clock alone, which its own test keeps
-// true, so it is allowed here.) their test files import none of
-// those gnomon packages either (a test that needs a protocol belongs above,
-// in scenario or the protocol's package).
+// anywhere in their dependency graphs, and their test files import none
+// of those gnomon packages either (a test that needs a protocol belongs
+// above, in scenario or the protocol's package). The engine fills package
+// report's plain structs; report depends on clock alone (its own test
+// keeps that true), so it is allowed here.
 func TestLayering(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 const (
 	// initialOffset is how far ahead of the host clock gnomond's virtual
 	// clock starts (--virtual-clock-offset): above the default makestep
-	// threshold (1 ms), so the first update steps and the driver restarts
+	// threshold (1 ms), so the first update steps and the source runner restarts
 	// the associations, as it would for a real clock that is off.
 	initialOffset = 3 * time.Millisecond
 	// disciplineLock bounds the time from start until gnomond serves

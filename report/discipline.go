@@ -312,7 +312,7 @@ type SelectData struct {
 	Lo, Hi time.Duration
 }
 
-// DriverStats are the discipline driver's own counters.
+// DriverStats are the discipline loop's own counters (source.Runner).
 type DriverStats struct {
 	// Samples handed to the engine.
 	Samples uint64

@@ -62,8 +62,8 @@
 //     clock.ClockClassDefault (248).
 //
 // The rest of the PTP quality follows the mode. Locked and holdover: the
-// TimeSource of the system peer (SourceConfig.TimeSource: the driver's
-// NTP upstreams say clock.TimeSourceNTP; a source that does not say is
+// TimeSource of the system peer (SourceConfig.TimeSource: source/ntpsource
+// says clock.TimeSourceNTP for NTP upstreams; a source that does not say is
 // published as clock.TimeSourceOther), ClockAccuracy = clock.ClockAccuracyFor
 // the error bound grown to the instant the state is built (so in holdover
 // it worsens from tick to tick), TimeTraceable and FrequencyTraceable set:

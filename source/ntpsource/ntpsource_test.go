@@ -87,9 +87,9 @@ func testLog(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// TestDriverDisciplines runs the driver against three loopback servers, one
+// TestDriverDisciplines runs a source Runner with the NTP source against three loopback servers, one
 // of them 50 ms off, with the virtual clock starting 5 ms ahead: the first
-// update steps it (makestep), the driver restarts the associations and
+// update steps it (makestep), the Runner restarts the associations and
 // discards samples from before the step, the engine locks to a truechimer
 // and the virtual clock ends within 200 µs of the host clock (loopback
 // round trips are tens of µs; the bound leaves room for a loaded machine).
