@@ -23,6 +23,13 @@
 // never holds CAP_SYS_TIME either, and the kernel clock check above covers
 // these tests too.
 //
+// readme_test.go makes README.md a contract: every command of its "Two
+// commands" and "A short tour" sections and the query commands gnomond prints
+// at start-up run against gnomond started with `make run` (in a namespace of
+// its own, so its loopback ports are free), and each output is checked for
+// what the README promises; a README command without an expectation, a
+// misspelled flag or a broken promise fails.
+//
 // The suite needs root. Without it every test skips with a loud message,
 // unless GNOMON_REQUIRE_INTEROP=1, which turns the skip into a failure (CI).
 // TestMain snapshots the kernel clock state (adjtimex, modes 0) before and

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the third-party peers the interop tests and benchmarks talk to
-# (chronyd/chronyc, ntpdig, ptp4l/pmc, iproute2, ping; ethtool for the benchmark) WITHOUT starting their
+# (chronyd/chronyc, ntpdig, ptp4l/pmc, iproute2, ping, util-linux's setpriv, curl for the README's tour;
+# ethtool for the benchmark) WITHOUT starting their
 # services and without touching the host's time configuration:
 # a temporary /usr/sbin/policy-rc.d (exit 101) denies every invoke-rc.d start
 # during the install, and any stray daemon the install left is reported.
 # Idempotent; needs root. Prints what it did.
 set -euo pipefail
 
-pkgs=(chrony ntpsec-ntpdig iproute2 iputils-ping util-linux ethtool)
+pkgs=(chrony ntpsec-ntpdig linuxptp iproute2 iputils-ping util-linux curl ethtool)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -47,6 +48,7 @@ rm -f /tmp/install-peers.$$.log
 # Belt and braces on systemd hosts: keep the services off.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 	systemctl disable --now chrony.service >/dev/null 2>&1 || true
+	systemctl disable --now ptp4l.service phc2sys.service >/dev/null 2>&1 || true
 fi
 for d in chronyd ntpd ptp4l phc2sys gpsd; do
 	if pids=$(pgrep -x "$d"); then
