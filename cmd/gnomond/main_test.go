@@ -73,7 +73,8 @@ func TestExitCodes(t *testing.T) {
 		wantOut    []string // substrings of stdout
 		wantErrOut []string // substrings of stderr
 	}{
-		{"validate ok", []string{"validate", "--config", valid}, cli.ExitOK, []string{valid + ": OK"}, nil},
+		{"validate ok", []string{"validate", "--config", valid}, cli.ExitOK,
+			[]string{valid + ": OK", "only a run can check: " + config.RunOnlyChecks}, nil},
 		{"validate lists every problem", []string{"validate", "--config", invalid}, cli.ExitUsage, nil, []string{
 			`ntp.listen[0]: "127.0.0.1:99999": invalid port`,
 			`ntp.listen[1]: "nope": not ADDR:PORT`,
@@ -129,6 +130,27 @@ func TestExitCodes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Issue 14: validate passed a missing interface that a run then refused.
+// Both now refuse it the same way, before anything is bound (exit 2).
+func TestValidateRefusesWhatARunRefuses(t *testing.T) {
+	port := freeUDPPort(t)
+	conf := writeFile(t, "if.yaml", "ntp:\n  interface: nosuchif0\n  listen: [\"127.0.0.1:"+itoa(port)+
+		"\"]\n  listen_optional: []\nmetrics: {listen: \"\"}\n")
+	const want = `ntp.interface: "nosuchif0": no such network interface`
+	for _, args := range [][]string{{"validate", "--config", conf}, {"--config", conf}} {
+		code, out, errs := runCLI(t, args...)
+		if code != cli.ExitUsage {
+			t.Errorf("gnomond %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, cli.ExitUsage, out, errs)
+		}
+		if !strings.Contains(errs, want) {
+			t.Errorf("gnomond %s: stderr lacks %q:\n%s", strings.Join(args, " "), want, errs)
+		}
+		if strings.Contains(out, "OK") || strings.Contains(errs, "serving NTP") {
+			t.Errorf("gnomond %s: got past the check:\nstdout: %s\nstderr: %s", strings.Join(args, " "), out, errs)
+		}
 	}
 }
 

@@ -69,7 +69,10 @@ Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.`,
 		Use:   "validate --config FILE",
 		Short: "Check a configuration file and print every problem",
 		Long: `validate parses and checks a configuration file and prints OK or every
-problem found, each naming the key and the value. Exit code 0 if valid, 2 if not.`,
+problem found, each naming the key and the value. It checks what can be
+checked without binding: values, that interfaces exist and that the leap
+table is readable and parses. Binding ports, hardware timestamping and
+resolving host names only a run can check. Exit code 0 if valid, 2 if not.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.configFile == "" {
@@ -79,15 +82,16 @@ problem found, each naming the key and the value. Exit code 0 if valid, 2 if not
 			if err != nil {
 				return configError{err: err}
 			}
-			if err := cfg.Validate(); err != nil {
+			if err := checkConfig(cfg); err != nil {
 				return configError{err: fmt.Errorf("%s is invalid:\n%w", f.configFile, err)}
 			}
-			// What Validate cannot see from the text: the leap table's
-			// contents and the engine's own checks.
+			// What the configuration's own checks cannot see: the leap
+			// table's contents and the engine's checks. A run does the same
+			// in buildDiscipline.
 			if _, err := engineConfig(cfg, -20, nil); err != nil {
 				return configError{err: fmt.Errorf("%s is invalid:\n%w", f.configFile, err)}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\n", f.configFile)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\nonly a run can check: %s\n", f.configFile, config.RunOnlyChecks)
 			return nil
 		},
 	}
@@ -125,7 +129,7 @@ func loadConfig(cmd *cobra.Command, f *flags) (*config.Config, error) {
 		cfg = c
 	}
 	applyFlags(cmd, f, cfg)
-	if err := cfg.Validate(); err != nil {
+	if err := checkConfig(cfg); err != nil {
 		src := "the embedded default configuration"
 		if f.configFile != "" {
 			src = f.configFile
@@ -133,6 +137,17 @@ func loadConfig(cmd *cobra.Command, f *flags) (*config.Config, error) {
 		return nil, configError{err: fmt.Errorf("invalid configuration (%s and flags):\n%w", src, err)}
 	}
 	return cfg, nil
+}
+
+// checkConfig is every check of cfg short of building and binding: its
+// values (Validate), then what it needs from this host (CheckHost:
+// interfaces, files). `gnomond validate` and a run both call it, so that
+// validate refuses what a run would refuse before its first bind.
+func checkConfig(cfg *config.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	return cfg.CheckHost()
 }
 
 // applyFlags overrides cfg with the flags that were given.

@@ -1,0 +1,107 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+)
+
+// RunOnlyChecks names what CheckHost cannot see and only a run finds out:
+// `gnomond validate` prints it after OK.
+const RunOnlyChecks = "binding ports, hardware timestamping and PHCs, resolving host names"
+
+// CheckHost checks what a valid configuration needs from this host and can
+// be checked without binding anything: that ntp.interface and the zones of
+// ntp.listen and metrics.listen name existing network interfaces, and that
+// leap.table is a readable file (its contents are the leap package's to
+// judge). It returns every problem joined, each naming key and value like
+// Validate's. Call it after Validate; it looks only at keys a run refuses to
+// start without, so ntp.listen_optional (skipped at run time when it cannot
+// be bound) and control.socket (not served yet) are not checked. What is
+// left (RunOnlyChecks) only a run can find out.
+func (c *Config) CheckHost() error {
+	var errs []error
+	bad := func(key string, value any, err error) {
+		errs = append(errs, fmt.Errorf("%s: %s: %w", key, quote(value), err))
+	}
+	if n := c.NTP.Interface; n != "" {
+		if _, err := net.InterfaceByName(n); err != nil {
+			bad("ntp.interface", n, netError(err))
+		}
+	}
+	for i, s := range c.NTP.Listen {
+		if ap, err := parseListen(s); err == nil {
+			if err := checkZone(ap.Addr().Zone()); err != nil {
+				bad(fmt.Sprintf("ntp.listen[%d]", i), s, err)
+			}
+		}
+	}
+	if s := c.Metrics.Listen; s != "" {
+		if host, _, err := net.SplitHostPort(s); err == nil && host != "" {
+			if a, err := netip.ParseAddr(host); err == nil {
+				if err := checkZone(a.Zone()); err != nil {
+					bad("metrics.listen", s, err)
+				}
+			}
+		}
+	}
+	if p := c.Leap.Table; p != "" {
+		if err := checkReadable(p); err != nil {
+			bad("leap.table", p, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkZone checks that the zone of an IPv6 address names an interface, by
+// name or by index as the net package reads it.
+func checkZone(zone string) error {
+	if zone == "" {
+		return nil
+	}
+	if _, err := net.InterfaceByName(zone); err == nil {
+		return nil
+	}
+	if i, err := strconv.Atoi(zone); err == nil && i > 0 {
+		if _, err := net.InterfaceByIndex(i); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("zone %q: no such network interface", zone)
+}
+
+// checkReadable checks that path is a file this process can open for
+// reading.
+func checkReadable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return pe.Err // the key and value already name the path
+		}
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return errors.New("is a directory, not a file")
+	}
+	return nil
+}
+
+// netError strips the operation the net package wraps lookup errors in
+// ("route ip+net: no such network interface").
+func netError(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err
+	}
+	return err
+}
