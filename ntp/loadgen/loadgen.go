@@ -26,11 +26,17 @@ const (
 	maxRing   = 1 << 18
 	minRing   = 1 << 12
 	rxBufSize = 256 // larger than any valid reply, so oversized ones are seen as such
-	// idleWait bounds one ppoll when there is nothing to send or read.
+	// idleWait bounds one wait when there is nothing to send or read, so
+	// that a worker sees its context's end and the end of the run promptly.
 	idleWait = time.Millisecond
-	// sleepAbove: only idle waits longer than this sleep (in epoll_wait, at
-	// its 1 ms granularity); shorter ones busy-poll.
-	sleepAbove = 2 * time.Millisecond
+	// spinBelow: a rate-mode worker whose next send is due sooner than this
+	// spins (polls its sockets without waiting) instead of sleeping: a timed
+	// wait ends tens of µs late on an idle CPU (timer slack, wake-up) and
+	// would turn pacing at high rates into bursts. Sends are that close
+	// together only above about 10,000 req/s per worker; slower workers
+	// sleep in ppoll until their next send is due or a reply arrives, and
+	// use a few per cent of a CPU.
+	spinBelow = 100 * time.Microsecond
 	// sendQuantum: in rate mode a worker waits until this much time's worth
 	// of requests is due (at most Batch) before it sends, so that sendmmsg
 	// carries several requests at high rates. 50 µs of burstiness is far
@@ -303,21 +309,21 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
-// idleFor is how long the worker may sleep when it sent nothing: only when
-// the next send is more than sleepAbove away (low rates), and then for
-// idleWait. Shorter waits are not worth a sleep: a wake-up takes tens of µs
-// on an idle CPU and milliseconds on a busy one, which would turn pacing
-// into bursts, so the worker spins instead. In max mode the windows are
-// full and a reply is what it waits for: it spins too.
+// idleFor is how long the worker may sleep when it sent nothing: until its
+// next send is due (at most idleWait, and not past the end of sending).
+// Waits shorter than spinBelow are not worth a sleep: the wake-up would come
+// late and turn pacing into bursts, so the worker spins instead (0). In max
+// mode the windows are full and a reply is what it waits for: it spins too.
 func (w *worker) idleFor(now, sendEnd time.Time) time.Duration {
 	if w.cfg.Max {
 		return 0
 	}
 	next := time.Duration(float64(w.tokens+uint64(w.minBatch)) / w.rate * float64(time.Second))
-	if next-now.Sub(w.start) <= sleepAbove || sendEnd.Sub(now) <= sleepAbove {
+	wait := min(next-now.Sub(w.start), sendEnd.Sub(now), idleWait)
+	if wait < spinBelow {
 		return 0
 	}
-	return idleWait
+	return wait
 }
 
 // sendRate sends the requests that are due at now and returns how many.
