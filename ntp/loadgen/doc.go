@@ -42,9 +42,10 @@
 // 10,000 req/s per worker, and in max mode, a worker therefore uses a whole
 // CPU; Result.BusyPct says how much of its loop time did work. The default
 // worker count (DefaultWorkers) is one per 50,000 req/s, at most GOMAXPROCS,
-// so a low-rate run costs one sleeping worker. A worker that falls more
-// than 2 ms behind its schedule skips the backlog instead of bursting it
-// out and counts it (Result.Skipped).
+// so a low-rate run costs one sleeping worker. A worker that falls behind
+// its schedule by more than 2 ms worth of requests plus one batch, and by
+// more than 128 requests, skips the backlog instead of bursting it out and
+// counts it (Result.Skipped).
 //
 // Generator-side limits are reported, not hidden: skipped requests, a full
 // send buffer, replies dropped by our own sockets (SO_RXQ_OVFL) and an

@@ -47,11 +47,23 @@ const (
 	// timestamps, so reading late does not inflate them; the 4 MiB socket
 	// buffers hold far more than this interval's replies).
 	readInterval = 200 * time.Microsecond
-	// maxLagTokens: a rate-mode worker that falls this far behind schedule
-	// skips the excess instead of bursting it out later; skipped requests are
-	// reported as the generator's own shortfall.
-	maxLag = 2 * time.Millisecond
+	// maxLag, catchUp: a rate-mode worker that falls further behind
+	// schedule than maxLag's worth of requests plus one batch, and than
+	// catchUp requests, skips the excess instead of bursting it out later
+	// (catchUpLimit); skipped requests are reported as the generator's own
+	// shortfall. catchUp lets a slow worker make up a stall of the machine
+	// (a descheduled vCPU: tens of ms, 128 ms at 1000 req/s) in one burst
+	// no larger than a 48,000 req/s worker may send anyway, which a
+	// server's default-sized socket buffer (≈ 280 datagrams) absorbs.
+	maxLag  = 2 * time.Millisecond
+	catchUp = 128
 )
+
+// catchUpLimit is how many overdue requests a worker at rate (per second)
+// with batches of batch still sends; the rest are skipped.
+func catchUpLimit(rate float64, batch int) int64 {
+	return max(int64(rate*maxLag.Seconds())+int64(batch), catchUp)
+}
 
 // batchConn is what ipv4.PacketConn and ipv6.PacketConn have in common.
 type batchConn interface {
@@ -332,7 +344,7 @@ func (w *worker) sendRate(now time.Time) int {
 	if due < w.minBatch {
 		return 0
 	}
-	lag := int64(w.rate*maxLag.Seconds()) + int64(w.cfg.Batch)
+	lag := catchUpLimit(w.rate, w.cfg.Batch)
 	if due > lag {
 		w.st.skipped += uint64(due - lag)
 		w.tokens += uint64(due - lag)

@@ -88,3 +88,22 @@ func TestTourRateNotGeneratorLimited(t *testing.T) {
 		}
 	}
 }
+
+func TestCatchUpLimit(t *testing.T) {
+	for _, tc := range []struct {
+		rate  float64
+		batch int
+		want  int64
+	}{
+		{1000, DefaultBatch, catchUp},             // a 128 ms stall at the tour's rate is made up
+		{10_000, DefaultBatch, catchUp},           // 12.8 ms
+		{100_000, DefaultBatch, 200 + 32},         // 2 ms plus one batch, as before
+		{1_000_000, MaxBatch, 2000 + 256},         // likewise
+		{1000, 1, catchUp},                        // batch size does not shrink the floor
+		{48_000, DefaultBatch, 96 + DefaultBatch}, // where the two meet (128)
+	} {
+		if got := catchUpLimit(tc.rate, tc.batch); got != tc.want {
+			t.Errorf("catchUpLimit(%g, %d) = %d, want %d", tc.rate, tc.batch, got, tc.want)
+		}
+	}
+}
