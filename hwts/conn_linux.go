@@ -100,7 +100,8 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 	c.e.init(c)
 	log.Info("hwts socket ready", "rx_timestamp", c.info.RX.String(), "tx_timestamp", c.info.TX.String(),
 		"phc_index", c.info.PHCIndex, "rx_filter", c.info.RXFilter.String(),
-		"tx_id_per_packet", c.info.TXIDPerPacket, "tx_on_demand", c.txCmsgFlags != 0, "recv_buffer", c.info.RecvBuffer,
+		"tx_id_per_packet", c.info.TXIDPerPacket, "tx_on_demand", c.txCmsgFlags != 0,
+		"recv_buffer_requested", c.info.RecvBufferRequested, "recv_buffer_granted", c.info.RecvBuffer,
 		"fallback", c.info.Fallback)
 	return c, nil
 }
@@ -159,7 +160,7 @@ func (c *Conn) setup(fd int, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("get SO_RCVBUF: %w", err)
 	}
-	c.info.RecvBuffer = rb
+	c.info.RecvBufferRequested, c.info.RecvBuffer = cfg.RecvBuffer, rb
 	c.info.PHCIndex = -1
 	c.info.RXFilter = FilterUnknown
 	return c.setupTimestamping(fd, cfg, log)

@@ -157,8 +157,13 @@ type Info struct {
 	// (SCM_TS_OPT_ID, Linux ≥ 6.13); false when IDs follow the kernel's
 	// per-socket OPT_ID counter.
 	TXIDPerPacket bool
-	// RecvBuffer is the socket receive buffer in bytes as the kernel reports
-	// it (SO_RCVBUF, which Linux doubles for bookkeeping).
+	// RecvBufferRequested is the receive buffer asked for in bytes
+	// (Config.RecvBuffer; 0 = none asked, the system default).
+	RecvBufferRequested int
+	// RecvBuffer is the receive buffer the kernel granted, in bytes, as it
+	// reports it (SO_RCVBUF read back): Linux doubles the request for its
+	// own bookkeeping, and without CAP_NET_ADMIN caps the request at
+	// net.core.rmem_max first, so 4 MiB asked reads back as 8 MiB.
 	RecvBuffer int
 	// Fallback says why a better timestamp kind was not obtained (empty when
 	// the mode was fully satisfied).

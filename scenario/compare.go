@@ -17,7 +17,8 @@ type ServoSummary struct {
 	// Median and worst over seeds (lower median).
 	MedianRMS, WorstRMS     time.Duration
 	MedianMaxTE, WorstMaxTE time.Duration
-	// Time to lock over the locked runs (−1 when none locked).
+	// Settling time (Result.LockTime) over the runs that settled (Locked
+	// counts them; −1 when none did).
 	MedianLock, WorstLock time.Duration
 	// Per seed, in seed order.
 	RMS []time.Duration
@@ -70,7 +71,7 @@ func medWorst(x []time.Duration) (time.Duration, time.Duration) {
 
 // WriteCompare prints summaries as a Markdown table (docs/simulation.md).
 func WriteCompare(w io.Writer, scenario string, ss []ServoSummary) error {
-	if _, err := fmt.Fprintf(w, "| scenario | servo | RMS TE median / worst | max abs TE median / worst | time to lock median / worst | runs locked |\n|---|---|---|---|---|---|\n"); err != nil {
+	if _, err := fmt.Fprintf(w, "| scenario | servo | RMS TE median / worst | max abs TE median / worst | settled within median / worst | runs settled |\n|---|---|---|---|---|---|\n"); err != nil {
 		return err
 	}
 	for _, s := range ss {

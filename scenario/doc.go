@@ -26,9 +26,10 @@
 // Every TraceEvery of true time (at the half-interval, so that no sample
 // falls on the microsecond between a leap instant and the engine's leap
 // step) the runner records the clock's noise-free time error against UTC
-// and the published state. From that: time to lock (the first record from
-// which |TE| < LockThreshold for LockSustain), max |TE| and RMS TE after
-// lock, final frequency error, the timeline of source selections, mode
+// and the published state. From that: the settling time (the first record
+// from which |TE| < LockThreshold for LockSustain; "settled within" in the
+// text, not to be confused with the engine's mode "locked"), max |TE| and
+// RMS TE after settling, final frequency error, the timeline of source selections, mode
 // changes and steps, the fraction of time each server was selected or
 // combined, and the honesty of the published error bound: whenever the
 // state says synchronised, |TE| must be ≤ engine.ErrorBoundAt.

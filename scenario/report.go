@@ -26,11 +26,13 @@ func fmtT(d time.Duration) string { return d.Round(time.Millisecond).String() }
 func WriteText(w io.Writer, r *Result) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "scenario %s, servo %s, seed %d, %v simulated\n", r.Scenario, r.Servo, r.Seed, r.Duration)
+	// "Settled" is the score (|TE| stayed under the scenario's threshold
+	// for its sustain time), not the engine's mode "locked" below.
 	if r.Locked {
-		fmt.Fprintf(&b, "time to lock:        %s\n", fmtT(r.LockTime))
-		fmt.Fprintf(&b, "after lock:          max |TE| %s, RMS TE %s\n", fmtD(r.MaxTE), fmtD(r.RMSTE))
+		fmt.Fprintf(&b, "settled within:      %s\n", fmtT(r.LockTime))
+		fmt.Fprintf(&b, "after settling:      max |TE| %s, RMS TE %s\n", fmtD(r.MaxTE), fmtD(r.RMSTE))
 	} else {
-		fmt.Fprintf(&b, "time to lock:        never\n")
+		fmt.Fprintf(&b, "settled within:      never\n")
 		fmt.Fprintf(&b, "second half:         max |TE| %s, RMS TE %s\n", fmtD(r.MaxTE), fmtD(r.RMSTE))
 	}
 	fmt.Fprintf(&b, "final TE:            %s\n", fmtD(r.FinalTE))
@@ -58,7 +60,7 @@ func WriteText(w io.Writer, r *Result) error {
 		}
 	}
 	if sm := r.Smear; sm != nil {
-		fmt.Fprintf(&b, "served (smeared):    max |served − smear curve| after lock %s (smear alone %s), max LI served %d, "+
+		fmt.Fprintf(&b, "served (smeared):    max |served − smear curve| after settling %s (smear alone %s), max LI served %d, "+
 			"refid 127.127.1.255 for %s, monotonic %v\n",
 			fmtD(sm.MaxCurveError), fmtD(sm.MaxOffsetError), sm.MaxServedLeap, fmtT(sm.SmearRefIDTime), sm.Monotonic)
 		fmt.Fprintf(&b, "                     absorbed %s, final served − UTC %s\n", fmtD(sm.Absorbed), fmtD(sm.FinalServedTE))

@@ -67,7 +67,10 @@ type Result struct {
 	Servo    string        `json:"servo"`
 	Seed     uint64        `json:"seed"`
 	Duration time.Duration `json:"duration_ns"`
-	// Locked: |TE| < LockThreshold held for LockSustain from LockTime on.
+	// Locked: |TE| < LockThreshold held for LockSustain from LockTime on
+	// (the run settled; printed as "settled within", and not the engine's
+	// mode "locked", which ModeTime reports). The JSON keys keep their
+	// names.
 	Locked   bool          `json:"locked"`
 	LockTime time.Duration `json:"time_to_lock_ns"`
 	// StatsFrom is where MaxTE and RMSTE start: LockTime, or half the run.

@@ -35,7 +35,13 @@ a KoD). Prints sent/received/lost, request and reply rates, RTT percentiles
 replies were interleaved (RFC 9769).
 
 Only load servers you run. Targets outside loopback, private and link-local
-ranges are refused without --allow-public. Each worker busy-polls one CPU.`,
+ranges are refused without --allow-public.
+
+Workers: by default one per 50,000 req/s of --rate (at most GOMAXPROCS), so a
+1000 req/s run uses one worker, which sleeps between sends; --max uses
+GOMAXPROCS workers. A worker spins on its CPU only when its sends are less
+than 100 µs apart (above about 10,000 req/s per worker) and in --max mode.
+--workers N overrides the default.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if server == "" {
@@ -94,7 +100,7 @@ ranges are refused without --allow-public. Each worker busy-polls one CPU.`,
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, fmt.Sprintf("how long to send (max %v)", loadgen.MaxDuration))
 	f.Uint64Var(&cfg.Count, "count", 0, "stop after this many requests (0 = run for --duration)")
 	f.IntVar(&cfg.Clients, "clients", loadgen.DefaultClients, "client sockets, one source port each")
-	f.IntVar(&cfg.Workers, "workers", 0, "event-loop goroutines (0 = GOMAXPROCS)")
+	f.IntVar(&cfg.Workers, "workers", 0, "event-loop goroutines (0 = one per 50,000 req/s of --rate, at most GOMAXPROCS; --max: GOMAXPROCS)")
 	f.IntVar(&cfg.Batch, "batch", loadgen.DefaultBatch, "requests per sendmmsg / replies per recvmmsg")
 	f.IntVar(&cfg.Outstanding, "outstanding", loadgen.DefaultOutstanding, "--max: requests in flight per socket")
 	f.DurationVar(&cfg.Drain, "drain", loadgen.DefaultDrain, "how long to wait for replies after the last send")

@@ -35,11 +35,12 @@ func newSimCmd() *cobra.Command {
 		Long: `Runs the discipline engine (selection, servo, steering, leap seconds, holdover)
 against simulated upstream NTP servers and a simulated oscillator, on simulated
 time: the real clock is never read or touched, and the same --seed gives the
-same run. Prints time to lock, max |TE| and RMS TE after lock, the final
-frequency error, the steps taken, the time spent per mode, how often each
-server was selected or combined, the timeline of source selections, mode
-changes and leap seconds, and whether the published error bound always held
-the true error. The scenarios and the limits the tests assert on them are
+same run. Prints when the run settled (from then on |TE| stayed under the
+scenario's threshold for its sustain time; not the engine's mode "locked"),
+max |TE| and RMS TE after settling, the final frequency error, the steps
+taken, the time spent per mode, how often each server was selected or
+combined, the timeline of source selections, mode changes and leap seconds,
+and whether the published error bound always held the true error. The scenarios and the limits the tests assert on them are
 described in docs/simulation.md.
 
 With --compare N, every servo runs on the same N traces (seeds --seed …

@@ -39,10 +39,36 @@ func TestSimText(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"scenario step-at-start, servo kalman, seed 2, 3m0s simulated",
-		"time to lock:", "after lock:", "final freq error:", "steps taken:         1", "makestep",
+		"settled within:", "after settling:", "final freq error:", "steps taken:         1", "makestep",
 		"error bound:         0 violations", "timeline"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestSimTextSettledIsNotLocked: the issue's command printed "time to lock:
+// 1m36.5s" beside the engine's mode "locked 1h59m58s", two meanings of lock.
+// The score is "settled within"; "locked" is only the engine's mode.
+func TestSimTextSettledIsNotLocked(t *testing.T) {
+	out, err := runSim(t, "ntp-4-servers", "--seed", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"settled within:      1m36.5s", "after settling:", "time per mode:       unsynchronised 2s",
+		" locked 1h59m58s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, gone := range []string{"time to lock", "after lock"} {
+		if strings.Contains(out, gone) {
+			t.Errorf("output still says %q:\n%s", gone, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "lock") && !strings.Contains(line, "mode") {
+			t.Errorf("%q: lock outside the engine's mode", line)
 		}
 	}
 }
@@ -103,5 +129,8 @@ func TestSimCompare(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	if !strings.Contains(out, "| settled within median / worst | runs settled |") || strings.Contains(out, "lock") {
+		t.Errorf("the header should say settled, not lock(ed):\n%s", out)
 	}
 }

@@ -161,7 +161,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 			return fmt.Errorf("metrics: listen %s: %w", cfg.Metrics.Listen, err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+		// "GET /metrics" also matches HEAD; any other method gets 405 Method
+		// Not Allowed with "Allow: GET, HEAD" from the mux (read-only).
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
 		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	}
 	if cfg.Control.Socket != "" {

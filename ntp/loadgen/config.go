@@ -3,6 +3,7 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 )
@@ -27,7 +28,24 @@ const (
 	DefaultDrain       = 500 * time.Millisecond
 	DefaultStallAfter  = 50 * time.Millisecond
 	DefaultVersion     = 4
+	// WorkerRate is the request rate per worker DefaultWorkers plans for:
+	// half of what one worker sent and received on one vCPU in make
+	// bench-ntp (docs/benchmarks.md), so a default run keeps headroom.
+	WorkerRate = 50_000
 )
+
+// DefaultWorkers is the worker count for a zero Config.Workers. In rate mode
+// it is one worker per WorkerRate requests per second (rounded up), so that
+// a low-rate run uses one worker that sleeps between sends instead of
+// several that each hold a CPU; in max mode, where every worker spins, one
+// per CPU. Never more than cpus (GOMAXPROCS) or MaxWorkers.
+func DefaultWorkers(rate float64, maxMode bool, cpus int) int {
+	n := max(cpus, 1)
+	if !maxMode && rate > 0 && rate <= MaxRate {
+		n = min(n, int(math.Ceil(rate/WorkerRate)))
+	}
+	return min(max(n, 1), MaxWorkers)
+}
 
 // Config describes one run. Exactly one of Rate > 0 or Max must be set.
 type Config struct {
@@ -57,8 +75,9 @@ type Config struct {
 	// Sources are local addresses the sockets bind to, round-robin (empty:
 	// the kernel picks). Lets one run look like several client hosts.
 	Sources []netip.Addr
-	// Workers is the number of event-loop goroutines; 0 = GOMAXPROCS,
-	// at most Clients.
+	// Workers is the number of event-loop goroutines, at most Clients;
+	// 0 = DefaultWorkers (one per WorkerRate req/s up to GOMAXPROCS; max
+	// mode: GOMAXPROCS).
 	Workers int
 	// Batch is the number of requests per sendmmsg and replies per recvmmsg.
 	Batch int
@@ -101,7 +120,7 @@ func (c Config) withDefaults(gomaxprocs int) Config {
 		c.Version = DefaultVersion
 	}
 	if c.Workers == 0 {
-		c.Workers = max(1, gomaxprocs)
+		c.Workers = DefaultWorkers(c.Rate, c.Max, gomaxprocs)
 	}
 	c.Workers = min(c.Workers, max(c.Clients, 1))
 	return c

@@ -33,14 +33,19 @@
 // receives separate datagrams; Config.NoGSO, or a kernel that refuses it,
 // uses sendmmsg batches through golang.org/x/net/ipv4 WriteBatch instead)
 // and reads with
-// non-blocking recvmmsg (ReadBatch) whatever ppoll reports readable. Pacing
-// is a token count against elapsed time; waits shorter than 300 µs are spent
-// spinning, because time.Sleep rounds to ≈ 1 ms here and a ppoll wake-up
-// costs tens of µs on an idle CPU and milliseconds on a busy one, which
-// would turn pacing into bursts. At high rates a worker therefore uses a
-// whole CPU; Result.BusyPct says how much of its loop time did work. A
-// worker that falls more than 2 ms behind its schedule skips the backlog
-// instead of bursting it out and counts it (Result.Skipped).
+// non-blocking recvmmsg (ReadBatch) whatever epoll reports readable. Pacing
+// is a token count against elapsed time. A worker whose next send is due in
+// 100 µs or more sleeps until then (ppoll, ns timeout; time.Sleep rounds to
+// ≈ 1 ms here) or until a reply arrives; shorter waits are spent spinning,
+// because a wake-up comes tens of µs late on an idle CPU and milliseconds
+// late on a busy one, which would turn pacing into bursts. Above about
+// 10,000 req/s per worker, and in max mode, a worker therefore uses a whole
+// CPU; Result.BusyPct says how much of its loop time did work. The default
+// worker count (DefaultWorkers) is one per 50,000 req/s, at most GOMAXPROCS,
+// so a low-rate run costs one sleeping worker. A worker that falls behind
+// its schedule by more than 2 ms worth of requests plus one batch, and by
+// more than 128 requests, skips the backlog instead of bursting it out and
+// counts it (Result.Skipped).
 //
 // Generator-side limits are reported, not hidden: skipped requests, a full
 // send buffer, replies dropped by our own sockets (SO_RXQ_OVFL) and an

@@ -26,11 +26,17 @@ const (
 	maxRing   = 1 << 18
 	minRing   = 1 << 12
 	rxBufSize = 256 // larger than any valid reply, so oversized ones are seen as such
-	// idleWait bounds one ppoll when there is nothing to send or read.
+	// idleWait bounds one wait when there is nothing to send or read, so
+	// that a worker sees its context's end and the end of the run promptly.
 	idleWait = time.Millisecond
-	// sleepAbove: only idle waits longer than this sleep (in epoll_wait, at
-	// its 1 ms granularity); shorter ones busy-poll.
-	sleepAbove = 2 * time.Millisecond
+	// spinBelow: a rate-mode worker whose next send is due sooner than this
+	// spins (polls its sockets without waiting) instead of sleeping: a timed
+	// wait ends tens of µs late on an idle CPU (timer slack, wake-up) and
+	// would turn pacing at high rates into bursts. Sends are that close
+	// together only above about 10,000 req/s per worker; slower workers
+	// sleep in ppoll until their next send is due or a reply arrives, and
+	// use a few per cent of a CPU.
+	spinBelow = 100 * time.Microsecond
 	// sendQuantum: in rate mode a worker waits until this much time's worth
 	// of requests is due (at most Batch) before it sends, so that sendmmsg
 	// carries several requests at high rates. 50 µs of burstiness is far
@@ -41,11 +47,23 @@ const (
 	// timestamps, so reading late does not inflate them; the 4 MiB socket
 	// buffers hold far more than this interval's replies).
 	readInterval = 200 * time.Microsecond
-	// maxLagTokens: a rate-mode worker that falls this far behind schedule
-	// skips the excess instead of bursting it out later; skipped requests are
-	// reported as the generator's own shortfall.
-	maxLag = 2 * time.Millisecond
+	// maxLag, catchUp: a rate-mode worker that falls further behind
+	// schedule than maxLag's worth of requests plus one batch, and than
+	// catchUp requests, skips the excess instead of bursting it out later
+	// (catchUpLimit); skipped requests are reported as the generator's own
+	// shortfall. catchUp lets a slow worker make up a stall of the machine
+	// (a descheduled vCPU: tens of ms, 128 ms at 1000 req/s) in one burst
+	// no larger than a 48,000 req/s worker may send anyway, which a
+	// server's default-sized socket buffer (≈ 280 datagrams) absorbs.
+	maxLag  = 2 * time.Millisecond
+	catchUp = 128
 )
+
+// catchUpLimit is how many overdue requests a worker at rate (per second)
+// with batches of batch still sends; the rest are skipped.
+func catchUpLimit(rate float64, batch int) int64 {
+	return max(int64(rate*maxLag.Seconds())+int64(batch), catchUp)
+}
 
 // batchConn is what ipv4.PacketConn and ipv6.PacketConn have in common.
 type batchConn interface {
@@ -303,21 +321,21 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
-// idleFor is how long the worker may sleep when it sent nothing: only when
-// the next send is more than sleepAbove away (low rates), and then for
-// idleWait. Shorter waits are not worth a sleep: a wake-up takes tens of µs
-// on an idle CPU and milliseconds on a busy one, which would turn pacing
-// into bursts, so the worker spins instead. In max mode the windows are
-// full and a reply is what it waits for: it spins too.
+// idleFor is how long the worker may sleep when it sent nothing: until its
+// next send is due (at most idleWait, and not past the end of sending).
+// Waits shorter than spinBelow are not worth a sleep: the wake-up would come
+// late and turn pacing into bursts, so the worker spins instead (0). In max
+// mode the windows are full and a reply is what it waits for: it spins too.
 func (w *worker) idleFor(now, sendEnd time.Time) time.Duration {
 	if w.cfg.Max {
 		return 0
 	}
 	next := time.Duration(float64(w.tokens+uint64(w.minBatch)) / w.rate * float64(time.Second))
-	if next-now.Sub(w.start) <= sleepAbove || sendEnd.Sub(now) <= sleepAbove {
+	wait := min(next-now.Sub(w.start), sendEnd.Sub(now), idleWait)
+	if wait < spinBelow {
 		return 0
 	}
-	return idleWait
+	return wait
 }
 
 // sendRate sends the requests that are due at now and returns how many.
@@ -326,7 +344,7 @@ func (w *worker) sendRate(now time.Time) int {
 	if due < w.minBatch {
 		return 0
 	}
-	lag := int64(w.rate*maxLag.Seconds()) + int64(w.cfg.Batch)
+	lag := catchUpLimit(w.rate, w.cfg.Batch)
 	if due > lag {
 		w.st.skipped += uint64(due - lag)
 		w.tokens += uint64(due - lag)

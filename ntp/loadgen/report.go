@@ -40,7 +40,7 @@ type Result struct {
 
 	// Generator-side trouble; non-zero values mean the generator, not the
 	// server, limited the run.
-	Skipped     uint64 // rate mode: requests not sent because a worker fell > 2 ms behind schedule
+	Skipped     uint64 // rate mode: requests not sent because a worker fell too far behind schedule (package doc)
 	SendBlocked uint64 // sendmmsg found the socket buffer full
 	RxDrops     uint64 // replies dropped by our own sockets (SO_RXQ_OVFL)
 	SendErrors  uint64

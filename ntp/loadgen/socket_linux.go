@@ -150,18 +150,30 @@ func newPoller(socks []*sock) (*poller, error) {
 	return p, nil
 }
 
-// wait returns the indexes of readable sockets, waiting up to d (rounded
-// down to whole milliseconds: epoll_wait's unit; 0 = do not wait). The
-// slice is reused by the next call.
+// wait returns the indexes of readable sockets, waiting up to d (0 = do not
+// wait). A wait sleeps in ppoll on the epoll descriptor, which takes a
+// timeout in ns (epoll_wait's is in whole ms, too coarse to pace sends a
+// millisecond apart). The slice is reused by the next call.
 func (p *poller) wait(d time.Duration) ([]int, error) {
-	n, err := unix.EpollWait(p.fd, p.events, int(d/time.Millisecond))
+	p.ready = p.ready[:0]
+	if d > 0 {
+		ts := unix.NsecToTimespec(int64(d))
+		pfd := [1]unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}}
+		n, err := unix.Ppoll(pfd[:], &ts, nil)
+		if err == unix.EINTR || (err == nil && n == 0) {
+			return p.ready, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ppoll: %w", err)
+		}
+	}
+	n, err := unix.EpollWait(p.fd, p.events, 0)
 	if err == unix.EINTR {
-		return p.ready[:0], nil
+		return p.ready, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("epoll_wait: %w", err)
 	}
-	p.ready = p.ready[:0]
 	for _, ev := range p.events[:n] {
 		p.ready = append(p.ready, int(ev.Fd))
 	}

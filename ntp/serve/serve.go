@@ -42,8 +42,9 @@ type Config struct {
 	// RecvBuffer is the receive buffer per socket in bytes: 0 means
 	// DefaultRecvBuffer, -1 the system default (net.core.rmem_default).
 	// hwts asks with SO_RCVBUFFORCE (CAP_NET_ADMIN) and falls back to
-	// SO_RCVBUF, which the kernel caps at net.core.rmem_max; the size
-	// obtained is in Socket.Info.RecvBuffer and the start-up log.
+	// SO_RCVBUF, which the kernel caps at net.core.rmem_max; the size asked
+	// and the size granted (doubled by the kernel) are in Socket.Info
+	// (RecvBufferRequested, RecvBuffer) and the start-up log.
 	RecvBuffer int
 
 	// Server decides the replies; Clock is the served clock; State holds
