@@ -78,7 +78,7 @@ func TestRootDispersionGrows(t *testing.T) {
 }
 
 // The local reference's state; the engine publishes it (engine's local
-// mode tests and source's TestDriverNoSources check the publishing).
+// mode tests and source's TestRunnerNoSources check the publishing).
 func TestLocalState(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	l := &Local{Stratum: 3, Precision: -24}

@@ -16,7 +16,7 @@
 //     Served reads its engine's).
 //   - Tracking, Source, SourceStats, SelectData (chronyc tracking, sources,
 //     sourcestats, selectdata): clock/engine, from its published Status
-//     snapshot (Status.Tracking and friends, Engine.Tracking and friends);
+//     snapshot (Status.TrackingReport and friends);
 //     safe from any goroutine. Source.Polls and Source.Timeouts come from
 //     the sources that count their polls (the NTP poller): source.Runner's
 //     Sources merges them.

@@ -76,7 +76,7 @@ type plugged struct {
 	src  Source
 	base int // engine index of its first reference
 	n    int
-	name string // its first reference's ID, for logs and errors
+	name string // its type and first reference's ID, for logs and errors
 	// gen is the restart generation the source is known to be in: Sample
 	// stamps samples with it. want is the generation the discipline
 	// goroutine asked for, and restartOK says the restart for want has
@@ -124,7 +124,7 @@ func New(cfg Config, clk Clock, cell *clock.StateCell, log *slog.Logger, srcs ..
 	}
 	r := &Runner{e: e, clk: clk, log: log, ch: make(chan fwd, cfg.Queue)}
 	for _, s := range srcs {
-		p := &plugged{r: r, src: s, base: len(r.refs), restartOK: true}
+		p := &plugged{r: r, src: s, base: len(r.refs), restartOK: true, name: fmt.Sprintf("%T", s)}
 		for _, ref := range s.Refs() {
 			if ref.Reporter == nil {
 				return nil, fmt.Errorf("source runner: source %q: nil reporter", ref.Config.ID)
@@ -135,7 +135,7 @@ func New(cfg Config, clk Clock, cell *clock.StateCell, log *slog.Logger, srcs ..
 			}
 			r.refs = append(r.refs, g)
 			if p.n == 0 {
-				p.name = ref.Config.ID
+				p.name = fmt.Sprintf("%T %s", s, ref.Config.ID)
 			}
 			p.n++
 		}
@@ -310,10 +310,16 @@ type guard struct {
 	stale bool
 }
 
-// ResetSamples implements engine.Resetter; the Runner restarts the source
-// itself (see afterEngine), since every step, leaps included, changes
-// Engine.Stepped.
-func (g *guard) ResetSamples() { g.stale = true }
+// ResetSamples implements engine.Resetter: the reference is unusable until
+// its next fresh sample, and a Reporter that keeps samples of its own
+// clears them. The Runner restarts the source itself (see afterEngine),
+// since every step, leaps included, changes Engine.Stepped.
+func (g *guard) ResetSamples() {
+	g.stale = true
+	if r, ok := g.rep.(engine.Resetter); ok {
+		r.ResetSamples()
+	}
+}
 
 // Report implements engine.Reporter.
 func (g *guard) Report(now time.Time) engine.Report {

@@ -2,7 +2,9 @@ package source
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
@@ -30,7 +32,7 @@ func (f *fixedSource) Report(time.Time) engine.Report        { return f.rep }
 // Without references to measure the Runner still runs the engine: the
 // local reference (a source with no references) or unsynchronised, and Run
 // ends cleanly with its context.
-func TestDriverNoSources(t *testing.T) {
+func TestRunnerNoSources(t *testing.T) {
 	for _, local := range []bool{false, true} {
 		ec := engine.DefaultConfig()
 		var srcs []Source
@@ -127,4 +129,44 @@ func TestNewRejects(t *testing.T) {
 		&Local{Stratum: 10}, &Local{Stratum: 11}); err == nil {
 		t.Error("two local references accepted")
 	}
+}
+
+// restarter is a fixedSource whose Restart fails fails times, then works.
+type restarter struct {
+	fixedSource
+	fails, calls int
+}
+
+func (r *restarter) Restart(ctx context.Context) error {
+	r.calls++
+	if r.calls <= r.fails {
+		return errors.New("control queue full")
+	}
+	return ctx.Err()
+}
+
+// A source that refuses to restart is asked again until it accepts; only
+// then do its samples count again. One that never accepts is given up when
+// the Runner stops.
+func TestRestartRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &restarter{fixedSource: fixedSource{id: "a"}, fails: 2}
+		d, err := New(Config{Engine: engine.DefaultConfig()}, clock.NewVirtual(sysClock{}), new(clock.StateCell), nil, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := d.srcs[0]
+		p.want = 1
+		d.restart(t.Context(), p, src, 1)
+		if src.calls != 3 || p.gen.Load() != 1 {
+			t.Errorf("%d calls, generation %d: want 3 calls, generation 1", src.calls, p.gen.Load())
+		}
+		never := &restarter{fixedSource: fixedSource{id: "b"}, fails: 1 << 30}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		d.restart(ctx, p, never, 2)
+		if p.gen.Load() != 1 || never.calls < 5 || never.calls > 11 {
+			t.Errorf("generation %d after %d refusals in 1 s: want 1, about 10 calls (100 ms apart)", p.gen.Load(), never.calls)
+		}
+	})
 }

@@ -152,9 +152,10 @@
 // # Reports
 //
 // report.go fills package report's structs from the published snapshots:
-// Engine.Tracking, Sources, SourceStats and SelectData (chronyc's tracking,
-// sources, sourcestats, selectdata), the same as methods of a *Status, and
-// ServedReport for any published SyncState. They read only snapshots, so
+// Status.TrackingReport, SourcesReport, SourceStatsReport and
+// SelectDataReport (chronyc's tracking, sources, sourcestats, selectdata)
+// and ServedReport for any published SyncState (source.Runner serves them
+// to readers). They read only snapshots, so
 // they are safe from any goroutine; the caller passes the time, read from
 // the served clock.
 //

@@ -29,23 +29,6 @@ func ServedReport(st *clock.SyncState, now time.Time) (r report.Served, ok bool)
 	}, true
 }
 
-// Tracking returns chronyc tracking's report at now from the latest
-// snapshot.
-func (e *Engine) Tracking(now time.Time) report.Tracking { return e.Status().TrackingReport(now) }
-
-// Sources returns chronyc sources' rows at now from the latest snapshot
-// (without the poller's counters: Source.PollsKnown is false).
-func (e *Engine) Sources(now time.Time) []report.Source { return e.Status().SourcesReport(now) }
-
-// SourceStats returns chronyc sourcestats' rows from the latest snapshot.
-func (e *Engine) SourceStats() []report.SourceStats { return e.Status().SourceStatsReport() }
-
-// SelectData returns chronyc selectdata's rows at now from the latest
-// snapshot (without the sources' options).
-func (e *Engine) SelectData(now time.Time) []report.SelectData {
-	return e.Status().SelectDataReport(now)
-}
-
 // syncState is the part of the published SyncState that s carries, for
 // growing dispersion and error bound with the clock package's and
 // ErrorBoundAt's formulas.

@@ -163,14 +163,14 @@ func TestReportVocabulary(t *testing.T) {
 func TestEngineReports(t *testing.T) {
 	w := newWorld(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
 		sim.Oscillator{InitialError: 5 * time.Millisecond, FreqErrorPPB: 10_000}, nil)
-	if tr := w.e.Tracking(w.clk.Now()); tr.Synchronized || tr.Mode != report.SyncUnsynchronised {
+	if tr := w.e.Status().TrackingReport(w.clk.Now()); tr.Synchronized || tr.Mode != report.SyncUnsynchronised {
 		t.Errorf("initial tracking %+v", tr)
 	}
 	for range 60 {
 		w.second()
 	}
 	now := w.clk.Now().Add(5 * time.Second)
-	tr := w.e.Tracking(now)
+	tr := w.e.Status().TrackingReport(now)
 	if !tr.Synchronized || tr.Mode != report.SyncLocked || tr.RefName != "srv" ||
 		tr.RefAddr != netip.MustParseAddr("192.0.2.1") || tr.Steps != 1 || tr.Updates == 0 {
 		t.Errorf("tracking %+v", tr)
@@ -182,14 +182,14 @@ func TestEngineReports(t *testing.T) {
 		served.RootDispersion != tr.RootDispersion {
 		t.Errorf("served %+v and tracking %+v disagree", served, tr)
 	}
-	srcs := w.e.Sources(now)
+	srcs := w.e.Status().SourcesReport(now)
 	if len(srcs) != 1 || srcs[0].State != report.StateSelected || !srcs[0].Sampled || srcs[0].PollsKnown {
 		t.Errorf("sources %+v", srcs)
 	}
-	if st := w.e.SourceStats(); len(st) != 1 || !st[0].Fitted || st[0].Samples < minRegressionSamples {
+	if st := w.e.Status().SourceStatsReport(); len(st) != 1 || !st[0].Fitted || st[0].Samples < minRegressionSamples {
 		t.Errorf("sourcestats %+v", st)
 	}
-	if sd := w.e.SelectData(now); len(sd) != 1 || sd[0].StateChar != '*' || sd[0].Lo >= sd[0].Hi {
+	if sd := w.e.Status().SelectDataReport(now); len(sd) != 1 || sd[0].StateChar != '*' || sd[0].Lo >= sd[0].Hi {
 		t.Errorf("selectdata %+v", sd)
 	}
 }

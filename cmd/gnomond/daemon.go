@@ -32,7 +32,6 @@ import (
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
 	"github.com/gnomon-time/gnomon/ntp/serve"
 	"github.com/gnomon-time/gnomon/source"
-	"github.com/gnomon-time/gnomon/source/ntpsource"
 )
 
 // Shutdown bounds and intervals.
@@ -212,7 +211,6 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 // from it.
 type discipline struct {
 	runner *source.Runner
-	ntp    *ntpsource.Source // nil without ntp sources
 	// served is the clock servers hand out; precision is log2 s of a
 	// reading of it.
 	served    clock.Served
@@ -261,14 +259,14 @@ func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger
 		return nil, configError{err: err}
 	}
 	if !d.steered {
-		// Nothing is steered, so nothing is carried out at a leap second.
-		ec.LeapMode = engine.LeapModeNone
+		// Nothing is steered, so nothing is carried out at a leap second,
+		// and nothing is announced: the host clock's keeper does leaps.
+		ec.LeapMode, ec.LeapSource = engine.LeapModeNone, nil
 	}
-	srcs, ntp, err := buildSources(cfg, clk, d.precision, log)
+	srcs, err := buildSources(cfg, clk, d.precision, log)
 	if err != nil {
 		return nil, configError{err: err}
 	}
-	d.ntp = ntp
 	if d.runner, err = source.New(source.Config{Engine: ec}, clk, cell, log, srcs...); err != nil {
 		return nil, configError{err: err}
 	}

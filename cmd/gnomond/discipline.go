@@ -100,18 +100,19 @@ func ownRefIDs(cfg *config.Config) []uint32 {
 // buildSources builds the configured sources, each entry of `sources:` a
 // case of config.Source: the ntp entries as one poller (nil without any)
 // and the local entry as the local reference. It does no I/O.
-func buildSources(cfg *config.Config, clk clock.Served, precision int8, log *slog.Logger) (
-	srcs []source.Source, ntp *ntpsource.Source, err error) {
+func buildSources(cfg *config.Config, clk clock.Served, precision int8, log *slog.Logger) ([]source.Source, error) {
+	var srcs []source.Source
 	if uc := upstreamConfig(cfg, precision); len(uc.Servers) > 0 {
-		if ntp, err = ntpsource.New(uc, clk, log); err != nil {
-			return nil, nil, err
+		ntp, err := ntpsource.New(uc, clk, log)
+		if err != nil {
+			return nil, err
 		}
 		srcs = append(srcs, ntp)
 	}
 	if l := cfg.LocalSource(); l != nil {
 		srcs = append(srcs, &source.Local{Stratum: uint8(l.Stratum)})
 	}
-	return srcs, ntp, nil
+	return srcs, nil
 }
 
 // upstreamConfig maps the ntp sources to ntp/upstream's servers.

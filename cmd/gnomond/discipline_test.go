@@ -52,7 +52,7 @@ func TestEngineConfigMapping(t *testing.T) {
 	}
 	// The local entry is a source like the others; the Runner makes it the
 	// engine's fallback.
-	srcs, _, err := buildSources(cfg, clock.NewVirtual(system.Clock{}), -22, slog.New(slog.DiscardHandler))
+	srcs, err := buildSources(cfg, clock.NewVirtual(system.Clock{}), -22, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,8 @@
 // not import net, os, syscall and the like, must not read the clock and
 // must not start goroutines; time and I/O belong to the shells around them.
 // It also checks layering by allowlist (Rules.ModuleOnly): metrics may
-// depend on report and clock and on nothing else of gnomon.
+// depend on report and clock and on nothing else of gnomon. Its own test
+// TestArchitectureImports keeps docs/architecture.md's import block true.
 //
 // It uses `go list -deps -json` for the dependency graph (so it sees what
 // the build sees) and go/parser for the package's own sources. It does not

@@ -70,10 +70,6 @@ func New(cfg upstream.Config, clk clock.Served, log *slog.Logger) (*Source, erro
 // configuration's order.
 func (s *Source) Refs() []source.Ref { return s.refs }
 
-// Upstream returns the poller; its control and Status methods are safe
-// from any goroutine.
-func (s *Source) Upstream() *upstream.Upstream { return s.up }
-
 // Run implements source.Source: it polls until ctx ends.
 func (s *Source) Run(ctx context.Context, out source.Sink) error {
 	s.out = out

@@ -87,13 +87,13 @@ func testLog(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// TestDriverDisciplines runs a source Runner with the NTP source against three loopback servers, one
+// TestRunnerDisciplinesFromNTP runs a source Runner with the NTP source against three loopback servers, one
 // of them 50 ms off, with the virtual clock starting 5 ms ahead: the first
 // update steps it (makestep), the Runner restarts the associations and
 // discards samples from before the step, the engine locks to a truechimer
 // and the virtual clock ends within 200 µs of the host clock (loopback
 // round trips are tens of µs; the bound leaves room for a loaded machine).
-func TestDriverDisciplines(t *testing.T) {
+func TestRunnerDisciplinesFromNTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time test")
 	}
