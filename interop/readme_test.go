@@ -2,7 +2,9 @@ package interop
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -257,5 +259,84 @@ func TestReadmeContract(t *testing.T) {
 	case <-run.Done():
 		t.Errorf("gnomond (make run) exited during the tour: %v", run.Err())
 	default:
+	}
+}
+
+// installPkgsRE finds the package list of scripts/install-peers.sh.
+var installPkgsRE = regexp.MustCompile(`(?m)^pkgs=\(([^)]*)\)`)
+
+// The README names exactly the packages install-peers.sh installs, and
+// every tool the script's header says it provides is there after it ran
+// (make test runs it before this suite).
+func TestReadmeInstallPeers(t *testing.T) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile(filepath.Join(root, "scripts", "install-peers.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := installPkgsRE.FindSubmatch(script)
+	if m == nil {
+		t.Fatal("install-peers.sh: no pkgs=(...) line")
+	}
+	pkgs := strings.Fields(string(m[1]))
+	rm := regexp.MustCompile(`installs the peers it needs \(([^)]*)\)`).FindSubmatch(readme)
+	if rm == nil {
+		t.Fatal("README.md does not list the packages make test installs")
+	}
+	var listed []string
+	for _, p := range strings.Split(string(rm[1]), ",") {
+		listed = append(listed, strings.TrimSpace(p))
+	}
+	if strings.Join(listed, " ") != strings.Join(pkgs, " ") {
+		t.Errorf("README lists %q; install-peers.sh installs %q", listed, pkgs)
+	}
+	if os.Getuid() != 0 {
+		t.Skip("not root: install-peers.sh did not run")
+	}
+	// The tools the script's header says it provides.
+	for _, tool := range []string{"chronyd", "chronyc", "ntpdig", "ptp4l", "pmc", "ip", "ping", "setpriv", "curl", "ethtool"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Errorf("%s: not installed after install-peers.sh: %v", tool, err)
+		}
+	}
+}
+
+// The README says what gnomond does with a control socket, as gnomond's own
+// log does: not implemented yet.
+func TestReadmeControlSocketNotImplemented(t *testing.T) {
+	requirePeers(t)
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair := suite.h.NewPairT(t)
+	p, err := pair.Srv.Start(netns.Spec{Name: "gnomond", Args: []string{gnomondBinary(t),
+		"--ntp-listen", "127.0.0.1:11123", "--metrics-listen", "", "--control-socket", fmt.Sprintf("/run/gnomon-readme-%d.sock", os.Getpid())},
+		Limit: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.Output(), "serving NTP") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := p.Stop(); err != nil {
+		t.Errorf("stop gnomond: %v", err)
+	}
+	implemented := !strings.Contains(p.Output(), "control socket is not implemented yet")
+	readmeSays := regexp.MustCompile("(?s)`--control-socket PATH`.{0,120}not implemented yet").Match(readme)
+	if implemented == readmeSays {
+		t.Errorf("gnomond implements the control socket: %v; README says it does not: %v\n%s", implemented, readmeSays, p.Output())
 	}
 }
