@@ -154,3 +154,12 @@ func TestMinDelayOffset(t *testing.T) {
 		t.Errorf("minDelayOffset = %v, want 11.5 µs", got)
 	}
 }
+
+func TestNTPTestsValid(t *testing.T) {
+	for s, want := range map[string]bool{"111 111 1111": true, "111 111 1101": true, "111 111 0001": true,
+		"111 111 1110": false, "111 011 1111": false, "110 111 1111": false, "": false, "111 111 111": false} {
+		if got := ntpTestsValid(s); got != want {
+			t.Errorf("ntpTestsValid(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -236,11 +236,20 @@ func TestChronydXleaveClient(t *testing.T) {
 		{"Mode", "Server"},
 		{"Stratum", fmt.Sprint(gnomondStratum)},
 		{"Leap status", "Normal"},
-		{"NTP tests", "111 111 1111"},
 	} {
 		if got := gr.ntpdata[kv[0]]; got != kv[1] {
 			t.Errorf("gnomond: chronyc ntpdata %q = %q, want %q", kv[0], got, kv[1])
 		}
+	}
+	// "NTP tests" describe the last sample only. Tests 1–3 and 5–7 judge
+	// the packet and its header (what the server controls) and D the
+	// absence of a synchronisation loop: those must all pass. A–C compare
+	// the sample's delay with the client's recent delays, so on a loaded
+	// machine a single sample can fail them against any server (chronyd
+	// rejects about half its samples here, for both servers); that share
+	// is judged over the whole window by the good-sample comparison below.
+	if got := gr.ntpdata["NTP tests"]; !ntpTestsValid(got) {
+		t.Errorf("gnomond: chronyc ntpdata \"NTP tests\" = %q, want \"111 111 ???1\" (header tests and D pass)", got)
 	}
 	if cr.ntpdata["Interleaved"] != "Yes" {
 		t.Errorf("baseline chronyd server: ntpdata Interleaved = %q: the test setup is broken", cr.ntpdata["Interleaved"])
@@ -271,4 +280,11 @@ func TestChronydXleaveClient(t *testing.T) {
 	if !xleaveSpreadOK(gr, cr) {
 		t.Errorf("gnomond offset robust σ %s > 2 × chronyd's %s", us(gr.offsets.robustSigma), us(cr.offsets.robustSigma))
 	}
+}
+
+// ntpTestsValid reports whether chronyc ntpdata's "NTP tests" field (tests
+// 1 2 3, 5 6 7, A B C D) has every packet and header test and test D
+// passed; A–C, statistics over the client's recent delays, may have failed.
+func ntpTestsValid(s string) bool {
+	return len(s) == 12 && s[:8] == "111 111 " && s[11] == '1'
 }
