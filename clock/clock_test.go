@@ -89,6 +89,11 @@ func TestLocalState(t *testing.T) {
 	if !st.RefTime.Equal(now) || st.Precision != -24 {
 		t.Fatalf("local state at %v = %+v", now, st)
 	}
+	if st.ClockClass != ClockClassDefault || st.ClockAccuracy != ClockAccuracyUnknown ||
+		st.OffsetScaledLogVariance != VarianceNotComputed || st.TimeSource != TimeSourceInternalOscillator ||
+		st.TimeTraceable || st.FrequencyTraceable {
+		t.Fatalf("local state quality = %+v, want free-running", st)
+	}
 }
 
 func TestUnsynchronised(t *testing.T) {

@@ -500,15 +500,11 @@ func (e *Engine) state(now time.Time) *clock.SyncState {
 		// one published state to the next.
 		st.ClockAccuracy = clock.ClockAccuracyFor(ErrorBoundAt(st, now))
 	case ModeLocal:
+		// Free-running, as clock.Local states it: class 248, accuracy
+		// unknown (declared, not measured), internal oscillator, nothing
+		// traceable.
 		st = (&clock.Local{Stratum: e.cfg.Local.Stratum, Precision: e.cfg.Precision,
 			RootDispersion: e.cfg.Local.RootDispersion}).State(now)
-		// Free-running: the local reference declares its bound, it does
-		// not measure it, and nothing is traceable.
-		st.ClockClass = clock.ClockClassDefault
-		st.ClockAccuracy = clock.ClockAccuracyUnknown
-		st.OffsetScaledLogVariance = clock.VarianceNotComputed
-		st.TimeSource = clock.TimeSourceInternalOscillator
-		st.TimeTraceable, st.FrequencyTraceable = false, false
 	default:
 		st = clock.Unsynchronised(e.cfg.Precision)
 		st.UTCOffset, st.UTCOffsetValid = e.tai, e.taiValid
