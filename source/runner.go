@@ -62,6 +62,7 @@ type Runner struct {
 	clk  Clock
 	log  *slog.Logger
 	ch   chan fwd
+	cmds chan func() // control commands, run on the discipline goroutine
 	srcs []*plugged
 	refs []*guard // by engine index
 
@@ -122,7 +123,7 @@ func New(cfg Config, clk Clock, cell *clock.StateCell, log *slog.Logger, srcs ..
 	if err != nil {
 		return nil, fmt.Errorf("source runner: %w", err)
 	}
-	r := &Runner{e: e, clk: clk, log: log, ch: make(chan fwd, cfg.Queue)}
+	r := &Runner{e: e, clk: clk, log: log, ch: make(chan fwd, cfg.Queue), cmds: make(chan func())}
 	for _, s := range srcs {
 		p := &plugged{r: r, src: s, base: len(r.refs), restartOK: true, name: fmt.Sprintf("%T", s)}
 		for _, ref := range s.Refs() {
@@ -209,6 +210,9 @@ func (r *Runner) loop(ctx context.Context) error {
 					break drain
 				}
 			}
+		case f := <-r.cmds:
+			f()
+			r.afterEngine(ctx)
 		case <-timer.C:
 		}
 		if !r.clk.Now().Before(tickAt) {

@@ -35,6 +35,7 @@ type Engine struct {
 	mode         Mode
 	everLocked   bool
 	resync       bool          // the servo must be rebuilt at the next update
+	stepNext     bool          // MakeStep: the next update steps
 	waitUntil    time.Time     // until then, select only when every source has a sample (StartupWait)
 	lastUpdate   time.Time     // local time of the last clock update
 	peerInterval time.Duration // poll interval of the peer at the last update
@@ -342,13 +343,22 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		if e.resync && p.StepLimit >= 0 {
 			p.StepLimit = 0
 		}
+
 		e.srv, err = NewServo(e.cfg.Servo, iv, p, f)
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
 		e.resync = false
 	}
-	d := e.srv.Sample(servo.Measurement{Offset: s.Offset, Delay: s.Delay, Local: s.Local})
+	var d servo.Decision
+	if e.stepNext {
+		// chronyc makestep: this update steps by the measured offset and
+		// keeps the frequency; the servo restarts from both at the next.
+		e.stepNext, e.resync = false, true
+		d = servo.Decision{Action: servo.ActionStep, Step: s.Offset, FreqPPB: f}
+	} else {
+		d = e.srv.Sample(servo.Measurement{Offset: s.Offset, Delay: s.Delay, Local: s.Local})
+	}
 	if d.Action == servo.ActionDiscard {
 		e.discarded++
 		return nil

@@ -21,9 +21,10 @@ type Cache struct {
 }
 
 type cacheEntry struct {
-	ok bool
-	at time.Time // local time the estimate was evaluated at
-	e  client.Estimate
+	ok   bool
+	at   time.Time // local time the estimate was evaluated at
+	e    client.Estimate
+	last filter.Sample // the latest accepted sample (zero Time: none)
 }
 
 // NewCache returns a Cache for the given source IDs (ServerConfig.ID of
@@ -42,8 +43,26 @@ func NewCache(ids []string, next Sink) *Cache {
 
 // OnSample implements Sink: the estimate was evaluated at s.Time.
 func (c *Cache) OnSample(id string, s filter.Sample, e client.Estimate) {
+	if x := c.ent[id]; x != nil {
+		c.mu.Lock()
+		x.last = s
+		c.mu.Unlock()
+	}
 	c.store(id, s.Time, &e)
 	c.next.OnSample(id, s, e)
+}
+
+// LastSample returns source id's latest accepted sample, as measured (not
+// aged), and false before the first or for an unknown id.
+func (c *Cache) LastSample(id string) (filter.Sample, bool) {
+	x := c.ent[id]
+	if x == nil {
+		return filter.Sample{}, false
+	}
+	c.mu.Lock()
+	s := x.last
+	c.mu.Unlock()
+	return s, !s.Time.IsZero()
 }
 
 // OnState implements Sink.

@@ -1,0 +1,12 @@
+package engine
+
+// MakeStep makes the next clock update a step by the measured offset,
+// whatever the makestep policy says (chronyc makestep); the servo then
+// restarts from the clock's frequency. Without a selected source nothing
+// happens until one is selected. Discipline goroutine only.
+func (e *Engine) MakeStep() { e.stepNext = true }
+
+// ResetSources drops every source's samples (chronyc reset sources), as
+// after a step: selection waits until each reachable source has a fresh
+// one. Discipline goroutine only.
+func (e *Engine) ResetSources() { e.resetSources() }
