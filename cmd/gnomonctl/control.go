@@ -254,16 +254,41 @@ func ipAddr(a netip.Addr) wire.IPAddr {
 }
 
 func runNTPData(cl *call) error {
-	var addrs []wire.IPAddr
-	given := len(cl.args) > 0
-	for _, s := range cl.args {
-		a, err := parseSourceAddr(cl.ctx, s)
+	rows := []any{}
+	// show fetches and prints one source's block; the first of several
+	// given addresses gets no blank line, as chronyc's one.
+	show := func(a wire.IPAddr, blank bool) error {
+		d, v2, err := cl.c.NTPData(cl.ctx, a)
 		if err != nil {
-			return usageError{err}
+			return err
 		}
-		addrs = append(addrs, a)
+		if cl.json {
+			rows = append(rows, chronyfmt.NTPDataJSON(d, v2))
+			return nil
+		}
+		if blank {
+			io.WriteString(cl.w, "\n")
+		}
+		return chronyfmt.WriteNTPData(cl.w, d)
 	}
-	if !given {
+	if len(cl.args) > 0 {
+		var addrs []wire.IPAddr
+		for _, s := range cl.args {
+			a, err := parseSourceAddr(cl.ctx, s)
+			if err != nil {
+				return usageError{err}
+			}
+			addrs = append(addrs, a)
+		}
+		for i, a := range addrs {
+			if err := show(a, i > 0); err != nil {
+				return err
+			}
+		}
+	} else {
+		// chronyc's order: each source's SOURCE_DATA, then its NTP_DATA
+		// (NTP sources with a real address only), a blank line before each
+		// block.
 		n, err := cl.c.NSources(cl.ctx)
 		if err != nil {
 			return err
@@ -279,26 +304,9 @@ func runNTPData(cl *call) error {
 			if d.Addr.Family != wire.FamilyInet4 && d.Addr.Family != wire.FamilyInet6 {
 				continue
 			}
-			addrs = append(addrs, d.Addr)
-		}
-	}
-	rows := []any{}
-	for i, a := range addrs {
-		d, v2, err := cl.c.NTPData(cl.ctx, a)
-		if err != nil {
-			return err
-		}
-		if cl.json {
-			rows = append(rows, chronyfmt.NTPDataJSON(d, v2))
-			continue
-		}
-		// chronyc puts a blank line before each block when it lists all
-		// sources; gnomonctl separates several given addresses too.
-		if !given || i > 0 {
-			io.WriteString(cl.w, "\n")
-		}
-		if err := chronyfmt.WriteNTPData(cl.w, d); err != nil {
-			return err
+			if err := show(d.Addr, true); err != nil {
+				return err
+			}
 		}
 	}
 	if cl.json {
