@@ -27,6 +27,9 @@ var suite struct {
 	gnomond    string // built binary
 	gnomondErr error  // why it could not be built
 
+	gnomonctl    string // built binary
+	gnomonctlErr error  // why it could not be built
+
 	chronyUID, chronyGID int
 }
 
@@ -60,8 +63,11 @@ func runMain(m *testing.M) int {
 	suite.chronyUID, suite.chronyGID = lookupChronyUser()
 
 	buildStart := time.Now()
-	suite.gnomond, suite.gnomondErr = buildGnomond(dir)
+	suite.gnomond, suite.gnomondErr = buildCmd(dir, "gnomond")
 	fmt.Fprintf(os.Stderr, "interop: go build ./cmd/gnomond: %v (err: %v)\n", time.Since(buildStart).Round(time.Millisecond), suite.gnomondErr)
+	buildStart = time.Now()
+	suite.gnomonctl, suite.gnomonctlErr = buildCmd(dir, "gnomonctl")
+	fmt.Fprintf(os.Stderr, "interop: go build ./cmd/gnomonctl: %v (err: %v)\n", time.Since(buildStart).Round(time.Millisecond), suite.gnomonctlErr)
 
 	before, err := readClockState()
 	if err != nil {
@@ -111,20 +117,28 @@ func gnomondBinary(t *testing.T) string {
 	return suite.gnomond
 }
 
-// buildGnomond runs `go build -o DIR/gnomond ./cmd/gnomond` in the module
-// root.
-func buildGnomond(dir string) (string, error) {
+// gnomonctlBinary returns the gnomonctl that TestMain built.
+func gnomonctlBinary(t *testing.T) string {
+	t.Helper()
+	if suite.gnomonctlErr != nil {
+		t.Fatalf("gnomonctl unavailable: %v", suite.gnomonctlErr)
+	}
+	return suite.gnomonctl
+}
+
+// buildCmd runs `go build -o DIR/NAME ./cmd/NAME` in the module root.
+func buildCmd(dir, name string) (string, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "gnomond")
+	bin := filepath.Join(dir, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gnomond")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/"+name)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/gnomond: %w\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/%s: %w\n%s", name, err, out)
 	}
 	return bin, nil
 }

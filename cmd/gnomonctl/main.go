@@ -1,5 +1,7 @@
-// Command gnomonctl is gnomon's command-line tool. Today it runs the NTP load
-// generator (`gnomonctl bench ntp`); chronyc-style monitoring commands follow.
+// Command gnomonctl is gnomon's command-line tool: chronyc's monitoring and
+// control commands over cmdmon (tracking, sources, ..., against gnomond or
+// chronyd), the NTP load generator (`gnomonctl bench ntp`) and discipline
+// simulations (`gnomonctl sim`).
 //
 // Exit codes: 0 success, 1 failure (the command ran and failed, e.g. no
 // server answered), 2 usage error (bad flags or arguments).
@@ -29,6 +31,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return cli.ExitOK
+	}
+	var re reportedError
+	if errors.As(err, &re) {
+		return cli.ExitFailure // printed on stdout as chronyc does
 	}
 	fmt.Fprintf(stderr, "gnomonctl: %v\n", err)
 	var ue usageError

@@ -32,6 +32,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	bench.AddCommand(newBenchNTPCmd())
 	root.AddCommand(bench)
 	root.AddCommand(newSimCmd()) // sim.go: discipline scenarios on simulated time
+	addControlCmds(root)         // control.go: chronyc's commands over cmdmon
 	return root
 }
 
