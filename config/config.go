@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -116,10 +117,72 @@ type Metrics struct {
 	Listen string `yaml:"listen"`
 }
 
-// Control configures the control socket (not served yet).
+// Control configures the chronyc-compatible control protocol (chrony's
+// cmdmon, protocol version 6).
 type Control struct {
-	// Socket is a Unix socket path ("" = off).
+	// Listen holds UDP ADDR:PORT strings for the read-only commands
+	// (chronyd's cmdport); requests from non-loopback addresses are
+	// dropped.
+	Listen []string `yaml:"listen"`
+	// ListenOptional holds UDP addresses served only when they can be
+	// bound (port 323 held by chronyd, or no privilege): a failure is
+	// logged and skipped.
+	ListenOptional []string `yaml:"listen_optional"`
+	// Socket is the Unix datagram socket with every command ("" = off).
+	// When it cannot be created gnomond logs a warning and runs without
+	// it, as chronyd does.
 	Socket string `yaml:"socket"`
+	// SocketMode is the socket file's permissions, octal ("0660").
+	SocketMode string `yaml:"socket_mode"`
+	// SocketGroup owns the socket file ("" = gnomond's group).
+	SocketGroup string `yaml:"socket_group"`
+}
+
+// ListenAddrs returns the parsed control listen addresses (call after
+// Validate).
+func (c *Control) ListenAddrs() []netip.AddrPort {
+	out := make([]netip.AddrPort, 0, len(c.Listen))
+	for _, s := range c.Listen {
+		if ap, err := parseListen(s); err == nil {
+			out = append(out, ap)
+		}
+	}
+	return out
+}
+
+// OptionalListenAddrs returns the parsed optional control addresses that
+// control.listen does not already serve (call after Validate).
+func (c *Control) OptionalListenAddrs() []netip.AddrPort {
+	required := c.ListenAddrs()
+	out := make([]netip.AddrPort, 0, len(c.ListenOptional))
+	for _, s := range c.ListenOptional {
+		if ap, err := parseListen(s); err == nil && !slices.Contains(required, ap) && !slices.Contains(out, ap) {
+			out = append(out, ap)
+		}
+	}
+	return out
+}
+
+// Mode returns control.socket_mode parsed (call after Validate; 0660 when
+// empty).
+func (c *Control) Mode() os.FileMode {
+	m, err := parseMode(c.SocketMode)
+	if err != nil {
+		return 0o660
+	}
+	return m
+}
+
+// parseMode parses an octal permission string such as "0660".
+func parseMode(s string) (os.FileMode, error) {
+	if s == "" {
+		return 0o660, nil
+	}
+	v, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || v > 0o777 {
+		return 0, errors.New("not an octal file mode (0000 … 0777)")
+	}
+	return os.FileMode(v), nil
 }
 
 // Log configures log/slog.
@@ -140,6 +203,10 @@ const (
 
 	FormatText = "text"
 	FormatJSON = "json"
+
+	// DefaultControlSocket is control.socket's default, where gnomonctl
+	// looks first.
+	DefaultControlSocket = "/run/gnomond/gnomond.sock"
 )
 
 // builtin returns the built-in defaults. default.yaml spells out the same
@@ -165,7 +232,9 @@ func builtin() *Config {
 		Leap: Leap{Table: "", Mode: LeapStep,
 			Smear: Smear{Wander: DefaultSmearWander, MaxFreq: DefaultSmearMaxFreq}},
 		Metrics: Metrics{Listen: "127.0.0.1:11124"},
-		Log:     Log{Level: "info", Format: FormatText},
+		Control: Control{Listen: []string{}, ListenOptional: []string{"127.0.0.1:323", "[::1]:323"},
+			Socket: DefaultControlSocket, SocketMode: "0660"},
+		Log: Log{Level: "info", Format: FormatText},
 	}
 }
 

@@ -135,6 +135,29 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	for _, l := range []struct {
+		key      string
+		list     []string
+		optional bool
+	}{{"control.listen", c.Control.Listen, false}, {"control.listen_optional", c.Control.ListenOptional, true}} {
+		for i, s := range l.list {
+			key := fmt.Sprintf("%s[%d]", l.key, i)
+			ap, err := parseListen(s)
+			if err != nil {
+				bad(key, s, "%v", err)
+				continue
+			}
+			if l.optional && ap.Port() == 0 {
+				bad(key, s, "port 0 is not allowed here: an optional address must name its port")
+			}
+		}
+	}
+	if _, err := parseMode(c.Control.SocketMode); err != nil {
+		bad("control.socket_mode", c.Control.SocketMode, "%v", err)
+	}
+	if g := c.Control.SocketGroup; g != "" && strings.ContainsAny(g, " \t\n:/") {
+		bad("control.socket_group", g, "not a group name or number")
+	}
 	if s := c.Control.Socket; s != "" {
 		switch {
 		case !filepath.IsAbs(s):

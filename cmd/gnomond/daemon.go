@@ -25,6 +25,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock/engine"
 	"github.com/gnomon-time/gnomon/clock/phc"
 	"github.com/gnomon-time/gnomon/clock/system"
+	ctlserve "github.com/gnomon-time/gnomon/cmdmon/serve"
 	"github.com/gnomon-time/gnomon/config"
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/metrics"
@@ -49,6 +50,8 @@ type daemon struct {
 	srv   *ntp.Server
 	cfg   *config.Config // configuration in force (only the reload goroutine touches it)
 	hup   <-chan os.Signal
+	// reloads carries the control socket's reload requests.
+	reloads chan chan error
 }
 
 // newLogger builds the slog logger of cfg.Log writing to w.
@@ -165,16 +168,21 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
 		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	}
-	if cfg.Control.Socket != "" {
-		log.Warn("control.socket is set but the control socket is not implemented yet; nothing is served there",
-			"path", cfg.Control.Socket)
+	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup, reloads: make(chan chan error)}
+	ctl, err := openControl(cfg, log, disc, ntpServer{svc: svc, clog: clog, clk: disc.served}, d.requestReload)
+	if err != nil {
+		svc.Close()
+		if httpLn != nil {
+			httpLn.Close()
+		}
+		return err
 	}
 
-	logServing(log, cfg, svc, httpLn)
+	logServing(log, cfg, svc, httpLn, ctl)
 
-	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return svc.Run(gctx) })
+	g.Go(func() error { return ctl.Run(gctx) })
 	for _, run := range phcRuns {
 		g.Go(func() error { return run(gctx) })
 	}
@@ -338,7 +346,7 @@ func measurePrecision(c clock.Clock) int8 {
 }
 
 // logServing logs where gnomond serves and how to query it.
-func logServing(log *slog.Logger, cfg *config.Config, svc *serve.Service, httpLn net.Listener) {
+func logServing(log *slog.Logger, cfg *config.Config, svc *serve.Service, httpLn net.Listener, ctl *ctlserve.Service) {
 	for _, s := range svc.Sockets() {
 		if s.Worker != 0 {
 			continue
@@ -351,8 +359,19 @@ func logServing(log *slog.Logger, cfg *config.Config, svc *serve.Service, httpLn
 	if httpLn != nil {
 		log.Info("serving metrics", "url", "http://"+httpLn.Addr().String()+"/metrics")
 	}
+	for _, a := range ctl.Addrs() {
+		log.Info("serving control (read-only commands)", "addr", a.String())
+	}
+	if p := ctl.SocketPath(); p != "" {
+		log.Info("serving control socket", "path", p)
+	}
 	for _, a := range svc.Addrs() {
 		log.Info("query it with", "command", queryHint(a))
+	}
+	if p := ctl.SocketPath(); p != "" {
+		log.Info("query it with", "command", "chronyc -h "+p+" tracking")
+	} else if as := ctl.Addrs(); len(as) > 0 {
+		log.Info("query it with", "command", fmt.Sprintf("chronyc -h %s -p %d tracking", as[0].Addr(), as[0].Port()))
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 	"github.com/gnomon-time/gnomon/config"
 )
 
-// reloadLoop handles SIGHUP until ctx ends.
+// reloadLoop handles SIGHUP and the control socket's reload requests
+// until ctx ends: the one goroutine that reloads.
 func (d *daemon) reloadLoop(ctx context.Context) error {
 	for {
 		select {
@@ -23,17 +24,37 @@ func (d *daemon) reloadLoop(ctx context.Context) error {
 				continue
 			}
 			d.reload()
+		case done := <-d.reloads:
+			done <- d.reload()
 		}
+	}
+}
+
+// requestReload asks the reload goroutine for a reload (chronyc reload
+// sources) and returns its outcome.
+func (d *daemon) requestReload(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case d.reloads <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
 // reload re-reads the configuration file, re-applies the command-line
 // overrides and, if the result is valid, swaps the ACL and the log level.
-// Keys that need a restart are logged and not applied.
-func (d *daemon) reload() {
+// Keys that need a restart are logged and not applied. The error says why
+// nothing was reloaded.
+func (d *daemon) reload() error {
 	if d.flags.configFile == "" {
 		d.log.Warn("SIGHUP ignored", "reason", errNoConfigFile.Error())
-		return
+		return errNoConfigFile
 	}
 	next, err := config.Load(d.flags.configFile)
 	if err == nil {
@@ -43,13 +64,13 @@ func (d *daemon) reload() {
 	if err != nil {
 		d.log.Error("reload failed; keeping the running configuration", "config", d.flags.configFile,
 			"error", err.Error())
-		return
+		return err
 	}
 	acl, err := buildACL(next)
 	if err != nil {
 		d.log.Error("reload failed; keeping the running configuration", "config", d.flags.configFile,
 			"error", err.Error())
-		return
+		return err
 	}
 	prev := d.cfg
 	d.srv.SetACL(acl)
@@ -77,6 +98,7 @@ func (d *daemon) reload() {
 	}
 	d.cfg = next
 	d.log.Info("configuration reloaded", "config", d.flags.configFile, "acl", acl.String())
+	return nil
 }
 
 // diffPrefixes returns the prefixes in next but not prev, and those in prev

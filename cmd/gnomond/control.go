@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/cmdmon"
+	ctlserve "github.com/gnomon-time/gnomon/cmdmon/serve"
+	"github.com/gnomon-time/gnomon/config"
+	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/serve"
+	"github.com/gnomon-time/gnomon/report"
+)
+
+// ntpServer is the NTP server as the control protocol reads it: the
+// service's counters with the client log's, and the client log's records.
+type ntpServer struct {
+	svc  *serve.Service
+	clog *clientlog.Log
+	clk  clock.Served // the clock the client log's times are on
+}
+
+func (s ntpServer) ServerStats() report.ServerStats {
+	st := s.svc.ServerStats()
+	st.ClientLog = s.clog.ClientLogStats()
+	return st
+}
+
+func (s ntpServer) Clients(first, limit int, minHits uint32) report.ClientPage {
+	return s.clog.Clients(first, limit, minHits, s.clk.Now().UnixNano())
+}
+
+// openControl opens the control protocol's sockets. A UDP address of
+// control.listen that cannot be bound is an error; control.listen_optional
+// addresses and the Unix socket are skipped with a warning (the socket as
+// chronyd does when its directory is not usable).
+func openControl(cfg *config.Config, log *slog.Logger, disc *discipline, srv ntpServer, reload func(context.Context) error) (*ctlserve.Service, error) {
+	h := cmdmon.New(cmdmon.Config{Discipline: disc.runner, Server: srv, Reload: reload})
+	c := ctlserve.Config{
+		Listen: cfg.Control.ListenAddrs(), Optional: cfg.Control.OptionalListenAddrs(),
+		Socket: cfg.Control.Socket, SocketMode: cfg.Control.Mode(), SocketGroup: cfg.Control.SocketGroup,
+		SocketOptional: true, Handler: h, Logger: log,
+	}
+	return ctlserve.Listen(c)
+}
