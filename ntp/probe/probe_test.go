@@ -97,7 +97,7 @@ func TestProbeFakeServers(t *testing.T) {
 			continue
 		}
 		p := x.Reply
-		if (p.Offset - w.offset).Abs() > near || p.Delay < 0 || p.Delay > near {
+		if (p.Offset-w.offset).Abs() > near || p.Delay < 0 || p.Delay > near {
 			t.Errorf("%s: offset %v delay %v, want offset %v ± %v", x.Target, p.Offset, p.Delay, w.offset, near)
 		}
 		if x.Replies != 1 || x.Err != "" || p.Version != 4 {
