@@ -31,7 +31,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	bench.AddCommand(newBenchNTPCmd())
 	root.AddCommand(bench)
-	root.AddCommand(newSimCmd()) // sim.go: discipline scenarios on simulated time
+	root.AddCommand(newSimCmd())   // sim.go: discipline scenarios on simulated time
+	root.AddCommand(newProbeCmd()) // probe.go: one-shot NTP check with monitoring-plugin exit codes
 	return root
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 
 	beevik "github.com/beevik/ntp"
@@ -58,6 +59,8 @@ type Options struct {
 	Timeout  time.Duration // per request (and per name lookup)
 	Count    int           // requests per server; the smallest delay wins
 	Interval time.Duration // pause between a server's requests
+	// Resolver looks up host names; nil is net.DefaultResolver.
+	Resolver *net.Resolver
 	Thresholds
 }
 
@@ -121,7 +124,7 @@ func Probe(ctx context.Context, targets []Target, o Options) (Report, error) {
 // probeOne resolves t and queries it o.Count times.
 func probeOne(ctx context.Context, t Target, o Options) Result {
 	r := Result{Target: t.Input}
-	addr, err := resolve(ctx, t.Host, o.Timeout)
+	addr, err := resolve(ctx, o.Resolver, t.Host, o.Timeout)
 	if err != nil {
 		r.Err = err.Error()
 		return r
@@ -139,7 +142,7 @@ func probeOne(ctx context.Context, t Target, o Options) Result {
 		r.Sent++
 		resp, err := beevik.QueryWithOptions(r.Address, beevik.QueryOptions{Version: 4, Timeout: o.Timeout})
 		if err != nil {
-			r.Err = err.Error()
+			r.Err = queryError(err, o.Timeout)
 			continue
 		}
 		r.Replies++
@@ -190,15 +193,33 @@ func replyOf(p *beevik.Response) *Reply {
 	return r
 }
 
+// queryError says briefly why a query failed: beevik's errors carry the
+// socket addresses, which the result already names.
+func queryError(err error, timeout time.Duration) string {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("timeout (%v)", timeout)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "port unreachable (ICMP)"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "host unreachable (ICMP)"
+	}
+	return err.Error()
+}
+
 // resolve returns host's address: the literal itself, or the first
 // address the resolver gives (in its RFC 6724 order), within timeout.
-func resolve(ctx context.Context, host string, timeout time.Duration) (netip.Addr, error) {
+func resolve(ctx context.Context, res *net.Resolver, host string, timeout time.Duration) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return a.Unmap(), nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	as, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if res == nil {
+		res = net.DefaultResolver
+	}
+	as, err := res.LookupNetIP(ctx, "ip", host)
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("resolve %s: %w", host, err)
 	}

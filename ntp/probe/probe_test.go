@@ -2,8 +2,11 @@ package probe_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -74,8 +77,8 @@ func TestProbeFakeServers(t *testing.T) {
 		{probe.Critical, 2 * time.Second, true, "> crit 100ms"},
 		{probe.Warning, -30 * time.Millisecond, true, "> warn 10ms"},
 		{probe.Critical, 0, true, "unsynchronised (LI 3, stratum 0)"},
-		{probe.Unknown, 0, false, "timeout"},
-		{probe.Unknown, 0, false, "refused"},
+		{probe.Unknown, 0, false, "no reply: timeout (500ms)"},
+		{probe.Unknown, 0, false, "no reply: port unreachable (ICMP)"},
 	}
 	for i, w := range want {
 		x := r.Results[i]
@@ -166,14 +169,26 @@ func TestProbeCount(t *testing.T) {
 	}
 }
 
-func TestProbeUnresolvable(t *testing.T) {
-	// .invalid never resolves (RFC 6761); the resolver answers at once or
-	// within the timeout.
+// noDNS is a resolver that reads /etc/hosts but sends no DNS query (tests
+// send nothing off loopback).
+func noDNS() *net.Resolver {
+	return &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no DNS in tests")
+	}}
+}
+
+func TestProbeNames(t *testing.T) {
 	o := probe.DefaultOptions()
-	o.Timeout = time.Second
-	r := probeAll(t, o, "no-such-host.invalid")
+	o.Timeout, o.Resolver = 300*time.Millisecond, noDNS()
+	r := probeAll(t, o, "no-such-host.invalid", "localhost:9")
 	if x := r.Results[0]; x.Status != probe.Unknown || x.Address != "" || !strings.Contains(x.Reason, "resolve no-such-host.invalid") {
 		t.Errorf("%v %q address %q", x.Status, x.Reason, x.Address)
+	}
+	// localhost comes from /etc/hosts; port 9 (discard) is closed or silent.
+	x := r.Results[1]
+	ap, err := netip.ParseAddrPort(x.Address)
+	if err != nil || !ap.Addr().IsLoopback() || ap.Port() != 9 || x.Status != probe.Unknown {
+		t.Errorf("localhost:9: address %q (%v), %v %q", x.Address, err, x.Status, x.Reason)
 	}
 }
 
