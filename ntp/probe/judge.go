@@ -109,10 +109,16 @@ type Reply struct {
 
 // RefIDASCII is the reference ID as text for stratum 0 (kiss code) and 1
 // (reference clock name), "" for higher strata (where it is an address or
-// a hash).
+// a hash) and for IDs that are not printable ASCII (NULs aside), such as
+// chronyd's local reference 127.127.1.1 at stratum 1.
 func (r *Reply) RefIDASCII() string {
 	if r.Stratum > 1 {
 		return ""
+	}
+	for i := range 4 {
+		if c := byte(r.RefID >> (8 * i)); c != 0 && (c < 0x20 || c > 0x7e) {
+			return ""
+		}
 	}
 	return wire.RefIDString(r.RefID)
 }

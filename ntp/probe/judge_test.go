@@ -141,3 +141,25 @@ func TestParseTargets(t *testing.T) {
 		t.Error("no targets accepted")
 	}
 }
+
+func TestRefIDASCII(t *testing.T) {
+	tests := []struct {
+		stratum uint8
+		id      uint32
+		want    string
+	}{
+		{1, 0x47505300, "GPS"},
+		{1, 0x50505300, "PPS"},
+		{0, uint32(wire.KissRATE), "RATE"},
+		{0, 0, ""},
+		{1, 0x7F7F0101, ""}, // chronyd's local reference
+		{2, 0x47505300, ""}, // an IPv4 address at stratum 2
+		{16, 0x494e4954, ""},
+	}
+	for _, tt := range tests {
+		r := Reply{Stratum: tt.stratum, RefID: tt.id}
+		if got := r.RefIDASCII(); got != tt.want {
+			t.Errorf("stratum %d refid %#x: %q, want %q", tt.stratum, tt.id, got, tt.want)
+		}
+	}
+}
