@@ -1,9 +1,11 @@
 package probe
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -140,7 +142,7 @@ func probeOne(ctx context.Context, t Target, o Options) Result {
 			break
 		}
 		r.Sent++
-		resp, err := beevik.QueryWithOptions(r.Address, beevik.QueryOptions{Version: 4, Timeout: o.Timeout})
+		resp, err := query(r.Address, o.Timeout)
 		if err != nil {
 			r.Err = queryError(err, o.Timeout)
 			continue
@@ -158,6 +160,33 @@ func probeOne(ctx context.Context, t Target, o Options) Result {
 		r.Reply = replyOf(best)
 	}
 	return r
+}
+
+// query sends one NTPv4 request to addr with beevik/ntp. Network bytes must
+// not crash the probe: replies beevik v1.6.0 would panic on are refused
+// before it parses them (guard), and any other panic in it becomes an error.
+func query(addr string, timeout time.Duration) (resp *beevik.Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = nil, fmt.Errorf("malformed reply: beevik/ntp panicked: %v", p)
+		}
+	}()
+	return beevik.QueryWithOptions(addr, beevik.QueryOptions{Version: 4, Timeout: timeout,
+		Extensions: []beevik.Extension{guard{}}})
+}
+
+// guard is a beevik Extension that refuses replies beevik v1.6.0 cannot
+// parse safely: its toInterval shifts by −(int8) of the poll and precision
+// fields, a negative shift (panic) when either is −128.
+type guard struct{}
+
+func (guard) ProcessQuery(*bytes.Buffer) error { return nil }
+
+func (guard) ProcessResponse(b []byte) error {
+	if len(b) >= 4 && (int8(b[2]) == math.MinInt8 || int8(b[3]) == math.MinInt8) {
+		return errors.New("malformed reply: poll or precision −128")
+	}
+	return nil
 }
 
 // better reports whether a should replace b as the reply kept: a reply
