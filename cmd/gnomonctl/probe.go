@@ -73,10 +73,7 @@ exits 3, and an unreachable one next to a critical one 2.
 				return probeUsage(errors.New("--port 0: want 1 … 65535"))
 			}
 			targets, err := probe.ParseTargets(args, port)
-			if err != nil {
-				return probeUsage(err)
-			}
-			if err := o.Validate(); err != nil {
+			if err := errors.Join(err, o.Validate()); err != nil {
 				return probeUsage(err)
 			}
 			r, err := probe.Probe(cmd.Context(), targets, o)

@@ -102,6 +102,7 @@ func TestProbeUsage(t *testing.T) {
 		{"count", []string{"127.0.0.1", "--count", "17"}, "--count 17"},
 		{"timeout", []string{"127.0.0.1", "--timeout", "0s"}, "--timeout 0s"},
 		{"bracket without port", []string{"[::1]"}, `server "[::1]"`},
+		{"all problems at once", []string{"bad host", "--count", "0"}, "--count 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

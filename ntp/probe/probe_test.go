@@ -247,3 +247,26 @@ func TestOutput(t *testing.T) {
 		t.Errorf("silent server json %+v", s)
 	}
 }
+
+func TestProbeCancelled(t *testing.T) {
+	silent := probetest.Start(t, "udp4", probetest.Server{Silent: true})
+	ts, err := probe.ParseTargets([]string{silent}, 123)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	start := time.Now()
+	o := probe.DefaultOptions()
+	o.Count = 16
+	r, err := probe.Probe(ctx, ts, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := r.Results[0]; time.Since(start) > time.Second || x.Sent != 0 || x.Status != probe.Unknown || !strings.Contains(x.Reason, "cancelled") {
+		t.Errorf("after %v: sent %d, %v %q", time.Since(start), x.Sent, x.Status, x.Reason)
+	}
+	if _, err := probe.Probe(t.Context(), ts, probe.Options{}); err == nil {
+		t.Error("zero Options accepted")
+	}
+}
