@@ -23,6 +23,12 @@
 // never holds CAP_SYS_TIME either, and the kernel clock check above covers
 // these tests too.
 //
+// probe_test.go runs `gnomonctl probe --json` (built by the test) from a
+// client namespace against gnomond, a synchronised chronyd and an
+// unsynchronised one in the server namespace, and checks rows and exit
+// codes: OK (0) with |offset| < 1 ms, a closed port UNKNOWN (3), the
+// unsynchronised chronyd CRITICAL (2).
+//
 // readme_test.go makes README.md a contract: every command of its "Two
 // commands" and "A short tour" sections and the query commands gnomond prints
 // at start-up run against gnomond started with `make run` (in a namespace of

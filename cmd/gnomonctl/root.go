@@ -31,8 +31,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	bench.AddCommand(newBenchNTPCmd())
 	root.AddCommand(bench)
-	root.AddCommand(newSimCmd()) // sim.go: discipline scenarios on simulated time
-	addControlCmds(root)         // control.go: chronyc's commands over cmdmon
+	root.AddCommand(newSimCmd())   // sim.go: discipline scenarios on simulated time
+	root.AddCommand(newProbeCmd()) // probe.go: one-shot NTP check with monitoring-plugin exit codes
+	addControlCmds(root)           // control.go: chronyc's commands over cmdmon
 	return root
 }
 
