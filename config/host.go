@@ -21,7 +21,8 @@ const RunOnlyChecks = "binding ports, hardware timestamping and PHCs, resolving 
 // judge). It returns every problem joined, each naming key and value like
 // Validate's. Call it after Validate; it looks only at keys a run refuses to
 // start without, so ntp.listen_optional (skipped at run time when it cannot
-// be bound) and control.socket (not served yet) are not checked. What is
+// be bound), control.listen_optional and control.socket (both skipped with
+// a warning at run time when unusable) are not checked. What is
 // left (RunOnlyChecks) only a run can find out.
 func (c *Config) CheckHost() error {
 	var errs []error
@@ -37,6 +38,13 @@ func (c *Config) CheckHost() error {
 		if ap, err := parseListen(s); err == nil {
 			if err := checkZone(ap.Addr().Zone()); err != nil {
 				bad(fmt.Sprintf("ntp.listen[%d]", i), s, err)
+			}
+		}
+	}
+	for i, s := range c.Control.Listen {
+		if ap, err := parseListen(s); err == nil {
+			if err := checkZone(ap.Addr().Zone()); err != nil {
+				bad(fmt.Sprintf("control.listen[%d]", i), s, err)
 			}
 		}
 	}

@@ -78,6 +78,11 @@ func startGnomond(t *testing.T, pair *netns.Pair, o gnomondOpts, limit time.Dura
 	}
 	b.WriteString(o.sources)
 	b.WriteString(o.extra)
+	if !strings.Contains(o.extra, "control:") {
+		// Each gnomond its own control socket (the default path is one
+		// for the whole host); UDP 323 is per namespace anyway.
+		fmt.Fprintf(&b, "control:\n  socket: %q\n", filepath.Join(dir, "gnomond.sock"))
+	}
 	fmt.Fprintf(&b, "log:\n  level: info\n")
 	conf := filepath.Join(dir, "gnomond.yaml")
 	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {

@@ -2,7 +2,6 @@ package interop
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +48,10 @@ var readmeExpects = []readmeExpect{
 		},
 		wantNot: []string{"the generator limited this run"}},
 	{prefix: "curl -s http://127.0.0.1:11124/metrics", want: []string{`(?m)^gnomon_sync_stratum 10$`, `(?m)^gnomon_build_info\{`}},
+	// The control socket: chronyc and gnomonctl read the local reference.
+	{prefix: "chronyc -h /run/gnomond/gnomond.sock tracking", want: []string{`(?m)^Reference ID\s+: 7F7F0101 \(\)$`, `(?m)^Stratum\s+: 10$`}},
+	{prefix: "go run ./cmd/gnomonctl sources -v", want: []string{`(?m)^MS Name/IP address\s+Stratum Poll Reach LastRx Last sample`}},
+	{prefix: "go run ./cmd/gnomonctl probe 127.0.0.1:11123", want: []string{`(?m)^NTP OK: 1 OK`, `(?m)^127\.0\.0\.1:11123 .* OK .* 10 +none +7F7F0101`}},
 	{prefix: "go run ./cmd/gnomonctl sim --list", want: []string{`(?m)^ntp-4-servers\b`}},
 	{prefix: "go run ./cmd/gnomonctl sim ntp-4-servers",
 		want: []string{`scenario ntp-4-servers, servo kalman, seed 2`, `max \|TE\| \d`, `(?m)^steps taken:\s+\d+`}},
@@ -308,9 +311,9 @@ func TestReadmeInstallPeers(t *testing.T) {
 	}
 }
 
-// The README says what gnomond does with a control socket, as gnomond's own
-// log does: not implemented yet.
-func TestReadmeControlSocketNotImplemented(t *testing.T) {
+// The README says `--control-socket PATH` is where chronyc reaches gnomond:
+// gnomond started with it serves that socket, and chronyc reads it.
+func TestReadmeControlSocket(t *testing.T) {
 	requirePeers(t)
 	root, err := moduleRoot()
 	if err != nil {
@@ -320,23 +323,30 @@ func TestReadmeControlSocketNotImplemented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !regexp.MustCompile("(?s)`--control-socket PATH`.{0,120}`chronyc -h PATH`").Match(readme) {
+		t.Errorf("README no longer says chronyc reaches gnomond at --control-socket PATH")
+	}
 	pair := suite.h.NewPairT(t)
+	sock := filepath.Join(stateDir(t, "readme-ctl"), "gnomond.sock")
 	p, err := pair.Srv.Start(netns.Spec{Name: "gnomond", Args: []string{gnomondBinary(t),
-		"--ntp-listen", "127.0.0.1:11123", "--metrics-listen", "", "--control-socket", fmt.Sprintf("/run/gnomon-readme-%d.sock", os.Getpid())},
+		"--ntp-listen", "127.0.0.1:11123", "--metrics-listen", "", "--control-socket", sock},
 		Limit: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		if err := p.Stop(); err != nil {
+			t.Errorf("stop gnomond: %v", err)
+		}
+	}()
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(p.Output(), "serving NTP") && time.Now().Before(deadline) {
+	for !strings.Contains(p.Output(), "serving control socket") && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := p.Stop(); err != nil {
-		t.Errorf("stop gnomond: %v", err)
-	}
-	implemented := !strings.Contains(p.Output(), "control socket is not implemented yet")
-	readmeSays := regexp.MustCompile("(?s)`--control-socket PATH`.{0,120}not implemented yet").Match(readme)
-	if implemented == readmeSays {
-		t.Errorf("gnomond implements the control socket: %v; README says it does not: %v\n%s", implemented, readmeSays, p.Output())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := pair.Srv.Run(ctx, netns.Spec{Name: "chronyc", Args: []string{"chronyc", "-h", sock, "tracking"}, Limit: 15 * time.Second})
+	if err != nil || !regexp.MustCompile(`(?m)^Stratum\s+: 10$`).MatchString(out) {
+		t.Errorf("chronyc -h %s tracking: %v\n%s\ngnomond:\n%s", sock, err, out, p.Output())
 	}
 }

@@ -1,6 +1,6 @@
 package engine
 
-// MakeStep makes the next clock update a step by the measured offset,
+// MakeStep makes the next clock update a step by the combined offset,
 // whatever the makestep policy says (chronyc makestep); the servo then
 // restarts from the clock's frequency. Without a selected source nothing
 // happens until one is selected. Discipline goroutine only.

@@ -352,10 +352,11 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 	}
 	var d servo.Decision
 	if e.stepNext {
-		// chronyc makestep: this update steps by the measured offset and
-		// keeps the frequency; the servo restarts from both at the next.
+		// chronyc makestep: this update steps by the selection's combined
+		// offset (clock-filtered, not one sample's) and keeps the
+		// frequency; the servo restarts from both at the next.
 		e.stepNext, e.resync = false, true
-		d = servo.Decision{Action: servo.ActionStep, Step: s.Offset, FreqPPB: f}
+		d = servo.Decision{Action: servo.ActionStep, Step: e.res.Offset, FreqPPB: f}
 	} else {
 		d = e.srv.Sample(servo.Measurement{Offset: s.Offset, Delay: s.Delay, Local: s.Local})
 	}

@@ -127,6 +127,10 @@ const binaryConfig = `ntp:
   deny: [%DENY%]
 metrics:
   listen: 127.0.0.1:0
+control:
+  listen: ["127.0.0.1:0"]
+  listen_optional: []
+  socket: ""
 log:
   format: json
 `

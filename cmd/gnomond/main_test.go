@@ -161,7 +161,7 @@ func TestBusyPortExit1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	code, _, errs := runCLI(t, "--ntp-listen", c.LocalAddr().String(), "--metrics-listen", "")
+	code, _, errs := runCLI(t, "--ntp-listen", c.LocalAddr().String(), "--metrics-listen", "", "--control-socket", "")
 	if code != cli.ExitFailure {
 		t.Errorf("exit %d, want %d; stderr:\n%s", code, cli.ExitFailure, errs)
 	}

@@ -60,7 +60,7 @@ Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.`,
 	rf := root.Flags()
 	rf.StringArrayVar(&f.ntpListen, "ntp-listen", nil, "serve NTP on ADDR:PORT instead of ntp.listen and ntp.listen_optional (repeatable)")
 	rf.StringVar(&f.metricsListen, "metrics-listen", "", `serve /metrics on ADDR:PORT instead of metrics.listen ("" = off)`)
-	rf.StringVar(&f.controlSocket, "control-socket", "", "control socket path instead of control.socket (reserved: not served yet)")
+	rf.StringVar(&f.controlSocket, "control-socket", "", "control socket path instead of control.socket (\"\" = none)")
 	rf.StringVar(&f.logLevel, "log-level", "", "log level instead of log.level: debug, info, warn or error")
 	rf.DurationVar(&f.virtualOffset, "virtual-clock-offset", 0, "start the virtual clock this far ahead of the host clock (clock.mode virtual only; demonstrations and tests)")
 	_ = rf.MarkHidden("virtual-clock-offset")
