@@ -229,7 +229,7 @@ func TestGnomonctlMatchesChronyc(t *testing.T) {
 		cmds  [][]string
 	}{
 		{"unauthorised", map[wire.Command]wire.Status{wire.CmdTracking: wire.StatusUnauth, wire.CmdServerStats: wire.StatusUnauth,
-			wire.CmdNSources: wire.StatusUnauth, wire.CmdClientAccesses3: wire.StatusUnauth}, -1,
+			wire.CmdNSources: wire.StatusUnauth, wire.CmdClientAccessesByIndex3: wire.StatusUnauth}, -1,
 			[][]string{{"tracking"}, {"serverstats"}, {"sources"}, {"clients"}}},
 		{"no-such-source-midway", map[wire.Command]wire.Status{wire.CmdSourceData: wire.StatusNoSuchSource,
 			wire.CmdSourceStats: wire.StatusNoSuchSource}, 2, [][]string{{"sources", "-v"}, {"sourcestats"}, {"ntpdata"}}},

@@ -178,7 +178,7 @@ func (s *fakeCmdmon) answer(req []byte) []byte {
 				t = wire.RpyNTPData2
 			}
 			build(t, func(b []byte) []byte { return wire.EncodeNTPData(b, *d, v2) })
-		case wire.CmdClientAccesses3:
+		case wire.CmdClientAccessesByIndex3:
 			if len(req) < 36 {
 				rh.Reply, rh.Status = wire.RpyNull, wire.StatusBadPktLength
 				break
@@ -191,8 +191,8 @@ func (s *fakeCmdmon) answer(req []byte) []byte {
 				r.Clients = append(r.Clients, f.clients[i])
 			}
 			r.NextIndex = i
-			build(wire.RpyClientAccesses3, func(b []byte) []byte { return wire.EncodeClientAccesses(b, r) })
-		case wire.CmdBurst, wire.CmdMakeStep, wire.CmdResetSources:
+			build(wire.RpyClientAccessesByIndex3, func(b []byte) []byte { return wire.EncodeClientAccesses(b, r) })
+		case wire.CmdBurst, wire.CmdMakestep, wire.CmdResetSources:
 			build(wire.RpyNull, func(b []byte) []byte { return b })
 		default:
 			rh.Reply, rh.Status = wire.RpyNull, wire.StatusInvalid

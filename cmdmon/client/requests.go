@@ -98,7 +98,7 @@ func (c *Client) ServerStats(ctx context.Context) (s wire.ServerStats, v4 bool, 
 // ClientAccesses is one page of CLIENT_ACCESSES_BY_INDEX3.
 func (c *Client) ClientAccesses(ctx context.Context, r wire.ClientAccessesRequest) (wire.ClientAccesses, error) {
 	body := append(append(append(u32(r.FirstIndex), u32(r.NClients)...), u32(r.MinHits)...), u32(r.Reset)...)
-	b, _, err := c.Do(ctx, wire.CmdClientAccesses3, body, lenClientAccesses, wire.RpyClientAccesses3)
+	b, _, err := c.Do(ctx, wire.CmdClientAccessesByIndex3, body, lenClientAccesses, wire.RpyClientAccessesByIndex3)
 	if err != nil {
 		return wire.ClientAccesses{}, err
 	}
@@ -125,7 +125,7 @@ func (c *Client) Burst(ctx context.Context, r wire.BurstRequest) error {
 
 // MakeStep is MAKESTEP: step the clock now by the remaining correction.
 func (c *Client) MakeStep(ctx context.Context) error {
-	_, _, err := c.Do(ctx, wire.CmdMakeStep, nil, lenNull, wire.RpyNull)
+	_, _, err := c.Do(ctx, wire.CmdMakestep, nil, lenNull, wire.RpyNull)
 	return err
 }
 

@@ -13,33 +13,33 @@ import (
 
 // Command and reply codes used by gnomonctl.
 const (
-	CmdBurst           Command = 3
-	CmdNSources        Command = 14
-	CmdSourceData      Command = 15
-	CmdTracking        Command = 33
-	CmdSourceStats     Command = 34
-	CmdMakeStep        Command = 43
-	CmdActivity        Command = 44
-	CmdServerStats     Command = 54
-	CmdNTPData         Command = 57
-	CmdNTPSourceName   Command = 65
-	CmdResetSources    Command = 66
-	CmdClientAccesses3 Command = 68
-	CmdSelectData      Command = 69
+	CmdBurst                  Command = 3
+	CmdNSources               Command = 14
+	CmdSourceData             Command = 15
+	CmdTracking               Command = 33
+	CmdSourceStats            Command = 34
+	CmdMakestep               Command = 43
+	CmdActivity               Command = 44
+	CmdServerStats            Command = 54
+	CmdNTPData                Command = 57
+	CmdNTPSourceName          Command = 65
+	CmdResetSources           Command = 66
+	CmdClientAccessesByIndex3 Command = 68
+	CmdSelectData             Command = 69
 
-	RpyNull            ReplyType = 1
-	RpyNSources        ReplyType = 2
-	RpySourceData      ReplyType = 3
-	RpyTracking        ReplyType = 5
-	RpySourceStats     ReplyType = 6
-	RpyActivity        ReplyType = 12
-	RpyNTPData         ReplyType = 16
-	RpyNTPSourceName   ReplyType = 19
-	RpyClientAccesses3 ReplyType = 21
-	RpySelectData      ReplyType = 23
-	RpyServerStats3    ReplyType = 24
-	RpyServerStats4    ReplyType = 25
-	RpyNTPData2        ReplyType = 26
+	RpyNull                   ReplyType = 1
+	RpyNSources               ReplyType = 2
+	RpySourceData             ReplyType = 3
+	RpyTracking               ReplyType = 5
+	RpySourceStats            ReplyType = 6
+	RpyActivity               ReplyType = 12
+	RpyNTPData                ReplyType = 16
+	RpyNTPSourceName          ReplyType = 19
+	RpyClientAccessesByIndex3 ReplyType = 21
+	RpySelectData             ReplyType = 23
+	RpyServerStats3           ReplyType = 24
+	RpyServerStats4           ReplyType = 25
+	RpyNTPData2               ReplyType = 26
 )
 
 // Statuses.
@@ -93,7 +93,7 @@ func ReplyLen(t ReplyType) int {
 		return 172
 	case RpyNTPSourceName:
 		return 284
-	case RpyClientAccesses3:
+	case RpyClientAccessesByIndex3:
 		return 520
 	case RpyServerStats3:
 		return 72
@@ -533,7 +533,7 @@ func EncodeServerStats(h []byte, s ServerStats, v4 bool) []byte {
 }
 
 func EncodeClientAccesses(h []byte, c ClientAccesses) []byte {
-	w := body(h, RpyClientAccesses3)
+	w := body(h, RpyClientAccessesByIndex3)
 	w.u32(28, c.NIndices)
 	w.u32(32, c.NextIndex)
 	w.u32(36, uint32(len(c.Clients)))
