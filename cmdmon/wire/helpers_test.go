@@ -1,0 +1,24 @@
+package wire
+
+import (
+	"encoding/hex"
+
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func hexs(b []byte) string { return hex.EncodeToString(b) }
+
+func unhex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// ipEq compares IPAddrs with ==, which go-cmp cannot do by itself
+// (netip.Addr has unexported fields).
+var ipEq = cmp.Comparer(func(a, b IPAddr) bool { return a == b })
