@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/hex"
+	"net/netip"
 
 	"testing"
 
@@ -22,3 +23,5 @@ func unhex(t testing.TB, s string) []byte {
 // ipEq compares IPAddrs with ==, which go-cmp cannot do by itself
 // (netip.Addr has unexported fields).
 var ipEq = cmp.Comparer(func(a, b IPAddr) bool { return a == b })
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -65,6 +65,13 @@ func bodyRegion(pkt []byte, rt ReplyType, want ...ReplyType) ([]byte, error) {
 	return pkt[:n], nil
 }
 
+// fillReserved sets reserved words as chronyd does (all ones).
+func fillReserved(b []byte) {
+	for i := range b {
+		b[i] = 0xFF
+	}
+}
+
 // checkLen checks that a received reply holds a body of type rt.
 func checkLen(pkt []byte, rt ReplyType) error {
 	if n := ReplyLen(rt); len(pkt) < n {
@@ -255,7 +262,8 @@ func ParseSelectData(pkt []byte) (SelectData, error) {
 }
 
 // PutReply implements ReplyBody (NTP_DATA2, or NTP_DATA, which has no room
-// for the fields after TotalGoodCount).
+// for the fields after TotalGoodCount). The reserved words are 0xFF, as
+// chronyd sends them.
 func (r *NTPData) PutReply(pkt []byte, rt ReplyType) error {
 	b, err := bodyRegion(pkt, rt, RpyNTPData2, RpyNTPData)
 	if err != nil {
@@ -284,6 +292,9 @@ func (r *NTPData) PutReply(pkt []byte, rt ReplyType) error {
 		be.PutUint32(b[144:], r.TotalKernelRxTS)
 		be.PutUint32(b[148:], r.TotalHwTxTS)
 		be.PutUint32(b[152:], r.TotalHwRxTS)
+		fillReserved(b[156:172])
+	} else {
+		fillReserved(b[140:152])
 	}
 	return nil
 }
@@ -347,7 +358,8 @@ func (r *ServerStats) fields() [17]*uint64 {
 
 // PutReply implements ReplyBody (SERVER_STATS4: 17 Integer64 counters, or
 // SERVER_STATS3: the first 11 truncated to u32, wrapping as chrony 4.3's
-// own 32-bit counters do).
+// own 32-bit counters do). SERVER_STATS4's reserved words are 0xFF, as
+// chronyd sends them.
 func (r *ServerStats) PutReply(pkt []byte, rt ReplyType) error {
 	b, err := bodyRegion(pkt, rt, RpyServerStats4, RpyServerStats3)
 	if err != nil {
@@ -363,6 +375,7 @@ func (r *ServerStats) PutReply(pkt []byte, rt ReplyType) error {
 	for i, p := range f {
 		PutInteger64(b[28+8*i:], *p)
 	}
+	fillReserved(b[164:196])
 	return nil
 }
 
