@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/hex"
+	"net"
 	"net/netip"
 
 	"testing"
@@ -25,3 +26,11 @@ func unhex(t testing.TB, s string) []byte {
 var ipEq = cmp.Comparer(func(a, b IPAddr) bool { return a == b })
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+func mustAddrFromIP(ip net.IP) netip.Addr {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		panic("bad IP")
+	}
+	return a.Unmap()
+}
