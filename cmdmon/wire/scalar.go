@@ -110,16 +110,16 @@ func PutTimespec(b []byte, t time.Time) {
 
 // ParseTimespec reads a 12-byte Timespec from b as chronyd does
 // (UTI_TimespecNetworkToHost): sec_high 0x7FFFFFFF counts as 0 and nsec
-// is capped at 999999999. 0/0/0 gives the zero time.Time (so the Unix
-// epoch itself does not round-trip).
+// is capped at 999999999. 0/0/0 (with either sec_high) gives the zero
+// time.Time, so the Unix epoch itself does not round-trip.
 func ParseTimespec(b []byte) time.Time {
 	_ = b[TimespecLen-1]
 	hi, lo, ns := be.Uint32(b), be.Uint32(b[4:]), be.Uint32(b[8:])
-	if hi == 0 && lo == 0 && ns == 0 {
-		return time.Time{}
-	}
 	if hi == noHighSec {
 		hi = 0
+	}
+	if hi == 0 && lo == 0 && ns == 0 {
+		return time.Time{}
 	}
 	return time.Unix(int64(uint64(hi)<<32|uint64(lo)), int64(min(ns, 999999999)))
 }

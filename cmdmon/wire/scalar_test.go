@@ -123,6 +123,9 @@ func TestTimespec(t *testing.T) {
 		t.Errorf("0/0/0 = %v, want the zero time", got)
 	}
 	be.PutUint32(b, noHighSec)
+	if got := ParseTimespec(b); !got.IsZero() {
+		t.Errorf("0x7FFFFFFF/0/0 = %v, want the zero time", got)
+	}
 	be.PutUint32(b[4:], 100)
 	be.PutUint32(b[8:], 2_000_000_000)
 	if got := ParseTimespec(b); !got.Equal(time.Unix(100, 999999999)) {
@@ -169,4 +172,27 @@ func TestInteger64(t *testing.T) {
 	if hexs(b) != "0102030405060708" || ParseInteger64(b) != 0x0102030405060708 {
 		t.Errorf("Integer64 = %s", hexs(b))
 	}
+}
+
+// FuzzFloat: every wire Float decodes to a value the encoder gives back
+// exactly (so decode∘encode∘decode = decode), and every float64 survives
+// within 2^-23 relative (or saturates / flushes to zero as chronyd does).
+func FuzzFloat(f *testing.F) {
+	for _, p := range floatPairs {
+		f.Add(p.wire, p.x)
+	}
+	f.Fuzz(func(t *testing.T, w uint32, x float64) {
+		v := Float(w).Float64()
+		if got := NewFloat(v).Float64(); got != v {
+			t.Fatalf("Float(%#08x) = %g re-encodes to %g", w, v, got)
+		}
+		ax := math.Abs(x)
+		if math.IsNaN(x) || ax < 1e-100 || ax > 1e18 || ax < math.Ldexp(1, -64) {
+			_ = NewFloat(x) // edges: flushed, saturated, denormalised; must not panic
+			return
+		}
+		if got := NewFloat(x).Float64(); math.Abs(got-x) > ax*math.Ldexp(1, -23) {
+			t.Fatalf("NewFloat(%g) = %g", x, got)
+		}
+	})
 }
