@@ -38,8 +38,7 @@ func cmdmonFake(t *testing.T, st wire.Status) (port string, last func() []byte) 
 			mu.Lock()
 			req = append([]byte(nil), buf[:n]...)
 			mu.Unlock()
-			conn.WriteToUDPAddrPort(wire.AppendReplyHeader(nil, wire.ReplyHeader{Version: wire.Version, PktType: wire.PktReply,
-				Command: h.Command, Reply: wire.RpyNull, Status: st, Sequence: h.Sequence}), from)
+			conn.WriteToUDPAddrPort(wire.AppendErrorReply(nil, h, st), from)
 		}
 	}()
 	return strconv.Itoa(conn.LocalAddr().(*net.UDPAddr).Port), func() []byte {

@@ -18,40 +18,45 @@ func FuzzFormat(f *testing.F) {
 	}
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if d, err := wire.DecodeTracking(b); err == nil {
+		if d, err := wire.ParseTracking(b); err == nil {
 			WriteTracking(io.Discard, d)
 			TrackingJSON(d)
 		}
-		if d, err := wire.DecodeSourceData(b); err == nil {
+		if d, err := wire.ParseSourceData(b); err == nil {
 			SourceRow(d)
 			SourceJSON(d)
 		}
-		if d, err := wire.DecodeSourceStats(b); err == nil {
+		if d, err := wire.ParseSourceStats(b); err == nil {
 			SourceStatsRow(d)
 			SourceStatsJSON(d)
 		}
-		if d, err := wire.DecodeSelectData(b); err == nil {
+		if d, err := wire.ParseSelectData(b); err == nil {
 			SelectDataRow(d)
 			SelectDataJSON(d)
 		}
-		for _, v2 := range []bool{false, true} {
-			if d, err := wire.DecodeNTPData(b, v2); err == nil {
-				WriteNTPData(io.Discard, d)
-				NTPDataJSON(d, v2)
+		// The stated type decides these two; try both.
+		for _, t := range []wire.ReplyType{wire.RpyNTPData, wire.RpyNTPData2, wire.RpyServerStats3, wire.RpyServerStats4} {
+			if len(b) < 8 {
+				break
 			}
-			if d, err := wire.DecodeServerStats(b, v2); err == nil {
+			b[6], b[7] = byte(t>>8), byte(t)
+			if d, err := wire.ParseNTPData(b); err == nil {
+				WriteNTPData(io.Discard, d)
+				NTPDataJSON(d, t == wire.RpyNTPData2)
+			}
+			if d, err := wire.ParseServerStats(b); err == nil {
 				WriteServerStats(io.Discard, d)
-				ServerStatsJSON(d, v2)
+				ServerStatsJSON(d, t == wire.RpyServerStats4)
 			}
 		}
-		if d, err := wire.DecodeClientAccesses(b); err == nil {
+		if d, err := wire.ParseClientAccesses(b); err == nil {
 			for _, c := range d.Clients {
 				ClientRow(c, false)
 				ClientRow(c, true)
 				ClientJSON(c)
 			}
 		}
-		if d, err := wire.DecodeActivity(b); err == nil {
+		if d, err := wire.ParseActivity(b); err == nil {
 			WriteActivity(io.Discard, d)
 		}
 	})

@@ -77,11 +77,20 @@ func (s *fakeServer) lengths() []int {
 func udpTarget(s *fakeServer) Target { return Target{"udp", s.conn.LocalAddr().String()} }
 
 func reply(h wire.RequestHeader, t wire.ReplyType, st wire.Status) wire.ReplyHeader {
-	return wire.ReplyHeader{Version: wire.Version, PktType: wire.PktReply, Command: h.Command, Reply: t, Status: st, Sequence: h.Sequence}
+	return wire.ReplyTo(h, t, st)
+}
+
+// build is wire.AppendReply for tests (which give valid bodies).
+func build(h wire.ReplyHeader, body wire.ReplyBody) []byte {
+	b, err := wire.AppendReply(nil, h, body)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func activityReply(h wire.RequestHeader, online int32) []byte {
-	return wire.EncodeActivity(wire.AppendReplyHeader(nil, reply(h, wire.RpyActivity, wire.StatusSuccess)), wire.Activity{Online: online})
+	return build(reply(h, wire.RpyActivity, wire.StatusSuccess), &wire.Activity{Online: online})
 }
 
 func newClient(t *testing.T, ts ...Target) *Client {
@@ -102,7 +111,7 @@ func TestAcceptRules(t *testing.T) {
 		bad := func(mut func(*wire.ReplyHeader)) []byte {
 			r := reply(h, wire.RpyActivity, wire.StatusSuccess)
 			mut(&r)
-			return wire.EncodeActivity(wire.AppendReplyHeader(nil, r), wire.Activity{Online: 99})
+			return build(r, &wire.Activity{Online: 99})
 		}
 		return [][]byte{
 			bad(func(r *wire.ReplyHeader) { r.Sequence++ }),
@@ -187,13 +196,13 @@ func TestSilentThenNextTarget(t *testing.T) {
 func TestStatusAndType(t *testing.T) {
 	s := startUDP(t, func(h wire.RequestHeader, _ []byte) [][]byte {
 		if h.Command == wire.CmdTracking {
-			return [][]byte{wire.AppendReplyHeader(nil, reply(h, wire.RpyNull, wire.StatusUnauth))}
+			return [][]byte{wire.AppendErrorReply(nil, h, wire.StatusUnauth)}
 		}
-		return [][]byte{wire.EncodeNSources(wire.AppendReplyHeader(nil, reply(h, wire.RpyNSources, wire.StatusSuccess)), wire.NSources{N: 1})}
+		return [][]byte{build(reply(h, wire.RpyNSources, wire.StatusSuccess), &wire.NSources{N: 1})}
 	})
 	c := newClient(t, udpTarget(s))
 	_, err := c.Tracking(context.Background())
-	var se *StatusError
+	var se *wire.StatusError
 	if !errors.As(err, &se) || se.Status != wire.StatusUnauth || err.Error() != "501 Not authorised" {
 		t.Errorf("Tracking: %v, want 501 Not authorised", err)
 	}
@@ -207,7 +216,7 @@ func TestStatusAndType(t *testing.T) {
 // a SERVER_STATS3 answer (chrony 4.3) is taken.
 func TestOldTypes(t *testing.T) {
 	s := startUDP(t, func(h wire.RequestHeader, req []byte) [][]byte {
-		return [][]byte{wire.EncodeServerStats(wire.AppendReplyHeader(nil, reply(h, wire.RpyServerStats3, 0)), wire.ServerStats{NTPHits: 7}, false)}
+		return [][]byte{build(reply(h, wire.RpyServerStats3, 0), &wire.ServerStats{NTPHits: 7})}
 	})
 	c := newClient(t, udpTarget(s))
 	st, v4, err := c.ServerStats(context.Background())
