@@ -419,3 +419,13 @@ func TestAllocs(t *testing.T) {
 		t.Errorf("%v allocations per request", n)
 	}
 }
+
+func TestOpen(t *testing.T) {
+	open := map[Command]bool{CmdNull: true, CmdLogon: true, CmdNSources: true, CmdSourceData: true, CmdTracking: true,
+		CmdSourceStats: true, CmdRTCReport: true, CmdManualList: true, CmdActivity: true, CmdSmoothing: true, CmdNTPSourceName: true}
+	for c := Command(0); c <= CmdLocal3+1; c++ {
+		if c.Open() != open[c] {
+			t.Errorf("%v.Open() = %v", c, c.Open())
+		}
+	}
+}
