@@ -269,3 +269,18 @@ func (t ReplyType) String() string {
 	}
 	return "reply " + strconv.Itoa(int(t))
 }
+
+// Open reports whether chronyd serves cmd to any permitted host over UDP
+// (cmdmon.c's PERMIT_OPEN, the same in 4.3 and current releases): NULL,
+// N_SOURCES, SOURCE_DATA, TRACKING, SOURCESTATS, RTCREPORT, MANUAL_LIST,
+// ACTIVITY, SMOOTHING, NTP_SOURCE_NAME (and the obsolete LOGON). All others
+// are for the Unix socket only (UNAUTH over UDP) unless chrony ≥ 4.7's
+// opencommands adds them.
+func (c Command) Open() bool {
+	switch c {
+	case CmdNull, CmdLogon, CmdNSources, CmdSourceData, CmdTracking, CmdSourceStats, CmdRTCReport,
+		CmdManualList, CmdActivity, CmdSmoothing, CmdNTPSourceName:
+		return true
+	}
+	return false
+}

@@ -484,22 +484,6 @@ func ParseActivity(pkt []byte) (Activity, error) {
 	return Activity{Online: g(28), Offline: g(32), BurstOnline: g(36), BurstOffline: g(40), Unresolved: g(44)}, nil
 }
 
-// Smoothing is the SMOOTHING reply body (chronyc smoothing).
-type Smoothing struct {
-	Flags         uint32  // SmoothingActive, SmoothingLeapOnly
-	Offset        float64 // s
-	FreqPPM       float64
-	WanderPPM     float64
-	LastUpdateAgo float64 // s
-	RemainingTime float64 // s
-}
-
-// Smoothing flags (RPY_SMT_FLAG_*).
-const (
-	SmoothingActive   = 0x1
-	SmoothingLeapOnly = 0x2
-)
-
 // PutReply implements ReplyBody (SMOOTHING).
 func (r *Smoothing) PutReply(pkt []byte, rt ReplyType) error {
 	b, err := bodyRegion(pkt, rt, RpySmoothing)

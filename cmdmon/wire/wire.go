@@ -207,6 +207,22 @@ type Activity struct {
 	Online, Offline, BurstOnline, BurstOffline, Unresolved int32
 }
 
+// Smoothing is the SMOOTHING reply body (chronyc smoothing).
+type Smoothing struct {
+	Flags         uint32  // SmoothingActive, SmoothingLeapOnly
+	Offset        float64 // s
+	FreqPPM       float64
+	WanderPPM     float64
+	LastUpdateAgo float64 // s
+	RemainingTime float64 // s
+}
+
+// Smoothing flags (RPY_SMT_FLAG_*).
+const (
+	SmoothingActive   = 0x1
+	SmoothingLeapOnly = 0x2
+)
+
 // NTPSourceName is the NTP_SOURCE_NAME reply body (name[256], NUL-terminated).
 type NTPSourceName struct{ Name string }
 
