@@ -15,7 +15,7 @@ type command struct {
 	network bool
 	// run answers it; nil for a command gnomond does not carry out, which
 	// gets status instead.
-	run    func(h *Handler, ctx context.Context, req []byte) (body any, rtype wire.ReplyType, st wire.Status)
+	run    func(h *Handler, ctx context.Context, req []byte) (body wire.ReplyBody, rtype wire.ReplyType, st wire.Status)
 	status wire.Status
 }
 
@@ -47,11 +47,11 @@ func lookup(c wire.Command) (command, bool) {
 		return command{run: runNTPData}, true
 	case wire.CmdServerStats:
 		return command{run: runServerStats}, true
-	case wire.CmdClientAccesses3:
+	case wire.CmdClientAccessesByIndex3:
 		return command{run: runClients}, true
 	case wire.CmdBurst:
 		return command{run: runBurst}, true
-	case wire.CmdMakeStep:
+	case wire.CmdMakestep:
 		return command{run: runMakeStep}, true
 	case wire.CmdResetSources:
 		return command{run: runResetSources}, true
@@ -67,7 +67,7 @@ func lookup(c wire.Command) (command, bool) {
 	case wire.CmdManualList: // no manual input
 		return command{network: true, status: wire.StatusInvalid}, true
 	}
-	if c < wire.NumCommands && !obsolete(c) {
+	if c <= wire.CmdLocal3 && !obsolete(c) {
 		return command{status: wire.StatusInvalid}, true
 	}
 	return command{}, false
@@ -75,22 +75,26 @@ func lookup(c wire.Command) (command, bool) {
 
 // obsolete are request codes chrony no longer serves (INVALID even over
 // the socket, before the permission check): the old client lists, the
-// old ADD_SERVER/PEER variants, SERVER_STATS' predecessors.
+// old ADD_SERVER/PEER variants, LOCAL and DOFFSET (replaced by LOCAL3 and
+// DOFFSET2).
 func obsolete(c wire.Command) bool {
 	switch c {
-	case 38, 39, 40, 55, 56, 58, 59, 60, 61:
+	case 12, 27, 28, 32, 38, 39, 40, 55, 56, 58, 59, 60, 61:
 		return true
 	}
 	return false
 }
 
-func runNull(*Handler, context.Context, []byte) (any, wire.ReplyType, wire.Status) {
+// ptr returns a pointer to a copy of v (reply bodies encode from pointers).
+func ptr[T any](v T) *T { return &v }
+
+func runNull(*Handler, context.Context, []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	return nil, wire.RpyNull, wire.StatusSuccess
 }
 
-func runNSources(h *Handler, ctx context.Context, _ []byte) (any, wire.ReplyType, wire.Status) {
+func runNSources(h *Handler, ctx context.Context, _ []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	srcs := h.cfg.Discipline.Sources(ctx)
-	return wire.NSources{N: uint32(len(srcs))}, wire.RpyNSources, wire.StatusSuccess
+	return ptr(wire.NSources{N: uint32(len(srcs))}), wire.RpyNSources, wire.StatusSuccess
 }
 
 // index reads the source index of SOURCE_DATA, SOURCESTATS, SELECT_DATA.
@@ -102,46 +106,46 @@ func index(req []byte, n int) (int, bool) {
 	return int(r.Index), true
 }
 
-func runSourceData(h *Handler, ctx context.Context, req []byte) (any, wire.ReplyType, wire.Status) {
+func runSourceData(h *Handler, ctx context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	srcs := h.cfg.Discipline.Sources(ctx)
 	i, ok := index(req, len(srcs))
 	if !ok {
 		return nil, wire.RpyNull, wire.StatusNoSuchSource
 	}
-	return sourceDataReply(&srcs[i], i), wire.RpySourceData, wire.StatusSuccess
+	return ptr(sourceDataReply(&srcs[i], i)), wire.RpySourceData, wire.StatusSuccess
 }
 
-func runTracking(h *Handler, _ context.Context, _ []byte) (any, wire.ReplyType, wire.Status) {
+func runTracking(h *Handler, _ context.Context, _ []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	t, ok := h.cfg.Discipline.Tracking()
 	if !ok {
 		// Before the engine's first snapshot: unsynchronised, nothing known.
 		t = report.Tracking{Stratum: 16}
 	}
-	return trackingReply(&t), wire.RpyTracking, wire.StatusSuccess
+	return ptr(trackingReply(&t)), wire.RpyTracking, wire.StatusSuccess
 }
 
-func runSourceStats(h *Handler, ctx context.Context, req []byte) (any, wire.ReplyType, wire.Status) {
+func runSourceStats(h *Handler, ctx context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	stats := h.cfg.Discipline.SourceStats()
 	i, ok := index(req, len(stats))
 	if !ok {
 		return nil, wire.RpyNull, wire.StatusNoSuchSource
 	}
 	srcs := h.cfg.Discipline.Sources(ctx)
-	return sourceStatsReply(&stats[i], srcs, i), wire.RpySourceStats, wire.StatusSuccess
+	return ptr(sourceStatsReply(&stats[i], srcs, i)), wire.RpySourceStats, wire.StatusSuccess
 }
 
-func runSelectData(h *Handler, ctx context.Context, req []byte) (any, wire.ReplyType, wire.Status) {
+func runSelectData(h *Handler, ctx context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	rows := h.cfg.Discipline.SelectData()
 	i, ok := index(req, len(rows))
 	if !ok {
 		return nil, wire.RpyNull, wire.StatusNoSuchSource
 	}
 	srcs := h.cfg.Discipline.Sources(ctx)
-	return selectDataReply(&rows[i], srcs, i), wire.RpySelectData, wire.StatusSuccess
+	return ptr(selectDataReply(&rows[i], srcs, i)), wire.RpySelectData, wire.StatusSuccess
 }
 
-func runActivity(h *Handler, ctx context.Context, _ []byte) (any, wire.ReplyType, wire.Status) {
-	return activityReply(h.cfg.Discipline.Sources(ctx)), wire.RpyActivity, wire.StatusSuccess
+func runActivity(h *Handler, ctx context.Context, _ []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
+	return ptr(activityReply(h.cfg.Discipline.Sources(ctx))), wire.RpyActivity, wire.StatusSuccess
 }
 
 // requestAddr reads the address of NTP_DATA and NTP_SOURCE_NAME.
@@ -153,7 +157,7 @@ func requestAddr(req []byte) (netip.Addr, bool) {
 	return r.Addr.Addr.Unmap(), true
 }
 
-func runNTPSourceName(h *Handler, ctx context.Context, req []byte) (any, wire.ReplyType, wire.Status) {
+func runNTPSourceName(h *Handler, ctx context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	r, err := wire.ParseAddrRequest(req)
 	if err != nil {
 		return nil, wire.RpyNull, wire.StatusNoSuchSource
@@ -166,13 +170,13 @@ func runNTPSourceName(h *Handler, ctx context.Context, req []byte) (any, wire.Re
 		}
 		if r.Addr.Family == wire.FamilyID && sourceAddr(s, i) == r.Addr ||
 			r.Addr.Addr.IsValid() && s.Addr.IsValid() && s.Addr.Unmap() == r.Addr.Addr.Unmap() {
-			return wire.NTPSourceName{Name: s.ID}, wire.RpyNTPSourceName, wire.StatusSuccess
+			return ptr(wire.NTPSourceName{Name: s.ID}), wire.RpyNTPSourceName, wire.StatusSuccess
 		}
 	}
 	return nil, wire.RpyNull, wire.StatusNoSuchSource
 }
 
-func runNTPData(h *Handler, ctx context.Context, req []byte) (any, wire.ReplyType, wire.Status) {
+func runNTPData(h *Handler, ctx context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	a, ok := requestAddr(req)
 	if !ok {
 		return nil, wire.RpyNull, wire.StatusNoSuchSource
@@ -183,13 +187,13 @@ func runNTPData(h *Handler, ctx context.Context, req []byte) (any, wire.ReplyTyp
 			if !fits {
 				return nil, wire.RpyNull, wire.StatusBadPktLength
 			}
-			return ntpDataReply(&d), rtype, wire.StatusSuccess
+			return ptr(ntpDataReply(&d)), rtype, wire.StatusSuccess
 		}
 	}
 	return nil, wire.RpyNull, wire.StatusNoSuchSource
 }
 
-func runServerStats(h *Handler, _ context.Context, req []byte) (any, wire.ReplyType, wire.Status) {
+func runServerStats(h *Handler, _ context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	rtype, fits := wire.ServerStatsReplyFor(len(req))
 	if !fits {
 		return nil, wire.RpyNull, wire.StatusBadPktLength
@@ -198,10 +202,10 @@ func runServerStats(h *Handler, _ context.Context, req []byte) (any, wire.ReplyT
 	if h.cfg.Server != nil {
 		st = h.cfg.Server.ServerStats()
 	}
-	return serverStatsReply(&st, h.Stats()), rtype, wire.StatusSuccess
+	return ptr(serverStatsReply(&st, h.Stats())), rtype, wire.StatusSuccess
 }
 
-func runClients(h *Handler, _ context.Context, req []byte) (any, wire.ReplyType, wire.Status) {
+func runClients(h *Handler, _ context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	r, err := wire.ParseClientAccessesRequest(req)
 	if err != nil {
 		return nil, wire.RpyNull, wire.StatusInvalid
@@ -212,7 +216,7 @@ func runClients(h *Handler, _ context.Context, req []byte) (any, wire.ReplyType,
 	}
 	var out wire.ClientAccesses
 	if h.cfg.Server == nil {
-		return out, wire.RpyClientAccesses3, wire.StatusSuccess
+		return &out, wire.RpyClientAccessesByIndex3, wire.StatusSuccess
 	}
 	n := int(min(r.NClients, wire.MaxClientsPerReply))
 	first := int(min(r.FirstIndex, 1<<30))
@@ -221,10 +225,10 @@ func runClients(h *Handler, _ context.Context, req []byte) (any, wire.ReplyType,
 	for i := range p.Clients {
 		out.Clients = append(out.Clients, clientReply(&p.Clients[i]))
 	}
-	return out, wire.RpyClientAccesses3, wire.StatusSuccess
+	return &out, wire.RpyClientAccessesByIndex3, wire.StatusSuccess
 }
 
-func runBurst(h *Handler, ctx context.Context, req []byte) (any, wire.ReplyType, wire.Status) {
+func runBurst(h *Handler, ctx context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	r, err := wire.ParseBurstRequest(req)
 	if err != nil || r.NGood < 0 || r.NTotal < 0 {
 		return nil, wire.RpyNull, wire.StatusInvalid
@@ -283,21 +287,21 @@ func maskBits(b []byte) (int, bool) {
 	return n, true
 }
 
-func runMakeStep(h *Handler, ctx context.Context, _ []byte) (any, wire.ReplyType, wire.Status) {
+func runMakeStep(h *Handler, ctx context.Context, _ []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	if err := h.cfg.Discipline.MakeStep(ctx); err != nil {
 		return nil, wire.RpyNull, wire.StatusFailed
 	}
 	return nil, wire.RpyNull, wire.StatusSuccess
 }
 
-func runResetSources(h *Handler, ctx context.Context, _ []byte) (any, wire.ReplyType, wire.Status) {
+func runResetSources(h *Handler, ctx context.Context, _ []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	if err := h.cfg.Discipline.ResetSources(ctx); err != nil {
 		return nil, wire.RpyNull, wire.StatusFailed
 	}
 	return nil, wire.RpyNull, wire.StatusSuccess
 }
 
-func runReload(h *Handler, ctx context.Context, _ []byte) (any, wire.ReplyType, wire.Status) {
+func runReload(h *Handler, ctx context.Context, _ []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
 	if h.cfg.Reload == nil || h.cfg.Reload(ctx) != nil {
 		return nil, wire.RpyNull, wire.StatusFailed
 	}

@@ -2,6 +2,7 @@ package cmdmon
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gnomon-time/gnomon/cmdmon/wire"
 )
@@ -28,11 +29,6 @@ func (v Verdict) String() string {
 	return "verdict(?)"
 }
 
-// versionCompat is the lowest request version that gets a "protocol
-// version mismatch" reply (chrony's PROTO_VERSION_MISMATCH_COMPAT_SERVER);
-// older ones are dropped.
-const versionCompat = 5
-
 // Handle answers one request read from a socket of the given access and
 // returns the reply (nil: none is sent). It follows chronyd's order of
 // checks (read_from_cmd_socket): length, header, version, command, the
@@ -43,7 +39,8 @@ func (h *Handler) Handle(ctx context.Context, req []byte, access Access) ([]byte
 	if len(out) > len(req) {
 		// Never answer with more than was asked (a bug above, not a reason
 		// to amplify): the error reply always fits.
-		out, v = errorReply(req, wire.StatusBadPktLength)
+		hdr, _ := wire.ParseRequestHeader(req)
+		out, v = errorReply(hdr, wire.StatusBadPktLength)
 	}
 	if out == nil {
 		h.drops.Add(1)
@@ -54,79 +51,51 @@ func (h *Handler) Handle(ctx context.Context, req []byte, access Access) ([]byte
 }
 
 func (h *Handler) handle(ctx context.Context, req []byte, access Access) ([]byte, Verdict) {
-	if len(req) < wire.MinRequestLen || len(req) > wire.MaxRequestLen {
-		return nil, DroppedLength
-	}
 	hdr, err := wire.ParseRequestHeader(req)
-	if err != nil || hdr.PktType != wire.PktRequest || hdr.Res1 != 0 || hdr.Res2 != 0 {
-		return nil, DroppedHeader
-	}
-	if hdr.Version != wire.Version {
-		if hdr.Version >= versionCompat {
-			return errorReply(req, wire.StatusBadPktVersion)
+	switch {
+	case errors.Is(err, wire.ErrShort), errors.Is(err, wire.ErrLong):
+		return nil, DroppedLength
+	case errors.Is(err, wire.ErrVersion):
+		if hdr.Version >= wire.VersionCompatServer {
+			return errorReply(hdr, wire.StatusBadPktVersion)
 		}
 		return nil, DroppedVersion
+	case err != nil:
+		return nil, DroppedHeader
 	}
 	c, ok := lookup(hdr.Command)
 	if !ok {
-		return errorReply(req, wire.StatusInvalid)
+		return errorReply(hdr, wire.StatusInvalid)
 	}
-	if n := wire.RequestLen(hdr.Command); len(req) < n {
-		return errorReply(req, wire.StatusBadPktLength)
+	// The padding rule: SERVER_STATS and NTP_DATA also accept the shorter
+	// requests of clients that know only older reply types (their run
+	// picks the type).
+	if n, ok := wire.RequestLen(hdr.Command); ok && len(req) < n &&
+		hdr.Command != wire.CmdServerStats && hdr.Command != wire.CmdNTPData {
+		return errorReply(hdr, wire.StatusBadPktLength)
 	}
 	if access != AccessSocket && !c.network {
-		return errorReply(req, wire.StatusUnauth)
+		return errorReply(hdr, wire.StatusUnauth)
 	}
 	if c.run == nil {
-		return errorReply(req, c.status)
+		return errorReply(hdr, c.status)
 	}
 	body, rtype, st := c.run(h, ctx, req)
-	if st != wire.StatusSuccess || body == nil {
-		if st == wire.StatusSuccess {
-			return reply(req, wire.RpyNull, wire.StatusSuccess), Answered
-		}
-		return errorReply(req, st)
+	if st != wire.StatusSuccess {
+		return errorReply(hdr, st)
 	}
-	return encode(reply(req, rtype, wire.StatusSuccess), rtype, body), Answered
-}
-
-// reply is the header of the reply to req (command and sequence echoed).
-func reply(req []byte, rtype wire.ReplyType, st wire.Status) []byte {
-	hdr, _ := wire.ParseRequestHeader(req)
-	return wire.AppendReplyHeader(make([]byte, 0, wire.ReplyHeaderLen), wire.ReplyHeader{
-		Version: wire.Version, PktType: wire.PktReply, Command: hdr.Command,
-		Reply: rtype, Status: st, Sequence: hdr.Sequence,
-	})
+	if body == nil {
+		rtype = wire.RpyNull
+	}
+	out, err := wire.AppendReply(nil, wire.ReplyTo(hdr, rtype, wire.StatusSuccess), body)
+	if err != nil {
+		// A value the format cannot hold: chronyd would not have it.
+		return errorReply(hdr, wire.StatusFailed)
+	}
+	return out, Answered
 }
 
 // errorReply is the 28-byte NULL reply with status st.
-func errorReply(req []byte, st wire.Status) ([]byte, Verdict) {
-	return reply(req, wire.RpyNull, st), Refused
-}
-
-// encode appends body to the reply header h.
-func encode(h []byte, rtype wire.ReplyType, body any) []byte {
-	switch b := body.(type) {
-	case wire.NSources:
-		return wire.EncodeNSources(h, b)
-	case wire.SourceData:
-		return wire.EncodeSourceData(h, b)
-	case wire.Tracking:
-		return wire.EncodeTracking(h, b)
-	case wire.SourceStats:
-		return wire.EncodeSourceStats(h, b)
-	case wire.SelectData:
-		return wire.EncodeSelectData(h, b)
-	case wire.NTPData:
-		return wire.EncodeNTPData(h, b, rtype == wire.RpyNTPData2)
-	case wire.ServerStats:
-		return wire.EncodeServerStats(h, b, rtype == wire.RpyServerStats4)
-	case wire.ClientAccesses:
-		return wire.EncodeClientAccesses(h, b)
-	case wire.Activity:
-		return wire.EncodeActivity(h, b)
-	case wire.NTPSourceName:
-		return wire.EncodeNTPSourceName(h, b)
-	}
-	panic("cmdmon: no encoder for a reply body") // a programming error, covered by tests
+func errorReply(req wire.RequestHeader, st wire.Status) ([]byte, Verdict) {
+	return wire.AppendErrorReply(nil, req, st), Refused
 }

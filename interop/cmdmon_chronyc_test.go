@@ -60,7 +60,7 @@ func cmdmonFixtures() []cmdmonFixture {
 				OrigLatestMeas: -924e-6, LatestMeas: -923e-6, LatestMeasErr: 43e-3},
 			{Addr: ip6("2001:db8::15"), Poll: 10, Stratum: 1, State: 4, Mode: 0, Reachability: 0o177, SinceSample: 1199,
 				OrigLatestMeas: -2619e-6, LatestMeas: -2629e-6, LatestMeasErr: 86e-3},
-			{Addr: wire.IPAddr{Family: wire.FamilyID, ID: 7}, Poll: 6, Stratum: 0, State: 1, Mode: 0, SinceSample: never},
+			{Addr: wire.IPAddr{Family: wire.FamilyID, ID: 1234567}, Poll: 6, Stratum: 0, State: 1, Mode: 0, SinceSample: never},
 			{Addr: ip4("198.51.100.7"), Poll: -3, Stratum: 16, State: 5, Mode: 1, Reachability: 0, SinceSample: never},
 			{Addr: ip4("192.0.2.1"), Poll: 8, Stratum: 4, State: 2, Mode: 0, Reachability: 0o1, SinceSample: 1200,
 				OrigLatestMeas: 1.5, LatestMeas: 12.25, LatestMeasErr: 9.9994},
@@ -71,7 +71,7 @@ func cmdmonFixtures() []cmdmonFixture {
 			{RefID: refID("GPS"), Addr: wire.IPAddr{}, NSamples: 11, NRuns: 5, SpanSeconds: 2760, StdDev: 25e-6, ResidFreqPPM: -0.001, SkewPPM: 0.045, EstOffset: 1e-6},
 			{RefID: 0xCB00710F, Addr: ip4("203.0.113.15"), NSamples: 64, NRuns: 33, SpanSeconds: 36000, StdDev: 3e-3, ResidFreqPPM: 12.5, SkewPPM: 150.25, EstOffset: -0.35},
 			{RefID: 0x12345678, Addr: ip6("2001:db8::15"), NSamples: 3, NRuns: 3, SpanSeconds: 345599, StdDev: 2.5, ResidFreqPPM: -123456.7, SkewPPM: 99999.6, EstOffset: 1234.5},
-			{Addr: wire.IPAddr{Family: wire.FamilyID, ID: 7}},
+			{Addr: wire.IPAddr{Family: wire.FamilyID, ID: 1234567}},
 			{RefID: 0xC6336407, Addr: ip4("198.51.100.7"), SpanSeconds: 0},
 			{RefID: 0xC0000201, Addr: ip4("192.0.2.1"), NSamples: 8, NRuns: 2, SpanSeconds: 86400 * 999, StdDev: 150e-9, EstOffset: -7e-9, SkewPPM: 0.0004},
 			{RefID: 0xC0000209, Addr: ip6("::ffff:192.0.2.9"), NSamples: 4, NRuns: 4, SpanSeconds: 86400 * 1000, StdDev: 12, EstOffset: 99999.4},
@@ -80,7 +80,7 @@ func cmdmonFixtures() []cmdmonFixture {
 			{RefID: refID("GPS"), StateChar: '*', Authenticated: 0, Leap: 0, ConfOptions: 0x2, EffOptions: 0x2, LastSampleAgo: 4, Score: 1, LoLimit: -61e-3, HiLimit: 62e-3},
 			{RefID: 0xCB00710F, Addr: ip4("203.0.113.15"), StateChar: 'D', Authenticated: 1, Leap: 1, ConfOptions: 0xC, EffOptions: 0xD, LastSampleAgo: 1300, Score: 12.34, LoLimit: -6846e-6, HiLimit: 7305e-6},
 			{RefID: 0x12345678, Addr: ip6("2001:db8::15"), StateChar: '+', Leap: 2, LastSampleAgo: 10, Score: 0.04, LoLimit: -7381e-9, HiLimit: 7355e-9},
-			{Addr: wire.IPAddr{Family: wire.FamilyID, ID: 7}, StateChar: 'N', Leap: 3, LastSampleAgo: never},
+			{Addr: wire.IPAddr{Family: wire.FamilyID, ID: 1234567}, StateChar: 'N', Leap: 3, LastSampleAgo: never},
 			{RefID: 0xC6336407, Addr: ip4("198.51.100.7"), StateChar: 'M', Leap: 3, LastSampleAgo: never},
 			{RefID: 0xC0000201, Addr: ip4("192.0.2.1"), StateChar: 'x', ConfOptions: 0x1, EffOptions: 0x1, LastSampleAgo: 400000, Score: 999.94, LoLimit: -12.5, HiLimit: 1500},
 			{RefID: 0xC0000209, Addr: ip6("::ffff:192.0.2.9"), StateChar: '~', Leap: 7, LastSampleAgo: 40000, Score: 3, LoLimit: 1e-3, HiLimit: 2e-3},
@@ -164,7 +164,8 @@ func cmdmonFixtures() []cmdmonFixture {
 // same words work for gnomonctl).
 var cmdmonCommands = [][]string{
 	{"tracking"}, {"sources"}, {"sources", "-v"}, {"sources", "-a"}, {"sourcestats", "-v"}, {"sourcestats", "-a"},
-	{"selectdata", "-v"}, {"selectdata", "-a"}, {"ntpdata"}, {"serverstats"}, {"clients"}, {"clients", "-p", "3000"},
+	{"selectdata", "-v"}, {"selectdata", "-a"}, {"ntpdata"}, {"ntpdata", "203.0.113.15"}, {"ntpdata", "2001:db8::15"},
+	{"serverstats"}, {"clients"}, {"clients", "-p", "3000"},
 	{"clients", "-k"}, {"activity"},
 }
 
@@ -229,7 +230,7 @@ func TestGnomonctlMatchesChronyc(t *testing.T) {
 		cmds  [][]string
 	}{
 		{"unauthorised", map[wire.Command]wire.Status{wire.CmdTracking: wire.StatusUnauth, wire.CmdServerStats: wire.StatusUnauth,
-			wire.CmdNSources: wire.StatusUnauth, wire.CmdClientAccesses3: wire.StatusUnauth}, -1,
+			wire.CmdNSources: wire.StatusUnauth, wire.CmdClientAccessesByIndex3: wire.StatusUnauth}, -1,
 			[][]string{{"tracking"}, {"serverstats"}, {"sources"}, {"clients"}}},
 		{"no-such-source-midway", map[wire.Command]wire.Status{wire.CmdSourceData: wire.StatusNoSuchSource,
 			wire.CmdSourceStats: wire.StatusNoSuchSource}, 2, [][]string{{"sources", "-v"}, {"sourcestats"}, {"ntpdata"}}},

@@ -3,10 +3,9 @@ package interop
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
-	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -98,13 +97,12 @@ func (s *fakeCmdmon) serve() {
 	}
 }
 
-// answer builds the reply to req, nil to stay silent.
+// answer builds the reply to req, nil to stay silent: chronyd's checks in
+// its order (wire.ParseRequestHeader), then the command's padding rule
+// (BADPKTLENGTH), then the fixture's data.
 func (s *fakeCmdmon) answer(req []byte) []byte {
-	if len(req) < wire.MinRequestLen || len(req) > wire.MaxRequestLen {
-		return nil
-	}
 	h, err := wire.ParseRequestHeader(req)
-	if err != nil || h.PktType != wire.PktRequest || h.Res1 != 0 || h.Res2 != 0 || h.Version != wire.Version {
+	if err != nil {
 		return nil
 	}
 	f := &s.data
@@ -112,96 +110,88 @@ func (s *fakeCmdmon) answer(req []byte) []byte {
 		s.record(fakeRequest{cmd: h.Command, length: len(req), attempt: h.Attempt})
 		return nil
 	}
-	rh := wire.ReplyHeader{Version: wire.Version, PktType: wire.PktReply, Command: h.Command, Sequence: h.Sequence}
-	index := int32(-1)
-	if len(req) >= 24 {
-		index = int32(binary.BigEndian.Uint32(req[20:]))
-	}
-	var out []byte
-	build := func(t wire.ReplyType, enc func([]byte) []byte) {
-		if len(req) < wire.ReplyLen(t) {
-			rh.Reply, rh.Status = wire.RpyNull, wire.StatusBadPktLength
-			return
+	var rt wire.ReplyType
+	var body wire.ReplyBody
+	st := wire.StatusSuccess
+	rt, ok := wire.ReplyFor(h.Command)
+	switch h.Command {
+	case wire.CmdServerStats:
+		rt, ok = wire.ServerStatsReplyFor(len(req))
+		if ok && f.old {
+			rt = wire.RpyServerStats3
 		}
-		rh.Reply = t
-		out = enc(wire.AppendReplyHeader(nil, rh))
+	case wire.CmdNTPData:
+		rt, ok = wire.NTPDataReplyFor(len(req))
+		if ok && f.old {
+			rt = wire.RpyNTPData
+		}
 	}
-	if st, ok := f.fail[h.Command]; ok && (f.failIndex < 0 || f.failIndex == index) {
-		rh.Reply, rh.Status = wire.RpyNull, st
-	} else {
+	if n, known := wire.RequestLenFor(h.Command, rt); !known {
+		st = wire.StatusInvalid
+	} else if !ok || len(req) < n {
+		st = wire.StatusBadPktLength
+	}
+	index := int32(-1)
+	if ir, err := wire.ParseIndexRequest(req); err == nil {
+		index = ir.Index
+	}
+	if fs, failing := f.fail[h.Command]; st == wire.StatusSuccess && failing && (f.failIndex < 0 || f.failIndex == index) {
+		st = fs
+	}
+	if st == wire.StatusSuccess {
 		switch h.Command {
 		case wire.CmdNSources:
-			build(wire.RpyNSources, func(b []byte) []byte { return wire.EncodeNSources(b, wire.NSources{N: uint32(len(f.sources))}) })
+			body = &wire.NSources{N: uint32(len(f.sources))}
 		case wire.CmdSourceData, wire.CmdSourceStats, wire.CmdSelectData:
 			if index < 0 || int(index) >= len(f.sources) {
-				rh.Reply, rh.Status = wire.RpyNull, wire.StatusNoSuchSource
+				st = wire.StatusNoSuchSource
 				break
 			}
 			switch h.Command {
 			case wire.CmdSourceData:
-				build(wire.RpySourceData, func(b []byte) []byte { return wire.EncodeSourceData(b, f.sources[index]) })
+				body = &f.sources[index]
 			case wire.CmdSourceStats:
-				build(wire.RpySourceStats, func(b []byte) []byte { return wire.EncodeSourceStats(b, f.stats[index]) })
+				body = &f.stats[index]
 			default:
-				build(wire.RpySelectData, func(b []byte) []byte { return wire.EncodeSelectData(b, f.selects[index]) })
+				body = &f.selects[index]
 			}
 		case wire.CmdTracking:
-			build(wire.RpyTracking, func(b []byte) []byte { return wire.EncodeTracking(b, f.tracking) })
+			body = &f.tracking
 		case wire.CmdActivity:
-			build(wire.RpyActivity, func(b []byte) []byte { return wire.EncodeActivity(b, f.activity) })
+			body = &f.activity
 		case wire.CmdServerStats:
-			v4 := !f.old && len(req) >= wire.ReplyLen(wire.RpyServerStats4)
-			t := wire.RpyServerStats3
-			if v4 {
-				t = wire.RpyServerStats4
-			}
-			build(t, func(b []byte) []byte { return wire.EncodeServerStats(b, f.server, v4) })
+			body = &f.server
 		case wire.CmdNTPData:
-			if len(req) < 40 {
-				rh.Reply, rh.Status = wire.RpyNull, wire.StatusBadPktLength
-				break
-			}
-			want := decodeIPAddr(req[20:40])
-			var d *wire.NTPData
+			ar, _ := wire.ParseAddrRequest(req)
+			st = wire.StatusNoSuchSource
 			for i := range f.ntp {
-				if f.ntp[i].RemoteAddr == want {
-					d = &f.ntp[i]
+				if f.ntp[i].RemoteAddr == ar.Addr {
+					body, st = &f.ntp[i], wire.StatusSuccess
 				}
 			}
-			if d == nil {
-				rh.Reply, rh.Status = wire.RpyNull, wire.StatusNoSuchSource
-				break
-			}
-			v2 := !f.old && len(req) >= wire.ReplyLen(wire.RpyNTPData2)
-			t := wire.RpyNTPData
-			if v2 {
-				t = wire.RpyNTPData2
-			}
-			build(t, func(b []byte) []byte { return wire.EncodeNTPData(b, *d, v2) })
-		case wire.CmdClientAccesses3:
-			if len(req) < 36 {
-				rh.Reply, rh.Status = wire.RpyNull, wire.StatusBadPktLength
-				break
-			}
-			first := binary.BigEndian.Uint32(req[20:])
-			n := min(binary.BigEndian.Uint32(req[24:]), wire.MaxClientsPerReply)
-			r := wire.ClientAccesses{NIndices: uint32(len(f.clients))}
-			i := first
+		case wire.CmdClientAccessesByIndex3:
+			cr, _ := wire.ParseClientAccessesRequest(req)
+			n := min(cr.NClients, wire.MaxClientsPerReply)
+			r := &wire.ClientAccesses{NIndices: uint32(len(f.clients))}
+			i := cr.FirstIndex
 			for ; i < uint32(len(f.clients)) && uint32(len(r.Clients)) < n; i++ {
 				r.Clients = append(r.Clients, f.clients[i])
 			}
 			r.NextIndex = i
-			build(wire.RpyClientAccesses3, func(b []byte) []byte { return wire.EncodeClientAccesses(b, r) })
-		case wire.CmdBurst, wire.CmdMakeStep, wire.CmdResetSources:
-			build(wire.RpyNull, func(b []byte) []byte { return b })
+			body = r
+		case wire.CmdBurst, wire.CmdMakestep, wire.CmdResetSources:
 		default:
-			rh.Reply, rh.Status = wire.RpyNull, wire.StatusInvalid
+			st = wire.StatusInvalid
 		}
 	}
-	if out == nil {
-		out = wire.AppendReplyHeader(nil, rh)
+	var out []byte
+	if st != wire.StatusSuccess || body == nil {
+		rt = wire.RpyNull
+		out = wire.AppendErrorReply(nil, h, st)
+	} else if out, err = wire.AppendReply(nil, wire.ReplyTo(h, rt, st), body); err != nil {
+		panic(fmt.Sprintf("fake cmdmon: %v", err)) // a fixture the format cannot hold
 	}
-	s.record(fakeRequest{cmd: h.Command, length: len(req), attempt: h.Attempt, reply: rh.Reply, status: rh.Status})
+	s.record(fakeRequest{cmd: h.Command, length: len(req), attempt: h.Attempt, reply: rt, status: st})
 	return out
 }
 
@@ -209,20 +199,6 @@ func (s *fakeCmdmon) record(r fakeRequest) {
 	s.mu.Lock()
 	s.seen = append(s.seen, r)
 	s.mu.Unlock()
-}
-
-// decodeIPAddr reads a 20-byte IPAddr the way the fake's fixtures compare.
-func decodeIPAddr(b []byte) wire.IPAddr {
-	a := wire.IPAddr{Family: wire.Family(binary.BigEndian.Uint16(b[16:]))}
-	switch a.Family {
-	case wire.FamilyInet4:
-		a.Addr = netip.AddrFrom4([4]byte(b[:4]))
-	case wire.FamilyInet6:
-		a.Addr = netip.AddrFrom16([16]byte(b[:16]))
-	case wire.FamilyID:
-		a.ID = binary.BigEndian.Uint32(b)
-	}
-	return a
 }
 
 // runTool runs name args with a time limit and returns stdout, stderr and

@@ -36,6 +36,13 @@
 // what the README promises; a README command without an expectation, a
 // misspelled flag or a broken promise fails.
 //
+// cmdmon_*_test.go cover gnomonctl's chronyc commands (issue 11 §2): the
+// real chronyc 4.3 and gnomonctl query one fake cmdmon server on loopback
+// (replies built with cmdmon/wire) and must print byte-identical output
+// with the same exit code, for two value sets, failures and resends; and
+// gnomonctl --json against a real chronyd's Unix socket agrees with
+// `chronyc -c`.
+//
 // The suite needs root. Without it every test skips with a loud message,
 // unless GNOMON_REQUIRE_INTEROP=1, which turns the skip into a failure (CI).
 // TestMain snapshots the kernel clock state (adjtimex, modes 0) before and

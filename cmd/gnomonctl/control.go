@@ -99,7 +99,7 @@ func ctlCmd(o *connOpts, use, short string, args cobra.PositionalArgs, flags fun
 			defer c.Close()
 			cl.ctx, cl.c, cl.w, cl.args = cmd.Context(), c, cmd.OutOrStdout(), args
 			err = run(cl)
-			var se *client.StatusError
+			var se *wire.StatusError
 			if err != nil && !cl.json && (errors.As(err, &se) || errors.Is(err, client.ErrNoDaemon) || errors.Is(err, client.ErrBadReply)) {
 				fmt.Fprintln(cl.w, err)
 				return reportedError{err}
@@ -232,7 +232,7 @@ func parseSourceAddr(ctx context.Context, s string) (wire.IPAddr, error) {
 		if err != nil {
 			return wire.IPAddr{}, fmt.Errorf("bad source ID %q", s)
 		}
-		return wire.IPAddr{Family: wire.FamilyID, ID: uint32(id)}, nil
+		return wire.IDAddr(uint32(id)), nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
@@ -245,13 +245,7 @@ func parseSourceAddr(ctx context.Context, s string) (wire.IPAddr, error) {
 	return ipAddr(a), nil
 }
 
-func ipAddr(a netip.Addr) wire.IPAddr {
-	a = a.Unmap()
-	if a.Is4() {
-		return wire.IPAddr{Family: wire.FamilyInet4, Addr: a}
-	}
-	return wire.IPAddr{Family: wire.FamilyInet6, Addr: a}
-}
+func ipAddr(a netip.Addr) wire.IPAddr { return wire.AddrOf(a) }
 
 func runNTPData(cl *call) error {
 	rows := []any{}

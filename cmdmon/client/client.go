@@ -28,15 +28,6 @@ const (
 	DefaultRetries = 2
 )
 
-// StatusError is a reply whose status is not SUCCESS.
-type StatusError struct {
-	Command wire.Command
-	Status  wire.Status
-}
-
-// Error is chronyc's text for the status, e.g. "501 Not authorised".
-func (e *StatusError) Error() string { return e.Status.String() }
-
 // Errors with chronyc's texts.
 var (
 	ErrNoDaemon = errors.New("506 Cannot talk to daemon")
@@ -182,10 +173,15 @@ func (c *Client) open(ctx context.Context) error {
 	return nil
 }
 
-// Do sends command cmd with body, padded to reqLen bytes, and returns the
-// accepted reply (header included) and its type, which must be one of
-// want. It moves to the next target when one does not answer.
-func (c *Client) Do(ctx context.Context, cmd wire.Command, body []byte, reqLen int, want ...wire.ReplyType) ([]byte, wire.ReplyType, error) {
+// Do sends command cmd with body (nil for commands without data), padded
+// as wire.AppendRequest pads it (to the newest reply type's length), and
+// returns the accepted reply (header included) and its type, which must be
+// one of want. A status other than SUCCESS is a *wire.StatusError; another
+// type ErrBadReply. It moves to the next target when one does not answer.
+func (c *Client) Do(ctx context.Context, cmd wire.Command, body wire.RequestBody, want ...wire.ReplyType) ([]byte, wire.ReplyType, error) {
+	if _, err := wire.AppendRequest(nil, cmd, 0, 0, body); err != nil {
+		return nil, 0, fmt.Errorf("cmdmon client: %w", err)
+	}
 	for c.idx < len(c.targets) {
 		if c.conn == nil {
 			if err := c.open(ctx); err != nil {
@@ -196,9 +192,9 @@ func (c *Client) Do(ctx context.Context, cmd wire.Command, body []byte, reqLen i
 				continue
 			}
 		}
-		b, err := c.submit(ctx, cmd, body, reqLen)
+		b, req, err := c.submit(ctx, cmd, body)
 		if err == nil {
-			return c.check(cmd, b, want)
+			return check(b, req, want)
 		}
 		if ctx.Err() != nil {
 			return nil, 0, ctx.Err()
@@ -211,10 +207,12 @@ func (c *Client) Do(ctx context.Context, cmd wire.Command, body []byte, reqLen i
 	return nil, 0, ErrNoDaemon
 }
 
-func (c *Client) check(cmd wire.Command, b []byte, want []wire.ReplyType) ([]byte, wire.ReplyType, error) {
-	h, _ := wire.ParseReplyHeader(b) // submit checked the length
-	if h.Status != wire.StatusSuccess {
-		return nil, h.Reply, &StatusError{Command: cmd, Status: h.Status}
+// check is chronyc's request_reply after a reply was accepted: the status,
+// then the type.
+func check(b []byte, req wire.RequestHeader, want []wire.ReplyType) ([]byte, wire.ReplyType, error) {
+	h, err := wire.CheckReply(b, req, 0)
+	if err != nil {
+		return nil, h.Reply, err // *wire.StatusError
 	}
 	for _, w := range want {
 		if h.Reply == w {
@@ -225,65 +223,72 @@ func (c *Client) check(cmd wire.Command, b []byte, want []wire.ReplyType) ([]byt
 }
 
 // submit is chronyc's submit_request: send, wait, validate, resend.
-func (c *Client) submit(ctx context.Context, cmd wire.Command, body []byte, reqLen int) ([]byte, error) {
+func (c *Client) submit(ctx context.Context, cmd wire.Command, body wire.RequestBody) ([]byte, wire.RequestHeader, error) {
 	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
-	var req []byte
+	var pkt []byte
 	for attempt := 0; attempt <= c.Retries; attempt++ {
-		seq := rand.Uint32()
-		req = wire.AppendRequest(req[:0], wire.RequestHeader{Version: wire.Version, PktType: wire.PktRequest,
-			Command: cmd, Attempt: uint16(attempt), Sequence: seq}, body, max(reqLen, wire.RequestHeaderLen+len(body)))
-		if _, err := c.conn.Write(req); err != nil {
-			return nil, fmt.Errorf("send: %w", err)
+		req := wire.NewRequestHeader(cmd, rand.Uint32(), uint16(attempt))
+		var err error
+		if pkt, err = wire.AppendRequest(pkt[:0], cmd, req.Sequence, req.Attempt, body); err != nil {
+			return nil, req, err
 		}
-		deadline := time.Now().Add(c.Timeout << attempt)
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if _, err := c.conn.Write(pkt); err != nil {
+			return nil, req, fmt.Errorf("send: %w", err)
 		}
-		if err := c.conn.SetReadDeadline(deadline); err != nil {
-			return nil, err
+		if err := c.conn.SetReadDeadline(time.Now().Add(c.Timeout << attempt)); err != nil {
+			return nil, req, err
 		}
-		if ctx.Err() != nil { // cancelled between AfterFunc and the deadline
-			return nil, ctx.Err()
+		if ctx.Err() != nil { // cancelled before the deadline was set
+			return nil, req, ctx.Err()
 		}
 	wait:
 		for {
 			n, err := c.conn.Read(c.buf)
 			if err != nil {
-				var ne net.Error
 				if ctx.Err() != nil {
-					return nil, ctx.Err()
+					return nil, req, ctx.Err()
 				}
-				if errors.As(err, &ne) && ne.Timeout() {
-					break wait // resend
-				}
-				// e.g. ECONNREFUSED from an ICMP port unreachable: chronyc
-				// resends at once.
+				// A timeout, or e.g. ECONNREFUSED from an ICMP port
+				// unreachable: chronyc resends (at once in the latter case).
 				break wait
 			}
-			b := c.buf[:n]
-			if !valid(b, cmd, seq) {
-				continue
+			switch accept(c.buf[:n], req) {
+			case replyOK:
+				return append([]byte(nil), c.buf[:n]...), req, nil
+			case replyTooShort:
+				break wait // chronyc resends at once
 			}
-			h, _ := wire.ParseReplyHeader(b)
-			if n < wire.ReplyLen(h.Reply) {
-				break wait // too short: resend, as chronyc
-			}
-			return append([]byte(nil), b...), nil
 		}
 	}
-	return nil, fmt.Errorf("no reply after %d attempts", c.Retries+1)
+	return nil, wire.RequestHeader{}, fmt.Errorf("no reply after %d attempts", c.Retries+1)
 }
 
-// valid is chronyc's header check (a BADPKTVERSION reply of version ≥ 4
-// is accepted too).
-func valid(b []byte, cmd wire.Command, seq uint32) bool {
+type verdict int
+
+const (
+	replyIgnore   verdict = iota // not a reply to this request: keep waiting
+	replyTooShort                // shorter than its stated type: resend
+	replyOK
+)
+
+// accept is chronyc's check of a received datagram (client.c
+// submit_request): the header (wire.ParseReplyHeader: type, reserved
+// bytes, version 6 or BADPKTVERSION), the echoed command and sequence,
+// then the length the stated type needs.
+func accept(b []byte, req wire.RequestHeader) verdict {
+	if len(b) < wire.ReplyHeaderLen {
+		return replyIgnore
+	}
 	h, err := wire.ParseReplyHeader(b)
-	if err != nil {
-		return false
+	if h.Command != req.Command || h.Sequence != req.Sequence {
+		return replyIgnore
 	}
-	if h.Version != wire.Version && !(h.Version >= 4 && h.Status == 18) {
-		return false
+	switch {
+	case err == nil:
+		return replyOK
+	case errors.Is(err, wire.ErrShort):
+		return replyTooShort
 	}
-	return h.PktType == wire.PktReply && h.Res1 == 0 && h.Res2 == 0 && h.Command == cmd && h.Sequence == seq
+	return replyIgnore
 }

@@ -12,7 +12,7 @@
 // doubling, 2 retries) with a new random sequence number and attempt+1;
 // when the last attempt times out the client moves to the next address,
 // and after the last one fails with "506 Cannot talk to daemon". A status
-// other than SUCCESS is a *StatusError whose text is chronyc's ("501 Not
+// other than SUCCESS is a *wire.StatusError whose text is chronyc's ("501 Not
 // authorised"); a reply of an unexpected type is ErrBadReply ("508 Bad
 // reply from daemon").
 //

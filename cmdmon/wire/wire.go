@@ -80,7 +80,7 @@ type SourceData struct {
 	Addr           IPAddr
 	Poll           int16
 	Stratum        uint16
-	State          uint16 // RPY_SD_ST_*: 0 selected, 1 nonselectable, 2 falseticker, 3 jittery, 4 combined (unselected? see chrony), 5 selectable
+	State          uint16 // RPY_SD_ST_*: 0 selected '*', 1 nonselectable '?', 2 falseticker 'x', 3 jittery '~', 4 unselected (combined) '+', 5 selectable '-'
 	Mode           uint16 // 0 server, 1 peer, 2 refclock
 	Flags          uint16
 	Reachability   uint16
@@ -138,7 +138,7 @@ type SelectData struct {
 }
 
 // NTPData is the NTP_DATA2 reply body (and NTP_DATA's, which lacks the
-// fields after TotalGoodCount).
+// four counters after TotalGoodCount).
 type NTPData struct {
 	RemoteAddr      IPAddr
 	LocalAddr       IPAddr
@@ -171,8 +171,8 @@ type NTPData struct {
 	TotalHwRxTS     uint32
 }
 
-// ServerStats is the SERVER_STATS4 reply body; SERVER_STATS3 carries the
-// first 11 counters as u32.
+// ServerStats is the SERVER_STATS4 reply body (17 counters); SERVER_STATS3
+// carries the first 11 as u32.
 type ServerStats struct {
 	NTPHits, NKEHits, CmdHits                    uint64
 	NTPDrops, NKEDrops, CmdDrops, LogDrops       uint64
@@ -206,6 +206,22 @@ const MaxClientsPerReply = 8
 type Activity struct {
 	Online, Offline, BurstOnline, BurstOffline, Unresolved int32
 }
+
+// Smoothing is the SMOOTHING reply body (chronyc smoothing).
+type Smoothing struct {
+	Flags         uint32  // SmoothingActive, SmoothingLeapOnly
+	Offset        float64 // s
+	FreqPPM       float64
+	WanderPPM     float64
+	LastUpdateAgo float64 // s
+	RemainingTime float64 // s
+}
+
+// Smoothing flags (RPY_SMT_FLAG_*).
+const (
+	SmoothingActive   = 0x1
+	SmoothingLeapOnly = 0x2
+)
 
 // NTPSourceName is the NTP_SOURCE_NAME reply body (name[256], NUL-terminated).
 type NTPSourceName struct{ Name string }
