@@ -35,8 +35,8 @@ type chart struct {
 	// Samples are the points drawn (Synced of them synchronised); Skipped
 	// the points of the history outside the window.
 	Samples, Synced, Skipped int
-	// Scale is the y axis' half range, formatted.
-	Scale string
+	// Scale is the y axis' half range, formatted; Span the time axis'.
+	Scale, Span string
 }
 
 // tick is one axis label at a position (x or y, formatted).
@@ -67,16 +67,30 @@ func newChart(pts []Point, now time.Time, window, slack time.Duration) chart {
 		PlotW: num(plotRight - plotLeft), PlotH: num(plotBottom - plotTop), CenterX: num((plotLeft + plotRight) / 2),
 		LabelX: num(plotLeft - 8), LabelY: num(chartH - 14),
 		UnsyncY: num(plotBottom + 2), UnsyncH: num(unsyncBandH)}
-	start := now.Add(-window)
 	var in []Point
 	for _, p := range pts {
-		if p.At.Before(start) || p.At.After(now.Add(slack)) {
+		if p.At.Before(now.Add(-window)) || p.At.After(now.Add(slack)) {
 			c.Skipped++
 			continue
 		}
 		in = append(in, p)
 	}
 	c.Samples = len(in)
+	// A history shorter than the window is drawn over the shortest of
+	// spanSteps that holds it, so the first minutes are not a sliver.
+	span := window
+	if len(in) > 0 {
+		for _, s := range []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute,
+			15 * time.Minute, 30 * time.Minute} {
+			if s < window && !in[0].At.Before(now.Add(-s)) {
+				span = s
+				break
+			}
+		}
+	}
+	c.Span = fmtAgo(span)
+	start := now.Add(-span)
+	window = span
 	// The y scale: symmetric, covering every offset and bound drawn.
 	peak := 0.0
 	for _, p := range in {

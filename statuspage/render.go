@@ -33,7 +33,8 @@ type Page struct {
 	TrackingOK bool
 	Sources    []report.Source
 	// History is the sampler's points, oldest first, one per Interval,
-	// from a ring of HistorySize; the chart spans Window up to Now.
+	// from a ring of HistorySize; the chart spans Window up to Now (less
+	// while the history is shorter).
 	History     []Point
 	HistorySize int
 	Interval    time.Duration
@@ -119,7 +120,7 @@ func newView(p Page) view {
 			{ID: "h-error-bound", Label: "Error bound", Value: boundOf(t.Synchronized, t.ErrorBound)},
 			{ID: "h-frequency", Label: "Frequency", Value: fmtPPM(t.FrequencyPPB, true)},
 			{ID: "h-stratum", Label: "Stratum", Value: strconv.Itoa(int(t.Stratum))},
-			{ID: "h-reference", Label: "Reference", Value: refName(t)},
+			{ID: "h-reference", Label: "Reference", Value: shortRefName(t)},
 		}
 	} else if p.ServedOK {
 		v.Headline = []field{
@@ -158,6 +159,14 @@ func refName(t report.Tracking) string {
 		return t.RefName + " (" + t.RefAddr.String() + ")"
 	}
 	return t.RefName
+}
+
+// shortRefName is refName without the address (for the headline card).
+func shortRefName(t report.Tracking) string {
+	if t.RefName != "" {
+		return t.RefName
+	}
+	return refName(t)
 }
 
 func servedFields(s report.Served) []field {

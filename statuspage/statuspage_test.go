@@ -103,6 +103,14 @@ func pages() map[string]Page {
 			p.Tracking, p.TrackingOK = unsync, true
 		}),
 		"starting": with(func(p *Page) { p.Disciplined = true }),
+		// 5 points over 8 s: the time axis spans 1 min, not the hour.
+		"short": with(func(p *Page) {
+			p.Now, p.Served, p.ServedOK, p.Disciplined = t0, servedOf(tr), true, true
+			p.Tracking, p.TrackingOK = tr, true
+			for i := 4; i >= 0; i-- {
+				p.History = append(p.History, PointOf(lockedTracking(t0.Add(-time.Duration(i)*2*time.Second))))
+			}
+		}),
 		"none": with(func(p *Page) {
 			p.Now, p.Served, p.ServedOK = t0, none, true
 		}),
@@ -237,6 +245,9 @@ func TestRenderStructure(t *testing.T) {
 	if strings.Contains(b.String(), "<script>alert") {
 		t.Error("source ID not escaped")
 	}
+	if h := c.ids["chart-title"]; h != "Offset and error bound, last 60 min" {
+		t.Errorf("chart title %q", h)
+	}
 	if !strings.Contains(c.ids["history"], "1 outside the window") {
 		t.Errorf("history note %q does not count the skipped point", c.ids["history"])
 	}
@@ -248,6 +259,24 @@ func TestRenderStructure(t *testing.T) {
 		if got := c.ids[id]; got != want {
 			t.Errorf("#%s = %q, want %q", id, got, want)
 		}
+	}
+}
+
+// A history shorter than the window gets a shorter time axis.
+func TestRenderShortHistory(t *testing.T) {
+	var b bytes.Buffer
+	if err := Render(&b, pages()["short"]); err != nil {
+		t.Fatal(err)
+	}
+	c := countChart(t, b.String())
+	if h := c.ids["chart-title"]; h != "Offset and error bound, last 1 min" {
+		t.Errorf("chart title %q", h)
+	}
+	if c.dataSamples != 5 || c.offset != 5 {
+		t.Errorf("%d samples, %d offset vertices; want 5, 5", c.dataSamples, c.offset)
+	}
+	if !strings.Contains(b.String(), ">−45 s</text>") {
+		t.Error("no −45 s tick on a 1 min axis")
 	}
 }
 
