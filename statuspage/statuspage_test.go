@@ -94,8 +94,6 @@ func pages() map[string]Page {
 			p.Now, p.Served, p.ServedOK, p.Disciplined = t0, servedOf(local), true, true
 			p.Served.Source = "local"
 			p.Tracking, p.TrackingOK = local, true
-			p.Sources = []report.Source{{ID: "local", Mode: report.SourceRefClock, State: report.StateSelected,
-				Reason: "none", Usable: true, Stratum: 10}}
 			p.History = []Point{PointOf(local)}
 		}),
 		"unsynchronised": with(func(p *Page) {
