@@ -120,13 +120,13 @@ func newView(p Page) view {
 			{ID: "h-error-bound", Label: "Error bound", Value: boundOf(t.Synchronized, t.ErrorBound)},
 			{ID: "h-frequency", Label: "Frequency", Value: fmtPPM(t.FrequencyPPB, true)},
 			{ID: "h-stratum", Label: "Stratum", Value: strconv.Itoa(int(t.Stratum))},
-			{ID: "h-reference", Label: "Reference", Value: shortRefName(t)},
+			{ID: "h-reference", Label: "Reference", Value: shortRefName(t), Class: "long"},
 		}
 	} else if p.ServedOK {
 		v.Headline = []field{
 			{ID: "h-error-bound", Label: "Error bound", Value: boundOf(s.Synchronized, s.ErrorBound)},
 			{ID: "h-stratum", Label: "Stratum", Value: strconv.Itoa(int(s.Stratum))},
-			{ID: "h-reference", Label: "Reference", Value: s.Source},
+			{ID: "h-reference", Label: "Reference", Value: s.Source, Class: "long"},
 		}
 	}
 	for _, r := range p.Sources {
@@ -252,14 +252,13 @@ func sourceRowOf(s report.Source) sourceRow {
 		State: s.State.String(), StateClass: stateClass(s.State), Reason: s.Reason,
 		Stratum: strconv.Itoa(int(s.Stratum)), Poll: strconv.Itoa(int(s.Poll)),
 		Reach: strconv.FormatUint(uint64(s.Reach), 8), LastRx: "never",
-		Offset: "–", LastSample: "–", Error: "–", Delay: "–", Jitter: "–",
+		Offset: "–", Error: "–", Delay: "–", Jitter: "–",
 		Weight: strconv.FormatFloat(s.Weight, 'f', 2, 64), Polls: "–"}
 	if s.Addr.IsValid() && s.Addr.String() != s.ID {
 		r.ID += " (" + s.Addr.String() + ")"
 	}
 	if s.Sampled {
 		r.LastRx = fmtDur(s.LastRxAgo, false) + " ago"
-		r.LastSample = fmtDur(s.LastSampleOffset, true)
 	}
 	if s.Usable {
 		r.Offset = fmtDur(s.Offset, true)
