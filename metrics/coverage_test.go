@@ -1,12 +1,10 @@
 package metrics
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -14,18 +12,7 @@ import (
 // expositions (golden, goldenDiscipline), so a change to any name, help
 // string, label or value shows up as a golden diff.
 func TestGoldensCoverEveryMetric(t *testing.T) {
-	ch := make(chan *prometheus.Desc, 128)
-	NewCollector(Sources{}).Describe(ch)
-	close(ch)
-	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
-	var described []string
-	for d := range ch {
-		m := fqName.FindStringSubmatch(d.String())
-		if m == nil {
-			t.Fatalf("no fqName in %s", d)
-		}
-		described = append(described, m[1])
-	}
+	described := describedNames(t)
 	var covered []string
 	for _, g := range []string{golden, goldenDiscipline} {
 		for _, l := range strings.Split(g, "\n") {

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs the third-party peers the interop tests and benchmarks talk to
 # (chronyd/chronyc, ntpdig, ptp4l/pmc, iproute2, ping, util-linux's setpriv, curl for the README's tour;
-# ethtool for the benchmark) WITHOUT starting their
+# ethtool for the benchmark; headless chromium for the status page's test) WITHOUT starting their
 # services and without touching the host's time configuration:
 # a temporary /usr/sbin/policy-rc.d (exit 101) denies every invoke-rc.d start
 # during the install, and any stray daemon the install left is reported.
 # Idempotent; needs root. Prints what it did.
 set -euo pipefail
 
-pkgs=(chrony ntpsec-ntpdig linuxptp iproute2 iputils-ping util-linux curl ethtool)
+pkgs=(chrony ntpsec-ntpdig linuxptp iproute2 iputils-ping util-linux curl ethtool chromium)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -33,6 +33,7 @@ import (
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
 	"github.com/gnomon-time/gnomon/ntp/serve"
 	"github.com/gnomon-time/gnomon/source"
+	"github.com/gnomon-time/gnomon/statuspage"
 )
 
 // Shutdown bounds and intervals.
@@ -146,6 +147,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 
 	var httpSrv *http.Server
 	var httpLn net.Listener
+	var sampler *statuspage.Sampler
 	if cfg.Metrics.Listen != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -166,6 +168,14 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		// "GET /metrics" also matches HEAD; any other method gets 405 Method
 		// Not Allowed with "Allow: GET, HEAD" from the mux (read-only).
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+		status, s, err := statusPage(disc, log)
+		if err != nil {
+			svc.Close()
+			httpLn.Close()
+			return fmt.Errorf("status page: %w", err)
+		}
+		sampler = s
+		mux.Handle("GET /status", status)
 		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	}
 	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup, reloads: make(chan chan error)}
@@ -187,6 +197,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		g.Go(func() error { return run(gctx) })
 	}
 	g.Go(func() error { return disc.runner.Run(gctx) })
+	if sampler != nil {
+		g.Go(func() error { return sampler.Run(gctx) })
+	}
 	if httpSrv != nil {
 		g.Go(func() error {
 			if err := httpSrv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -358,6 +371,7 @@ func logServing(log *slog.Logger, cfg *config.Config, svc *serve.Service, httpLn
 	log.Info("access control", "allow", cfg.NTP.Allow, "deny", cfg.NTP.Deny)
 	if httpLn != nil {
 		log.Info("serving metrics", "url", "http://"+httpLn.Addr().String()+"/metrics")
+		log.Info("serving status page", "url", "http://"+httpLn.Addr().String()+"/status")
 	}
 	for _, a := range ctl.Addrs() {
 		log.Info("serving control (read-only commands)", "addr", a.String())

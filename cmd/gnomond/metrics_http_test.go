@@ -18,7 +18,7 @@ import (
 // receive buffer and a metrics listener. The start-up log says what receive
 // buffer was asked for (4 MiB, as documented) and what the kernel granted (it
 // reported 8388608 as recv_buffer, which read as a contradiction of the docs);
-// /metrics answers GET and HEAD and refuses other methods with 405 (POST
+// /metrics and /status answer GET and HEAD and refuse other methods with 405 (POST
 // answered 200).
 func TestStartupAndMetricsHTTP(t *testing.T) {
 	port := freeUDPPort(t)
@@ -53,20 +53,48 @@ func TestStartupAndMetricsHTTP(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no metrics URL in the log:\n%s", log)
 	}
-	url := m[1]
+	if !strings.Contains(log, strings.TrimSuffix(m[1], "/metrics")+"/status") {
+		t.Errorf("start-up log lacks the status page's URL:\n%s", log)
+	}
 	client := &http.Client{Timeout: 5 * time.Second}
+	// The discipline's first snapshot may follow the listener by a moment:
+	// until then the page says the discipline is starting.
+	statusURL := strings.TrimSuffix(m[1], "/metrics") + "/status"
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := client.Get(statusURL)
+		if err != nil {
+			t.Fatalf("GET %s: %v", statusURL, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `id="sync-mode"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: no tracking report within 10 s:\n%s", statusURL, body)
+		}
+	}
 	for _, tc := range []struct {
+		path   string
 		method string
 		code   int
 		body   string // a substring the body must contain
 	}{
-		{http.MethodGet, http.StatusOK, "gnomon_build_info"},
-		{http.MethodHead, http.StatusOK, ""},
-		{http.MethodPost, http.StatusMethodNotAllowed, ""},
-		{http.MethodPut, http.StatusMethodNotAllowed, ""},
-		{http.MethodDelete, http.StatusMethodNotAllowed, ""},
-		{http.MethodOptions, http.StatusMethodNotAllowed, ""},
+		{"/metrics", http.MethodGet, http.StatusOK, "gnomon_build_info"},
+		{"/metrics", http.MethodHead, http.StatusOK, ""},
+		{"/metrics", http.MethodPost, http.StatusMethodNotAllowed, ""},
+		{"/metrics", http.MethodPut, http.StatusMethodNotAllowed, ""},
+		{"/metrics", http.MethodDelete, http.StatusMethodNotAllowed, ""},
+		{"/metrics", http.MethodOptions, http.StatusMethodNotAllowed, ""},
+		// The default clock.mode virtual runs a discipline: the page has
+		// its tracking fields and the chart.
+		{"/status", http.MethodGet, http.StatusOK, `id="sync-mode"`},
+		{"/status", http.MethodGet, http.StatusOK, "<svg"},
+		{"/status", http.MethodHead, http.StatusOK, ""},
+		{"/status", http.MethodPost, http.StatusMethodNotAllowed, ""},
+		{"/status", http.MethodDelete, http.StatusMethodNotAllowed, ""},
 	} {
+		url := strings.TrimSuffix(m[1], "/metrics") + tc.path
 		req, err := http.NewRequestWithContext(t.Context(), tc.method, url, strings.NewReader(""))
 		if err != nil {
 			t.Fatal(err)
@@ -78,18 +106,18 @@ func TestStartupAndMetricsHTTP(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != tc.code {
-			t.Errorf("%s /metrics: %d, want %d", tc.method, resp.StatusCode, tc.code)
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.code)
 		}
 		if tc.code == http.StatusMethodNotAllowed {
 			if a := resp.Header.Get("Allow"); a != "GET, HEAD" {
-				t.Errorf("%s /metrics: Allow %q, want \"GET, HEAD\"", tc.method, a)
+				t.Errorf("%s %s: Allow %q, want \"GET, HEAD\"", tc.method, tc.path, a)
 			}
-			if strings.Contains(string(body), "gnomon_") {
-				t.Errorf("%s /metrics returned metrics", tc.method)
+			if strings.Contains(string(body), "gnomon_") || strings.Contains(string(body), "<svg") {
+				t.Errorf("%s %s returned the resource", tc.method, tc.path)
 			}
 		}
 		if !strings.Contains(string(body), tc.body) {
-			t.Errorf("%s /metrics: body lacks %q", tc.method, tc.body)
+			t.Errorf("%s %s: body lacks %q", tc.method, tc.path, tc.body)
 		}
 	}
 }
