@@ -44,7 +44,7 @@ func ReplyLen(rt ReplyType) int {
 // speaks; ok is false for the others.
 func RequestDataLen(cmd Command) (n int, ok bool) {
 	switch cmd {
-	case CmdNull, CmdNSources, CmdTracking, CmdActivity, CmdSmoothing, CmdServerStats, CmdResetSources, CmdMakestep:
+	case CmdNull, CmdNSources, CmdTracking, CmdActivity, CmdSmoothing, CmdServerStats, CmdResetSources, CmdMakestep, CmdReloadSources:
 		return RequestHeaderLen, true
 	case CmdSourceData, CmdSourceStats, CmdSelectData:
 		return 24, true
@@ -64,7 +64,7 @@ func RequestDataLen(cmd Command) (n int, ok bool) {
 // NTPDataReplyFor).
 func ReplyFor(cmd Command) (rt ReplyType, ok bool) {
 	switch cmd {
-	case CmdNull, CmdResetSources, CmdBurst, CmdMakestep:
+	case CmdNull, CmdResetSources, CmdBurst, CmdMakestep, CmdReloadSources:
 		return RpyNull, true
 	case CmdNSources:
 		return RpyNSources, true
