@@ -304,7 +304,7 @@ func TestReadmeInstallPeers(t *testing.T) {
 		t.Skip("not root: install-peers.sh did not run")
 	}
 	// The tools the script's header says it provides.
-	for _, tool := range []string{"chronyd", "chronyc", "ntpdig", "ptp4l", "pmc", "ip", "ping", "setpriv", "curl", "ethtool", "chromium"} {
+	for _, tool := range []string{"chronyd", "chronyc", "ntpdig", "ptp4l", "pmc", "ip", "ping", "setpriv", "curl", "ethtool", "chromium", "prometheus", "promtool"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Errorf("%s: not installed after install-peers.sh: %v", tool, err)
 		}

@@ -34,7 +34,7 @@ func (f *fakeDiscipline) DriverStats() report.DriverStats         { return f.sta
 // bound of 20 µs has grown at 1 ppm (+10 µs).
 func disciplineFixture() *fakeDiscipline {
 	tr := &report.Tracking{
-		Mode: report.SyncLocked, Synchronized: true, RefName: "a", FrequencyPPB: -12500,
+		Mode: report.SyncLocked, Synchronized: true, RefName: "a", FrequencyPPB: -12500, SkewPPB: 40,
 		LastOffset: -1500 * time.Nanosecond, RMSOffset: 2 * time.Microsecond, ErrorBound: 30 * time.Microsecond,
 		Steps: 1, LeapSteps: 0, Updates: 420,
 	}
@@ -66,6 +66,9 @@ gnomon_clock_offset_seconds -1.5e-06
 # HELP gnomon_clock_rms_offset_seconds RMS of the offsets at the last 16 clock updates.
 # TYPE gnomon_clock_rms_offset_seconds gauge
 gnomon_clock_rms_offset_seconds 2e-06
+# HELP gnomon_clock_skew_ratio Estimated uncertainty of the clock's frequency estimate (chronyc tracking's skew), as a ratio.
+# TYPE gnomon_clock_skew_ratio gauge
+gnomon_clock_skew_ratio 4e-08
 # HELP gnomon_clock_steps_total Steps of the disciplined clock by the makestep policy.
 # TYPE gnomon_clock_steps_total counter
 gnomon_clock_steps_total 1

@@ -67,6 +67,7 @@ type Collector struct {
 
 	requests, rxStamps, txStamps                       *prometheus.Desc
 	rxHWUnused, txHWUnused, txRecorded, txUnmatched    *prometheus.Desc
+	interleaved                                        *prometheus.Desc
 	replies, sendErrors, recvErrors, truncated, kDrops *prometheus.Desc
 
 	clCapacity, clRecords, clHits, clDrops, clKoDs, clLeaks, clContended, clEvictions *prometheus.Desc
@@ -76,6 +77,7 @@ type Collector struct {
 	srcReachable, srcReach, srcOffset, srcDelay, srcJitter, srcStratum, srcSelected, srcState *prometheus.Desc
 	srcPolls, srcTimeouts                                                                     *prometheus.Desc
 	clkFreq, clkOffset, clkRMS, clkErrBound, clkSteps, clkLeapSteps, clkUpdates, clkMode      *prometheus.Desc
+	clkSkew                                                                                   *prometheus.Desc
 	discSamples, discDropped, discStraddled                                                   *prometheus.Desc
 
 	buildInfo *prometheus.Desc
@@ -103,7 +105,9 @@ func NewCollector(src Sources) *Collector {
 			"Kernel transmit timestamps stored for interleaved mode."),
 		txUnmatched: d("gnomon_ntp_interleaved_tx_timestamps_unmatched_total",
 			"Kernel transmit timestamps whose reply was no longer known."),
-		replies:    d("gnomon_ntp_replies_total", "NTP replies sent."),
+		replies: d("gnomon_ntp_replies_total", "NTP replies sent."),
+		interleaved: d("gnomon_ntp_interleaved_replies_total",
+			"NTP replies sent in interleaved mode (RFC 9769)."),
 		sendErrors: d("gnomon_ntp_send_errors_total", "NTP replies the kernel refused to send."),
 		recvErrors: d("gnomon_ntp_receive_errors_total", "Failed receive calls on NTP sockets."),
 		truncated: d("gnomon_ntp_requests_truncated_total",
@@ -148,6 +152,8 @@ func NewCollector(src Sources) *Collector {
 		clkOffset: d("gnomon_clock_offset_seconds",
 			"Combined offset of the selected sources at the last clock update (reference − local, before the correction)."),
 		clkRMS: d("gnomon_clock_rms_offset_seconds", "RMS of the offsets at the last 16 clock updates."),
+		clkSkew: d("gnomon_clock_skew_ratio",
+			"Estimated uncertainty of the clock's frequency estimate (chronyc tracking's skew), as a ratio."),
 		clkErrBound: d("gnomon_clock_error_bound_seconds",
 			"Bound on |disciplined clock − true time| at the scrape (+Inf when unsynchronised)."),
 		clkSteps:     d("gnomon_clock_steps_total", "Steps of the disciplined clock by the makestep policy."),
@@ -180,13 +186,13 @@ func Register(r prometheus.Registerer, src Sources) (*Collector, error) {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched,
+		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched, c.interleaved,
 		c.replies, c.sendErrors, c.recvErrors, c.truncated, c.kDrops,
 		c.clCapacity, c.clRecords, c.clHits, c.clDrops, c.clKoDs, c.clLeaks, c.clContended, c.clEvictions,
 		c.stratum, c.rootDelay, c.rootDisp, c.synchronized, c.leap,
 		c.srcReachable, c.srcReach, c.srcOffset, c.srcDelay, c.srcJitter, c.srcStratum, c.srcSelected, c.srcState,
 		c.srcPolls, c.srcTimeouts,
-		c.clkFreq, c.clkOffset, c.clkRMS, c.clkErrBound, c.clkSteps, c.clkLeapSteps, c.clkUpdates, c.clkMode,
+		c.clkFreq, c.clkOffset, c.clkRMS, c.clkSkew, c.clkErrBound, c.clkSteps, c.clkLeapSteps, c.clkUpdates, c.clkMode,
 		c.discSamples, c.discDropped, c.discStraddled,
 		c.buildInfo,
 	} {
@@ -226,6 +232,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.rxHWUnused, st.RXHardwareUnused)
 		counter(c.txHWUnused, st.TXHardwareUnused)
 		counter(c.txRecorded, st.TXRecorded)
+		counter(c.interleaved, st.Interleaved)
 		counter(c.txUnmatched, st.TXUnmatched)
 		counter(c.replies, st.Replies)
 		counter(c.sendErrors, st.SendErrors)
@@ -305,6 +312,7 @@ func (c *Collector) collectDiscipline(emit func(*prometheus.Desc, prometheus.Val
 	gauge(c.clkFreq, tr.FrequencyPPB*1e-9)
 	gauge(c.clkOffset, tr.LastOffset.Seconds())
 	gauge(c.clkRMS, tr.RMSOffset.Seconds())
+	gauge(c.clkSkew, tr.SkewPPB*1e-9)
 	eb := math.Inf(1)
 	if tr.Synchronized {
 		eb = tr.ErrorBound.Seconds()

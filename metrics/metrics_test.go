@@ -41,7 +41,7 @@ func fixture() (*fakeServe, *fakeLog, *fakeServed) {
 		RXTimestamps:     report.TimestampCounts{Daemon: 12, Kernel: 150},
 		TXTimestamps:     report.TimestampCounts{Daemon: 103, Kernel: 140, Hardware: 9},
 		RXHardwareUnused: 6, TXHardwareUnused: 2, TXRecorded: 139, TXUnmatched: 1,
-		Replies: 143, SendErrors: 2, ReceiveErrors: 3, Truncated: 1, KernelDrops: 8,
+		Interleaved: 40, Replies: 143, SendErrors: 2, ReceiveErrors: 3, Truncated: 1, KernelDrops: 8,
 	}
 	for _, v := range verdicts {
 		ss.Requests = append(ss.Requests, report.VerdictCount{Verdict: v, Count: counts[v]})
@@ -83,6 +83,9 @@ gnomon_ntp_client_log_rate_limited_total 7
 # HELP gnomon_ntp_client_log_records Client log records in use.
 # TYPE gnomon_ntp_client_log_records gauge
 gnomon_ntp_client_log_records 17
+# HELP gnomon_ntp_interleaved_replies_total NTP replies sent in interleaved mode (RFC 9769).
+# TYPE gnomon_ntp_interleaved_replies_total counter
+gnomon_ntp_interleaved_replies_total 40
 # HELP gnomon_ntp_interleaved_tx_timestamps_recorded_total Kernel transmit timestamps stored for interleaved mode.
 # TYPE gnomon_ntp_interleaved_tx_timestamps_recorded_total counter
 gnomon_ntp_interleaved_tx_timestamps_recorded_total 139

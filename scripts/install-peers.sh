@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the third-party peers the interop tests and benchmarks talk to
 # (chronyd/chronyc, ntpdig, ptp4l/pmc, iproute2, ping, util-linux's setpriv, curl for the README's tour;
-# ethtool for the benchmark; headless chromium for the status page's test) WITHOUT starting their
+# ethtool for the benchmark; headless chromium for the status page's test; prometheus and promtool for
+# the metrics tests) WITHOUT starting their
 # services and without touching the host's time configuration:
 # a temporary /usr/sbin/policy-rc.d (exit 101) denies every invoke-rc.d start
 # during the install, and any stray daemon the install left is reported.
 # Idempotent; needs root. Prints what it did.
 set -euo pipefail
 
-pkgs=(chrony ntpsec-ntpdig linuxptp iproute2 iputils-ping util-linux curl ethtool chromium)
+pkgs=(chrony ntpsec-ntpdig linuxptp iproute2 iputils-ping util-linux curl ethtool chromium prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -49,8 +50,9 @@ rm -f /tmp/install-peers.$$.log
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 	systemctl disable --now chrony.service >/dev/null 2>&1 || true
 	systemctl disable --now ptp4l.service phc2sys.service >/dev/null 2>&1 || true
+	systemctl disable --now prometheus.service prometheus-node-exporter.service >/dev/null 2>&1 || true
 fi
-for d in chronyd ntpd ptp4l phc2sys gpsd; do
+for d in chronyd ntpd ptp4l phc2sys gpsd prometheus prometheus-node; do  # comm is cut at 15 characters
 	if pids=$(pgrep -x "$d"); then
 		echo "install-peers: WARNING: $d is running (pids $pids); it was not started by this script" >&2
 	fi
