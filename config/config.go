@@ -33,7 +33,9 @@ type Config struct {
 	Leap      Leap      `yaml:"leap"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Control   Control   `yaml:"control"`
-	Log       Log       `yaml:"log"`
+	// ClockBound exports the error bound as a ClockBound segment.
+	ClockBound ClockBound `yaml:"clockbound"`
+	Log        Log        `yaml:"log"`
 }
 
 // NTP configures the NTP server.
@@ -185,6 +187,15 @@ func parseMode(s string) (os.FileMode, error) {
 	return os.FileMode(v), nil
 }
 
+// ClockBound configures the ClockBound shared-memory export.
+type ClockBound struct {
+	// Path of the segment file ("" = off; ClockBound clients read
+	// /var/run/clockbound/shm0).
+	Path string `yaml:"path"`
+	// MaxDriftPPB is the drift rate readers grow the bound with, ppb.
+	MaxDriftPPB int `yaml:"max_drift_ppb"`
+}
+
 // Log configures log/slog.
 type Log struct {
 	Level  string `yaml:"level"`
@@ -234,7 +245,8 @@ func builtin() *Config {
 		Metrics: Metrics{Listen: "127.0.0.1:11124"},
 		Control: Control{Listen: []string{}, ListenOptional: []string{"127.0.0.1:323", "[::1]:323"},
 			Socket: DefaultControlSocket, SocketMode: "0660"},
-		Log: Log{Level: "info", Format: FormatText},
+		ClockBound: ClockBound{MaxDriftPPB: 50000},
+		Log:        Log{Level: "info", Format: FormatText},
 	}
 }
 

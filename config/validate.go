@@ -167,6 +167,13 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if s := c.ClockBound.Path; s != "" && !filepath.IsAbs(s) {
+		bad("clockbound.path", s, "must be an absolute path")
+	}
+	if d := c.ClockBound.MaxDriftPPB; d < 1 || d > 1_000_000 {
+		bad("clockbound.max_drift_ppb", d, "must be 1 … 1000000 ppb")
+	}
+
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

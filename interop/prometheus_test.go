@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnomon-time/gnomon/clockbound"
 	"github.com/gnomon-time/gnomon/internal/netns"
 )
 
@@ -21,7 +23,8 @@ import (
 // client (so source, server and client-log series all exist) passes
 // `promtool check metrics` (names, units, _total, HELP/TYPE) without a
 // finding, and a real Prometheus server scrapes it and answers queries with
-// the values gnomond exposes.
+// the values gnomond exposes. The same gnomond writes a ClockBound segment,
+// which a reader follows across an update (checkClockBound).
 func TestPrometheusScrapesGnomond(t *testing.T) {
 	requirePeers(t)
 	for _, tool := range []string{"prometheus", "promtool", "curl"} {
@@ -40,8 +43,10 @@ func TestPrometheusScrapesGnomond(t *testing.T) {
 		t.Fatal(err)
 	}
 	startChronydUpstream(t, pair, up, limit).waitReadyFrom(t, pair.Srv)
+	shm := filepath.Join(stateDir(t, "clockbound"), "shm0")
 	g := startGnomond(t, pair, gnomondOpts{stratum: 2,
-		sources: fmt.Sprintf("sources:\n  - ntp: {address: %q, iburst: true, minpoll: -2, maxpoll: -2}\n", up)}, limit)
+		sources: fmt.Sprintf("sources:\n  - ntp: {address: %q, iburst: true, minpoll: -2, maxpoll: -2}\n", up),
+		extra:   fmt.Sprintf("clockbound:\n  path: %q\n", shm)}, limit)
 	g.waitReady(t)
 	startChronydClient(t, pair, g.addr, limit)
 	var m string
@@ -144,4 +149,54 @@ scrape_configs:
 	if up, ok := query(`up{job="gnomond"}`); !ok || up != 1 {
 		t.Errorf("prometheus up = %v (%v)", up, ok)
 	}
+
+	checkClockBound(t, g, shm)
+}
+
+// checkClockBound reads gnomond's ClockBound segment across one update
+// while sampling gnomond's own error bound: the new segment says
+// synchronised, its as_of is CLOCK_MONOTONIC_COARSE about now, and its
+// bound is one of the error bounds gnomond exposed meanwhile, plus at most
+// the virtual clock's distance from CLOCK_REALTIME (the segment bounds
+// CLOCK_REALTIME).
+func checkClockBound(t *testing.T, g *server, path string) {
+	t.Helper()
+	first, err := clockbound.Read(path)
+	if err != nil {
+		t.Fatalf("clockbound segment: %v", err)
+	}
+	lo, hi, maxOff := math.Inf(1), math.Inf(-1), 0.0
+	var next clockbound.Segment
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		m := g.scrape(t)
+		eb := scrapeValue(t, m, "gnomon_clock_error_bound_seconds", "")
+		lo, hi = min(lo, eb), max(hi, eb)
+		maxOff = max(maxOff, math.Abs(scrapeValue(t, m, "gnomon_clock_offset_seconds", "")))
+		if next, err = clockbound.Read(path); err == nil && next.Generation != first.Generation {
+			// One more sample after the update.
+			eb := scrapeValue(t, g.scrape(t), "gnomon_clock_error_bound_seconds", "")
+			lo, hi = min(lo, eb), max(hi, eb)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("clockbound segment not updated within 5 s (generation %d, %v)", first.Generation, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if next.Status != clockbound.StatusSynchronized || next.MaxDriftPPB != 50000 || next.VoidAfter != next.AsOf+clockbound.VoidAfter {
+		t.Errorf("segment %+v: want synchronized, max drift 50000 ppb, void after as_of + 1000 s", next)
+	}
+	if d := clockbound.Monotonic() - next.AsOf; d < 0 || d > 2*time.Second {
+		t.Errorf("segment as_of %v is %v before CLOCK_MONOTONIC_COARSE now", next.AsOf, d)
+	}
+	if d := next.AsOf - first.AsOf; d < 500*time.Millisecond || d > 3*time.Second {
+		t.Errorf("as_of moved by %v between updates, want about 1 s", d)
+	}
+	// The virtual clock's distance from CLOCK_REALTIME is about its last
+	// offset (all namespaces share one clock); allow 50 µs of slew since.
+	b := next.Bound.Seconds()
+	if b < lo-1e-9 || b > hi+maxOff+50e-6 {
+		t.Errorf("segment bound %v s; gnomond's error bound %v … %v s (+ up to %v s to CLOCK_REALTIME)", b, lo, hi, maxOff+50e-6)
+	}
+	t.Logf("ClockBound segment: bound %v, gnomond's error bound %.1f … %.1f µs", next.Bound, lo*1e6, hi*1e6)
 }

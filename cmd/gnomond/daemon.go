@@ -188,11 +188,24 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		return err
 	}
 
+	cb, err := openClockBound(cfg, log, disc)
+	if err != nil {
+		svc.Close()
+		ctl.Close()
+		if httpLn != nil {
+			httpLn.Close()
+		}
+		return err
+	}
+
 	logServing(log, cfg, svc, httpLn, ctl)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return svc.Run(gctx) })
 	g.Go(func() error { return ctl.Run(gctx) })
+	if cb != nil {
+		g.Go(func() error { return cb.Run(gctx) })
+	}
 	for _, run := range phcRuns {
 		g.Go(func() error { return run(gctx) })
 	}

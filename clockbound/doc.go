@@ -1,0 +1,52 @@
+// Package clockbound exports gnomond's error bound as a ClockBound
+// shared-memory segment (protocol version 2, aws/clock-bound's
+// docs/PROTOCOL.md and clock-bound-shm), so that ClockBound's client
+// libraries read [earliest, latest] around CLOCK_REALTIME without talking
+// to a daemon; and reads such segments (Read), for gnomon's tests and tools.
+//
+// # The segment (80 bytes, native endian)
+//
+//	 0 magic      two u32: 0x414D5A4E, 0x43420200 (clock-bound-shm SHM_MAGIC)
+//	 8 segsize    u32 (80)
+//	12 version    u16 (2; 0 while the segment is being created)
+//	14 generation u16 (odd while the writer updates, even after; 0 = never
+//	              written; rolls over to 2, never to 0)
+//	16 as_of      timespec (i64 s, i64 ns) of CLOCK_MONOTONIC_COARSE when the
+//	              bound was computed
+//	32 void_after timespec, CLOCK_MONOTONIC_COARSE: beyond it the bound means
+//	              nothing (ClockBound's daemon uses as_of + 1000 s; so do we)
+//	48 bound      i64 ns: bound on |CLOCK_REALTIME − true time| at as_of
+//	56 disruption u64: last VMClock disruption marker (0: gnomond has no
+//	              VMClock support yet, and says so in the next field)
+//	64 max_drift  u32 ppb: readers grow the bound by max_drift × (now − as_of)
+//	68 status     i32: 0 unknown, 1 synchronized, 2 free-running, 3 disrupted
+//	72 disruption_support u8 (0), then padding to 80
+//
+// A ClockBound reader trusts status for 5 s after as_of, then degrades
+// synchronized to free-running until void_after, then to unknown: a dead
+// gnomond is noticed.
+//
+// # What gnomond writes
+//
+// Every second (Writer.Run): the served state's error bound — |offset| of
+// the combined sources + root dispersion + root delay / 2, grown at the
+// dispersion rate, the same quantity ClockBound computes from chronyd's
+// tracking report — plus |served clock − CLOCK_REALTIME|: with clock.mode
+// virtual gnomond disciplines a software clock, not CLOCK_REALTIME, and the
+// bound is on CLOCK_REALTIME (with clock.mode system the difference is 0).
+// Status: synchronized when a source is selected (or in holdover: the bound
+// grows); unknown before the first synchronisation and whenever the only
+// reference is the local clock (its "bound" says nothing about true time);
+// free-running when synchronisation is lost. max_drift is the configured
+// value (ClockBound's daemon default: 50 ppm).
+//
+// # Update order without a lock
+//
+// The writer owns the file and updates it with three pwrite calls: the odd
+// generation, the body, the even generation. Readers map the file (or, as
+// Read does, pread it) and retry while the generation is odd or changed.
+// Each pwrite into the page cache locks and unlocks the page (an acquire
+// and a release), so the stores of one call are visible before those of the
+// next on every architecture Linux supports; no unsafe memory access is
+// needed on either side.
+package clockbound
