@@ -70,7 +70,7 @@ func TestBoundAt(t *testing.T) {
 		{101 * time.Second, 51 * time.Microsecond, StatusSynchronized, true},
 		{110 * time.Second, 501 * time.Microsecond, StatusFreeRunning, true}, // past the 5 s grace
 		{1200 * time.Second, 55001 * time.Microsecond, StatusUnknown, true},  // past void_after
-		{99 * time.Second, 0, StatusSynchronized, false},                    // before as_of
+		{99 * time.Second, 0, StatusSynchronized, false},                     // before as_of
 	} {
 		b, st, ok := s.BoundAt(tt.mono)
 		if b != tt.bound || st != tt.st || ok != tt.ok {
