@@ -353,10 +353,12 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 	var d servo.Decision
 	if e.stepNext {
 		// chronyc makestep: this update steps by the selection's combined
-		// offset (clock-filtered, not one sample's) and keeps the
-		// frequency; the servo restarts from both at the next.
+		// offset (clock-filtered, not one sample's) and sets the
+		// oscillator's frequency estimate (the slew that was correcting
+		// the offset is done by the step); the servo restarts from it at
+		// the next update.
 		e.stepNext, e.resync = false, true
-		d = servo.Decision{Action: servo.ActionStep, Step: e.res.Offset, FreqPPB: f}
+		d = servo.Decision{Action: servo.ActionStep, Step: e.res.Offset, FreqPPB: e.freqEstimate()}
 	} else {
 		d = e.srv.Sample(servo.Measurement{Offset: s.Offset, Delay: s.Delay, Local: s.Local})
 	}
