@@ -52,6 +52,7 @@ func addControlCmds(root *cobra.Command) {
 		ctlCmd(o, "burst GOOD/TOTAL [ADDRESS[/MASK]]", "Take a burst of samples from sources (chronyc burst)", rangeArgs(1, 2), nil, runBurst),
 		ctlCmd(o, "makestep", "Step the clock now by the remaining correction (chronyc makestep)", noArgs, nil, runMakeStep),
 		ctlCmd(o, "reset sources", "Drop all sources' samples (chronyc reset sources)", exactArg("sources"), nil, runResetSources),
+		newWatchCmd(o), // watch.go: live view with sparklines
 	)
 }
 
