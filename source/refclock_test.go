@@ -11,6 +11,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
+	"github.com/gnomon-time/gnomon/report"
 	"github.com/gnomon-time/gnomon/source"
 )
 
@@ -126,6 +127,11 @@ func TestScriptedRefclockScenario(t *testing.T) {
 		}
 		if st.TimeSource != clock.TimeSourceGNSS || st.ClockClass != clock.ClockClassLocked || !st.TimeTraceable {
 			t.Errorf("time source %v class %v traceable %v: want GNSS, locked, traceable", st.TimeSource, st.ClockClass, st.TimeTraceable)
+		}
+		// chronyc sources shows it as a reference clock ('#'), named by
+		// its reference ID.
+		if rows := r.Sources(context.Background()); len(rows) != 1 || rows[0].Mode != report.SourceRefClock || rows[0].RefID != refIDPPS || rows[0].State != report.StateSelected {
+			t.Errorf("sources report %+v: want one selected reference clock PPS0", rows)
 		}
 		if s.Steps != 1 {
 			t.Errorf("steps %d, want 1 (the initial 5 ms)", s.Steps)

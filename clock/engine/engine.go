@@ -589,7 +589,7 @@ func (e *Engine) buildStatus(now time.Time, st *clock.SyncState) *Status {
 	for i, src := range e.srcs {
 		r := src.last
 		ss := SourceStatus{
-			ID: src.cfg.ID, Addr: src.addr(), Options: src.cfg.Options, Usable: r.Usable,
+			ID: src.cfg.ID, Addr: src.addr(), RefClockID: src.cfg.RefClockID, Options: src.cfg.Options, Usable: r.Usable,
 			Stratum: r.Stratum, RefID: r.RefID, Leap: r.Leap, Poll: r.Poll, Reach: r.Reach,
 			RootDelay: r.RootDelay, RootDispersion: r.RootDispersion,
 			Delay: r.Delay, Dispersion: r.Dispersion, Jitter: r.Jitter,

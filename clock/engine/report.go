@@ -69,8 +69,8 @@ func (s *Status) TrackingReport(now time.Time) report.Tracking {
 // minRegressionSamples is the history sampleHist.regression needs.
 const minRegressionSamples = 3
 
-// SourcesReport returns one chronyc sources row per source. Every engine source
-// is an NTP server today (report.SourceServer). LastRxAgo is measured from
+// SourcesReport returns one chronyc sources row per source: an NTP server
+// (report.SourceServer), or a reference clock when it has a RefClockID. LastRxAgo is measured from
 // the sample's local time, so a leap smear in progress (at most 1 s) is
 // not taken out of it.
 func (s *Status) SourcesReport(now time.Time) []report.Source {
@@ -87,6 +87,11 @@ func (s *Status) SourcesReport(now time.Time) []report.Source {
 			Offset: src.Offset, LastSampleOffset: src.LastSample.Offset, Error: src.Distance,
 			Delay: src.Delay, Dispersion: src.Dispersion, Jitter: src.Jitter,
 			Distance: src.Distance, Weight: src.Weight,
+		}
+		if src.RefClockID != 0 {
+			// A reference clock (PHC, PPS, GNSS): chronyc's '#', named by
+			// its reference ID.
+			out[i].Mode, out[i].RefID = report.SourceRefClock, src.RefClockID
 		}
 	}
 	return out

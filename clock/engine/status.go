@@ -70,9 +70,12 @@ type Status struct {
 
 // SourceStatus is one source's line in chronyc sources / sourcestats.
 type SourceStatus struct {
-	ID    string
-	Addr  netip.Addr
-	State selection.State
+	ID   string
+	Addr netip.Addr
+	// RefClockID is a reference clock's ID (SourceConfig.RefClockID; 0 for
+	// an NTP server).
+	RefClockID uint32
+	State      selection.State
 	// Options are the source's selection options (as configured; nothing
 	// changes them at run time).
 	Options selection.Options
