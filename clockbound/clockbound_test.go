@@ -158,7 +158,7 @@ func TestReaderNeverTorn(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		for i := int64(1); i <= 3000 && ctx.Err() == nil; i++ {
+		for i := int64(1); i <= 2000 && ctx.Err() == nil; i++ {
 			n.Store(i)
 			f.r.Store(&report.Served{Synchronized: true, Source: "x", ErrorBound: time.Duration(i) * time.Microsecond})
 			if err := w.Update(); err != nil {
@@ -167,7 +167,7 @@ func TestReaderNeverTorn(t *testing.T) {
 			}
 			// Back to back, updates would starve the reader's retries
 			// (gnomond updates once a second); a pause keeps both busy.
-			time.Sleep(20 * time.Microsecond)
+			time.Sleep(100 * time.Microsecond)
 		}
 		done <- nil
 	}()

@@ -188,8 +188,8 @@ func monotonicCoarse() time.Duration {
 func Monotonic() time.Duration { return monotonicCoarse() }
 
 // Read reads a consistent snapshot of the segment at path, as a ClockBound
-// reader does: retry (at most 1000 times) while the generation is odd or
-// changed between two reads.
+// reader does: two reads that agree, with an even generation; while an
+// update is in progress it retries (every 50 µs, for at most 1 s).
 func Read(path string) (Segment, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -197,17 +197,21 @@ func Read(path string) (Segment, error) {
 	}
 	defer f.Close()
 	var a, b [Size]byte
-	for range 1000 {
+	deadline := time.Now().Add(time.Second)
+	for {
 		if _, err := f.ReadAt(a[:], 0); err != nil {
 			return Segment{}, fmt.Errorf("clockbound: %s: %w", path, err)
 		}
 		if _, err := f.ReadAt(b[:], 0); err != nil {
 			return Segment{}, fmt.Errorf("clockbound: %s: %w", path, err)
 		}
-		if a != b || ne.Uint16(a[offGeneration:])%2 == 1 {
-			continue // an update in progress
+		if a == b && ne.Uint16(a[offGeneration:])%2 == 0 {
+			return Decode(a[:])
 		}
-		return Decode(a[:])
+		// An update in progress.
+		if time.Now().After(deadline) {
+			return Segment{}, fmt.Errorf("clockbound: %s: no consistent snapshot within 1 s", path)
+		}
+		time.Sleep(50 * time.Microsecond)
 	}
-	return Segment{}, fmt.Errorf("clockbound: %s: no consistent snapshot in 1000 reads", path)
 }
