@@ -152,8 +152,8 @@ func TestChronycAgainstGnomond(t *testing.T) {
 			t.Errorf("source %s: error %v s, want (0, 10 ms)", r[2], errBound)
 		}
 	}
-	if len(selected) != 1 || selected[0] != tr[0][1] {
-		t.Errorf("selected sources %v, tracking reference %s: want exactly that one", selected, tr[0][1])
+	if len(selected) != 1 {
+		t.Errorf("selected sources %v: want exactly one", selected)
 	}
 
 	// sourcestats, selectdata: the same two, with samples (the regression
@@ -173,14 +173,34 @@ func TestChronycAgainstGnomond(t *testing.T) {
 			break
 		}
 	}
-	sd := csv("selectdata")
-	if len(sd) != 2 {
-		t.Errorf("chronyc -c selectdata: %q", sd)
-	}
-	for _, r := range sd {
-		if len(r) < 10 || (r[0] == "*") != (r[1] == selected[0]) {
-			t.Errorf("selectdata row %q: selected is %s", r, selected[0])
+	// tracking, sources and selectdata name the same system peer. They
+	// are separate requests, and selection may move between them (two
+	// equal upstreams): they must agree in one of five back-to-back reads.
+	starOf := func(rows [][]string, state, name int) string {
+		for _, r := range rows {
+			if len(r) > max(state, name) && r[state] == "*" {
+				return r[name]
+			}
 		}
+		return ""
+	}
+	var views []string
+	for range 5 {
+		trName := csv("tracking")[0][1]
+		srcStar := starOf(csv("sources"), 1, 2)
+		sd := csv("selectdata")
+		if len(sd) != 2 {
+			t.Fatalf("chronyc -c selectdata: %q", sd)
+		}
+		sdStar := starOf(sd, 0, 1)
+		views = append(views, fmt.Sprintf("tracking %s, sources * %s, selectdata * %s", trName, srcStar, sdStar))
+		if trName != "" && trName == srcStar && srcStar == sdStar {
+			views = nil
+			break
+		}
+	}
+	if views != nil {
+		t.Errorf("tracking, sources and selectdata never agreed on the system peer: %q", views)
 	}
 
 	// ntpdata: one block per upstream, from gnomond's poller.
@@ -275,8 +295,10 @@ func TestChronycAgainstGnomond(t *testing.T) {
 		t.Fatalf("facebook/time tracking: %v", err)
 	}
 	ft := p.(*fbchrony.ReplyTracking)
-	if got := fmt.Sprintf("%08X", ft.RefID); got != tr[0][0] || ft.Stratum != 2 || ft.LeapStatus != 0 {
-		t.Errorf("facebook/time tracking: refid %s stratum %d leap %d; chronyc: %s 2 Normal", got, ft.Stratum, ft.LeapStatus, tr[0][0])
+	// (After the makestep and reset above, selection may have moved to the
+	// other upstream: either is right, nothing else is.)
+	if got := fmt.Sprintf("%08X", ft.RefID); upHex[got] == "" || ft.Stratum != 2 || ft.LeapStatus != 0 {
+		t.Errorf("facebook/time tracking: refid %s stratum %d leap %d; want one of the upstreams %v, 2, normal", got, ft.Stratum, ft.LeapStatus, upHex)
 	}
 	p, err = fb.c.Communicate(fbchrony.NewSourcesPacket())
 	if err != nil {
