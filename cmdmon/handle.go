@@ -17,10 +17,11 @@ const (
 	DroppedLength                 // shorter than a reply header or longer than any request: no reply
 	DroppedHeader                 // not a request, or reserved bytes set: no reply
 	DroppedVersion                // a version too old for an error reply: no reply
+	DroppedAddress                // a network request from a non-loopback address (counted by the shell): no reply
 	NumVerdicts
 )
 
-var verdictNames = [NumVerdicts]string{"answered", "refused", "dropped_length", "dropped_header", "dropped_version"}
+var verdictNames = [NumVerdicts]string{"answered", "refused", "dropped_length", "dropped_header", "dropped_version", "dropped_address"}
 
 func (v Verdict) String() string {
 	if v < NumVerdicts {
@@ -47,6 +48,7 @@ func (h *Handler) Handle(ctx context.Context, req []byte, access Access) ([]byte
 	} else {
 		h.hits.Add(1)
 	}
+	h.verdicts[v].Add(1)
 	return out, v
 }
 

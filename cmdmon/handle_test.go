@@ -323,6 +323,14 @@ func TestCommands(t *testing.T) {
 	if st := h.Stats(); st.Dropped != 1 || st.Received != 11 {
 		t.Errorf("command counters %+v, want 11 received (9 commands, serverstats, a runt), 1 dropped", st)
 	}
+	// By verdict: 2 refusals (non-contiguous mask, no such source), 8
+	// answered, the runt dropped for its length.
+	want := map[string]uint64{"answered": 8, "refused": 2, "dropped_length": 1}
+	for _, v := range h.ControlStats().Requests {
+		if v.Count != want[v.Verdict] {
+			t.Errorf("requests %s = %d, want %d", v.Verdict, v.Count, want[v.Verdict])
+		}
+	}
 }
 
 // No request of any command and length gets a reply longer than itself.

@@ -61,8 +61,10 @@ type Config struct {
 // Handler answers control requests. Handle is safe for concurrent use.
 type Handler struct {
 	cfg Config
-	// Counters: requests that got a reply, requests dropped without one.
+	// Counters: requests that got a reply, requests dropped without one,
+	// and requests by verdict.
 	hits, drops atomic.Uint64
+	verdicts    [NumVerdicts]atomic.Uint64
 }
 
 // New returns a Handler over cfg; cfg.Discipline must be set.
@@ -85,4 +87,16 @@ var _ = wire.Version
 
 // Drop counts a request the shell dropped before Handle (a network
 // request from an address not allowed).
-func (h *Handler) Drop() { h.drops.Add(1) }
+func (h *Handler) Drop() {
+	h.drops.Add(1)
+	h.verdicts[DroppedAddress].Add(1)
+}
+
+// ControlStats returns the requests by verdict (gnomon_control_requests_total).
+func (h *Handler) ControlStats() report.ControlStats {
+	st := report.ControlStats{Requests: make([]report.VerdictCount, NumVerdicts)}
+	for v := range NumVerdicts {
+		st.Requests[v] = report.VerdictCount{Verdict: v.String(), Count: h.verdicts[v].Load()}
+	}
+	return st
+}

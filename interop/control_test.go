@@ -259,6 +259,10 @@ func TestChronycAgainstGnomond(t *testing.T) {
 		}
 	}
 
+	if v := scrapeValue(t, g.scrape(t), "gnomon_control_requests_total", `verdict="refused"`); v < 4 {
+		t.Errorf("gnomon_control_requests_total{verdict=\"refused\"} = %v after 4 refusals over UDP", v)
+	}
+
 	// Over the socket: burst and makestep are carried out. A makestep
 	// becomes a step at the next clock update (4 Hz polls).
 	steps0 := scrapeValue(t, g.scrape(t), "gnomon_clock_steps_total", "")

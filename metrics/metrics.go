@@ -45,6 +45,12 @@ type Discipline interface {
 	DriverStats() report.DriverStats
 }
 
+// ControlStats is the control protocol's counter source; *cmdmon.Handler
+// implements it.
+type ControlStats interface {
+	ControlStats() report.ControlStats
+}
+
 // sourceCountersTimeout bounds the round trip to the poller per scrape.
 const sourceCountersTimeout = time.Second
 
@@ -57,6 +63,8 @@ type Sources struct {
 	Served Served
 	// Discipline exports the engine's and the sources' state.
 	Discipline Discipline
+	// Control gives gnomon_control_requests_total.
+	Control ControlStats
 	// Version is the gnomond version for gnomon_build_info.
 	Version string
 }
@@ -67,7 +75,7 @@ type Collector struct {
 
 	requests, rxStamps, txStamps                       *prometheus.Desc
 	rxHWUnused, txHWUnused, txRecorded, txUnmatched    *prometheus.Desc
-	interleaved                                        *prometheus.Desc
+	interleaved, ctlRequests                           *prometheus.Desc
 	replies, sendErrors, recvErrors, truncated, kDrops *prometheus.Desc
 
 	clCapacity, clRecords, clHits, clDrops, clKoDs, clLeaks, clContended, clEvictions *prometheus.Desc
@@ -106,6 +114,8 @@ func NewCollector(src Sources) *Collector {
 		txUnmatched: d("gnomon_ntp_interleaved_tx_timestamps_unmatched_total",
 			"Kernel transmit timestamps whose reply was no longer known."),
 		replies: d("gnomon_ntp_replies_total", "NTP replies sent."),
+		ctlRequests: d("gnomon_control_requests_total",
+			"Control-protocol (chronyc) requests by verdict: answered, refused (an error status), or dropped without a reply.", "verdict"),
 		interleaved: d("gnomon_ntp_interleaved_replies_total",
 			"NTP replies sent in interleaved mode (RFC 9769)."),
 		sendErrors: d("gnomon_ntp_send_errors_total", "NTP replies the kernel refused to send."),
@@ -186,7 +196,7 @@ func Register(r prometheus.Registerer, src Sources) (*Collector, error) {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched, c.interleaved,
+		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched, c.interleaved, c.ctlRequests,
 		c.replies, c.sendErrors, c.recvErrors, c.truncated, c.kDrops,
 		c.clCapacity, c.clRecords, c.clHits, c.clDrops, c.clKoDs, c.clLeaks, c.clContended, c.clEvictions,
 		c.stratum, c.rootDelay, c.rootDisp, c.synchronized, c.leap,
@@ -213,6 +223,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		emit(d, prometheus.CounterValue, float64(v), labels...)
 	}
 
+	if c.src.Control != nil {
+		for _, v := range c.src.Control.ControlStats().Requests {
+			counter(c.ctlRequests, v.Count, v.Verdict)
+		}
+	}
 	if c.src.Serve != nil {
 		st := c.src.Serve.ServerStats()
 		for _, v := range st.Requests {

@@ -55,10 +55,23 @@ func fixture() (*fakeServe, *fakeLog, *fakeServed) {
 	return &fakeServe{ss}, &fakeLog{cl}, &fakeServed{served, true}
 }
 
+// fakeControl is the control protocol's counters.
+type fakeControl struct{}
+
+func (fakeControl) ControlStats() report.ControlStats {
+	return report.ControlStats{Requests: []report.VerdictCount{
+		{Verdict: "answered", Count: 12}, {Verdict: "refused", Count: 3}, {Verdict: "dropped_address", Count: 1}}}
+}
+
 const golden = `
 # HELP gnomon_build_info Build information; the value is always 1.
 # TYPE gnomon_build_info gauge
 gnomon_build_info{goversion="GOVERSION",version="v0.0.0-test"} 1
+# HELP gnomon_control_requests_total Control-protocol (chronyc) requests by verdict: answered, refused (an error status), or dropped without a reply.
+# TYPE gnomon_control_requests_total counter
+gnomon_control_requests_total{verdict="answered"} 12
+gnomon_control_requests_total{verdict="dropped_address"} 1
+gnomon_control_requests_total{verdict="refused"} 3
 # HELP gnomon_ntp_client_log_capacity Client log size in records.
 # TYPE gnomon_ntp_client_log_capacity gauge
 gnomon_ntp_client_log_capacity 4096
@@ -154,7 +167,7 @@ gnomon_sync_synchronized 1
 
 func TestGoldenExposition(t *testing.T) {
 	s, l, served := fixture()
-	c := NewCollector(Sources{Serve: s, ClientLog: l, Served: served, Version: "v0.0.0-test"})
+	c := NewCollector(Sources{Serve: s, ClientLog: l, Served: served, Control: fakeControl{}, Version: "v0.0.0-test"})
 	want := strings.ReplaceAll(golden, "GOVERSION", runtime.Version())
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Error(err)

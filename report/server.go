@@ -138,3 +138,11 @@ type ClientPage struct {
 	Next    int
 	Clients []Client
 }
+
+// ControlStats are the control protocol's counters (gnomon_control_*):
+// requests by verdict (cmdmon's Verdict names: answered, refused,
+// dropped_length, dropped_header, dropped_version, dropped_address), every
+// verdict present, in a fixed order.
+type ControlStats struct {
+	Requests []VerdictCount
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 
 	"github.com/gnomon-time/gnomon/clock"
@@ -31,16 +30,14 @@ func (s ntpServer) Clients(first, limit int, minHits uint32) report.ClientPage {
 	return s.clog.Clients(first, limit, minHits, s.clk.Now().UnixNano())
 }
 
-// openControl opens the control protocol's sockets. A UDP address of
+// openControl opens the control protocol's sockets for h. A UDP address of
 // control.listen that cannot be bound is an error; control.listen_optional
 // addresses and the Unix socket are skipped with a warning (the socket as
 // chronyd does when its directory is not usable).
-func openControl(cfg *config.Config, log *slog.Logger, disc *discipline, srv ntpServer, reload func(context.Context) error) (*ctlserve.Service, error) {
-	h := cmdmon.New(cmdmon.Config{Discipline: disc.runner, Server: srv, Reload: reload})
-	c := ctlserve.Config{
+func openControl(cfg *config.Config, log *slog.Logger, h *cmdmon.Handler) (*ctlserve.Service, error) {
+	return ctlserve.Listen(ctlserve.Config{
 		Listen: cfg.Control.ListenAddrs(), Optional: cfg.Control.OptionalListenAddrs(),
 		Socket: cfg.Control.Socket, SocketMode: cfg.Control.Mode(), SocketGroup: cfg.Control.SocketGroup,
 		SocketOptional: true, Handler: h, Logger: log,
-	}
-	return ctlserve.Listen(c)
+	})
 }

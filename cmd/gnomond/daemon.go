@@ -25,6 +25,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock/engine"
 	"github.com/gnomon-time/gnomon/clock/phc"
 	"github.com/gnomon-time/gnomon/clock/system"
+	"github.com/gnomon-time/gnomon/cmdmon"
 	ctlserve "github.com/gnomon-time/gnomon/cmdmon/serve"
 	"github.com/gnomon-time/gnomon/config"
 	"github.com/gnomon-time/gnomon/hwts"
@@ -145,13 +146,17 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	phcRuns, closePHCs := phcTranslators(log, svc.Sockets(), hwClocks, phc.OpenReadOnly)
 	defer closePHCs()
 
+	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup, reloads: make(chan chan error)}
+	ctlHandler := cmdmon.New(cmdmon.Config{Discipline: disc.runner,
+		Server: ntpServer{svc: svc, clog: clog, clk: disc.served}, Reload: d.requestReload})
+
 	var httpSrv *http.Server
 	var httpLn net.Listener
 	var sampler *statuspage.Sampler
 	if cfg.Metrics.Listen != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		msrc := metrics.Sources{Serve: svc, ClientLog: clog, Served: disc.runner, Version: version()}
+		msrc := metrics.Sources{Serve: svc, ClientLog: clog, Served: disc.runner, Control: ctlHandler, Version: version()}
 		if disc.steered {
 			msrc.Discipline = disc.runner
 		}
@@ -178,8 +183,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		mux.Handle("GET /status", status)
 		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	}
-	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup, reloads: make(chan chan error)}
-	ctl, err := openControl(cfg, log, disc, ntpServer{svc: svc, clog: clog, clk: disc.served}, d.requestReload)
+	ctl, err := openControl(cfg, log, ctlHandler)
 	if err != nil {
 		svc.Close()
 		if httpLn != nil {
