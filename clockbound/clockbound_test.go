@@ -98,7 +98,6 @@ func TestWriterStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
 	if _, err := Read(path); !errors.Is(err, ErrEmpty) {
 		t.Errorf("fresh segment: %v, want not written yet", err)
 	}
@@ -113,32 +112,55 @@ func TestWriterStatus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.AsOf != mono || s.VoidAfter != mono+VoidAfter || s.MaxDriftPPB != 50000 || s.Generation%2 != 0 {
+		if s.MaxDriftPPB != 50000 || s.Generation%2 != 0 || s.VoidAfter != s.AsOf+VoidAfter {
 			t.Errorf("segment %+v at mono %v", s, mono)
+		}
+		if s.Status != StatusFreeRunning && s.AsOf != mono {
+			t.Errorf("%v segment as of %v at mono %v", s.Status, s.AsOf, mono)
 		}
 		return s
 	}
-	if s := step(nil); s.Status != StatusUnknown {
-		t.Errorf("no state: %v", s.Status)
-	}
-	if s := step(&report.Served{Synchronized: true, Source: "local", ErrorBound: time.Microsecond}); s.Status != StatusUnknown {
-		t.Errorf("local reference: %v, want unknown", s.Status)
-	}
-	if s := step(&report.Served{Synchronized: false}); s.Status != StatusUnknown {
-		t.Errorf("never synchronised: %v, want unknown", s.Status)
+	for _, c := range []struct {
+		name string
+		r    *report.Served
+	}{{"no state", nil}, {"local reference", &report.Served{Synchronized: true, Source: "local", ErrorBound: time.Microsecond}},
+		{"never synchronised", &report.Served{Synchronized: false}}} {
+		if s := step(c.r); s.Status != StatusUnknown || s.Bound != 0 {
+			t.Errorf("%s: %v bound %v, want unknown with bound 0", c.name, s.Status, s.Bound)
+		}
 	}
 	s := step(&report.Served{Synchronized: true, Source: "192.0.2.1", ErrorBound: 40 * time.Microsecond})
 	if s.Status != StatusSynchronized || s.Bound != 43*time.Microsecond {
 		t.Errorf("synchronised: %v bound %v, want 40 µs + |−3 µs| to CLOCK_REALTIME", s.Status, s.Bound)
 	}
-	if s := step(&report.Served{Synchronized: false}); s.Status != StatusFreeRunning {
-		t.Errorf("lost synchronisation: %v, want free-running", s.Status)
+	syncedAt := mono
+	for range 2 {
+		// Free-running keeps the last measurement: readers grow it at
+		// max_drift from its as_of.
+		fr := step(&report.Served{Synchronized: false})
+		if fr.Status != StatusFreeRunning || fr.AsOf != syncedAt || fr.Bound != 43*time.Microsecond {
+			t.Errorf("lost synchronisation: %v as of %v bound %v, want free-running as of %v with 43 µs", fr.Status, fr.AsOf, fr.Bound, syncedAt)
+		}
 	}
 	// The generation rolls over to 2, never to 0.
 	w.gen = 0xFFFE
 	step(&report.Served{Synchronized: true, ErrorBound: time.Microsecond})
 	if s, _ := Read(path); s.Generation != 2 {
 		t.Errorf("generation after 0xFFFE: %d, want 2", s.Generation)
+	}
+	step(&report.Served{Synchronized: true, ErrorBound: time.Microsecond})
+	w.Close()
+	// A restarted writer goes on from the file's generation.
+	w2, err := Create(WriterConfig{Path: path, MaxDriftPPB: 50000, Served: f, Monotonic: func() time.Duration { return mono }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	if err := w2.Update(); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := Read(path); s.Generation != 6 {
+		t.Errorf("generation after a restart at 4: %d, want 6", s.Generation)
 	}
 }
 

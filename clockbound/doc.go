@@ -37,13 +37,16 @@
 // Status: synchronized when a source is selected (or in holdover: the bound
 // grows); unknown before the first synchronisation and whenever the only
 // reference is the local clock (its "bound" says nothing about true time);
-// free-running when synchronisation is lost. max_drift is the configured
-// value (ClockBound's daemon default: 50 ppm).
+// free-running when synchronisation is lost, with the last synchronised
+// as_of, bound and void_after kept, so readers grow that bound at max_drift
+// from when it was measured. Unknown carries bound 0 (readers must not use
+// it). max_drift is the configured value (ClockBound's daemon default:
+// 50 ppm). A restarted writer goes on from the file's generation.
 //
 // # Update order without a lock
 //
-// The writer owns the file and updates it with three pwrite calls: the odd
-// generation, the body, the even generation. Readers map the file (or, as
+// The writer owns the file and updates it with four pwrite calls: the odd
+// generation, the body, the version, the even generation. Readers map the file (or, as
 // Read does, pread it) and retry while the generation is odd or changed.
 // Each pwrite into the page cache locks and unlocks the page (an acquire
 // and a release), so the stores of one call are visible before those of the

@@ -44,7 +44,8 @@ type Writer struct {
 	cfg     WriterConfig
 	f       *os.File
 	gen     uint16
-	synced  bool // ever synchronised
+	synced  bool    // ever synchronised
+	last    Segment // the last synchronised segment (what free-running readers extrapolate from)
 	body    [Size - offBody]byte
 	scratch [2]byte
 }
@@ -72,9 +73,18 @@ func Create(cfg WriterConfig) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clockbound: %w", err)
 	}
+	// Keep an existing segment's generation, so that a reader mapping the
+	// file across a gnomond restart never sees a generation it read before
+	// with different content.
+	var gen uint16
+	var old [Size]byte
+	if n, _ := f.ReadAt(old[:], 0); n == Size && ne.Uint32(old[0:]) == Magic0 && ne.Uint32(old[4:]) == Magic1 {
+		gen = ne.Uint16(old[offGeneration:])
+	}
 	var hdr [Size]byte
 	(&Segment{}).Encode(hdr[:])
 	ne.PutUint16(hdr[offVersion:], 0) // not written yet
+	ne.PutUint16(hdr[offGeneration:], gen&^1)
 	if err := f.Truncate(Size); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("clockbound: %s: %w", cfg.Path, err)
@@ -83,7 +93,7 @@ func Create(cfg WriterConfig) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("clockbound: %s: %w", cfg.Path, err)
 	}
-	return &Writer{cfg: cfg, f: f}, nil
+	return &Writer{cfg: cfg, f: f, gen: gen &^ 1}, nil
 }
 
 // Close closes the file (the segment stays: readers see its as_of age and
@@ -107,10 +117,17 @@ func (w *Writer) Run(ctx context.Context) error {
 	}
 }
 
-// Segment returns what Update would write now (generation aside).
+// segment returns what Update would write now (generation aside).
+//
+// Synchronised: as_of now, the served error bound (plus the virtual clock's
+// distance from CLOCK_REALTIME). Free-running after a loss: the last
+// synchronised as_of, bound and void_after unchanged, so a reader grows the
+// bound from the last measurement at max_drift (as ClockBound's daemon
+// does). Never synchronised, or only to the local clock: status unknown with
+// bound 0, which readers must not use.
 func (w *Writer) segment() Segment {
 	mono := w.cfg.Monotonic() // before the state: as_of is no later than the bound's instant
-	s := Segment{AsOf: mono, VoidAfter: mono + VoidAfter, MaxDriftPPB: w.cfg.MaxDriftPPB, Bound: math.MaxInt64}
+	s := Segment{AsOf: mono, VoidAfter: mono + VoidAfter, MaxDriftPPB: w.cfg.MaxDriftPPB}
 	r, ok := w.cfg.Served.Served()
 	switch {
 	case !ok:
@@ -124,7 +141,9 @@ func (w *Writer) segment() Segment {
 			off = w.cfg.RealtimeOffset().Abs()
 		}
 		s.Bound = satAdd(r.ErrorBound, off)
+		w.last = s
 	case w.synced:
+		s = w.last
 		s.Status = StatusFreeRunning
 	}
 	return s
@@ -137,8 +156,8 @@ func satAdd(a, b time.Duration) time.Duration {
 	return a + b
 }
 
-// Update writes the current state: odd generation, body, even generation,
-// each one pwrite.
+// Update writes the current state in four pwrites: odd generation, body,
+// version, even generation.
 func (w *Writer) Update() error {
 	s := w.segment()
 	odd := w.gen + 1

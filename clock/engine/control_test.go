@@ -131,19 +131,41 @@ func TestMakeStep(t *testing.T) {
 	}
 }
 
-// MakeStep with nothing selected waits for the next update.
-func TestMakeStepWaitsForUpdate(t *testing.T) {
-	w := newWorld(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), sim.Oscillator{InitialError: -300 * time.Microsecond}, nil)
+// MakeStep with nothing selected does nothing (as chronyd's): a later
+// selection slews the offset under the threshold.
+func TestMakeStepWithoutSelection(t *testing.T) {
+	w := newWorld(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), sim.Oscillator{InitialError: -300 * time.Microsecond},
+		func(c *Config) { c.Policy.StepThreshold = time.Millisecond })
 	w.e.MakeStep()
-	if _, err := w.e.Tick(); err != nil {
-		t.Fatal(err)
+	for range 10 {
+		w.second()
 	}
-	if s := w.e.Status(); s.Steps != 0 || w.clk.TimeError() != -300*time.Microsecond {
-		t.Fatalf("stepped without a sample: %+v", s)
+	if s := w.e.Status(); s.Peer == "" || s.Updates == 0 || s.Steps != 0 {
+		t.Errorf("peer %q, %d updates, %d steps: want the selection's updates to slew", s.Peer, s.Updates, s.Steps)
 	}
-	w.second()
-	if s := w.e.Status(); s.Steps != 1 || w.clk.TimeError().Abs() > time.Microsecond {
-		t.Errorf("steps %d, TE %v after the first update", s.Steps, w.clk.TimeError())
+}
+
+// A makestep cancelled by a lost selection does not fire at a later one.
+func TestMakeStepCancelledByLostSelection(t *testing.T) {
+	w, rec := makestepWorld(t, "kalman")
+	w.e.MakeStep()
+	w.silent = true
+	w.src.rep.Usable = false
+	for range 10 {
+		w.second()
+		if w.e.Status().Peer == "" {
+			break
+		}
+	}
+	if p := w.e.Status().Peer; p != "" {
+		t.Fatalf("still selected: %q", p)
+	}
+	w.silent = false
+	for range 30 {
+		w.second()
+	}
+	if len(rec.by) != 0 {
+		t.Errorf("steps %v: a makestep from before the selection was lost fired after it came back", rec.by)
 	}
 }
 

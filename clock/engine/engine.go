@@ -316,6 +316,9 @@ func (e *Engine) selectAt(now time.Time) {
 		e.sink.SourceSelected(now, peer, e.peer)
 		e.peer = peer
 	}
+	if peer == "" {
+		e.stepNext = false // a makestep waits for the selected source's next sample, not for a later selection
+	}
 }
 
 func pollInterval(poll int8) time.Duration {
@@ -358,7 +361,11 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		// the offset is done by the step); the servo restarts from it at
 		// the next update.
 		e.stepNext, e.resync = false, true
-		d = servo.Decision{Action: servo.ActionStep, Step: e.res.Offset, FreqPPB: e.freqEstimate()}
+		fEst := f // no estimate before the first update: keep the clock's frequency
+		if e.updates > 0 {
+			fEst = e.freqEstimate()
+		}
+		d = servo.Decision{Action: servo.ActionStep, Step: e.res.Offset, FreqPPB: fEst}
 	} else {
 		d = e.srv.Sample(servo.Measurement{Offset: s.Offset, Delay: s.Delay, Local: s.Local})
 	}
