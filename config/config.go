@@ -182,7 +182,10 @@ func parseMode(s string) (os.FileMode, error) {
 	}
 	v, err := strconv.ParseUint(s, 8, 32)
 	if err != nil || v > 0o777 {
-		return 0, errors.New("not an octal file mode (0000 … 0777)")
+		return 0, errors.New("not an octal file mode (0600 … 0777)")
+	}
+	if v&0o600 != 0o600 {
+		return 0, errors.New("the owner needs read and write (0600 at least): gnomonctl run as gnomond's user could not use the socket")
 	}
 	return os.FileMode(v), nil
 }

@@ -292,6 +292,10 @@ func TestValidateErrors(t *testing.T) {
 			`control.socket: "run/gnomond.sock": must be an absolute path`},
 		{"control long", func(c *Config) { c.Control.Socket = "/" + strings.Repeat("a", 120) },
 			"control.socket: \"/" + strings.Repeat("a", 120) + "\": longer than 107 bytes"},
+		{"control socket mode", func(c *Config) { c.Control.SocketMode = "0000" },
+			`control.socket_mode: "0000": the owner needs read and write (0600 at least)`},
+		{"control socket mode not octal", func(c *Config) { c.Control.SocketMode = "0668" },
+			`control.socket_mode: "0668": not an octal file mode`},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: "verbose": must be debug, info, warn or error`},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml": must be text or json`},
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/user"
 	"strconv"
 )
 
@@ -19,8 +20,8 @@ const RunOnlyChecks = "binding ports, hardware timestamping and PHCs, resolving 
 // ntp.listen and metrics.listen name existing network interfaces, and that
 // leap.table is a readable file (its contents are the leap package's to
 // judge). It returns every problem joined, each naming key and value like
-// Validate's. Call it after Validate; it looks only at keys a run refuses to
-// start without, so ntp.listen_optional (skipped at run time when it cannot
+// Validate's, and that control.socket_group names a group. Call it after
+// Validate; it looks only at keys a run refuses to start without, so ntp.listen_optional (skipped at run time when it cannot
 // be bound), control.listen_optional and control.socket (both skipped with
 // a warning at run time when unusable) are not checked. What is
 // left (RunOnlyChecks) only a run can find out.
@@ -60,6 +61,13 @@ func (c *Config) CheckHost() error {
 	if p := c.Leap.Table; p != "" {
 		if err := checkReadable(p); err != nil {
 			bad("leap.table", p, err)
+		}
+	}
+	if g := c.Control.SocketGroup; g != "" && c.Control.Socket != "" {
+		if _, err := strconv.Atoi(g); err != nil {
+			if _, err := user.LookupGroup(g); err != nil {
+				bad("control.socket_group", g, errors.New("no such group on this host"))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -3,6 +3,7 @@ package config
 import (
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,6 +57,10 @@ func TestCheckHost(t *testing.T) {
 		{"bad metrics zone", func(c *Config) { c.Metrics.Listen = "[fe80::1%nosuchif0]:9100" },
 			[]string{`metrics.listen: "[fe80::1%nosuchif0]:9100": zone "nosuchif0": no such network interface`}, false},
 		{"leap table readable", func(c *Config) { c.Leap.Table = table }, nil, false},
+		{"socket group by number", func(c *Config) { c.Control.SocketGroup = "0" }, nil, false},
+		{"socket group by name", func(c *Config) { c.Control.SocketGroup = rootGroup(t) }, nil, false},
+		{"unknown socket group", func(c *Config) { c.Control.SocketGroup = "no-such-group-gnomon" },
+			[]string{`control.socket_group: "no-such-group-gnomon": no such group on this host`}, false},
 		{"missing leap table", func(c *Config) { c.Leap.Table = missing },
 			[]string{`leap.table: "` + missing + `": no such file or directory`}, false},
 		{"leap table is a directory", func(c *Config) { c.Leap.Table = dir },
@@ -92,4 +97,14 @@ func TestCheckHost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rootGroup is the name of group 0 on this host.
+func rootGroup(t *testing.T) string {
+	t.Helper()
+	g, err := user.LookupGroupId("0")
+	if err != nil {
+		t.Skipf("group 0 has no name here: %v", err)
+	}
+	return g.Name
 }

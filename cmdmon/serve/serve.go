@@ -11,6 +11,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -33,7 +35,9 @@ type Config struct {
 	Socket string
 	// SocketMode is the socket file's permission bits (0 = 0660);
 	// SocketGroup the group that owns it ("" = gnomond's), by name or
-	// number.
+	// number. The file is bound under a temporary name and renamed into
+	// place once both are set. A group that does not resolve is an error
+	// even with SocketOptional (a configuration mistake).
 	SocketMode  os.FileMode
 	SocketGroup string
 	// SocketOptional: a socket that cannot be created is logged as a
@@ -52,6 +56,8 @@ type Service struct {
 	udp  []*net.UDPConn
 	unix *net.UnixConn
 	path string // socket file to remove at the end
+
+	closeOnce sync.Once
 }
 
 // Listen opens every socket (errors name the address or path). Close, or
@@ -88,11 +94,7 @@ func Listen(cfg Config) (*Service, error) {
 	}
 	if cfg.Socket != "" {
 		if err := s.listenUnix(cfg.Socket); err != nil {
-			if s.unix != nil {
-				s.unix.Close()
-				s.unix, s.path = nil, ""
-			}
-			if !cfg.SocketOptional {
+			if !cfg.SocketOptional || errors.Is(err, errGroup) {
 				s.Close()
 				return nil, err
 			}
@@ -102,7 +104,19 @@ func Listen(cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// errGroup marks a socket_group that does not resolve: a configuration
+// mistake, an error even when the socket is optional.
+var errGroup = errors.New("unknown group")
+
 func (s *Service) listenUnix(path string) error {
+	gid := -1
+	if g := s.cfg.SocketGroup; g != "" {
+		n, err := LookupGroup(g)
+		if err != nil {
+			return fmt.Errorf("control: socket %s: group %q: %w: %w", path, g, errGroup, err)
+		}
+		gid = n
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("control: socket %s: %w", path, err)
 	}
@@ -111,36 +125,51 @@ func (s *Service) listenUnix(path string) error {
 			return fmt.Errorf("control: socket %s: exists and is not a socket", path)
 		}
 		// A socket someone still reads is another daemon's: never take
-		// it over. One nobody is bound to is stale.
-		if c, err := net.Dial("unixgram", path); err == nil {
+		// it over. Only one nobody is bound to (connection refused) is
+		// stale; any other answer (permission denied...) leaves it alone.
+		c, err := net.Dial("unixgram", path)
+		switch {
+		case err == nil:
 			c.Close()
 			return fmt.Errorf("control: socket %s: in use by another process", path)
+		case !errors.Is(err, syscall.ECONNREFUSED):
+			return fmt.Errorf("control: socket %s: cannot tell whether it is stale: %w", path, err)
 		}
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("control: socket %s: remove stale socket: %w", path, err)
 		}
 	}
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	// Bind under a temporary name, set mode and group, then rename: the
+	// path never exists with the umask's permissions, and a failure leaves
+	// no file behind.
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	os.Remove(tmp)
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: tmp, Net: "unixgram"})
 	if err != nil {
 		return fmt.Errorf("control: socket %s: %w", path, err)
 	}
+	fail := func(err error) error {
+		c.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Chmod(tmp, s.cfg.SocketMode); err != nil {
+		return fail(fmt.Errorf("control: socket %s: chmod %v: %w", path, s.cfg.SocketMode, err))
+	}
+	if gid >= 0 {
+		if err := os.Chown(tmp, -1, gid); err != nil {
+			return fail(fmt.Errorf("control: socket %s: chown to group %q: %w", path, s.cfg.SocketGroup, err))
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(fmt.Errorf("control: socket %s: %w", path, err))
+	}
 	s.unix, s.path = c, path
-	if err := os.Chmod(path, s.cfg.SocketMode); err != nil {
-		return fmt.Errorf("control: socket %s: chmod %v: %w", path, s.cfg.SocketMode, err)
-	}
-	if g := s.cfg.SocketGroup; g != "" {
-		gid, err := lookupGroup(g)
-		if err != nil {
-			return fmt.Errorf("control: socket %s: group %q: %w", path, g, err)
-		}
-		if err := os.Chown(path, -1, gid); err != nil {
-			return fmt.Errorf("control: socket %s: chown to group %q: %w", path, g, err)
-		}
-	}
 	return nil
 }
 
-func lookupGroup(g string) (int, error) {
+// LookupGroup resolves a group given by name or number (control.socket_group).
+func LookupGroup(g string) (int, error) {
 	if n, err := strconv.Atoi(g); err == nil && n >= 0 {
 		return n, nil
 	}
@@ -163,16 +192,18 @@ func (s *Service) Addrs() []netip.AddrPort {
 // SocketPath returns the Unix socket's path ("" for none).
 func (s *Service) SocketPath() string { return s.path }
 
-// Close closes every socket (the Unix socket's file is removed).
+// Close closes every socket (the Unix socket's file is removed). It may be
+// called more than once, also while Run is running.
 func (s *Service) Close() {
-	for _, c := range s.udp {
-		c.Close()
-	}
-	if s.unix != nil {
-		s.unix.Close()
-		os.Remove(s.path)
-		s.unix = nil
-	}
+	s.closeOnce.Do(func() {
+		for _, c := range s.udp {
+			c.Close()
+		}
+		if s.unix != nil {
+			s.unix.Close()
+			os.Remove(s.path)
+		}
+	})
 }
 
 // Run answers requests on every socket until ctx ends; then it closes
@@ -182,8 +213,8 @@ func (s *Service) Run(ctx context.Context) error {
 	for _, c := range s.udp {
 		g.Go(func() error { return s.serveUDP(gctx, c) })
 	}
-	if s.unix != nil {
-		g.Go(func() error { return s.serveUnix(gctx, s.unix) })
+	if u := s.unix; u != nil {
+		g.Go(func() error { return s.serveUnix(gctx, u) })
 	}
 	g.Go(func() error {
 		<-gctx.Done()

@@ -2,11 +2,13 @@ package serve
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -141,4 +143,32 @@ func TestStaleAndForeignPaths(t *testing.T) {
 		t.Fatalf("optional socket: %v, path %q", err, s.SocketPath())
 	}
 	s.Close()
+}
+
+// A group that does not resolve is an error even for an optional socket,
+// and no file (neither the socket nor its temporary name) is left; a
+// mode is applied before the socket appears at its path.
+func TestSocketGroupAndMode(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "g.sock")
+	for _, optional := range []bool{false, true} {
+		_, err := Listen(Config{Socket: sock, SocketGroup: "no-such-group-gnomon", SocketOptional: optional, Handler: handler()})
+		if err == nil || !strings.Contains(err.Error(), "no-such-group-gnomon") {
+			t.Errorf("optional=%v: unknown group: %v, want an error naming it", optional, err)
+		}
+	}
+	gid := os.Getgid()
+	s, err := Listen(Config{Socket: sock, SocketMode: 0o600, SocketGroup: fmt.Sprint(gid), Handler: handler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(sock)
+	if err != nil || fi.Mode().Perm() != 0o600 || fi.Sys().(*syscall.Stat_t).Gid != uint32(gid) {
+		t.Errorf("socket: %v %v, want mode 0600 group %d", err, fi, gid)
+	}
+	s.Close()
+	s.Close() // twice is fine
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("files left: %v", left)
+	}
 }
