@@ -61,12 +61,11 @@ func unresolvedAddr(i int) wire.IPAddr {
 // trackingReply maps chronyc tracking's report.
 func trackingReply(t *report.Tracking) wire.Tracking {
 	w := wire.Tracking{
-		RefID:      t.RefID,
-		Addr:       ipAddr(t.RefAddr),
-		Stratum:    uint16(t.Stratum),
-		LeapStatus: uint16(t.Leap),
-		RefTime:    t.RefTime,
-		// Not computed (report.Tracking.SystemTimeOffset): 0.
+		RefID:              t.RefID,
+		Addr:               ipAddr(t.RefAddr),
+		Stratum:            uint16(t.Stratum),
+		LeapStatus:         uint16(t.Leap),
+		RefTime:            t.RefTime,
 		CurrentCorrection:  seconds(t.SystemTimeOffset),
 		LastOffset:         -seconds(t.LastOffset),
 		RMSOffset:          seconds(t.RMSOffset),

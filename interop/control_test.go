@@ -127,6 +127,15 @@ func TestChronycAgainstGnomond(t *testing.T) {
 	if freq, err := strconv.ParseFloat(tr[0][7], 64); err != nil || math.Abs(freq) > 10 {
 		t.Errorf("tracking frequency %q ppm: want |f| ≤ 10 ppm (the truth is 0)", tr[0][7])
 	}
+	// System time is CLOCK_REALTIME's offset: the last offset (chronyc's
+	// sign is the opposite) plus the virtual clock's distance from
+	// CLOCK_REALTIME, which on one shared clock is the virtual clock's own
+	// error: microseconds.
+	sysT, err1 := strconv.ParseFloat(tr[0][4], 64)
+	lastOff, err2 := strconv.ParseFloat(tr[0][5], 64)
+	if err1 != nil || err2 != nil || sysT == 0 || math.Abs(sysT) > 200e-6 || math.Abs(sysT+lastOff) > 200e-6 {
+		t.Errorf("tracking system time %q s, last offset %q s: want a non-zero value within 200 µs of −last offset", tr[0][4], tr[0][5])
+	}
 
 	// sources: both upstreams, '^', stratum 1, poll -2, reachable, one '*'
 	// (the one tracking names), as the metrics say.

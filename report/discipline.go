@@ -79,10 +79,13 @@ type Tracking struct {
 	Stratum uint8
 	// RefTime is the time of the last clock update.
 	RefTime time.Time
-	// SystemTimeOffset would be chronyc's "System time": the correction
-	// still to be made, reference − local. Not computed: the engine slews
-	// by frequency and keeps no account of an outstanding correction; it
-	// is always 0. LastOffset is the latest measured phase error.
+	// SystemTimeOffset is chronyc's "System time": the correction still
+	// to be made, reference − local. The engine slews by frequency and
+	// keeps no account of how much of the last measured offset the slew
+	// has removed, so it reports LastOffset whole (as the error bound
+	// counts it; 0 when unsynchronised); gnomond's control server adds the
+	// served clock's distance from CLOCK_REALTIME, so that the figure is
+	// CLOCK_REALTIME's, as ClockBound's chrony reader expects.
 	SystemTimeOffset time.Duration
 	// LastOffset is the combined offset at the last clock update
 	// (reference − local, before the correction); RMSOffset the RMS of

@@ -47,7 +47,8 @@ func (s *Status) TrackingReport(now time.Time) report.Tracking {
 		At: now, Mode: syncMode(s.Mode), Synchronized: ss.Synchronized,
 		RefID: s.RefID, RefName: s.Peer, Stratum: s.Stratum, RefTime: s.RefTime,
 		LastOffset: s.LastOffset, RMSOffset: s.RMSOffset,
-		FrequencyPPB: s.FrequencyPPB, FreqEstimatePPB: s.FreqEstimatePPB, SkewPPB: s.SkewPPB,
+		SystemTimeOffset: systemTimeOffset(s.LastOffset, ss.Synchronized),
+		FrequencyPPB:     s.FrequencyPPB, FreqEstimatePPB: s.FreqEstimatePPB, SkewPPB: s.SkewPPB,
 		RootDelay: s.RootDelay, RootDispersion: ss.RootDispersionAt(now),
 		UpdateInterval: s.UpdateInterval, Leap: s.Leap,
 		ErrorBound: ErrorBoundAt(&ss, now), DispersionRate: s.DispersionRate,
@@ -178,4 +179,15 @@ func sourceState(s selection.State) report.SourceState {
 		return report.StateSelected
 	}
 	return report.StateUnusable
+}
+
+// systemTimeOffset is tracking's SystemTimeOffset for the served clock:
+// the offset measured at the last update, all of it taken as still to be
+// corrected (the engine steers by frequency and keeps no account of how
+// much of it the slew has removed; the error bound counts it whole too).
+func systemTimeOffset(last time.Duration, synced bool) time.Duration {
+	if !synced {
+		return 0
+	}
+	return last
 }

@@ -72,7 +72,7 @@ func TestStatusReports(t *testing.T) {
 
 	wantTracking := report.Tracking{
 		At: now, Mode: report.SyncLocked, Synchronized: true, RefID: 0xC0000201, RefName: "a", RefAddr: a,
-		Stratum: 2, RefTime: reportRef, LastOffset: -1500 * time.Nanosecond, RMSOffset: 2 * time.Microsecond,
+		Stratum: 2, RefTime: reportRef, LastOffset: -1500 * time.Nanosecond, RMSOffset: 2 * time.Microsecond, SystemTimeOffset: -1500 * time.Nanosecond,
 		FrequencyPPB: -12500, FreqEstimatePPB: -12400, SkewPPB: 3, ResidualFreqPPB: 0.5,
 		RootDelay: 40 * time.Microsecond, RootDispersion: 15 * time.Microsecond, UpdateInterval: 16 * time.Second,
 		Leap: clock.LeapNone, ErrorBound: 30 * time.Microsecond, DispersionRate: 1e-6,

@@ -18,7 +18,7 @@ func openClockBound(cfg *config.Config, log *slog.Logger, disc *discipline) (*cl
 	w, err := clockbound.Create(clockbound.WriterConfig{
 		Path: cfg.ClockBound.Path, MaxDriftPPB: uint32(cfg.ClockBound.MaxDriftPPB),
 		Served:         disc.runner,
-		RealtimeOffset: func() time.Duration { return disc.served.Now().Sub(time.Now()) },
+		RealtimeOffset: disc.realtimeOffset,
 		Logger:         log,
 	})
 	if err != nil {
@@ -27,3 +27,6 @@ func openClockBound(cfg *config.Config, log *slog.Logger, disc *discipline) (*cl
 	log.Info("writing ClockBound segment", "path", cfg.ClockBound.Path, "max_drift_ppb", cfg.ClockBound.MaxDriftPPB)
 	return w, nil
 }
+
+// realtimeOffset is the served clock minus CLOCK_REALTIME now.
+func (d *discipline) realtimeOffset() time.Duration { return d.served.Now().Sub(time.Now()) }

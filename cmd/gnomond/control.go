@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/cmdmon"
@@ -10,7 +11,27 @@ import (
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
 	"github.com/gnomon-time/gnomon/ntp/serve"
 	"github.com/gnomon-time/gnomon/report"
+	"github.com/gnomon-time/gnomon/source"
 )
+
+// ctlDiscipline is the discipline as the control protocol reads it: the
+// Runner's reports, with tracking's SystemTimeOffset on CLOCK_REALTIME
+// (chronyc's "System time", which ClockBound's chrony reader adds to its
+// bound): the served clock's estimated error plus the served clock's
+// distance from CLOCK_REALTIME (a virtual clock's correction; 0 when
+// gnomond steers or serves CLOCK_REALTIME).
+type ctlDiscipline struct {
+	*source.Runner
+	realtimeOffset func() time.Duration
+}
+
+func (d ctlDiscipline) Tracking() (report.Tracking, bool) {
+	t, ok := d.Runner.Tracking()
+	if ok && t.Synchronized {
+		t.SystemTimeOffset += d.realtimeOffset()
+	}
+	return t, ok
+}
 
 // ntpServer is the NTP server as the control protocol reads it: the
 // service's counters with the client log's, and the client log's records.

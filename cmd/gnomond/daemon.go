@@ -147,7 +147,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	defer closePHCs()
 
 	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup, reloads: make(chan chan error)}
-	ctlHandler := cmdmon.New(cmdmon.Config{Discipline: disc.runner,
+	ctlHandler := cmdmon.New(cmdmon.Config{Discipline: ctlDiscipline{Runner: disc.runner, realtimeOffset: disc.realtimeOffset},
 		Server: ntpServer{svc: svc, clog: clog, clk: disc.served}, Reload: d.requestReload})
 
 	var httpSrv *http.Server
