@@ -22,7 +22,7 @@ type Burster interface {
 	Burst(ctx context.Context, match func(netip.Addr) bool, n int) (int, error)
 }
 
-// ErrNotRunning: the discipline goroutine has stopped (or not started)
+// ErrNotRunning: the discipline goroutine has stopped, or has not started
 // and did not take the command before ctx ended.
 var ErrNotRunning = errors.New("source runner: discipline not running")
 
@@ -79,6 +79,8 @@ func (r *Runner) do(ctx context.Context, f func()) error {
 	done := make(chan struct{})
 	select {
 	case r.cmds <- func() { f(); close(done) }:
+	case <-r.stopped:
+		return ErrNotRunning
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %w", ErrNotRunning, ctx.Err())
 	}

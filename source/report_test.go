@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -117,5 +118,33 @@ func TestMergeCounters(t *testing.T) {
 	}
 	if s := srcs[2]; !s.PollsKnown || s.Polls != 3 || s.Timeouts != 1 {
 		t.Errorf("c: %+v", s)
+	}
+}
+
+// A control command for a Runner whose Run has returned fails at once with
+// ErrNotRunning, whatever the caller's deadline; while it runs, commands
+// are carried out.
+func TestControlAfterRunStopped(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	r, err := New(Config{Engine: engine.DefaultConfig()}, clock.NewVirtual(stoppedClock{now}), new(clock.StateCell), nil,
+		&fixedSource{id: "192.0.2.1:123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer ccancel()
+	if err := r.ResetSources(cctx); err != nil {
+		t.Fatalf("ResetSources while running: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := r.MakeStep(cctx); !errors.Is(err, ErrNotRunning) || time.Since(start) > time.Second {
+		t.Errorf("MakeStep after Run: %v after %v, want ErrNotRunning at once", err, time.Since(start))
 	}
 }

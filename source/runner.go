@@ -63,6 +63,8 @@ type Runner struct {
 	log  *slog.Logger
 	ch   chan fwd
 	cmds chan func() // control commands, run on the discipline goroutine
+	// stopped is closed when the discipline goroutine has returned.
+	stopped chan struct{}
 	srcs []*plugged
 	refs []*guard // by engine index
 
@@ -123,7 +125,7 @@ func New(cfg Config, clk Clock, cell *clock.StateCell, log *slog.Logger, srcs ..
 	if err != nil {
 		return nil, fmt.Errorf("source runner: %w", err)
 	}
-	r := &Runner{e: e, clk: clk, log: log, ch: make(chan fwd, cfg.Queue), cmds: make(chan func())}
+	r := &Runner{e: e, clk: clk, log: log, ch: make(chan fwd, cfg.Queue), cmds: make(chan func()), stopped: make(chan struct{})}
 	for _, s := range srcs {
 		p := &plugged{r: r, src: s, base: len(r.refs), restartOK: true, name: fmt.Sprintf("%T", s)}
 		for _, ref := range s.Refs() {
@@ -177,6 +179,7 @@ func (r *Runner) Run(ctx context.Context) error {
 // loop is the discipline goroutine: it alone calls the engine's Sample and
 // Tick, and so it alone steers the clock and publishes the SyncState.
 func (r *Runner) loop(ctx context.Context) error {
+	defer close(r.stopped)
 	r.stepped = r.e.Stepped()
 	tickAt, err := r.e.Tick()
 	if err != nil {
