@@ -3,9 +3,12 @@ package cmdmon
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"net/netip"
 	"testing"
 
 	"github.com/gnomon-time/gnomon/cmdmon/wire"
+	"github.com/gnomon-time/gnomon/report"
 )
 
 // chronyOpen are the request codes chronyd (cmdmon.c's permissions table)
@@ -180,3 +183,93 @@ func TestVersions(t *testing.T) {
 		}
 	}
 }
+
+// BURST's mask and address become the prefix Discipline.Burst gets;
+// the count is NTotal, at least NGood, at most 64.
+func TestBurstPrefix(t *testing.T) {
+	v4 := func(s string) wire.IPAddr { return wire.IPAddr{Addr: netip.MustParseAddr(s), Family: wire.FamilyInet4} }
+	v6 := func(s string) wire.IPAddr { return wire.IPAddr{Addr: netip.MustParseAddr(s), Family: wire.FamilyInet6} }
+	for _, c := range []struct {
+		name       string
+		mask, addr wire.IPAddr
+		good, tot  int32
+		st         wire.Status
+		prefix     string // "" for every source
+		n          int
+	}{
+		{"all", wire.IPAddr{}, wire.IPAddr{}, 4, 8, wire.StatusSuccess, "", 8},
+		{"one v4", v4("255.255.255.255"), v4("192.0.2.1"), 1, 1, wire.StatusSuccess, "192.0.2.1/32", 1},
+		{"v6 /64", v6("ffff:ffff:ffff:ffff::"), v6("2001:db8::77"), 2, 1, wire.StatusSuccess, "2001:db8::/64", 2},
+		{"any v4", v4("0.0.0.0"), v4("203.0.113.9"), 0, 0, wire.StatusSuccess, "0.0.0.0/0", 1},
+		{"capped", wire.IPAddr{}, wire.IPAddr{}, 1000, 2000, wire.StatusSuccess, "", 64},
+		{"no v6 source there", v6("ffff::"), v6("3fff::1"), 1, 1, wire.StatusNoSuchSource, "3fff::/16", 1},
+		{"non-contiguous v6", v6("ffff:0:ffff::"), v6("2001:db8::2"), 1, 1, wire.StatusInvalid, "-", 0},
+		{"families differ", v4("255.255.255.0"), v6("2001:db8::2"), 1, 1, wire.StatusInvalid, "-", 0},
+		{"negative count", wire.IPAddr{}, wire.IPAddr{}, -1, 4, wire.StatusInvalid, "-", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, d := newFixture()
+			out, _ := h.Handle(context.Background(), request(t, wire.CmdBurst,
+				&wire.BurstRequest{Mask: c.mask, Addr: c.addr, NGood: c.good, NTotal: c.tot}, 0), AccessSocket)
+			hdr, _ := status(t, out)
+			if hdr.Status != c.st {
+				t.Errorf("status %v, want %v", hdr.Status, c.st)
+			}
+			if c.prefix == "-" {
+				if len(d.burstTo) != 0 {
+					t.Errorf("Burst called with %v", d.burstTo)
+				}
+				return
+			}
+			var want netip.Prefix
+			if c.prefix != "" {
+				want = netip.MustParsePrefix(c.prefix)
+			}
+			if len(d.burstTo) != 1 || d.burstTo[0] != want || d.burstN != c.n {
+				t.Errorf("Burst(%v, %d), want (%v, %d)", d.burstTo, d.burstN, want, c.n)
+			}
+		})
+	}
+}
+
+// The discipline's failures are FAILED, not a crash or a success.
+func TestCommandFailures(t *testing.T) {
+	h := New(Config{Discipline: failing{}})
+	for _, cmd := range []wire.Command{wire.CmdMakestep, wire.CmdResetSources, wire.CmdReloadSources} {
+		out, _ := h.Handle(context.Background(), request(t, cmd, nil, 0), AccessSocket)
+		if hdr, _ := status(t, out); hdr.Status != wire.StatusFailed {
+			t.Errorf("%v: %v, want FAILED", cmd, hdr.Status)
+		}
+	}
+	out, _ := h.Handle(context.Background(), request(t, wire.CmdBurst, &wire.BurstRequest{NGood: 1, NTotal: 1}, 0), AccessSocket)
+	if hdr, _ := status(t, out); hdr.Status != wire.StatusFailed {
+		t.Errorf("burst: %v, want FAILED", hdr.Status)
+	}
+	// Before the first snapshot and without a server: tracking is
+	// unsynchronised, serverstats counts commands only, clients is empty.
+	out, _ = h.Handle(context.Background(), request(t, wire.CmdTracking, nil, 0), AccessNetwork)
+	if tr, err := wire.ParseTracking(out); err != nil || tr.Stratum != 0 || tr.LeapStatus != 3 || !tr.RefTime.IsZero() {
+		t.Errorf("tracking with no snapshot: %+v %v", tr, err)
+	}
+	out, _ = h.Handle(context.Background(), request(t, wire.CmdServerStats, nil, 0), AccessSocket)
+	if ss, err := wire.ParseServerStats(out); err != nil || ss.NTPHits != 0 || ss.CmdHits != 6 {
+		t.Errorf("serverstats without a server: %+v %v", ss, err)
+	}
+	out, _ = h.Handle(context.Background(), request(t, wire.CmdClientAccessesByIndex3, &wire.ClientAccessesRequest{NClients: 8}, 0), AccessSocket)
+	if c, err := wire.ParseClientAccesses(out); err != nil || c.NIndices != 0 || len(c.Clients) != 0 {
+		t.Errorf("clients without a server: %+v %v", c, err)
+	}
+}
+
+type failing struct{}
+
+var errFail = errors.New("no")
+
+func (failing) Tracking() (report.Tracking, bool)                     { return report.Tracking{}, false }
+func (failing) Sources(context.Context) []report.Source               { return nil }
+func (failing) SourceStats() []report.SourceStats                     { return nil }
+func (failing) SelectData() []report.SelectData                       { return nil }
+func (failing) NTPData(context.Context) []report.NTPData              { return nil }
+func (failing) Burst(context.Context, netip.Prefix, int) (int, error) { return 0, errFail }
+func (failing) MakeStep(context.Context) error                        { return errFail }
+func (failing) ResetSources(context.Context) error                    { return errFail }
