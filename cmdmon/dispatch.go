@@ -202,7 +202,11 @@ func runServerStats(h *Handler, _ context.Context, req []byte) (wire.ReplyBody, 
 	if h.cfg.Server != nil {
 		st = h.cfg.Server.ServerStats()
 	}
-	return ptr(serverStatsReply(&st, h.Stats())), rtype, wire.StatusSuccess
+	// chronyd counts a request (CLG_LogServiceAccess) before it answers
+	// it: serverstats includes itself.
+	cmd := h.Stats()
+	cmd.Received++
+	return ptr(serverStatsReply(&st, cmd)), rtype, wire.StatusSuccess
 }
 
 func runClients(h *Handler, _ context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {

@@ -69,11 +69,9 @@ func (h *Handler) handle(ctx context.Context, req []byte, access Access) ([]byte
 	if !ok {
 		return errorReply(hdr, wire.StatusInvalid)
 	}
-	// The padding rule: SERVER_STATS and NTP_DATA also accept the shorter
-	// requests of clients that know only older reply types (their run
-	// picks the type).
-	if n, ok := wire.RequestLen(hdr.Command); ok && len(req) < n &&
-		hdr.Command != wire.CmdServerStats && hdr.Command != wire.CmdNTPData {
+	// The padding rule, before the permission and the command: a request
+	// shorter than its reply is BADPKTLENGTH.
+	if n, ok := minRequestLen(hdr.Command); ok && len(req) < n {
 		return errorReply(hdr, wire.StatusBadPktLength)
 	}
 	if access != AccessSocket && !c.network {
@@ -95,6 +93,21 @@ func (h *Handler) handle(ctx context.Context, req []byte, access Access) ([]byte
 		return errorReply(hdr, wire.StatusFailed)
 	}
 	return out, Answered
+}
+
+// minRequestLen is the least length of a request of cmd that can be
+// answered (ok false for commands without a known layout). SERVER_STATS
+// and NTP_DATA also accept the shorter requests of clients that know only
+// their older reply types (SERVER_STATS3, NTP_DATA: their run picks the
+// type by length).
+func minRequestLen(cmd wire.Command) (int, bool) {
+	switch cmd {
+	case wire.CmdServerStats:
+		return wire.RequestLenFor(cmd, wire.RpyServerStats3)
+	case wire.CmdNTPData:
+		return wire.RequestLenFor(cmd, wire.RpyNTPData)
+	}
+	return wire.RequestLen(cmd)
 }
 
 // errorReply is the 28-byte NULL reply with status st.
