@@ -23,6 +23,8 @@ type watchOpts struct {
 	host     string // as given, for the header
 	// tick is the refresh clock (tests inject one).
 	tick func(time.Duration) (<-chan time.Time, func())
+	// now stamps each frame (tests inject one).
+	now func() time.Time
 }
 
 // newWatchCmd is `gnomonctl watch`: tracking and sources redrawn every
@@ -76,7 +78,7 @@ func runWatch(cl *call, wo *watchOpts) error {
 	if n == 0 {
 		n = 60
 		if tty {
-			n = max(cols-50, 10)
+			n = max(cols-sparkLabels-1, 10)
 		}
 	}
 	tick := wo.tick
@@ -85,6 +87,10 @@ func runWatch(cl *call, wo *watchOpts) error {
 			t := time.NewTicker(d)
 			return t.C, t.Stop
 		}
+	}
+	now := wo.now
+	if now == nil {
+		now = time.Now
 	}
 	c, stop := tick(wo.interval)
 	defer stop()
@@ -101,8 +107,11 @@ func runWatch(cl *call, wo *watchOpts) error {
 			case <-c:
 			}
 		}
-		s.at = time.Now()
+		s.at = now()
 		s.err = refresh(cl, s, n)
+		if cl.ctx.Err() != nil {
+			return nil // interrupted mid-query: no frame of "context canceled"
+		}
 		switch {
 		case cl.json:
 			if err := json.NewEncoder(cl.w).Encode(watchJSON(s)); err != nil {

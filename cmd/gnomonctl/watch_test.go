@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
+	"math"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -12,7 +15,9 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/cmdmon"
+	"github.com/gnomon-time/gnomon/cmdmon/client"
 	ctlserve "github.com/gnomon-time/gnomon/cmdmon/serve"
+	"github.com/gnomon-time/gnomon/cmdmon/wire"
 	"github.com/gnomon-time/gnomon/report"
 )
 
@@ -26,6 +31,9 @@ func TestSparkline(t *testing.T) {
 		{[]float64{2, 2, 2}, "▁▁▁"},
 		{[]float64{-1, 0, 1}, "▁▅█"},
 		{[]float64{0, 7, 1, 6}, "▁█▂▇"},
+		{[]float64{-3e-6, -1e-6}, "▁█"},
+		{[]float64{1, math.NaN(), 2, math.Inf(1)}, "▁ █ "},
+		{[]float64{math.NaN()}, " "},
 	} {
 		if got := sparkline(tt.in); got != tt.want {
 			t.Errorf("sparkline(%v) = %q, want %q", tt.in, got, tt.want)
@@ -121,5 +129,134 @@ func TestWatchAgainstServer(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "Cannot talk to daemon (retrying"); n != 2 {
 		t.Errorf("%d frames say the daemon is unreachable, want 2:\n%s", n, out.String())
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// TestRenderWatchGolden pins a frame's layout: header, chronyc's tracking
+// block and sources table, both sparklines with their ranges, and the
+// status line that replaces the replies when the daemon is unreachable.
+func TestRenderWatchGolden(t *testing.T) {
+	at := time.Date(2026, 12, 6, 13, 0, 0, 0, time.UTC)
+	tr := wire.Tracking{RefID: 0xC0000201, Addr: wire.AddrOf(netip.MustParseAddr("192.0.2.1")), Stratum: 2,
+		RefTime: at.Add(-3 * time.Second), LastOffset: -2.5e-6, RMSOffset: 4e-6, FreqPPM: -12.5, SkewPPM: 0.05,
+		RootDelay: 300e-6, RootDispersion: 40e-6, LastUpdateInterval: 16}
+	src := wire.SourceData{Addr: wire.AddrOf(netip.MustParseAddr("192.0.2.1")), Poll: 4, Stratum: 1, State: 0,
+		Reachability: 0o377, SinceSample: 3, OrigLatestMeas: -2.5e-6, LatestMeas: -2.5e-6, LatestMeasErr: 150e-6}
+	s := &watchState{host: "/run/gnomon/gnomond.sock", interval: time.Second, at: at, tracking: tr, sources: []wire.SourceData{src}}
+	for _, off := range []float64{4e-6, 1e-6, -2e-6, -2.5e-6} {
+		s.offsets = push(s.offsets, off, 60)
+		s.bounds = push(s.bounds, math.Abs(off)+tr.RootDispersion+tr.RootDelay/2, 60)
+	}
+	got := renderWatch(s)
+	s.err = client.ErrNoDaemon
+	s.at = at.Add(time.Second)
+	got += "\f\n" + renderWatch(s)
+	golden := filepath.Join("testdata", "watch_frame.golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("frame differs from %s (go test -update to rewrite):\n%s", golden, got)
+	}
+}
+
+// TestWatchDaemonDownMidway stops the daemon after the first frame and
+// starts it again before the third, with an injected ticker and clock (no
+// sleeping): the second frame says the daemon is unreachable and keeps the
+// history, the third shows the replies again and a two-sample sparkline.
+func TestWatchDaemonDownMidway(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "ctl.sock")
+	disc := &watchDisc{}
+	start := func() func() {
+		srv, err := ctlserve.Listen(ctlserve.Config{Socket: sock, Handler: cmdmon.New(cmdmon.Config{Discipline: disc})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Run(ctx) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	stop := start()
+	defer func() { stop() }()
+
+	targets, err := client.ParseTargets(context.Background(), sock, client.DefaultPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	ticks := make(chan time.Time, 2)
+	ticks <- time.Time{}
+	ticks <- time.Time{}
+	frame := 0
+	t0 := time.Date(2026, 12, 6, 13, 0, 0, 0, time.UTC)
+	wo := &watchOpts{interval: time.Second, count: 3, host: sock,
+		tick: func(time.Duration) (<-chan time.Time, func()) { return ticks, func() {} },
+		// now runs just before each frame's queries: the daemon goes away
+		// before the second and comes back before the third.
+		now: func() time.Time {
+			switch frame {
+			case 1:
+				stop()
+				stop = func() {}
+			case 2:
+				stop = start()
+			}
+			frame++
+			return t0.Add(time.Duration(frame) * time.Second)
+		}}
+	var out bytes.Buffer
+	if err := runWatch(&call{ctx: context.Background(), c: c, w: &out}, wo); err != nil {
+		t.Fatal(err)
+	}
+	frames := strings.Split(out.String(), "\n\f\n")
+	if len(frames) != 3 {
+		t.Fatalf("%d frames, want 3:\n%s", len(frames), out.String())
+	}
+	// The sparkline row comes after the tracking block's "Last offset     :".
+	sparkOf := func(f string) string {
+		spark := ""
+		for _, l := range strings.Split(f, "\n") {
+			if rest, ok := strings.CutPrefix(l, "Last offset  "); ok && !strings.HasPrefix(rest, " ") {
+				spark = strings.Fields(rest)[0]
+			}
+		}
+		return spark
+	}
+	for i, want := range []struct {
+		up    bool
+		spark string
+	}{{true, "▁"}, {false, "▁"}, {true, "█▁"}} {
+		f := frames[i]
+		if up := strings.Contains(f, "^* 192.0.2.1"); up != want.up || strings.Contains(f, "Cannot talk to daemon") == want.up {
+			t.Errorf("frame %d: daemon up %v, want %v:\n%s", i, up, want.up, f)
+		}
+		if got := sparkOf(f); got != want.spark {
+			t.Errorf("frame %d: offset sparkline %q, want %q", i, got, want.spark)
+		}
+		if stamp := t0.Add(time.Duration(i+1) * time.Second).Format("15:04:05"); !strings.Contains(f, stamp) {
+			t.Errorf("frame %d lacks its time %s:\n%s", i, stamp, f)
+		}
 	}
 }

@@ -42,34 +42,42 @@ func push(h []float64, v float64, n int) []float64 {
 
 var sparks = []rune("▁▂▃▄▅▆▇█")
 
-// sparkline draws v scaled to its own min … max (a constant series is a
-// flat line at the bottom).
+// sparkline draws v scaled to the min … max of its finite values (a
+// constant series is a flat line at the bottom; a NaN or infinity is a
+// space).
 func sparkline(v []float64) string {
-	if len(v) == 0 {
-		return ""
-	}
-	lo, hi := v[0], v[0]
-	for _, x := range v {
-		lo, hi = min(lo, x), max(hi, x)
-	}
+	lo, hi := minMax(v)
 	var b strings.Builder
 	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			b.WriteRune(' ')
+			continue
+		}
 		i := 0
 		if hi > lo {
 			i = int(math.Round((x - lo) / (hi - lo) * float64(len(sparks)-1)))
+			i = min(max(i, 0), len(sparks)-1)
 		}
 		b.WriteRune(sparks[i])
 	}
 	return b.String()
 }
 
+// minMax is the range of v's finite values (+Inf, -Inf when there are
+// none).
 func minMax(v []float64) (float64, float64) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, x := range v {
-		lo, hi = min(lo, x), max(hi, x)
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			lo, hi = min(lo, x), max(hi, x)
+		}
 	}
 	return lo, hi
 }
+
+// sparkLabels is the width of a sparkline row without its sparkline:
+// "Last offset  " before it, "  -3000ns … -1000ns" after it.
+const sparkLabels = 13 + 2 + 7 + 3 + 7
 
 // renderWatch draws one frame: a header, chronyc's tracking block and
 // sources table, and the two sparklines with their ranges in chronyc's
@@ -84,18 +92,17 @@ func renderWatch(s *watchState) string {
 		b.WriteString("\n" + chronyfmt.SourcesHeader)
 		for _, d := range s.sources {
 			if !chronyfmt.SkipUnresolved(d.Addr, false) {
-				b.WriteString(chronyfmt.SourceRow(d) + "\n")
+				b.WriteString(chronyfmt.SourceRow(d))
 			}
 		}
 		b.WriteString("\n")
 	}
 	if len(s.offsets) > 0 {
 		lo, hi := minMax(s.offsets)
-		fmt.Fprintf(&b, "Last offset  %s  %s … %s (local − reference, %d samples)\n", sparkline(s.offsets),
-			chronyfmt.SignedOffset(lo), chronyfmt.SignedOffset(hi), len(s.offsets))
+		fmt.Fprintf(&b, "Last offset  %s  %s … %s\n", sparkline(s.offsets), chronyfmt.SignedOffset(lo), chronyfmt.SignedOffset(hi))
 		lo, hi = minMax(s.bounds)
-		fmt.Fprintf(&b, "Error bound  %s  %s … %s (|offset| + root dispersion + root delay/2)\n", sparkline(s.bounds),
-			chronyfmt.Offset(lo), chronyfmt.Offset(hi))
+		fmt.Fprintf(&b, "Error bound  %s  %s … %s\n", sparkline(s.bounds), chronyfmt.Offset(lo), chronyfmt.Offset(hi))
+		fmt.Fprintf(&b, "(%d samples; offset: local − reference; error bound: |offset| + root dispersion + root delay/2)\n", len(s.offsets))
 	}
 	return b.String()
 }
