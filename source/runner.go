@@ -65,8 +65,8 @@ type Runner struct {
 	cmds chan func() // control commands, run on the discipline goroutine
 	// stopped is closed when the discipline goroutine has returned.
 	stopped chan struct{}
-	srcs []*plugged
-	refs []*guard // by engine index
+	srcs    []*plugged
+	refs    []*guard // by engine index
 
 	stepped time.Duration // Engine.Stepped at the last check (loop goroutine)
 
