@@ -1,0 +1,29 @@
+// Package serve is the I/O shell of gnomon's PTP grandmaster (package ptp
+// decides; this package moves bytes and timestamps). Per listen address it
+// opens three hwts sockets and runs three goroutines:
+//
+//   - the general socket (port 320): its reader answers Signaling
+//     (unicast negotiation) through ptp.Server.HandleGeneral;
+//   - the event socket (port 319): its reader answers Delay_Req with
+//     Delay_Resp (sent from the general socket) and hands SPTP Delay_Reqs
+//     to the sender;
+//   - the send socket (an ephemeral port, as Meta's ptp4u sends Sync; ptp4l
+//     and sptp accept it): the sender owns it alone, with its transmit
+//     timestamps. It sends every grant's Sync when due, reads the kernel
+//     TX timestamps of the batch, and sends each Follow_Up with its precise
+//     origin (from the general socket); it sends Announce when due and
+//     expires grants once a second. Grant scheduling state (next time,
+//     sequence) belongs to this goroutine; it reads the grant table through
+//     its lock-free snapshot.
+//
+// Writes to the general socket come from three goroutines and are
+// serialised by a mutex (hwts allows one writer at a time per socket).
+//
+// Timestamps: receive and transmit stamps are kernel software stamps
+// (CLOCK_REALTIME) converted to the served clock with
+// clock.Served.FromRealtime, then to the PTP timescale by package ptp
+// (plus TAI − UTC). A Sync whose TX timestamp does not arrive within
+// TXWait gets no Follow_Up and is counted (tx_timestamp_misses). NIC
+// hardware timestamps are not used yet: PTP on a PHC-stamping NIC serves
+// the PHC's own state, which needs the PHC engine (issue 9).
+package serve

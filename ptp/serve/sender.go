@@ -1,0 +1,251 @@
+package serve
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/facebook/time/ptp/protocol"
+
+	"github.com/gnomon-time/gnomon/hwts"
+	"github.com/gnomon-time/gnomon/ptp"
+)
+
+// Sender limits.
+const (
+	// maxBatch is the most Syncs (or Announces) one pass sends in one
+	// system call; a pass with more due sends several batches.
+	maxBatch = 64
+	// maxSleep bounds the sender's sleep so grant expiry and new grants
+	// are seen promptly.
+	maxSleep = 50 * time.Millisecond
+)
+
+// pendingSync is a Sync sent and waiting for its TX timestamp.
+type pendingSync struct {
+	id    uint32
+	to    netip.AddrPort
+	seq   uint16
+	sptp  bool
+	ev    ptp.Event
+	t1    time.Time
+	found bool
+}
+
+// sender is the one goroutine that sends Syncs (and reads their TX
+// timestamps), Follow_Ups and Announces for trio t.
+func (s *Service) sender(ctx context.Context, t *trio) error {
+	syncs := make([]hwts.Message, maxBatch)
+	for i := range syncs {
+		syncs[i].Buf = make([]byte, ptp.SyncLen)
+		syncs[i].WantTX = true
+	}
+	gen := make([]hwts.Message, maxBatch)
+	for i := range gen {
+		gen[i].Buf = make([]byte, ptp.AnnounceLen)
+	}
+	pend := make([]pendingSync, maxBatch)
+	var due []*ptp.Grant
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	lastExpire := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case r := <-t.sptp:
+			if err := s.sendSPTP(t, r, syncs[:1], gen[:1], pend[:1]); err != nil {
+				return err
+			}
+			continue
+		}
+		now := s.cfg.Clock.Now()
+		if now.Sub(lastExpire) >= time.Second || now.Before(lastExpire) {
+			s.cfg.Server.Grants().Expire(now)
+			lastExpire = now
+		}
+		q := ptp.QualityOf(s.cfg.State.Load())
+		next := now.Add(maxSleep)
+		due = due[:0]
+		for _, g := range s.cfg.Server.Grants().Snapshot() {
+			if g.Type != protocol.MessageSync && g.Type != protocol.MessageAnnounce {
+				continue
+			}
+			if !g.Expires().After(now) {
+				continue
+			}
+			if g.Next.IsZero() {
+				g.Next = now
+			}
+			if !now.Before(g.Next) {
+				due = append(due, g)
+				iv := g.Interval()
+				g.Next = g.Next.Add(iv)
+				if g.Next.Before(now) { // fell behind: no burst to catch up
+					g.Next = now.Add(iv)
+				}
+			}
+			if g.Next.Before(next) {
+				next = g.Next
+			}
+		}
+		if err := s.sendDue(t, due, q, now, syncs, gen, pend); err != nil {
+			return err
+		}
+		wait := next.Sub(s.cfg.Clock.Now())
+		timer.Reset(max(wait, 0))
+	}
+}
+
+// sendDue sends the due grants' messages: Syncs in batches with their
+// Follow_Ups, then Announces.
+func (s *Service) sendDue(t *trio, due []*ptp.Grant, q ptp.Quality, now time.Time, syncs, gen []hwts.Message, pend []pendingSync) error {
+	k := 0
+	flush := func() error {
+		if k == 0 {
+			return nil
+		}
+		err := s.syncBatch(t, syncs[:k], gen, pend[:k], q)
+		k = 0
+		return err
+	}
+	for _, g := range due {
+		if g.Type != protocol.MessageSync {
+			continue
+		}
+		g.Seq++
+		m := &syncs[k]
+		m.N = s.cfg.Server.AppendSync(m.Buf, g.Seq, now, q.UTCOffset)
+		m.Addr = g.Client.EventAddr()
+		pend[k] = pendingSync{to: g.Client.Addr, seq: g.Seq}
+		if k++; k == len(syncs) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	n := 0
+	for _, g := range due {
+		if g.Type != protocol.MessageAnnounce {
+			continue
+		}
+		g.Seq++
+		m := &gen[n]
+		m.N = s.cfg.Server.AppendAnnounce(m.Buf, q, protocol.FlagUnicast, g.Seq, g.LogInterval, now, 0)
+		m.Addr = g.Client.Addr
+		if n++; n == len(gen) {
+			if err := s.sendGeneral(t, gen[:n], sentAnnounce); err != nil {
+				return err
+			}
+			n = 0
+		}
+	}
+	return s.sendGeneral(t, gen[:n], sentAnnounce)
+}
+
+func (s *Service) sendGeneral(t *trio, msgs []hwts.Message, kind int) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := t.writeGeneral(msgs); err != nil {
+		if errClosed(err) {
+			return err
+		}
+		s.ctr.sendErrors.Add(1)
+		return nil
+	}
+	s.ctr.sent[kind].Add(uint64(len(msgs)))
+	return nil
+}
+
+// syncBatch sends one batch of Syncs, waits (at most TXWait) for their TX
+// timestamps and sends the Follow_Ups of those that got one.
+func (s *Service) syncBatch(t *trio, syncs, gen []hwts.Message, pend []pendingSync, q ptp.Quality) error {
+	sent, err := t.send.WriteBatch(syncs)
+	if err != nil && !errClosed(err) {
+		s.ctr.sendErrors.Add(1)
+	}
+	if errClosed(err) {
+		return err
+	}
+	s.ctr.sent[sentSync].Add(uint64(sent))
+	for i := range sent {
+		pend[i].id = syncs[i].TXID
+		pend[i].found = false
+	}
+	pend = pend[:sent]
+	s.awaitTX(t, pend)
+	n := 0
+	for i := range pend {
+		p := &pend[i]
+		if !p.found {
+			s.ctr.txMisses.Add(1)
+			continue
+		}
+		m := &gen[n]
+		m.N = s.cfg.Server.AppendFollowUp(m.Buf, p.seq, p.t1, q.UTCOffset)
+		m.Addr = p.to
+		n++
+	}
+	return s.sendGeneral(t, gen[:n], sentFollowUp)
+}
+
+// awaitTX reads TX timestamps until every pending Sync has one or TXWait
+// has passed (software stamps are normally queued before sendmmsg
+// returns).
+func (s *Service) awaitTX(t *trio, pend []pendingSync) {
+	missing := len(pend)
+	deadline := time.Now().Add(s.cfg.TXWait)
+	for missing > 0 {
+		_, err := t.send.ReadTX(func(id uint32, ts hwts.Timestamp) {
+			if ts.Kind != hwts.KindKernel {
+				return
+			}
+			for i := range pend {
+				if p := &pend[i]; p.id == id && !p.found {
+					p.found, p.t1 = true, s.served(ts)
+					missing--
+					return
+				}
+			}
+		})
+		if err != nil || missing == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(20 * time.Microsecond)
+	}
+}
+
+// sendSPTP sends an SPTP Sync, then the Announce carrying its TX time.
+func (s *Service) sendSPTP(t *trio, r sptpReq, syncs, gen []hwts.Message, pend []pendingSync) error {
+	m := &syncs[0]
+	m.N = copy(m.Buf, r.buf[:r.ev.N])
+	m.Addr = r.ev.To
+	sent, err := t.send.WriteBatch(syncs[:1])
+	if errClosed(err) {
+		return err
+	}
+	if err != nil || sent != 1 {
+		s.ctr.sendErrors.Add(1)
+		return nil
+	}
+	s.ctr.sent[sentSync].Add(1)
+	pend[0] = pendingSync{id: m.TXID}
+	s.awaitTX(t, pend[:1])
+	if !pend[0].found {
+		s.ctr.txMisses.Add(1)
+		return nil
+	}
+	to := r.ev.To
+	if to.Port() == s.cfg.EventPort || to.Port() == ptp.EventPort {
+		to = netip.AddrPortFrom(to.Addr(), ptp.GeneralPort)
+	}
+	g := &gen[0]
+	g.N = s.cfg.Server.SPTPAnnounce(g.Buf, ptp.QualityOf(s.cfg.State.Load()), r.ev, pend[0].t1)
+	g.Addr = to
+	return s.sendGeneral(t, gen[:1], sentAnnounce)
+}

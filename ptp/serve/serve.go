@@ -1,0 +1,266 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/hwts"
+	"github.com/gnomon-time/gnomon/ptp"
+)
+
+// Config configures a Service.
+type Config struct {
+	// Listen holds the addresses to serve on (one socket trio each).
+	Listen []netip.Addr
+	// EventPort and GeneralPort default to 319 and 320 (tests use others).
+	EventPort, GeneralPort uint16
+	// Interface binds the sockets to one interface ("" = any).
+	Interface string
+	// Timestamping is the hwts mode (software stamps are what is used).
+	Timestamping hwts.Mode
+	// DSCP of sent messages (0–63).
+	DSCP uint8
+	// Server decides; Clock is the served clock; State holds the SyncState
+	// the Announces describe.
+	Server *ptp.Server
+	Clock  clock.Served
+	State  *clock.StateCell
+	// TXWait bounds the wait for a Sync's TX timestamp (0 = 5 ms).
+	TXWait time.Duration
+	Logger *slog.Logger
+}
+
+// Service is the open sockets of a grandmaster.
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	trios []*trio
+	ctr   counters
+}
+
+type trio struct {
+	addr    netip.Addr
+	event   *hwts.Conn
+	general *hwts.Conn
+	send    *hwts.Conn
+	genMu   sync.Mutex // one writer at a time on general
+	sptp    chan sptpReq
+}
+
+// sptpReq is an SPTP exchange handed from the event reader to the sender.
+type sptpReq struct {
+	ev  ptp.Event
+	buf [ptp.SyncLen]byte
+}
+
+// Listen opens every socket; errors name the address and port.
+func Listen(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Server == nil || cfg.Clock == nil || cfg.State == nil {
+		return nil, errors.New("ptp serve: no server, clock or state")
+	}
+	if len(cfg.Listen) == 0 {
+		return nil, errors.New("ptp serve: listen: no address")
+	}
+	if cfg.EventPort == 0 {
+		cfg.EventPort = ptp.EventPort
+	}
+	if cfg.GeneralPort == 0 {
+		cfg.GeneralPort = ptp.GeneralPort
+	}
+	if cfg.TXWait <= 0 {
+		cfg.TXWait = 5 * time.Millisecond
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, a := range cfg.Listen {
+		t, err := s.open(ctx, a)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.trios = append(s.trios, t)
+	}
+	return s, nil
+}
+
+func (s *Service) open(ctx context.Context, a netip.Addr) (*trio, error) {
+	t := &trio{addr: a, sptp: make(chan sptpReq, 256)}
+	var err error
+	listen := func(port uint16, mode hwts.Mode, onDemand bool) (*hwts.Conn, error) {
+		c, err := hwts.Listen(ctx, hwts.Config{Addr: netip.AddrPortFrom(a, port), Interface: s.cfg.Interface,
+			DSCP: s.cfg.DSCP, Timestamping: mode, TXOnDemand: onDemand, Logger: s.log})
+		if err != nil {
+			return nil, fmt.Errorf("ptp: listen %s: %w", netip.AddrPortFrom(a, port), err)
+		}
+		return c, nil
+	}
+	if t.event, err = listen(s.cfg.EventPort, s.cfg.Timestamping, true); err != nil {
+		return nil, err
+	}
+	if t.general, err = listen(s.cfg.GeneralPort, hwts.ModeNone, true); err != nil {
+		t.event.Close()
+		return nil, err
+	}
+	if t.send, err = listen(0, s.cfg.Timestamping, true); err != nil {
+		t.event.Close()
+		t.general.Close()
+		return nil, err
+	}
+	s.log.Info("serving PTP", "event", t.event.LocalAddr().String(), "general", t.general.LocalAddr().String(),
+		"sync_from", t.send.LocalAddr().String(), "rx_timestamps", t.event.Info().RX.String(), "tx_timestamps", t.send.Info().TX.String())
+	return t, nil
+}
+
+// Close closes every socket.
+func (s *Service) Close() {
+	for _, t := range s.trios {
+		t.event.Close()
+		t.general.Close()
+		t.send.Close()
+	}
+}
+
+// Addrs returns the event and general addresses served (ports resolved).
+func (s *Service) Addrs() (event, general []netip.AddrPort) {
+	for _, t := range s.trios {
+		event = append(event, t.event.LocalAddr())
+		general = append(general, t.general.LocalAddr())
+	}
+	return event, general
+}
+
+// Run serves until ctx ends (then it closes the sockets and returns nil)
+// or a socket fails.
+func (s *Service) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, t := range s.trios {
+		g.Go(func() error { return s.generalLoop(gctx, t) })
+		g.Go(func() error { return s.eventLoop(gctx, t) })
+		g.Go(func() error { return s.sender(gctx, t) })
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		s.Close()
+		return nil
+	})
+	err := g.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func errClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
+
+// served converts a kernel (or daemon) timestamp to the served clock.
+func (s *Service) served(ts hwts.Timestamp) time.Time { return s.cfg.Clock.FromRealtime(ts.Time) }
+
+func (s *Service) utcOffset() int { return ptp.QualityOf(s.cfg.State.Load()).UTCOffset }
+
+// writeGeneral sends one message from the general socket.
+func (t *trio) writeGeneral(msgs []hwts.Message) error {
+	t.genMu.Lock()
+	defer t.genMu.Unlock()
+	_, err := t.general.WriteBatch(msgs)
+	return err
+}
+
+func (s *Service) generalLoop(ctx context.Context, t *trio) error {
+	rx := make([]hwts.Message, 16)
+	for i := range rx {
+		rx[i].Buf = make([]byte, ptp.MaxMessageLen)
+	}
+	out := []hwts.Message{{Buf: make([]byte, ptp.MaxMessageLen)}}
+	for {
+		n, err := t.general.ReadBatch(rx)
+		if err != nil {
+			if errClosed(err) || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("ptp: read %s: %w", t.general.LocalAddr(), err)
+		}
+		for i := range n {
+			m := &rx[i]
+			if m.Trunc {
+				s.ctr.received[ptp.VerdictMalformed].Add(1)
+				continue
+			}
+			r, v := s.cfg.Server.HandleGeneral(m.Buf[:m.N], m.Addr, s.served(m.RX), out[0].Buf)
+			s.ctr.received[v].Add(1)
+			s.ctr.granted.Add(uint64(r.Granted))
+			s.ctr.denied.Add(uint64(r.Denied))
+			s.ctr.cancelled.Add(uint64(r.Cancelled))
+			if r.N == 0 {
+				continue
+			}
+			out[0].N, out[0].Addr = r.N, m.Addr
+			if err := t.writeGeneral(out); err != nil {
+				s.ctr.sendErrors.Add(1)
+				continue
+			}
+			s.ctr.sent[sentSignaling].Add(1)
+		}
+	}
+}
+
+func (s *Service) eventLoop(ctx context.Context, t *trio) error {
+	rx := make([]hwts.Message, 32)
+	for i := range rx {
+		rx[i].Buf = make([]byte, ptp.MaxMessageLen)
+	}
+	out := make([]hwts.Message, 32)
+	for i := range out {
+		out[i].Buf = make([]byte, ptp.DelayRespLen)
+	}
+	for {
+		n, err := t.event.ReadBatch(rx)
+		if err != nil {
+			if errClosed(err) || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("ptp: read %s: %w", t.event.LocalAddr(), err)
+		}
+		off := s.utcOffset()
+		k := 0
+		for i := range n {
+			m := &rx[i]
+			if m.Trunc {
+				s.ctr.received[ptp.VerdictMalformed].Add(1)
+				continue
+			}
+			ev, v := s.cfg.Server.HandleEvent(m.Buf[:m.N], m.Addr, s.served(m.RX), off, out[k].Buf)
+			s.ctr.received[v].Add(1)
+			switch ev.Kind {
+			case ptp.EventDelayResp:
+				out[k].N, out[k].Addr = ev.N, ev.To
+				k++
+			case ptp.EventSPTPSync:
+				r := sptpReq{ev: ev}
+				copy(r.buf[:], out[k].Buf[:ev.N])
+				select {
+				case t.sptp <- r:
+				default:
+					s.ctr.sptpDropped.Add(1)
+				}
+			}
+		}
+		if k > 0 {
+			if err := t.writeGeneral(out[:k]); err != nil {
+				s.ctr.sendErrors.Add(1)
+				continue
+			}
+			s.ctr.sent[sentDelayResp].Add(uint64(k))
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package serve
+
+import (
+	"sync/atomic"
+
+	"github.com/gnomon-time/gnomon/ptp"
+)
+
+// Kinds of sent messages (Stats.Sent index).
+const (
+	sentSync = iota
+	sentFollowUp
+	sentDelayResp
+	sentAnnounce
+	sentSignaling
+	numSent
+)
+
+// SentNames are the metric labels of Stats.Sent.
+var SentNames = [numSent]string{"sync", "follow_up", "delay_resp", "announce", "signaling"}
+
+type counters struct {
+	received                   [ptp.NumVerdicts]atomic.Uint64
+	sent                       [numSent]atomic.Uint64
+	granted, denied, cancelled atomic.Uint64
+	txMisses, sendErrors       atomic.Uint64
+	sptpDropped                atomic.Uint64
+}
+
+// Stats are the service's counters since start.
+type Stats struct {
+	// Received counts received messages by ptp.Verdict.
+	Received [ptp.NumVerdicts]uint64
+	// Sent counts sent messages by kind (SentNames).
+	Sent [numSent]uint64
+	// Granted, Denied and Cancelled count negotiation TLVs.
+	Granted, Denied, Cancelled uint64
+	// TXMisses counts Syncs whose TX timestamp did not arrive (no
+	// Follow_Up sent); SendErrors failed sends; SPTPDropped SPTP requests
+	// dropped because the sender was behind.
+	TXMisses, SendErrors, SPTPDropped uint64
+	// Clients and Grants are the current grant table's size.
+	Clients, Grants int
+}
+
+// Stats returns the counters.
+func (s *Service) Stats() Stats {
+	var st Stats
+	for i := range st.Received {
+		st.Received[i] = s.ctr.received[i].Load()
+	}
+	for i := range st.Sent {
+		st.Sent[i] = s.ctr.sent[i].Load()
+	}
+	st.Granted, st.Denied, st.Cancelled = s.ctr.granted.Load(), s.ctr.denied.Load(), s.ctr.cancelled.Load()
+	st.TXMisses, st.SendErrors, st.SPTPDropped = s.ctr.txMisses.Load(), s.ctr.sendErrors.Load(), s.ctr.sptpDropped.Load()
+	st.Clients = s.cfg.Server.Grants().Clients()
+	st.Grants = len(s.cfg.Server.Grants().Snapshot())
+	return st
+}
