@@ -33,6 +33,7 @@ type Config struct {
 	Leap      Leap      `yaml:"leap"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Control   Control   `yaml:"control"`
+	PTP       PTP       `yaml:"ptp"`
 	// ClockBound exports the error bound as a ClockBound segment.
 	ClockBound ClockBound `yaml:"clockbound"`
 	Log        Log        `yaml:"log"`
@@ -249,6 +250,7 @@ func builtin() *Config {
 		Control: Control{Listen: []string{}, ListenOptional: []string{"127.0.0.1:323", "[::1]:323"},
 			Socket: DefaultControlSocket, SocketMode: "0660"},
 		ClockBound: ClockBound{MaxDriftPPB: 50000},
+		PTP:        builtinPTP(),
 		Log:        Log{Level: "info", Format: FormatText},
 	}
 }

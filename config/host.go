@@ -63,6 +63,17 @@ func (c *Config) CheckHost() error {
 			bad("leap.table", p, err)
 		}
 	}
+	if p := &c.PTP; p.Enabled && p.Interface != "" {
+		ifi, err := net.InterfaceByName(p.Interface)
+		switch {
+		case err != nil:
+			bad("ptp.interface", p.Interface, netError(err))
+		case p.ClockIdentity == "":
+			if _, err := IdentityFromMAC(ifi.HardwareAddr); err != nil {
+				bad("ptp.interface", p.Interface, fmt.Errorf("no clock identity from its MAC (set ptp.clock_identity): %w", err))
+			}
+		}
+	}
 	if g := c.Control.SocketGroup; g != "" && c.Control.Socket != "" {
 		if _, err := strconv.Atoi(g); err != nil {
 			if _, err := user.LookupGroup(g); err != nil {

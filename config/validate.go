@@ -174,6 +174,8 @@ func (c *Config) Validate() error {
 		bad("clockbound.max_drift_ppb", d, "must be 1 … 1000000 ppb")
 	}
 
+	c.validatePTP(bad)
+
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -202,10 +202,26 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		return err
 	}
 
+	ptpSvc, err := openPTP(ctx, cfg, log, served, cell)
+	if err != nil {
+		svc.Close()
+		ctl.Close()
+		if cb != nil {
+			cb.Close()
+		}
+		if httpLn != nil {
+			httpLn.Close()
+		}
+		return err
+	}
+
 	logServing(log, cfg, svc, httpLn, ctl)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return svc.Run(gctx) })
+	if ptpSvc != nil {
+		g.Go(func() error { return ptpSvc.Run(gctx) })
+	}
 	g.Go(func() error { return ctl.Run(gctx) })
 	if cb != nil {
 		g.Go(func() error { return cb.Run(gctx) })

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/facebook/time/ptp/protocol"
+
+	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/config"
+	"github.com/gnomon-time/gnomon/hwts"
+	"github.com/gnomon-time/gnomon/ptp"
+	ptpserve "github.com/gnomon-time/gnomon/ptp/serve"
+)
+
+// openPTP opens the PTP grandmaster when ptp.enabled (nil otherwise). It
+// serves the time of the served clock (the NTP server's) from kernel
+// timestamps, with Announces from the same SyncState.
+func openPTP(ctx context.Context, cfg *config.Config, log *slog.Logger, served clock.Served, cell *clock.StateCell) (*ptpserve.Service, error) {
+	p := &cfg.PTP
+	if !p.Enabled {
+		return nil, nil
+	}
+	id, err := ptpIdentity(p)
+	if err != nil {
+		return nil, configError{err: err}
+	}
+	mode, err := hwts.ParseMode(p.Timestamping)
+	if err != nil {
+		return nil, configError{err: fmt.Errorf("ptp.timestamping: %w", err)}
+	}
+	srv, err := ptp.NewServer(ptp.Config{
+		Identity: protocol.ClockIdentity(id), Domain: uint8(p.Domain),
+		Priority1: uint8(p.Priority1), Priority2: uint8(p.Priority2), Allow: p.AllowPrefixes(),
+		Limits: ptp.Limits{MaxClients: p.MaxClients, MinLogAnnounce: int8(p.MinLogAnnounceInterval),
+			MinLogSync: int8(p.MinLogSyncInterval), MinLogDelayResp: int8(p.MinLogDelayRespInterval), MaxLogInterval: 30,
+			MaxDuration: time.Duration(p.MaxGrantDurationSeconds) * time.Second},
+	})
+	if err != nil {
+		return nil, configError{err: err}
+	}
+	svc, err := ptpserve.Listen(ctx, ptpserve.Config{
+		Listen: p.ListenAddrs(), EventPort: uint16(p.EventPort), GeneralPort: uint16(p.GeneralPort),
+		Interface: p.Interface, Timestamping: mode, DSCP: uint8(p.DSCP),
+		Server: srv, Clock: served, State: cell, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("PTP grandmaster", "clock_identity", protocol.ClockIdentity(id).String(), "domain", p.Domain)
+	return svc, nil
+}
+
+// ptpIdentity is ptp.clock_identity, or the EUI-64 of ptp.interface's MAC.
+func ptpIdentity(p *config.PTP) (uint64, error) {
+	if p.ClockIdentity != "" {
+		id, err := config.ParseClockIdentity(p.ClockIdentity)
+		if err != nil {
+			return 0, fmt.Errorf("ptp.clock_identity: %q: %w", p.ClockIdentity, err)
+		}
+		return id, nil
+	}
+	ifi, err := net.InterfaceByName(p.Interface)
+	if err != nil {
+		return 0, fmt.Errorf("ptp.interface: %q: %w", p.Interface, err)
+	}
+	id, err := config.IdentityFromMAC(ifi.HardwareAddr)
+	if err != nil {
+		return 0, fmt.Errorf("ptp.interface: %q: no clock identity from its MAC: %w", p.Interface, err)
+	}
+	return id, nil
+}
