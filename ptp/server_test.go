@@ -193,7 +193,11 @@ func TestGeneralDrops(t *testing.T) {
 		{"domain 44", signaling(t, 44, request(protocol.MessageSync, -3, 60)), clientGen, VerdictWrongDomain},
 		{"sdo 1", mut(func(b []byte) []byte { b[0] |= 0x10; return b }), clientGen, VerdictWrongSdo},
 		{"TLV length past the end", mut(func(b []byte) []byte { b[SignalingLen+3] = 200; return b }), clientGen, VerdictMalformed},
-		{"request TLV too short", mut(func(b []byte) []byte { b[SignalingLen+3] = 4; b[2], b[3] = 0, byte(SignalingLen+8); return b[:SignalingLen+8] }), clientGen, VerdictMalformed},
+		{"request TLV too short", mut(func(b []byte) []byte {
+			b[SignalingLen+3] = 4
+			b[2], b[3] = 0, byte(SignalingLen+8)
+			return b[:SignalingLen+8]
+		}), clientGen, VerdictMalformed},
 		{"other target", mut(func(b []byte) []byte { b[HeaderLen] = 0x12; return b }), clientGen, VerdictForeign},
 		{"not allowed", good, netip.MustParseAddrPort("192.0.2.1:320"), VerdictDenied},
 		{"management", mut(func(b []byte) []byte { b[0] = byte(protocol.MessageManagement); return b }), clientGen, VerdictUnsupported},
