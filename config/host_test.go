@@ -61,7 +61,11 @@ func TestCheckHost(t *testing.T) {
 			[]string{`ptp.interface: "` + lo + `": no clock identity from its MAC`}, false},
 		{"ptp interface missing", func(c *Config) { c.PTP.Enabled = true; c.PTP.Interface = "nosuchif0" },
 			[]string{`ptp.interface: "nosuchif0": no such network interface`}, false},
-		{"ptp loopback with identity", func(c *Config) { c.PTP.Enabled = true; c.PTP.Interface = lo; c.PTP.ClockIdentity = "02:00:00:ff:fe:00:00:01" }, nil, false},
+		{"ptp loopback with identity", func(c *Config) {
+			c.PTP.Enabled = true
+			c.PTP.Interface = lo
+			c.PTP.ClockIdentity = "02:00:00:ff:fe:00:00:01"
+		}, nil, false},
 		{"socket group by number", func(c *Config) { c.Control.SocketGroup = "0" }, nil, false},
 		{"socket group by name", func(c *Config) { c.Control.SocketGroup = rootGroup(t) }, nil, false},
 		{"unknown socket group", func(c *Config) { c.Control.SocketGroup = "no-such-group-gnomon" },
