@@ -143,4 +143,23 @@ func TestPTPBenchAgainstPtp4l(t *testing.T) {
 		t.Errorf("grants %+v: want none denied, ≥ %d granted, ≥ %d renewals", g, clients*6, clients*3)
 	}
 	t.Logf("generator CPU %.1f %% of one core", res.CPUPct)
+
+	// Port mode (ephemeral source ports on the client's main address):
+	// ptp4l sends every reply to port 319 or 320 (its udp_send overwrites
+	// the destination port), never to the request's source port, so the
+	// generator receives nothing and says so.
+	out, err = pair.Cli.Run(ctx, netns.Spec{Name: "gnomonctl-bench-ptp-ports", Limit: 20 * time.Second,
+		Args: []string{ctl, "bench", "ptp", "--server", pair.SrvAddr.String(), "--clients", "2",
+			"--source", pair.CliAddr.String(), "--duration", "2s", "--grant-wait", "500ms", "--json"}})
+	if err == nil || !strings.Contains(out, "no PTP message") {
+		t.Errorf("port mode against ptp4l: err %v, want a failure for no message received\n%s", err, out)
+	}
+	var ports benchPTPResult
+	if i := strings.Index(out, "{"); i >= 0 {
+		_ = json.NewDecoder(strings.NewReader(out[i:])).Decode(&ports)
+	}
+	if ports.MessagesRecv != 0 || ports.Grants.Timeouts == 0 {
+		t.Errorf("port mode against ptp4l: %d messages received, %d grant timeouts; want none received and timeouts",
+			ports.MessagesRecv, ports.Grants.Timeouts)
+	}
 }
