@@ -115,7 +115,7 @@ func TestUsageErrors(t *testing.T) {
 		{"ptp bad rate", []string{"bench", "ptp", "--server", "127.0.0.1", "--sync-rate", "3"}, "power of two"},
 		{"ptp v6", []string{"bench", "ptp", "--server", "::1"}, "IPv4"},
 		{"ptp public", []string{"bench", "ptp", "--server", "192.0.2.1"}, "allow-public"},
-		{"ptp bad prefix", []string{"bench", "ptp", "--server", "127.0.0.1", "--source-prefix", "10.1.0.0/30", "--clients", "5"}, "host addresses"},
+		{"ptp bad prefix", []string{"bench", "ptp", "--server", "127.0.0.1", "--source-prefix", "10.1.0.0/30", "--clients", "3"}, "host addresses"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"extra arg", []string{"bench", "ntp", "extra"}, "unknown command or argument"},
 	}

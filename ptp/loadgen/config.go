@@ -71,8 +71,10 @@ type Config struct {
 	// (also the wait after a denial).
 	GrantWait time.Duration
 	// SourcePrefix, if valid, selects address mode: client i binds
-	// EventPort and GeneralPort on the (i+1)-th address of the prefix (the
-	// addresses must be configured on a local interface). Otherwise port
+	// EventPort and GeneralPort on the prefix's address plus i (plus i+1
+	// when the prefix is given by its network address, e.g. 10.201.0.0/16;
+	// the broadcast address is never used). The addresses must be
+	// configured on a local interface. Otherwise port
 	// mode: every client binds a pair of ephemeral ports (general = event+1)
 	// on Source (zero: any address).
 	SourcePrefix netip.Prefix
@@ -162,11 +164,10 @@ func (c Config) Validate() error {
 		bad("workers %d: need 1..%d", c.Workers, MaxWorkers)
 	}
 	if c.SourcePrefix.IsValid() {
-		p := c.SourcePrefix.Masked()
-		if !p.Addr().Is4() {
+		if !c.SourcePrefix.Addr().Is4() {
 			bad("source prefix %v: need an IPv4 prefix", c.SourcePrefix)
-		} else if hostBits := 32 - p.Bits(); hostBits < 31 && c.Clients > (1<<hostBits)-2 {
-			bad("source prefix %v: holds %d host addresses, fewer than %d clients", c.SourcePrefix, (1<<hostBits)-2, c.Clients)
+		} else if room := c.prefixRoom(); uint64(c.Clients) > room {
+			bad("source prefix %v: holds %d host addresses from its first client address, fewer than %d clients", c.SourcePrefix, room, c.Clients)
 		}
 		if c.Source.IsValid() {
 			bad("source %v and source prefix %v: give at most one", c.Source, c.SourcePrefix)
@@ -178,12 +179,38 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// clientAddr is client i's address in address mode: the (i+1)-th address of
-// the prefix (the network address itself is skipped).
+// clientAddr is client i's address in address mode: the prefix's address
+// plus i, or, when that is the network address (10.201.0.0/16), the next
+// one plus i.
 func (c Config) clientAddr(i int) netip.Addr {
-	a := c.SourcePrefix.Masked().Addr().As4()
-	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-	v += uint32(i) + 1
+	return u32Addr(c.firstClientAddr() + uint32(i))
+}
+
+func (c Config) firstClientAddr() uint32 {
+	v := addrU32(c.SourcePrefix.Addr())
+	if c.SourcePrefix.Masked().Addr() == c.SourcePrefix.Addr() {
+		v++
+	}
+	return v
+}
+
+// prefixRoom is how many client addresses fit in the prefix from the first
+// one, the broadcast address excluded.
+func (c Config) prefixRoom() uint64 {
+	last := uint64(addrU32(c.SourcePrefix.Masked().Addr())) + 1<<(32-c.SourcePrefix.Bits()) - 1 // broadcast
+	first := uint64(c.firstClientAddr())
+	if first >= last {
+		return 0
+	}
+	return last - first
+}
+
+func addrU32(a netip.Addr) uint32 {
+	b := a.Unmap().As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+func u32Addr(v uint32) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 

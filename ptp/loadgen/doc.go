@@ -26,9 +26,10 @@
 //     not: its udp_send overwrites every destination port with 319 or 320,
 //     so against ptp4l this mode receives nothing.
 //   - addresses (Config.SourcePrefix): client i binds 319 and 320 on the
-//     (i+1)-th address of the prefix; the addresses must be configured on a
-//     local interface (e.g. in a network namespace) and routed back from
-//     the server. This works with ptp4l (unicast_listen 1).
+//     prefix's address plus i (plus i+1 when the prefix is given by its
+//     network address, e.g. 10.201.0.0/16); the addresses must be
+//     configured on a local interface (e.g. in a network namespace) and
+//     routed back from the server. This works with ptp4l (unicast_listen 1).
 //
 // Accounting (Result): Announce and Sync are expected once per granted
 // period from one period after a client's first grant (never granted: after

@@ -190,4 +190,17 @@ func TestValidate(t *testing.T) {
 	if a := c.clientAddr(200); a != netip.MustParseAddr("10.201.1.73") {
 		t.Errorf("clientAddr(200) = %v", a)
 	}
+	c = Config{SourcePrefix: netip.MustParsePrefix("10.201.0.3/24")}
+	if a := c.clientAddr(0); a != netip.MustParseAddr("10.201.0.3") || c.prefixRoom() != 252 {
+		t.Errorf("clientAddr(0) = %v room %d, want 10.201.0.3 and 252 (.3 … .254)", a, c.prefixRoom())
+	}
+	for _, tc := range []struct {
+		prefix string
+		room   uint64
+	}{{"10.0.0.0/30", 2}, {"10.0.0.0/31", 0}, {"10.0.0.0/32", 0}, {"10.0.0.2/30", 1}, {"10.0.0.0/16", 65534}} {
+		c := Config{SourcePrefix: netip.MustParsePrefix(tc.prefix)}
+		if r := c.prefixRoom(); r != tc.room {
+			t.Errorf("%s: room %d, want %d", tc.prefix, r, tc.room)
+		}
+	}
 }
