@@ -1,7 +1,8 @@
 // Command gnomonctl is gnomon's command-line tool: chronyc's monitoring and
 // control commands over cmdmon (tracking, sources, ..., against gnomond or
 // chronyd), a one-shot NTP check for alerting (`gnomonctl probe`), the NTP
-// load generator (`gnomonctl bench ntp`) and discipline simulations
+// load generator (`gnomonctl bench ntp`), unicast PTP client simulation
+// (`gnomonctl bench ptp`) and discipline simulations
 // (`gnomonctl sim`).
 //
 // Exit codes: 0 success, 1 failure (the command ran and failed, e.g. no

@@ -111,6 +111,11 @@ func TestUsageErrors(t *testing.T) {
 		{"hostname", []string{"bench", "ntp", "--server", "localhost:123", "--rate", "5"}, "not an IP"},
 		{"public", []string{"bench", "ntp", "--server", "192.0.2.1:123", "--rate", "5"}, "allow-public"},
 		{"bad source", []string{"bench", "ntp", "--server", "127.0.0.1:123", "--rate", "5", "--source", "x"}, "--source"},
+		{"ptp no server", []string{"bench", "ptp", "--clients", "2"}, "--server is required"},
+		{"ptp bad rate", []string{"bench", "ptp", "--server", "127.0.0.1", "--sync-rate", "3"}, "power of two"},
+		{"ptp v6", []string{"bench", "ptp", "--server", "::1"}, "IPv4"},
+		{"ptp public", []string{"bench", "ptp", "--server", "192.0.2.1"}, "allow-public"},
+		{"ptp bad prefix", []string{"bench", "ptp", "--server", "127.0.0.1", "--source-prefix", "10.1.0.0/30", "--clients", "3"}, "host addresses"},
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"extra arg", []string{"bench", "ntp", "extra"}, "unknown command or argument"},
 	}
@@ -148,5 +153,24 @@ func TestHelp(t *testing.T) {
 	code, out, _ := runCmd(t, "--help")
 	if code != cli.ExitOK || !strings.Contains(out, "bench") {
 		t.Errorf("exit %d, help %q", code, out)
+	}
+}
+
+func TestBenchPTPNoServer(t *testing.T) {
+	// Nothing listens on the ports: the run ends on time, prints its table
+	// and fails with a hint about ptp4l's fixed reply ports.
+	code, out, stderr := runCmd(t, "bench", "ptp", "--server", "127.0.0.1", "--event-port", "9", "--general-port", "10",
+		"--clients", "3", "--duration", "1s", "--drain", "100ms", "--json")
+	if code == cli.ExitOK || !strings.Contains(stderr, "no PTP message") || !strings.Contains(stderr, "--source-prefix") {
+		t.Fatalf("exit %d stderr %q", code, stderr)
+	}
+	var res struct {
+		Clients int `json:"clients"`
+		Grants  struct {
+			Requested uint64 `json:"requested"`
+		} `json:"grants"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Clients != 3 || res.Grants.Requested < 3 {
+		t.Fatalf("json %q: %v %+v", out, err, res)
 	}
 }

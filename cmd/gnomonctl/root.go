@@ -30,6 +30,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	bench.AddCommand(newBenchNTPCmd())
+	bench.AddCommand(newBenchPTPCmd()) // benchptp.go: unicast PTP clients against a grandmaster
 	root.AddCommand(bench)
 	root.AddCommand(newSimCmd())   // sim.go: discipline scenarios on simulated time
 	root.AddCommand(newProbeCmd()) // probe.go: one-shot NTP check with monitoring-plugin exit codes
