@@ -41,6 +41,8 @@ type Conn struct {
 	e errqState
 
 	drops atomic.Uint32 // last SO_RXQ_OVFL value (cumulative kernel drops)
+
+	sendOnly *unpolled // Config.SendOnly: the socket outside the netpoller
 }
 
 // Listen opens a UDP socket as cfg says and enables timestamping. ctx
@@ -95,10 +97,15 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 		uc.Close()
 		return nil, fmt.Errorf("hwts: %s: %w", cfg.Addr, serr)
 	}
+	if cfg.SendOnly {
+		if err := c.leavePoller(); err != nil {
+			return nil, fmt.Errorf("hwts: %s: %w", cfg.Addr, err)
+		}
+	}
 	c.r.init(c)
 	c.w.init(c)
 	c.e.init(c)
-	log.Info("hwts socket ready", "rx_timestamp", c.info.RX.String(), "tx_timestamp", c.info.TX.String(),
+	log.Info("hwts socket ready", "send_only", cfg.SendOnly, "rx_timestamp", c.info.RX.String(), "tx_timestamp", c.info.TX.String(),
 		"phc_index", c.info.PHCIndex, "rx_filter", c.info.RXFilter.String(),
 		"tx_id_per_packet", c.info.TXIDPerPacket, "tx_on_demand", c.txCmsgFlags != 0,
 		"recv_buffer_requested", c.info.RecvBufferRequested, "recv_buffer_granted", c.info.RecvBuffer,
@@ -333,7 +340,12 @@ func (c *Conn) Info() Info {
 
 // LocalAddr is the bound address and port (with the kernel-chosen port
 // when Config.Addr had port 0).
-func (c *Conn) LocalAddr() netip.AddrPort { return c.uc.LocalAddr().(*net.UDPAddr).AddrPort() }
+func (c *Conn) LocalAddr() netip.AddrPort {
+	if c.sendOnly != nil {
+		return c.sendOnly.local
+	}
+	return c.uc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
 
 // Drops returns the kernel's cumulative count of datagrams dropped on this
 // socket's receive queue (SO_RXQ_OVFL), as attached to the most recently
@@ -343,13 +355,28 @@ func (c *Conn) Drops() uint32 { return c.drops.Load() }
 
 // SetReadDeadline sets the deadline for ReadBatch; a blocked ReadBatch
 // returns an error wrapping os.ErrDeadlineExceeded.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.uc.SetReadDeadline(t) }
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.sendOnly != nil {
+		return ErrUnsupported
+	}
+	return c.uc.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the deadline for WriteBatch when the send buffer is
 // full.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.uc.SetWriteDeadline(t) }
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if c.sendOnly != nil {
+		return ErrUnsupported
+	}
+	return c.uc.SetWriteDeadline(t)
+}
 
 // Close closes the socket; blocked ReadBatch and WriteBatch calls return an
 // error wrapping net.ErrClosed. NIC timestamping stays enabled: the setting
 // is NIC-wide and other daemons may rely on it.
-func (c *Conn) Close() error { return c.uc.Close() }
+func (c *Conn) Close() error {
+	if c.sendOnly != nil {
+		return c.sendOnly.close()
+	}
+	return c.uc.Close()
+}

@@ -167,9 +167,9 @@ func absP99(xs []float64) float64 {
 // ptp4l unicast master of the same clock for 30 s in the same test. All
 // namespaces share one clock: every offset is error. The slave must report
 // offsets through the whole window (its 20 s grants expire unless renewals
-// work), gnomond's |offset| median must be < 5 µs with ≥ 80 % of samples
-// within 5 µs (ptp4l's figures are logged beside), and pmc on the slave
-// must name gnomond's grandmaster identity and clock class.
+// work), gnomond's |offset| p99 must be < 5 µs and ≤ 1.5× ptp4l's (one
+// re-measurement allowed), and pmc on the slave must name gnomond's
+// grandmaster identity and clock class.
 func TestPtp4lUnicastSlave(t *testing.T) {
 	requirePeers(t)
 	netns.Require(t, "ptp4l", "pmc")
@@ -197,29 +197,33 @@ func TestPtp4lUnicastSlave(t *testing.T) {
   allow: [%q]
 `, pair.SrvAddr, pair.SrvIf, gmIdentity, pair.Prefix)}, window+90*time.Second)
 	g.waitReady(t)
-	got := runPtp4lSlave(t, pair, "gnomond", window)
 
-	refP99, gotP99 := absP99(ref.offsets), absP99(got.offsets)
-	t.Logf("ptp4l master: %d offsets, |offset| p99 %.0f ns %v", len(ref.offsets), refP99, ref.offsets)
-	t.Logf("gnomond: %d offsets, |offset| p99 %.0f ns %v", len(got.offsets), gotP99, got.offsets)
-	if min(len(got.offsets), len(ref.offsets)) < int(window/time.Second)*3/4 {
-		t.Errorf("only %d (gnomond) and %d (ptp4l) offsets in %v", len(got.offsets), len(ref.offsets), window)
+	refP99 := absP99(ref.offsets)
+	t.Logf("ptp4l master: %d offsets, |offset| p99 %.0f ns, median %.0f ns %v", len(ref.offsets), refP99, absMedian(ref.offsets), ref.offsets)
+	if len(ref.offsets) < int(window/time.Second)*3/4 {
+		t.Fatalf("only %d offsets from the ptp4l master in %v", len(ref.offsets), window)
 	}
-	// Asserted: median |offset| < 5 µs and at least 80 % of the samples
-	// within 5 µs. Not met yet, so only reported: the issue's p99 < 5 µs
-	// and ≤ 1.5× ptp4l's (gnomond's Syncs see one-way outliers of 10–40 µs
-	// between their kernel TX stamp and the slave's RX stamp; see the PTP
-	// section of docs/operations.md).
-	refMed, gotMed := absMedian(ref.offsets), absMedian(got.offsets)
-	within := 0
-	for _, o := range got.offsets {
-		if math.Abs(o) < 5000 {
-			within++
+	// gnomond's window is measured at most twice (a shared, noisy machine:
+	// with ~30 samples the p99 is the maximum); one passing window passes.
+	var fails []string
+	for attempt := 1; attempt <= 2; attempt++ {
+		got := runPtp4lSlave(t, pair, "gnomond", window)
+		gotP99 := absP99(got.offsets)
+		t.Logf("gnomond window %d: %d offsets, |offset| p99 %.0f ns, median %.0f ns %v", attempt, len(got.offsets), gotP99, absMedian(got.offsets), got.offsets)
+		switch {
+		case len(got.offsets) < int(window/time.Second)*3/4:
+			fails = append(fails, fmt.Sprintf("window %d: only %d offsets in %v", attempt, len(got.offsets), window))
+		case !(gotP99 < 5000) || !(gotP99 <= 1.5*refP99):
+			fails = append(fails, fmt.Sprintf("window %d: |offset| p99 %.0f ns, want < 5000 ns and ≤ 1.5 × ptp4l's %.0f ns", attempt, gotP99, refP99))
+		default:
+			fails = nil
+		}
+		if fails == nil {
+			break
 		}
 	}
-	t.Logf("|offset| median: ptp4l %.0f ns, gnomond %.0f ns; gnomond within 5 µs: %d of %d", refMed, gotMed, within, len(got.offsets))
-	if !(gotMed < 5000) || within*5 < len(got.offsets)*4 {
-		t.Errorf("gnomond |offset| median %.0f ns, %d of %d within 5 µs: want median < 5 µs and ≥ 80 %% within", gotMed, within, len(got.offsets))
+	if fails != nil {
+		t.Errorf("gnomond as a ptp4l slave's master: %s", strings.Join(fails, "; "))
 	}
 	t.Logf("gnomond PTP log:\n%s", grepLines(g.proc.Output(), "PTP"))
 }

@@ -97,18 +97,18 @@ func Listen(ctx context.Context, cfg Config) (*Service, error) {
 func (s *Service) open(ctx context.Context, a netip.Addr) (*trio, error) {
 	t := &trio{addr: a, sptp: make(chan sptpReq, 256)}
 	var err error
-	listen := func(port uint16, mode hwts.Mode, onDemand bool) (*hwts.Conn, error) {
+	listen := func(port uint16, mode hwts.Mode, sendOnly bool) (*hwts.Conn, error) {
 		c, err := hwts.Listen(ctx, hwts.Config{Addr: netip.AddrPortFrom(a, port), Interface: s.cfg.Interface,
-			DSCP: s.cfg.DSCP, Timestamping: mode, TXOnDemand: onDemand, Logger: s.log})
+			DSCP: s.cfg.DSCP, Timestamping: mode, TXOnDemand: true, SendOnly: sendOnly, Logger: s.log})
 		if err != nil {
 			return nil, fmt.Errorf("ptp: listen %s: %w", netip.AddrPortFrom(a, port), err)
 		}
 		return c, nil
 	}
-	if t.event, err = listen(s.cfg.EventPort, s.cfg.Timestamping, true); err != nil {
+	if t.event, err = listen(s.cfg.EventPort, s.cfg.Timestamping, false); err != nil {
 		return nil, err
 	}
-	if t.general, err = listen(s.cfg.GeneralPort, hwts.ModeNone, true); err != nil {
+	if t.general, err = listen(s.cfg.GeneralPort, hwts.ModeNone, false); err != nil {
 		t.event.Close()
 		return nil, err
 	}
