@@ -81,7 +81,7 @@ type slaveRun struct {
 // gmIdentity is the clock identity the test gives gnomond.
 const gmIdentity = "02a0b0.fffe.c0d0e0"
 
-func runPtp4lSlave(t *testing.T, pair *netns.Pair, name string, d time.Duration) slaveRun {
+func runPtp4lSlave(t *testing.T, pair *netns.Pair, name string, d time.Duration, during func(uds string)) slaveRun {
 	t.Helper()
 	dir := stateDir(t, "ptp4l-"+name)
 	conf := filepath.Join(dir, "slave.cfg")
@@ -110,16 +110,8 @@ func runPtp4lSlave(t *testing.T, pair *netns.Pair, name string, d time.Duration)
 	if first.IsZero() {
 		t.Fatalf("ptp4l slave (%s) printed no offset in 45 s:\n%s", name, p.Output())
 	}
-	if name == "gnomond" {
-		// pmc against the slave: the parent is our grandmaster.
-		out, err := pair.Cli.Run(t.Context(), netns.Spec{Name: "pmc", Args: []string{"pmc", "-u", "-b", "0", "-s", uds, "GET PARENT_DATA_SET"}, Limit: 10 * time.Second})
-		if err != nil {
-			t.Errorf("pmc: %v\n%s", err, out)
-		} else if !strings.Contains(out, "grandmasterIdentity                   "+gmIdentity) ||
-			!regexp.MustCompile(`gm\.ClockClass\s+248\b`).MatchString(out) {
-			t.Errorf("pmc PARENT_DATA_SET: want grandmaster %s with clockClass 248 (a local reference):\n%s", gmIdentity, out)
-		}
-		t.Logf("pmc GET PARENT_DATA_SET:\n%s", out)
+	if during != nil {
+		during(uds)
 	}
 	p.Stop()
 	out := p.Output()
@@ -186,7 +178,7 @@ func TestPtp4lUnicastSlave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := runPtp4lSlave(t, pair, "ptp4l", window)
+	ref := runPtp4lSlave(t, pair, "ptp4l", window, nil)
 	mp.Stop()
 
 	g := startGnomond(t, pair, gnomondOpts{extra: fmt.Sprintf(`ptp:
@@ -207,7 +199,7 @@ func TestPtp4lUnicastSlave(t *testing.T) {
 	// with ~30 samples the p99 is the maximum); one passing window passes.
 	var fails []string
 	for attempt := 1; attempt <= 2; attempt++ {
-		got := runPtp4lSlave(t, pair, "gnomond", window)
+		got := runPtp4lSlave(t, pair, "gnomond", window, func(uds string) { checkGnomondPTPState(t, pair, g, uds) })
 		gotP99 := absP99(got.offsets)
 		t.Logf("gnomond window %d: %d offsets, |offset| p99 %.0f ns, median %.0f ns %v", attempt, len(got.offsets), gotP99, absMedian(got.offsets), got.offsets)
 		switch {
@@ -239,4 +231,41 @@ func grepLines(s string, subs ...string) string {
 		}
 	}
 	return b.String()
+}
+
+// checkGnomondPTPState checks, while the slave runs: pmc on the slave names
+// gnomond's grandmaster and its class; gnomonctl ptp status shows the
+// slave's grants and Syncs at its 8 Hz; the metrics agree.
+func checkGnomondPTPState(t *testing.T, pair *netns.Pair, g *server, uds string) {
+	t.Helper()
+	out, err := pair.Cli.Run(t.Context(), netns.Spec{Name: "pmc", Args: []string{"pmc", "-u", "-b", "0", "-s", uds, "GET PARENT_DATA_SET"}, Limit: 10 * time.Second})
+	if err != nil {
+		t.Errorf("pmc: %v\n%s", err, out)
+	} else if !strings.Contains(out, "grandmasterIdentity                   "+gmIdentity) ||
+		!regexp.MustCompile(`gm\.ClockClass\s+248\b`).MatchString(out) {
+		t.Errorf("pmc PARENT_DATA_SET: want grandmaster %s with clockClass 248 (a local reference):\n%s", gmIdentity, out)
+	}
+	url := "http://" + g.metricsAddr()
+	out, err = pair.Cli.Run(t.Context(), netns.Spec{Name: "gnomonctl", Args: []string{gnomonctlBinary(t), "ptp", "status", "--url", url, "--interval", "2s"}, Limit: 20 * time.Second})
+	t.Logf("gnomonctl ptp status:\n%s", out)
+	if err != nil {
+		t.Errorf("gnomonctl ptp status: %v", err)
+		return
+	}
+	m := regexp.MustCompile(`Sent            : sync ([0-9.]+)/s`).FindStringSubmatch(out)
+	rate := 0.0
+	if m != nil {
+		rate, _ = strconv.ParseFloat(m[1], 64)
+	}
+	if !strings.Contains(out, "Grandmaster     : "+gmIdentity) || !strings.Contains(out, "Clients         : 1") ||
+		!regexp.MustCompile(pair.CliAddr.String()+`:320 .* sync +1/8s`).MatchString(out) || rate < 6 || rate > 10 {
+		t.Errorf("gnomonctl ptp status: want our grandmaster, 1 client with a 1/8 s Sync grant and ≈ 8 Syncs/s (got %v/s)", rate)
+	}
+	text := g.scrape(t)
+	for _, series := range []string{`gnomon_ptp_unicast_grants{type="sync"} 1`, `gnomon_ptp_unicast_grants{type="announce"} 1`,
+		`gnomon_ptp_unicast_clients 1`} {
+		if !strings.Contains(text, series) {
+			t.Errorf("metrics lack %s:\n%s", series, grepLines(text, "gnomon_ptp_"))
+		}
+	}
 }

@@ -65,6 +65,8 @@ type Sources struct {
 	Discipline Discipline
 	// Control gives gnomon_control_requests_total.
 	Control ControlStats
+	// PTP gives the grandmaster's gnomon_ptp_* metrics.
+	PTP PTPStats
 	// Version is the gnomond version for gnomon_build_info.
 	Version string
 }
@@ -89,6 +91,8 @@ type Collector struct {
 	discSamples, discDropped, discStraddled                                                   *prometheus.Desc
 
 	buildInfo *prometheus.Desc
+
+	ptp ptpDescs
 }
 
 // NewCollector returns a collector over src.
@@ -178,6 +182,7 @@ func NewCollector(src Sources) *Collector {
 			"Source samples discarded because they were taken across a step of the clock."),
 
 		buildInfo: d("gnomon_build_info", "Build information; the value is always 1.", "version", "goversion"),
+		ptp:       newPTPDescs(d),
 	}
 }
 
@@ -208,6 +213,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
+	c.ptp.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -223,6 +229,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		emit(d, prometheus.CounterValue, float64(v), labels...)
 	}
 
+	if c.src.PTP != nil {
+		c.ptp.collect(c.src.PTP.PTPStats(), counter, func(d *prometheus.Desc, v float64, labels ...string) {
+			emit(d, prometheus.GaugeValue, v, labels...)
+		})
+	}
 	if c.src.Control != nil {
 		for _, v := range c.src.Control.ControlStats().Requests {
 			counter(c.ctlRequests, v.Count, v.Verdict)

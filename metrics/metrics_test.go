@@ -63,6 +63,18 @@ func (fakeControl) ControlStats() report.ControlStats {
 		{Verdict: "answered", Count: 12}, {Verdict: "refused", Count: 3}, {Verdict: "dropped_address", Count: 1}}}
 }
 
+type fakePTP struct{}
+
+func (fakePTP) PTPStats() report.PTPStats {
+	return report.PTPStats{
+		Received:    []report.LabelCount{{Label: "answered", Count: 900}, {Label: "malformed", Count: 2}},
+		Sent:        []report.LabelCount{{Label: "sync", Count: 640}, {Label: "follow_up", Count: 639}, {Label: "announce", Count: 80}},
+		Negotiation: []report.LabelCount{{Label: "granted", Count: 6}, {Label: "denied_interval", Count: 1}, {Label: "cancelled", Count: 1}},
+		TXMisses:    1, SendErrors: 0, Clients: 2,
+		Grants: []report.LabelCount{{Label: "announce", Count: 2}, {Label: "sync", Count: 2}, {Label: "delay_resp", Count: 1}},
+	}
+}
+
 const golden = `
 # HELP gnomon_build_info Build information; the value is always 1.
 # TYPE gnomon_build_info gauge
@@ -163,11 +175,39 @@ gnomon_sync_stratum 3
 # HELP gnomon_sync_synchronized 1 if the served clock is synchronised (or declared so by a local reference), else 0.
 # TYPE gnomon_sync_synchronized gauge
 gnomon_sync_synchronized 1
+# HELP gnomon_ptp_messages_received_total PTP messages received, by the grandmaster's verdict.
+# TYPE gnomon_ptp_messages_received_total counter
+gnomon_ptp_messages_received_total{verdict="answered"} 900
+gnomon_ptp_messages_received_total{verdict="malformed"} 2
+# HELP gnomon_ptp_messages_sent_total PTP messages sent, by message type.
+# TYPE gnomon_ptp_messages_sent_total counter
+gnomon_ptp_messages_sent_total{type="announce"} 80
+gnomon_ptp_messages_sent_total{type="follow_up"} 639
+gnomon_ptp_messages_sent_total{type="sync"} 640
+# HELP gnomon_ptp_send_errors_total PTP messages the kernel refused to send.
+# TYPE gnomon_ptp_send_errors_total counter
+gnomon_ptp_send_errors_total 0
+# HELP gnomon_ptp_tx_timestamp_misses_total Syncs whose transmit timestamp did not arrive in time; no Follow_Up was sent for them.
+# TYPE gnomon_ptp_tx_timestamp_misses_total counter
+gnomon_ptp_tx_timestamp_misses_total 1
+# HELP gnomon_ptp_unicast_clients Clients holding unicast grants.
+# TYPE gnomon_ptp_unicast_clients gauge
+gnomon_ptp_unicast_clients 2
+# HELP gnomon_ptp_unicast_grants Unicast grants in force, by message type.
+# TYPE gnomon_ptp_unicast_grants gauge
+gnomon_ptp_unicast_grants{type="announce"} 2
+gnomon_ptp_unicast_grants{type="delay_resp"} 1
+gnomon_ptp_unicast_grants{type="sync"} 2
+# HELP gnomon_ptp_unicast_negotiations_total Unicast negotiation TLVs: requests granted or denied (by reason), and grants cancelled by their client.
+# TYPE gnomon_ptp_unicast_negotiations_total counter
+gnomon_ptp_unicast_negotiations_total{result="cancelled"} 1
+gnomon_ptp_unicast_negotiations_total{result="denied_interval"} 1
+gnomon_ptp_unicast_negotiations_total{result="granted"} 6
 `
 
 func TestGoldenExposition(t *testing.T) {
 	s, l, served := fixture()
-	c := NewCollector(Sources{Serve: s, ClientLog: l, Served: served, Control: fakeControl{}, Version: "v0.0.0-test"})
+	c := NewCollector(Sources{Serve: s, ClientLog: l, Served: served, Control: fakeControl{}, PTP: fakePTP{}, Version: "v0.0.0-test"})
 	want := strings.ReplaceAll(golden, "GOVERSION", runtime.Version())
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Error(err)

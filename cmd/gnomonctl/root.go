@@ -34,6 +34,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(bench)
 	root.AddCommand(newSimCmd())   // sim.go: discipline scenarios on simulated time
 	root.AddCommand(newProbeCmd()) // probe.go: one-shot NTP check with monitoring-plugin exit codes
+	root.AddCommand(newPTPCmd())   // ptp.go: the PTP grandmaster's status
 	addControlCmds(root)           // control.go: chronyc's commands over cmdmon
 	return root
 }

@@ -150,6 +150,20 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	ctlHandler := cmdmon.New(cmdmon.Config{Discipline: ctlDiscipline{Runner: disc.runner, realtimeOffset: disc.realtimeOffset},
 		Server: ntpServer{svc: svc, clog: clog, clk: disc.served}, Reload: d.requestReload})
 
+	ptpSvc, err := openPTP(ctx, cfg, log, served, cell)
+	if err != nil {
+		svc.Close()
+		return err
+	}
+	// The grandmaster's sockets are closed by its Run; a failure before
+	// that closes them here.
+	ptpRunning := false
+	defer func() {
+		if ptpSvc != nil && !ptpRunning {
+			ptpSvc.Close()
+		}
+	}()
+
 	var httpSrv *http.Server
 	var httpLn net.Listener
 	var sampler *statuspage.Sampler
@@ -157,6 +171,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		msrc := metrics.Sources{Serve: svc, ClientLog: clog, Served: disc.runner, Control: ctlHandler, Version: version()}
+		if ptpSvc != nil {
+			msrc.PTP = ptpSvc
+		}
 		if disc.steered {
 			msrc.Discipline = disc.runner
 		}
@@ -181,6 +198,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		}
 		sampler = s
 		mux.Handle("GET /status", status)
+		if ptpSvc != nil {
+			mux.Handle("GET /ptp/status", ptpStatusHandler(ptpSvc))
+		}
 		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	}
 	ctl, err := openControl(cfg, log, ctlHandler)
@@ -202,24 +222,12 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		return err
 	}
 
-	ptpSvc, err := openPTP(ctx, cfg, log, served, cell)
-	if err != nil {
-		svc.Close()
-		ctl.Close()
-		if cb != nil {
-			cb.Close()
-		}
-		if httpLn != nil {
-			httpLn.Close()
-		}
-		return err
-	}
-
 	logServing(log, cfg, svc, httpLn, ctl)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return svc.Run(gctx) })
 	if ptpSvc != nil {
+		ptpRunning = true
 		g.Go(func() error { return ptpSvc.Run(gctx) })
 	}
 	g.Go(func() error { return ctl.Run(gctx) })

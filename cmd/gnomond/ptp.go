@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/facebook/time/ptp/protocol"
@@ -72,4 +74,15 @@ func ptpIdentity(p *config.PTP) (uint64, error) {
 		return 0, fmt.Errorf("ptp.interface: %q: no clock identity from its MAC: %w", p.Interface, err)
 	}
 	return id, nil
+}
+
+// ptpStatusHandler serves the grandmaster's report.PTPStatus as JSON
+// (gnomonctl ptp status reads it).
+func ptpStatusHandler(svc *ptpserve.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(svc.PTPStatus())
+	})
 }

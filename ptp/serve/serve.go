@@ -201,6 +201,11 @@ func (s *Service) generalLoop(ctx context.Context, t *trio) error {
 			s.ctr.granted.Add(uint64(r.Granted))
 			s.ctr.denied.Add(uint64(r.Denied))
 			s.ctr.cancelled.Add(uint64(r.Cancelled))
+			for i, n := range r.DenyReasons {
+				if n > 0 {
+					s.ctr.deniedBy[i].Add(uint64(n))
+				}
+			}
 			if r.N == 0 {
 				continue
 			}

@@ -23,6 +23,7 @@ type counters struct {
 	received                   [ptp.NumVerdicts]atomic.Uint64
 	sent                       [numSent]atomic.Uint64
 	granted, denied, cancelled atomic.Uint64
+	deniedBy                   [ptp.NumDenyReasons]atomic.Uint64
 	txMisses, sendErrors       atomic.Uint64
 	sptpDropped                atomic.Uint64
 }
@@ -35,6 +36,8 @@ type Stats struct {
 	Sent [numSent]uint64
 	// Granted, Denied and Cancelled count negotiation TLVs.
 	Granted, Denied, Cancelled uint64
+	// DeniedBy counts denials by ptp.DenyReason.
+	DeniedBy [ptp.NumDenyReasons]uint64
 	// TXMisses counts Syncs whose TX timestamp did not arrive (no
 	// Follow_Up sent); SendErrors failed sends; SPTPDropped SPTP requests
 	// dropped because the sender was behind.
@@ -53,6 +56,9 @@ func (s *Service) Stats() Stats {
 		st.Sent[i] = s.ctr.sent[i].Load()
 	}
 	st.Granted, st.Denied, st.Cancelled = s.ctr.granted.Load(), s.ctr.denied.Load(), s.ctr.cancelled.Load()
+	for i := range st.DeniedBy {
+		st.DeniedBy[i] = s.ctr.deniedBy[i].Load()
+	}
 	st.TXMisses, st.SendErrors, st.SPTPDropped = s.ctr.txMisses.Load(), s.ctr.sendErrors.Load(), s.ctr.sptpDropped.Load()
 	st.Clients = s.cfg.Server.Grants().Clients()
 	st.Grants = len(s.cfg.Server.Grants().Snapshot())

@@ -1,0 +1,59 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gnomon-time/gnomon/report"
+)
+
+// PTPStats is the PTP grandmaster's counter source; *ptp/serve.Service
+// implements it.
+type PTPStats interface {
+	PTPStats() report.PTPStats
+}
+
+// ptpDescs are the gnomon_ptp_* metrics.
+type ptpDescs struct {
+	received, sent, negotiation, txMisses, sendErrors, clients, grants *prometheus.Desc
+}
+
+func newPTPDescs(d func(name, help string, labels ...string) *prometheus.Desc) ptpDescs {
+	return ptpDescs{
+		received: d("gnomon_ptp_messages_received_total",
+			"PTP messages received, by the grandmaster's verdict.", "verdict"),
+		sent: d("gnomon_ptp_messages_sent_total",
+			"PTP messages sent, by message type.", "type"),
+		negotiation: d("gnomon_ptp_unicast_negotiations_total",
+			"Unicast negotiation TLVs: requests granted or denied (by reason), and grants cancelled by their client.", "result"),
+		txMisses: d("gnomon_ptp_tx_timestamp_misses_total",
+			"Syncs whose transmit timestamp did not arrive in time; no Follow_Up was sent for them."),
+		sendErrors: d("gnomon_ptp_send_errors_total", "PTP messages the kernel refused to send."),
+		clients:    d("gnomon_ptp_unicast_clients", "Clients holding unicast grants."),
+		grants: d("gnomon_ptp_unicast_grants",
+			"Unicast grants in force, by message type.", "type"),
+	}
+}
+
+func (p *ptpDescs) describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{p.received, p.sent, p.negotiation, p.txMisses, p.sendErrors, p.clients, p.grants} {
+		ch <- d
+	}
+}
+
+func (p *ptpDescs) collect(st report.PTPStats, counter func(*prometheus.Desc, uint64, ...string), gauge func(*prometheus.Desc, float64, ...string)) {
+	for _, v := range st.Received {
+		counter(p.received, v.Count, v.Label)
+	}
+	for _, v := range st.Sent {
+		counter(p.sent, v.Count, v.Label)
+	}
+	for _, v := range st.Negotiation {
+		counter(p.negotiation, v.Count, v.Label)
+	}
+	counter(p.txMisses, st.TXMisses)
+	counter(p.sendErrors, st.SendErrors)
+	gauge(p.clients, float64(st.Clients))
+	for _, v := range st.Grants {
+		gauge(p.grants, float64(v.Count), v.Label)
+	}
+}
