@@ -20,7 +20,7 @@ func FuzzHandle(f *testing.F) {
 		s := testServer(t, nil)
 		out := make([]byte, MaxMessageLen)
 		from := netip.MustParseAddrPort("10.0.0.2:320")
-		r, v := s.HandleGeneral(pkt, from, t0, out)
+		r, v := s.HandleGeneral(pkt, from, 0, t0, out)
 		if (r.N > 0) != (v == VerdictAnswered) {
 			t.Fatalf("verdict %v with a %d-byte reply", v, r.N)
 		}

@@ -37,10 +37,13 @@ func DefaultLimits() Limits {
 }
 
 // Client identifies a negotiating client: the address its Signaling came
-// from and its port identity.
+// from, its port identity, and Via, the server socket that took the
+// negotiation (opaque here; ptp/serve numbers its listen addresses, and
+// only that address's sender sends the grant's messages).
 type Client struct {
 	Addr netip.AddrPort
 	Port protocol.PortIdentity
+	Via  uint16
 }
 
 // EventAddr is where the client's event messages (Sync) go: port 319 of
@@ -63,11 +66,18 @@ type Grant struct {
 	LogInterval int8
 	// Expires is the expiry in Unix nanoseconds on the server's clock.
 	expires atomic.Int64
+	// ended is set when the grant leaves the table (cancelled, expired or
+	// replaced by one with another period).
+	ended atomic.Bool
 
 	// Scheduler-owned.
 	Seq  uint16
 	Next time.Time
 }
+
+// Ended reports whether the grant has left the table; its scheduler then
+// drops it.
+func (g *Grant) Ended() bool { return g.ended.Load() }
 
 // Expires is when the grant ends.
 func (g *Grant) Expires() time.Time { return time.Unix(0, g.expires.Load()) }
@@ -88,31 +98,60 @@ type grantKey struct {
 }
 
 // Grants is the unicast grant table. The negotiation path (Request,
-// Cancel, Expire) writes it under a mutex and publishes an immutable
-// snapshot; the send path reads the snapshot with one atomic load and no
-// lock (Snapshot).
+// Cancel, Expire) writes it under a mutex. The send path never takes that
+// mutex per message: each sender takes the grants new to its socket once
+// per pass (TakeNew) and keeps them in its own schedule, reading a grant's
+// expiry and end through atomics. Snapshot (status, metrics) is rebuilt
+// lazily after a change.
 type Grants struct {
 	limits Limits
 
 	mu      sync.Mutex
 	grants  map[grantKey]*Grant
-	clients map[Client]int // grants per client
+	clients map[Client]int      // grants per client
+	pending map[uint16][]*Grant // new grants by Via, not yet taken by their sender
+	dirty   atomic.Bool         // the snapshot is stale
 
 	snap atomic.Pointer[[]*Grant]
 }
 
 // NewGrants returns an empty table.
 func NewGrants(l Limits) *Grants {
-	g := &Grants{limits: l, grants: make(map[grantKey]*Grant), clients: make(map[Client]int)}
+	g := &Grants{limits: l, grants: make(map[grantKey]*Grant), clients: make(map[Client]int), pending: make(map[uint16][]*Grant)}
 	empty := []*Grant{}
 	g.snap.Store(&empty)
 	return g
 }
 
-// Snapshot returns the grants in force when it was published (sorted by
-// client and type; callers must not modify it). Expired grants stay until
-// the next Expire.
-func (g *Grants) Snapshot() []*Grant { return *g.snap.Load() }
+// Snapshot returns the grants in force (sorted by client and type; callers
+// must not modify it). Expired grants stay until the next Expire. It is
+// rebuilt after a change, on the first call.
+func (g *Grants) Snapshot() []*Grant {
+	if g.dirty.Load() {
+		g.mu.Lock()
+		if g.dirty.Load() {
+			g.publish()
+			g.dirty.Store(false)
+		}
+		g.mu.Unlock()
+	}
+	return *g.snap.Load()
+}
+
+// TakeNew appends the grants added for socket via since the last call to
+// buf and returns it; each new grant is handed out once.
+func (g *Grants) TakeNew(via uint16, buf []*Grant) []*Grant {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	p := g.pending[via]
+	if len(p) == 0 {
+		return buf
+	}
+	buf = append(buf, p...)
+	clear(p)
+	g.pending[via] = p[:0]
+	return buf
+}
 
 // Clients is the number of clients holding grants.
 func (g *Grants) Clients() int {
@@ -193,11 +232,14 @@ func (g *Grants) Request(c Client, t protocol.MessageType, logInterval int8, dur
 	}
 	ng := &Grant{Client: c, Type: t, LogInterval: logInterval}
 	ng.expires.Store(expires)
-	if _, ok := g.grants[k]; !ok {
+	if old, ok := g.grants[k]; ok {
+		old.ended.Store(true)
+	} else {
 		g.clients[c]++
 	}
 	g.grants[k] = ng
-	g.publish()
+	g.pending[c.Via] = append(g.pending[c.Via], ng)
+	g.dirty.Store(true)
 	d.Duration = duration
 	return d
 }
@@ -212,7 +254,7 @@ func (g *Grants) Cancel(c Client, t protocol.MessageType) bool {
 		return false
 	}
 	g.remove(k)
-	g.publish()
+	g.dirty.Store(true)
 	return true
 }
 
@@ -229,7 +271,7 @@ func (g *Grants) Expire(now time.Time) int {
 		}
 	}
 	if removed > 0 {
-		g.publish()
+		g.dirty.Store(true)
 	}
 	return removed
 }
@@ -243,6 +285,7 @@ func (g *Grants) Holds(c Client, t protocol.MessageType, now time.Time) bool {
 }
 
 func (g *Grants) remove(k grantKey) {
+	g.grants[k].ended.Store(true)
 	delete(g.grants, k)
 	if g.clients[k.client]--; g.clients[k.client] <= 0 {
 		delete(g.clients, k.client)

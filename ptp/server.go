@@ -110,9 +110,10 @@ type SignalingResult struct {
 // HandleGeneral answers a message received on the general port from from
 // at now (served clock): a Signaling gets its GRANT and
 // ACKNOWLEDGE_CANCEL TLVs in one Signaling written to out (send it to
-// from). out needs room for the reply: at most SignalingLen + 12 bytes per
-// TLV of the request.
-func (s *Server) HandleGeneral(pkt []byte, from netip.AddrPort, now time.Time, out []byte) (SignalingResult, Verdict) {
+// from). via names the socket that received it (Client.Via). out needs
+// room for the reply: at most SignalingLen + 12 bytes per TLV of the
+// request.
+func (s *Server) HandleGeneral(pkt []byte, from netip.AddrPort, via uint16, now time.Time, out []byte) (SignalingResult, Verdict) {
 	var r SignalingResult
 	h, v := ParseHeader(pkt, s.cfg.Domain)
 	if v != VerdictAnswered {
@@ -162,7 +163,7 @@ func (s *Server) HandleGeneral(pkt []byte, from netip.AddrPort, now time.Time, o
 	if len(out) < need {
 		return r, VerdictShortBuffer
 	}
-	c := Client{Addr: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), Port: h.Source}
+	c := Client{Addr: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), Port: h.Source, Via: via}
 	reply := make([]protocol.TLV, 0, nReplies) // the negotiation path may allocate; the send path does not
 	for b := tlvs; len(b) > 0; {
 		typ, l := binary.BigEndian.Uint16(b), int(binary.BigEndian.Uint16(b[2:]))

@@ -87,7 +87,7 @@ func grantsOf(t *testing.T, b []byte) (protocol.Signaling, []*protocol.GrantUnic
 func TestNegotiation(t *testing.T) {
 	s := testServer(t, nil)
 	out := make([]byte, MaxMessageLen)
-	r, v := s.HandleGeneral(signaling(t, 0, request(protocol.MessageAnnounce, 0, 60)), clientGen, t0, out)
+	r, v := s.HandleGeneral(signaling(t, 0, request(protocol.MessageAnnounce, 0, 60)), clientGen, 0, t0, out)
 	if v != VerdictAnswered || r.Granted != 1 {
 		t.Fatalf("announce request: %v %+v", v, r)
 	}
@@ -100,7 +100,7 @@ func TestNegotiation(t *testing.T) {
 		m.Version != protocol.Version || int(m.MessageLength) != r.N {
 		t.Errorf("reply header %+v target %v", m.Header, m.TargetPortIdentity)
 	}
-	r, _ = s.HandleGeneral(signaling(t, 0, request(protocol.MessageSync, -3, 60), request(protocol.MessageDelayResp, -3, 60)), clientGen, t0, out)
+	r, _ = s.HandleGeneral(signaling(t, 0, request(protocol.MessageSync, -3, 60), request(protocol.MessageDelayResp, -3, 60)), clientGen, 0, t0, out)
 	_, g = grantsOf(t, out[:r.N])
 	if r.Granted != 2 || len(g) != 2 || g[0].MsgTypeAndReserved.MsgType() != protocol.MessageSync ||
 		g[1].MsgTypeAndReserved.MsgType() != protocol.MessageDelayResp || g[0].LogInterMessagePeriod != -3 {
@@ -121,7 +121,7 @@ func TestNegotiation(t *testing.T) {
 	}
 	sync.Seq = 42
 	// Renewal at 3/4 of the duration: same grant, later expiry.
-	r, _ = s.HandleGeneral(signaling(t, 0, request(protocol.MessageSync, -3, 60)), clientGen, t0.Add(45*time.Second), out)
+	r, _ = s.HandleGeneral(signaling(t, 0, request(protocol.MessageSync, -3, 60)), clientGen, 0, t0.Add(45*time.Second), out)
 	if r.Granted != 1 {
 		t.Fatalf("renewal: %+v", r)
 	}
@@ -134,7 +134,7 @@ func TestNegotiation(t *testing.T) {
 		t.Errorf("expired %d, left %d", n, len(s.Grants().Snapshot()))
 	}
 	// Cancel: acknowledged, grant gone, client gone.
-	r, v = s.HandleGeneral(signaling(t, 0, cancel(protocol.MessageSync)), clientGen, t0.Add(62*time.Second), out)
+	r, v = s.HandleGeneral(signaling(t, 0, cancel(protocol.MessageSync)), clientGen, 0, t0.Add(62*time.Second), out)
 	var ack protocol.Signaling
 	if err := ack.UnmarshalBinary(out[:r.N]); v != VerdictAnswered || r.Cancelled != 1 || err != nil || len(ack.TLVs) != 1 ||
 		ack.TLVs[0].Type() != protocol.TLVAcknowledgeCancelUnicastTransmission {
@@ -152,7 +152,7 @@ func TestNegotiationLimits(t *testing.T) {
 	s := testServer(t, func(c *Config) { c.Limits.MaxClients = 1; c.Limits.MinLogSync = -4 })
 	out := make([]byte, MaxMessageLen)
 	r, _ := s.HandleGeneral(signaling(t, 0, request(protocol.MessageSync, -5, 60), request(protocol.MessageSync, -4, 7200),
-		request(protocol.MessageManagement, 0, 60), request(protocol.MessageSync, -4, 0)), clientGen, t0, out)
+		request(protocol.MessageManagement, 0, 60), request(protocol.MessageSync, -4, 0)), clientGen, 0, t0, out)
 	_, g := grantsOf(t, out[:r.N])
 	if r.Denied != 4 || r.DenyReasons[DenyInterval] != 1 || r.DenyReasons[DenyDuration] != 2 || r.DenyReasons[DenyType] != 1 || len(g) != 4 {
 		t.Fatalf("%+v", r)
@@ -165,11 +165,11 @@ func TestNegotiationLimits(t *testing.T) {
 	if len(s.Grants().Snapshot()) != 0 {
 		t.Error("a denied request left a grant")
 	}
-	if r, _ := s.HandleGeneral(signaling(t, 0, request(protocol.MessageSync, -4, 60)), clientGen, t0, out); r.Granted != 1 {
+	if r, _ := s.HandleGeneral(signaling(t, 0, request(protocol.MessageSync, -4, 60)), clientGen, 0, t0, out); r.Granted != 1 {
 		t.Fatalf("first client: %+v", r)
 	}
 	other := netip.MustParseAddrPort("10.0.0.3:320")
-	if r, _ := s.HandleGeneral(signaling(t, 0, request(protocol.MessageSync, -4, 60)), other, t0, out); r.Denied != 1 || r.DenyReasons[DenyClients] != 1 {
+	if r, _ := s.HandleGeneral(signaling(t, 0, request(protocol.MessageSync, -4, 60)), other, 0, t0, out); r.Denied != 1 || r.DenyReasons[DenyClients] != 1 {
 		t.Errorf("second client past max_clients: %+v", r)
 	}
 }
@@ -203,7 +203,7 @@ func TestGeneralDrops(t *testing.T) {
 		{"management", mut(func(b []byte) []byte { b[0] = byte(protocol.MessageManagement); return b }), clientGen, VerdictUnsupported},
 	}
 	for _, c := range cases {
-		r, v := s.HandleGeneral(c.pkt, c.from, t0, out)
+		r, v := s.HandleGeneral(c.pkt, c.from, 0, t0, out)
 		if v != c.want || r.N != 0 {
 			t.Errorf("%s: %v (reply %d bytes), want %v", c.name, v, r.N, c.want)
 		}

@@ -19,6 +19,9 @@ const (
 	// maxSleep bounds the sender's sleep so grant expiry and new grants
 	// are seen promptly.
 	maxSleep = 50 * time.Millisecond
+	// slack: grants due within it are sent in this pass (one wake-up and
+	// one batch for many clients instead of one each).
+	slack = time.Millisecond
 )
 
 // pendingSync is a Sync sent and waiting for its TX timestamp.
@@ -46,6 +49,7 @@ func (s *Service) sender(ctx context.Context, t *trio) error {
 	}
 	pend := make([]pendingSync, maxBatch)
 	var due []*ptp.Grant
+	var sched schedule
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	lastExpire := time.Time{}
@@ -66,29 +70,12 @@ func (s *Service) sender(ctx context.Context, t *trio) error {
 			lastExpire = now
 		}
 		q := ptp.QualityOf(s.cfg.State.Load())
+		sched.add(s.cfg.Server.Grants(), t.via, now)
+		var nextDue time.Time
+		due, nextDue = sched.due(now.Add(slack), due[:0])
 		next := now.Add(maxSleep)
-		due = due[:0]
-		for _, g := range s.cfg.Server.Grants().Snapshot() {
-			if g.Type != protocol.MessageSync && g.Type != protocol.MessageAnnounce {
-				continue
-			}
-			if !g.Expires().After(now) {
-				continue
-			}
-			if g.Next.IsZero() {
-				g.Next = now
-			}
-			if !now.Before(g.Next) {
-				due = append(due, g)
-				iv := g.Interval()
-				g.Next = g.Next.Add(iv)
-				if g.Next.Before(now) { // fell behind: no burst to catch up
-					g.Next = now.Add(iv)
-				}
-			}
-			if g.Next.Before(next) {
-				next = g.Next
-			}
+		if !nextDue.IsZero() && nextDue.Before(next) {
+			next = nextDue
 		}
 		if err := s.sendDue(t, due, q, now, syncs, gen, pend); err != nil {
 			return err

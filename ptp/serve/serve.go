@@ -48,6 +48,7 @@ type Service struct {
 }
 
 type trio struct {
+	via     uint16 // the index of its listen address: Client.Via of the grants it takes
 	addr    netip.Addr
 	event   *hwts.Conn
 	general *hwts.Conn
@@ -83,12 +84,13 @@ func Listen(ctx context.Context, cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	for _, a := range cfg.Listen {
+	for i, a := range cfg.Listen {
 		t, err := s.open(ctx, a)
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
+		t.via = uint16(i)
 		s.trios = append(s.trios, t)
 	}
 	return s, nil
@@ -196,7 +198,7 @@ func (s *Service) generalLoop(ctx context.Context, t *trio) error {
 				s.ctr.received[ptp.VerdictMalformed].Add(1)
 				continue
 			}
-			r, v := s.cfg.Server.HandleGeneral(m.Buf[:m.N], m.Addr, s.served(m.RX), out[0].Buf)
+			r, v := s.cfg.Server.HandleGeneral(m.Buf[:m.N], m.Addr, t.via, s.served(m.RX), out[0].Buf)
 			s.ctr.received[v].Add(1)
 			s.ctr.granted.Add(uint64(r.Granted))
 			s.ctr.denied.Add(uint64(r.Denied))

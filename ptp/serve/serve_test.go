@@ -18,6 +18,14 @@ import (
 // startService runs a grandmaster on ephemeral loopback ports.
 func startService(t *testing.T, addr netip.Addr) (*Service, netip.AddrPort, netip.AddrPort) {
 	t.Helper()
+	s, ev, gen := startServiceOn(t, addr)
+	return s, netip.AddrPortFrom(addr, ev), netip.AddrPortFrom(addr, gen)
+}
+
+// startServiceOn serves on every address with the same two ports.
+func startServiceOn(t *testing.T, addrs ...netip.Addr) (*Service, uint16, uint16) {
+	t.Helper()
+	addr := addrs[0]
 	srv, err := ptp.NewServer(ptp.Config{Identity: 0x0200_00ff_fe00_0001, Priority1: 128, Priority2: 128,
 		Limits: ptp.DefaultLimits(), Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}})
 	if err != nil {
@@ -30,7 +38,7 @@ func startService(t *testing.T, addr netip.Addr) (*Service, netip.AddrPort, neti
 	// Ports: pick two free ones (the event port must be known to the
 	// client; 319/320 need root and may be taken).
 	ev, gen := freePort(t, addr), freePort(t, addr)
-	s, err := Listen(context.Background(), Config{Listen: []netip.Addr{addr}, EventPort: ev, GeneralPort: gen,
+	s, err := Listen(context.Background(), Config{Listen: addrs, EventPort: ev, GeneralPort: gen,
 		Timestamping: hwts.ModeSoftware, Server: srv, Clock: system.Clock{}, State: cell})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +52,7 @@ func startService(t *testing.T, addr netip.Addr) (*Service, netip.AddrPort, neti
 			t.Errorf("Run: %v", err)
 		}
 	})
-	return s, netip.AddrPortFrom(addr, ev), netip.AddrPortFrom(addr, gen)
+	return s, ev, gen
 }
 
 func freePort(t *testing.T, a netip.Addr) uint16 {
@@ -166,5 +174,55 @@ func TestUnicastSession(t *testing.T) {
 				t.Errorf("server stats %+v", st)
 			}
 		})
+	}
+}
+
+// With IPv4 and IPv6 served at once, each client's Syncs come from the
+// address it negotiated with, once each (no duplicate from the other
+// address's sender).
+func TestTwoAddressesOneStreamEach(t *testing.T) {
+	v4, v6 := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")
+	_, _, gen := startServiceOn(t, v4, v6)
+	type res struct {
+		syncs int
+		dup   bool
+	}
+	results := make(chan res, 2)
+	for _, a := range []netip.Addr{v4, v6} {
+		go func() {
+			c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, 0)))
+			if err != nil {
+				t.Error(err)
+				results <- res{}
+				return
+			}
+			defer c.Close()
+			if _, err := c.WriteToUDPAddrPort(signal(t, req(protocol.MessageSync, -4)), netip.AddrPortFrom(a, gen)); err != nil {
+				t.Error(err)
+			}
+			seen := map[uint16]bool{}
+			var r res
+			b := make([]byte, 1500)
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			for {
+				n, _, err := c.ReadFromUDPAddrPort(b)
+				if err != nil {
+					break
+				}
+				if h, v := ptp.ParseHeader(b[:n], 0); v == ptp.VerdictAnswered && h.Type == protocol.MessageSync {
+					r.dup = r.dup || seen[h.Sequence]
+					seen[h.Sequence] = true
+					r.syncs++
+				}
+			}
+			results <- r
+		}()
+	}
+	for range 2 {
+		r := <-results
+		// 1 s at 16 Hz.
+		if r.dup || r.syncs < 12 || r.syncs > 18 {
+			t.Errorf("%d Syncs in 1 s at 16 Hz, duplicates: %v", r.syncs, r.dup)
+		}
 	}
 }
