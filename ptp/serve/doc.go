@@ -16,8 +16,11 @@
 //     TX timestamps of the batch, and sends each Follow_Up with its precise
 //     origin (from the general socket); it sends Announce when due and
 //     expires grants once a second. Grant scheduling state (next time,
-//     sequence) belongs to this goroutine; it reads the grant table through
-//     its lock-free snapshot.
+//     sequence) belongs to this goroutine: it takes the grants negotiated on
+//     its own address once (ptp.Grants.TakeNew) into a min-heap by next send
+//     time, so a pass costs O(due · log n) and grants due within 1 ms share
+//     one pass and one sendmmsg; per message it reads a grant's expiry and
+//     end through atomics, never the table's mutex.
 //
 // Writes to the general socket come from three goroutines and are
 // serialised by a mutex (hwts allows one writer at a time per socket).
