@@ -27,6 +27,7 @@ type pendingSync struct {
 	to    netip.AddrPort
 	seq   uint16
 	sptp  bool
+	mcast bool // a multicast Sync: multicast Follow_Up
 	ev    ptp.Event
 	t1    time.Time
 	found bool
@@ -92,6 +93,15 @@ func (s *Service) sender(ctx context.Context, t *trio) error {
 		}
 		if err := s.sendDue(t, due, q, now, syncs, gen, pend); err != nil {
 			return err
+		}
+		if t.mc != nil {
+			mnext, err := s.multicastDue(t, now, q, syncs, gen, pend)
+			if err != nil {
+				return err
+			}
+			if mnext.Before(next) {
+				next = mnext
+			}
 		}
 		wait := next.Sub(s.cfg.Clock.Now())
 		timer.Reset(max(wait, 0))
@@ -187,7 +197,11 @@ func (s *Service) syncBatch(t *trio, syncs, gen []hwts.Message, pend []pendingSy
 			continue
 		}
 		m := &gen[n]
-		m.N = s.cfg.Server.AppendFollowUp(m.Buf, p.seq, p.t1, q.UTCOffset)
+		if p.mcast {
+			m.N = s.cfg.Server.AppendMulticastFollowUp(m.Buf, p.seq, p.t1, q.UTCOffset)
+		} else {
+			m.N = s.cfg.Server.AppendFollowUp(m.Buf, p.seq, p.t1, q.UTCOffset)
+		}
 		m.Addr = p.to
 		n++
 	}

@@ -34,6 +34,12 @@ type Config struct {
 	Server *ptp.Server
 	Clock  clock.Served
 	State  *clock.StateCell
+	// Multicast serves multicast E2E (the default profile) on Interface
+	// (required) from every listen address that is unspecified: the event
+	// and general sockets join ptp.Group, the sender sends Sync, Follow_Up
+	// and Announce to it at Server's Multicast periods, and multicast
+	// Delay_Req is answered to the group.
+	Multicast bool
 	// TXWait bounds the wait for a Sync's TX timestamp (0 = 5 ms).
 	TXWait time.Duration
 	Logger *slog.Logger
@@ -41,10 +47,11 @@ type Config struct {
 
 // Service is the open sockets of a grandmaster.
 type Service struct {
-	cfg   Config
-	log   *slog.Logger
-	trios []*trio
-	ctr   counters
+	cfg     Config
+	log     *slog.Logger
+	trios   []*trio
+	ctr     counters
+	foreign foreignLog
 }
 
 type trio struct {
@@ -54,6 +61,7 @@ type trio struct {
 	send    *hwts.Conn
 	genMu   sync.Mutex // one writer at a time on general
 	sptp    chan sptpReq
+	mc      *mcast // nil: no multicast on this trio
 }
 
 // sptpReq is an SPTP exchange handed from the event reader to the sender.
@@ -95,11 +103,18 @@ func Listen(ctx context.Context, cfg Config) (*Service, error) {
 }
 
 func (s *Service) open(ctx context.Context, a netip.Addr) (*trio, error) {
-	t := &trio{addr: a, sptp: make(chan sptpReq, 256)}
+	t := &trio{addr: a, sptp: make(chan sptpReq, 256), mc: s.newMcast(a)}
 	var err error
 	listen := func(port uint16, mode hwts.Mode, sendOnly bool) (*hwts.Conn, error) {
-		c, err := hwts.Listen(ctx, hwts.Config{Addr: netip.AddrPortFrom(a, port), Interface: s.cfg.Interface,
-			DSCP: s.cfg.DSCP, Timestamping: mode, TXOnDemand: true, SendOnly: sendOnly, Logger: s.log})
+		hc := hwts.Config{Addr: netip.AddrPortFrom(a, port), Interface: s.cfg.Interface,
+			DSCP: s.cfg.DSCP, Timestamping: mode, TXOnDemand: true, SendOnly: sendOnly, Logger: s.log}
+		if t.mc != nil {
+			hc.MulticastSend = true
+			if !sendOnly {
+				hc.Multicast = t.mc.groups()
+			}
+		}
+		c, err := hwts.Listen(ctx, hc)
 		if err != nil {
 			return nil, fmt.Errorf("ptp: listen %s: %w", netip.AddrPortFrom(a, port), err)
 		}
@@ -201,6 +216,9 @@ func (s *Service) generalLoop(ctx context.Context, t *trio) error {
 			s.ctr.granted.Add(uint64(r.Granted))
 			s.ctr.denied.Add(uint64(r.Denied))
 			s.ctr.cancelled.Add(uint64(r.Cancelled))
+			if r.Foreign.Valid {
+				s.noteForeign(r.Foreign, m.Addr)
+			}
 			if r.N == 0 {
 				continue
 			}
@@ -239,7 +257,7 @@ func (s *Service) eventLoop(ctx context.Context, t *trio) error {
 				s.ctr.received[ptp.VerdictMalformed].Add(1)
 				continue
 			}
-			ev, v := s.cfg.Server.HandleEvent(m.Buf[:m.N], m.Addr, s.served(m.RX), off, out[k].Buf)
+			ev, v := s.cfg.Server.HandleEventTo(m.Buf[:m.N], m.Addr, m.Local, s.served(m.RX), off, out[k].Buf)
 			s.ctr.received[v].Add(1)
 			switch ev.Kind {
 			case ptp.EventDelayResp:
