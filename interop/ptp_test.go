@@ -83,13 +83,21 @@ const gmIdentity = "02a0b0.fffe.c0d0e0"
 
 func runPtp4lSlave(t *testing.T, pair *netns.Pair, name string, d time.Duration) slaveRun {
 	t.Helper()
+	return runPtp4lSlaveConf(t, pair, name, d, func(uds string) string { return ptp4lSlaveConf(pair.CliIf, pair.SrvAddr.String(), uds) })
+}
+
+// runPtp4lSlaveConf is runPtp4lSlave with the slave's configuration from
+// conf (given its uds_address); a name starting with "gnomond" also checks
+// with pmc that gnomond is the slave's parent.
+func runPtp4lSlaveConf(t *testing.T, pair *netns.Pair, name string, d time.Duration, conf func(uds string) string) slaveRun {
+	t.Helper()
 	dir := stateDir(t, "ptp4l-"+name)
-	conf := filepath.Join(dir, "slave.cfg")
+	confPath := filepath.Join(dir, "slave.cfg")
 	uds := filepath.Join(dir, "slave.sock")
-	if err := os.WriteFile(conf, []byte(ptp4lSlaveConf(pair.CliIf, pair.SrvAddr.String(), uds)), 0o644); err != nil {
+	if err := os.WriteFile(confPath, []byte(conf(uds)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := pair.Cli.Start(netns.Spec{Name: "ptp4l-slave-" + name, Args: []string{"ptp4l", "-f", conf, "-m", "-q"}, Limit: d + 60*time.Second})
+	p, err := pair.Cli.Start(netns.Spec{Name: "ptp4l-slave-" + name, Args: []string{"ptp4l", "-f", confPath, "-m", "-q"}, Limit: d + 60*time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +118,7 @@ func runPtp4lSlave(t *testing.T, pair *netns.Pair, name string, d time.Duration)
 	if first.IsZero() {
 		t.Fatalf("ptp4l slave (%s) printed no offset in 45 s:\n%s", name, p.Output())
 	}
-	if name == "gnomond" {
+	if strings.HasPrefix(name, "gnomond") {
 		// pmc against the slave: the parent is our grandmaster.
 		out, err := pair.Cli.Run(t.Context(), netns.Spec{Name: "pmc", Args: []string{"pmc", "-u", "-b", "0", "-s", uds, "GET PARENT_DATA_SET"}, Limit: 10 * time.Second})
 		if err != nil {
