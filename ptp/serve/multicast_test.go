@@ -103,13 +103,19 @@ func TestMulticast(t *testing.T) {
 			var mu sync.Mutex
 			var got []rcvd
 			var wg sync.WaitGroup
-			const window = 1500 * time.Millisecond
+			// The event reader stops 100 ms after the general one, so that
+			// every Follow_Up read has its (earlier) Sync read too.
+			end := time.Now().Add(1500 * time.Millisecond)
 			for _, conn := range []*hwts.Conn{ev, gen} {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					ms := []hwts.Message{{Buf: make([]byte, 1500)}}
-					conn.SetReadDeadline(time.Now().Add(window))
+					if conn == ev {
+						conn.SetReadDeadline(end.Add(100 * time.Millisecond))
+					} else {
+						conn.SetReadDeadline(end)
+					}
 					for range 1000 {
 						if _, err := conn.ReadBatch(ms); err != nil {
 							if !errors.Is(err, os.ErrDeadlineExceeded) {
