@@ -306,6 +306,17 @@ func TestValidateErrors(t *testing.T) {
 		{"ptp domain", func(c *Config) { c.PTP.Domain = 200 }, `ptp.domain: 200: must be 0 … 127`},
 		{"ptp sync interval", func(c *Config) { c.PTP.MinLogSyncInterval = -8 }, `ptp.min_log_sync_interval: -8: must be −7 … 30`},
 		{"ptp grant duration", func(c *Config) { c.PTP.MaxGrantDurationSeconds = 5 }, `ptp.max_grant_duration: 5: must be 10 … 86400`},
+		{"ptp multicast sync interval", func(c *Config) { c.PTP.Multicast.LogSyncInterval = 31 },
+			`ptp.multicast.log_sync_interval: 31: must be −7 … 30`},
+		{"ptp multicast announce interval", func(c *Config) { c.PTP.Multicast.LogAnnounceInterval = -8 },
+			`ptp.multicast.log_announce_interval: -8: must be −7 … 30`},
+		{"ptp multicast delay req interval", func(c *Config) { c.PTP.Multicast.LogMinDelayReqInterval = 40 },
+			`ptp.multicast.log_min_delay_req_interval: 40: must be −7 … 30`},
+		{"ptp multicast without interface", func(c *Config) { c.PTP.Multicast.Enabled = true },
+			`ptp.multicast.enabled: true: needs ptp.interface`},
+		{"ptp multicast without wildcard listen", func(c *Config) {
+			c.PTP.Multicast.Enabled, c.PTP.Interface, c.PTP.Listen = true, "eth0", []string{"10.0.0.1"}
+		}, `ptp.multicast.enabled: true: needs 0.0.0.0 or :: in ptp.listen`},
 		{"ptp allow", func(c *Config) { c.PTP.Allow = []string{"10.0.0.1/8"} }, `ptp.allow[0]: "10.0.0.1/8": host bits set`},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: "verbose": must be debug, info, warn or error`},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, `log.format: "xml": must be text or json`},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -37,12 +38,27 @@ type PTP struct {
 	MinLogAnnounceInterval  int `yaml:"min_log_announce_interval"`
 	MinLogDelayRespInterval int `yaml:"min_log_delay_resp_interval"`
 	MaxGrantDurationSeconds int `yaml:"max_grant_duration"`
+	// Multicast is the default profile's multicast E2E service.
+	Multicast PTPMulticast `yaml:"multicast"`
+}
+
+// PTPMulticast configures multicast E2E (default profile) as a
+// grandmaster only: Announce, Sync and Follow_Up to 224.0.1.129 (IPv4) and
+// ff0e::181 (IPv6) on ptp.interface, Delay_Resp to the group. The
+// intervals are log2 seconds and are what the messages' logMessageInterval
+// carries (a slave adopts logMinDelayReqInterval from the Delay_Resp).
+type PTPMulticast struct {
+	Enabled                bool `yaml:"enabled"`
+	LogSyncInterval        int  `yaml:"log_sync_interval"`
+	LogAnnounceInterval    int  `yaml:"log_announce_interval"`
+	LogMinDelayReqInterval int  `yaml:"log_min_delay_req_interval"`
 }
 
 func builtinPTP() PTP {
 	return PTP{Listen: []string{"0.0.0.0", "::"}, EventPort: 319, GeneralPort: 320, Priority1: 128, Priority2: 128,
 		Timestamping: TimestampingAuto, Allow: []string{"127.0.0.0/8", "::1/128"}, MaxClients: 10000,
-		MinLogSyncInterval: -7, MinLogAnnounceInterval: -3, MinLogDelayRespInterval: -7, MaxGrantDurationSeconds: 3600}
+		MinLogSyncInterval: -7, MinLogAnnounceInterval: -3, MinLogDelayRespInterval: -7, MaxGrantDurationSeconds: 3600,
+		Multicast: PTPMulticast{LogAnnounceInterval: 1}}
 }
 
 // ListenAddrs returns the parsed listen addresses (call after Validate).
@@ -187,5 +203,33 @@ func (c *Config) validatePTP(bad func(key string, value any, format string, args
 	}
 	if d := p.MaxGrantDurationSeconds; d < 10 || d > 86400 {
 		bad("ptp.max_grant_duration", d, "must be 10 … 86400 seconds")
+	}
+	c.validatePTPMulticast(bad)
+}
+
+// validatePTPMulticast checks ptp.multicast: its intervals always, and
+// when it is enabled that an interface (group membership and sending are
+// per interface) and an unspecified listen address (a socket bound to a
+// unicast address does not receive the group's messages) are configured.
+func (c *Config) validatePTPMulticast(bad func(key string, value any, format string, args ...any)) {
+	p := &c.PTP
+	m := &p.Multicast
+	for _, v := range []struct {
+		key string
+		v   int
+	}{{"ptp.multicast.log_sync_interval", m.LogSyncInterval}, {"ptp.multicast.log_announce_interval", m.LogAnnounceInterval},
+		{"ptp.multicast.log_min_delay_req_interval", m.LogMinDelayReqInterval}} {
+		if v.v < -7 || v.v > 30 {
+			bad(v.key, v.v, "must be −7 … 30 (log2 seconds)")
+		}
+	}
+	if !m.Enabled {
+		return
+	}
+	if p.Interface == "" {
+		bad("ptp.multicast.enabled", true, "needs ptp.interface (groups are joined and sent to on one interface)")
+	}
+	if !slices.ContainsFunc(p.Listen, func(s string) bool { a, err := netip.ParseAddr(s); return err == nil && a.IsUnspecified() }) {
+		bad("ptp.multicast.enabled", true, "needs 0.0.0.0 or :: in ptp.listen (a socket bound to a unicast address does not receive the group's messages)")
 	}
 }

@@ -168,6 +168,9 @@ func (c *Conn) setup(fd int, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("get SO_RCVBUF: %w", err)
 	}
 	c.info.RecvBufferRequested, c.info.RecvBuffer = cfg.RecvBuffer, rb
+	if err := c.setupMulticast(fd, cfg); err != nil {
+		return err
+	}
 	c.info.PHCIndex = -1
 	c.info.RXFilter = FilterUnknown
 	return c.setupTimestamping(fd, cfg, log)

@@ -142,7 +142,10 @@
 // a veth pair (root only, names carry the PID, deleted at cleanup): the same
 // fallback on a veth, SO_BINDTODEVICE by name (a socket bound to lo sees
 // nothing), pktinfo interface index, TX stamps on both ends and the one-way
-// kernel TX → RX delay. The HW enable decision is table-tested (planHW). The
+// kernel TX → RX delay; multicast (Config.Multicast, MulticastSend) over
+// IPv4 and IPv6: a joined socket receives the peer's datagrams to the PTP
+// group with the group in pktinfo, its own reach the peer with a TX stamp
+// and do not loop back to it. The HW enable decision is table-tested (planHW). The
 // control-message parsers are fuzzed.
 //
 // Not testable on this machine: NIC hardware stamps and SIOCSHWTSTAMP

@@ -243,6 +243,18 @@ type Config struct {
 	// that. ReadBatch and deadlines then return ErrUnsupported; a full send
 	// buffer makes WriteBatch fail with EAGAIN instead of waiting.
 	SendOnly bool
+	// Multicast lists groups the socket joins on Interface (required):
+	// IP_ADD_MEMBERSHIP for IPv4 groups, IPV6_JOIN_GROUP for IPv6 ones, of
+	// the socket's family. Only a socket bound to the unspecified address
+	// receives the groups' datagrams (one bound to a unicast address does
+	// not). It implies MulticastSend.
+	Multicast []netip.Addr
+	// MulticastSend makes the multicast this socket sends leave through
+	// Interface (required; IP_MULTICAST_IF / IPV6_MULTICAST_IF) and not loop
+	// back to this host's sockets (IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP
+	// 0), so a server that joined the group does not hear itself. The hop
+	// limit stays the kernel default, 1.
+	MulticastSend bool
 	// BatchSize is the most datagrams one ReadBatch, WriteBatch or ReadTX
 	// system call handles (default 32, at most 1024). Buffers for that many
 	// are preallocated per Conn.
@@ -282,6 +294,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Timestamping == ModeHardware && c.Interface == "" {
 		errs = append(errs, errors.New("hwts: timestamping hardware: needs interface"))
+	}
+	if (len(c.Multicast) > 0 || c.MulticastSend) && c.Interface == "" {
+		errs = append(errs, errors.New("hwts: multicast: needs interface"))
+	}
+	for _, g := range c.Multicast {
+		if !g.IsMulticast() || (c.Addr.IsValid() && g.Is4() != c.Addr.Addr().Is4()) {
+			errs = append(errs, fmt.Errorf("hwts: multicast %s: not a multicast group of %s's family", g, c.Addr.Addr()))
+		}
 	}
 	if c.BatchSize < 0 || c.BatchSize > MaxBatchSize {
 		errs = append(errs, fmt.Errorf("hwts: batch_size %d: out of range 0..%d", c.BatchSize, MaxBatchSize))

@@ -83,13 +83,20 @@ const gmIdentity = "02a0b0.fffe.c0d0e0"
 
 func runPtp4lSlave(t *testing.T, pair *netns.Pair, name string, d time.Duration, during func(uds string)) slaveRun {
 	t.Helper()
+	return runPtp4lSlaveConf(t, pair, name, d, func(uds string) string { return ptp4lSlaveConf(pair.CliIf, pair.SrvAddr.String(), uds) }, during)
+}
+
+// runPtp4lSlaveConf is runPtp4lSlave with the slave's configuration from
+// conf (given its uds_address).
+func runPtp4lSlaveConf(t *testing.T, pair *netns.Pair, name string, d time.Duration, conf func(uds string) string, during func(uds string)) slaveRun {
+	t.Helper()
 	dir := stateDir(t, "ptp4l-"+name)
-	conf := filepath.Join(dir, "slave.cfg")
+	confPath := filepath.Join(dir, "slave.cfg")
 	uds := filepath.Join(dir, "slave.sock")
-	if err := os.WriteFile(conf, []byte(ptp4lSlaveConf(pair.CliIf, pair.SrvAddr.String(), uds)), 0o644); err != nil {
+	if err := os.WriteFile(confPath, []byte(conf(uds)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := pair.Cli.Start(netns.Spec{Name: "ptp4l-slave-" + name, Args: []string{"ptp4l", "-f", conf, "-m", "-q"}, Limit: d + 60*time.Second})
+	p, err := pair.Cli.Start(netns.Spec{Name: "ptp4l-slave-" + name, Args: []string{"ptp4l", "-f", confPath, "-m", "-q"}, Limit: d + 60*time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,15 +245,9 @@ func grepLines(s string, subs ...string) string {
 // slave's grants and Syncs at its 8 Hz; the metrics agree.
 func checkGnomondPTPState(t *testing.T, pair *netns.Pair, g *server, uds string) {
 	t.Helper()
-	out, err := pair.Cli.Run(t.Context(), netns.Spec{Name: "pmc", Args: []string{"pmc", "-u", "-b", "0", "-s", uds, "GET PARENT_DATA_SET"}, Limit: 10 * time.Second})
-	if err != nil {
-		t.Errorf("pmc: %v\n%s", err, out)
-	} else if !strings.Contains(out, "grandmasterIdentity                   "+gmIdentity) ||
-		!regexp.MustCompile(`gm\.ClockClass\s+248\b`).MatchString(out) {
-		t.Errorf("pmc PARENT_DATA_SET: want grandmaster %s with clockClass 248 (a local reference):\n%s", gmIdentity, out)
-	}
+	checkPMCParent(t, pair, uds)
 	url := "http://" + g.metricsAddr()
-	out, err = pair.Cli.Run(t.Context(), netns.Spec{Name: "gnomonctl", Args: []string{gnomonctlBinary(t), "ptp", "status", "--url", url, "--interval", "2s"}, Limit: 20 * time.Second})
+	out, err := pair.Cli.Run(t.Context(), netns.Spec{Name: "gnomonctl", Args: []string{gnomonctlBinary(t), "ptp", "status", "--url", url, "--interval", "2s"}, Limit: 20 * time.Second})
 	t.Logf("gnomonctl ptp status:\n%s", out)
 	if err != nil {
 		t.Errorf("gnomonctl ptp status: %v", err)
@@ -268,4 +269,18 @@ func checkGnomondPTPState(t *testing.T, pair *netns.Pair, g *server, uds string)
 			t.Errorf("metrics lack %s:\n%s", series, grepLines(text, "gnomon_ptp_"))
 		}
 	}
+}
+
+// checkPMCParent checks with pmc on the slave's socket that its parent is
+// gnomond's grandmaster with clockClass 248 (a local reference).
+func checkPMCParent(t *testing.T, pair *netns.Pair, uds string) {
+	t.Helper()
+	out, err := pair.Cli.Run(t.Context(), netns.Spec{Name: "pmc", Args: []string{"pmc", "-u", "-b", "0", "-s", uds, "GET PARENT_DATA_SET"}, Limit: 10 * time.Second})
+	if err != nil {
+		t.Errorf("pmc: %v\n%s", err, out)
+	} else if !strings.Contains(out, "grandmasterIdentity                   "+gmIdentity) ||
+		!regexp.MustCompile(`gm\.ClockClass\s+248\b`).MatchString(out) {
+		t.Errorf("pmc PARENT_DATA_SET: want grandmaster %s with clockClass 248 (a local reference):\n%s", gmIdentity, out)
+	}
+	t.Logf("pmc GET PARENT_DATA_SET:\n%s", out)
 }

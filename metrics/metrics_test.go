@@ -70,7 +70,7 @@ func (fakePTP) PTPStats() report.PTPStats {
 		Received:    []report.LabelCount{{Label: "answered", Count: 900}, {Label: "malformed", Count: 2}},
 		Sent:        []report.LabelCount{{Label: "sync", Count: 640}, {Label: "follow_up", Count: 639}, {Label: "announce", Count: 80}},
 		Negotiation: []report.LabelCount{{Label: "granted", Count: 6}, {Label: "denied_interval", Count: 1}, {Label: "cancelled", Count: 1}},
-		TXMisses:    1, SendErrors: 0, Clients: 2,
+		TXMisses:    1, SendErrors: 0, ForeignAnnounces: 3, Clients: 2,
 		Grants: []report.LabelCount{{Label: "announce", Count: 2}, {Label: "sync", Count: 2}, {Label: "delay_resp", Count: 1}},
 	}
 }
@@ -175,6 +175,9 @@ gnomon_sync_stratum 3
 # HELP gnomon_sync_synchronized 1 if the served clock is synchronised (or declared so by a local reference), else 0.
 # TYPE gnomon_sync_synchronized gauge
 gnomon_sync_synchronized 1
+# HELP gnomon_ptp_foreign_announces_total Announces from other PTP masters: noted and logged, never obeyed.
+# TYPE gnomon_ptp_foreign_announces_total counter
+gnomon_ptp_foreign_announces_total 3
 # HELP gnomon_ptp_messages_received_total PTP messages received, by the grandmaster's verdict.
 # TYPE gnomon_ptp_messages_received_total counter
 gnomon_ptp_messages_received_total{verdict="answered"} 900

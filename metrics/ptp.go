@@ -14,7 +14,7 @@ type PTPStats interface {
 
 // ptpDescs are the gnomon_ptp_* metrics.
 type ptpDescs struct {
-	received, sent, negotiation, txMisses, sendErrors, clients, grants *prometheus.Desc
+	received, sent, negotiation, txMisses, sendErrors, foreign, clients, grants *prometheus.Desc
 }
 
 func newPTPDescs(d func(name, help string, labels ...string) *prometheus.Desc) ptpDescs {
@@ -28,14 +28,16 @@ func newPTPDescs(d func(name, help string, labels ...string) *prometheus.Desc) p
 		txMisses: d("gnomon_ptp_tx_timestamp_misses_total",
 			"Syncs whose transmit timestamp did not arrive in time; no Follow_Up was sent for them."),
 		sendErrors: d("gnomon_ptp_send_errors_total", "PTP messages the kernel refused to send."),
-		clients:    d("gnomon_ptp_unicast_clients", "Clients holding unicast grants."),
+		foreign: d("gnomon_ptp_foreign_announces_total",
+			"Announces from other PTP masters: noted and logged, never obeyed."),
+		clients: d("gnomon_ptp_unicast_clients", "Clients holding unicast grants."),
 		grants: d("gnomon_ptp_unicast_grants",
 			"Unicast grants in force, by message type.", "type"),
 	}
 }
 
 func (p *ptpDescs) describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{p.received, p.sent, p.negotiation, p.txMisses, p.sendErrors, p.clients, p.grants} {
+	for _, d := range []*prometheus.Desc{p.received, p.sent, p.negotiation, p.txMisses, p.sendErrors, p.foreign, p.clients, p.grants} {
 		ch <- d
 	}
 }
@@ -52,6 +54,7 @@ func (p *ptpDescs) collect(st report.PTPStats, counter func(*prometheus.Desc, ui
 	}
 	counter(p.txMisses, st.TXMisses)
 	counter(p.sendErrors, st.SendErrors)
+	counter(p.foreign, st.ForeignAnnounces)
 	gauge(p.clients, float64(st.Clients))
 	for _, v := range st.Grants {
 		gauge(p.grants, float64(v.Count), v.Label)

@@ -35,6 +35,15 @@
 //     then Announce with originTimestamp = the Sync's transmit time and
 //     correctionField = the Delay_Req's (Meta's simplified unicast PTP).
 //
+// Multicast E2E (the default profile) is served as a grandmaster only: the
+// shell sends Sync, Follow_Up and Announce to the group (Group: 224.0.1.129,
+// ff0e::181) with the unicast flag clear and logMessageInterval = the
+// configured Multicast periods (AppendMulticastSync and friends); a
+// multicast Delay_Req sent from port 319 to the group is answered to the
+// group's port 320 with logMessageInterval = LogMinDelayReq
+// (HandleEventTo). Another master's Announce is foreign: HandleGeneral
+// reports what it says (SignalingResult.Foreign) and nothing is obeyed.
+//
 // Anything else is dropped and counted by Verdict: short or truncated
 // messages, versions other than 2, other domains, other SDOs, message
 // types a grandmaster does not take (Sync, Follow_Up, Announce from other

@@ -24,6 +24,8 @@ type Config struct {
 	Limits Limits
 	// Allow lists the client prefixes served; empty serves nobody.
 	Allow []netip.Prefix
+	// Multicast sets the multicast messages' intervals.
+	Multicast Multicast
 }
 
 // Validate reports every problem in c, naming the field and value.
@@ -50,6 +52,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("ptp: %s %d: must be −7…%d", v.name, v.v, l.MaxLogInterval))
 		}
 	}
+	errs = append(errs, c.Multicast.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -105,6 +108,9 @@ type SignalingResult struct {
 	// DenyReasons[r] counts denials by reason.
 	Granted, Denied, Cancelled int
 	DenyReasons                [NumDenyReasons]int
+	// Foreign is set when the message was another master's Announce
+	// (VerdictForeign).
+	Foreign ForeignAnnounce
 }
 
 // HandleGeneral answers a message received on the general port from from
@@ -121,7 +127,10 @@ func (s *Server) HandleGeneral(pkt []byte, from netip.AddrPort, via uint16, now 
 	}
 	switch h.Type {
 	case protocol.MessageSignaling:
-	case protocol.MessageAnnounce, protocol.MessageFollowUp, protocol.MessageDelayResp, protocol.MessagePDelayRespFollowUp:
+	case protocol.MessageAnnounce:
+		r.Foreign = parseForeignAnnounce(pkt, h)
+		return r, VerdictForeign
+	case protocol.MessageFollowUp, protocol.MessageDelayResp, protocol.MessagePDelayRespFollowUp:
 		return r, VerdictForeign
 	default:
 		return r, VerdictUnsupported
@@ -241,6 +250,14 @@ type Event struct {
 // SPTP Delay_Req an SPTP Sync; both are written to out (at least
 // DelayRespLen bytes). utcOffset is TAI − UTC (QualityOf(state).UTCOffset).
 func (s *Server) HandleEvent(pkt []byte, from netip.AddrPort, rx time.Time, utcOffset int, out []byte) (Event, Verdict) {
+	return s.HandleEventTo(pkt, from, netip.Addr{}, rx, utcOffset, out)
+}
+
+// HandleEventTo is HandleEvent for a message sent to local (its
+// destination address; invalid when unknown): a multicast Delay_Req (no
+// unicast flag) sent from the event port to a multicast group is answered
+// to that group's general port, as the default profile wants.
+func (s *Server) HandleEventTo(pkt []byte, from netip.AddrPort, local netip.Addr, rx time.Time, utcOffset int, out []byte) (Event, Verdict) {
 	h, v := ParseHeader(pkt, s.cfg.Domain)
 	if v != VerdictAnswered {
 		return Event{}, v
@@ -276,7 +293,10 @@ func (s *Server) HandleEvent(pkt []byte, from netip.AddrPort, rx time.Time, utcO
 	flags := h.Flags & protocol.FlagUnicast
 	logI := int8(logIntervalUnicast)
 	if flags == 0 {
-		logI = 0 // multicast: the configured logMinDelayReqInterval (default 2^0)
+		logI = s.cfg.Multicast.LogMinDelayReq
+		if local.IsMulticast() && from.Port() == EventPort {
+			to = netip.AddrPortFrom(local, GeneralPort)
+		}
 	}
 	d := protocol.DelayResp{
 		Header: s.header(protocol.MessageDelayResp, DelayRespLen, flags, h.Sequence, controlDelayResp, logI),

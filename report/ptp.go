@@ -28,6 +28,8 @@ type PTPStats struct {
 	// TXMisses: Syncs whose TX timestamp did not arrive (no Follow_Up);
 	// SendErrors: sends the kernel refused.
 	TXMisses, SendErrors uint64
+	// ForeignAnnounces: other masters' Announces (noted, not obeyed).
+	ForeignAnnounces uint64
 	// Clients holding grants now, and the grants by message type
 	// (announce, sync, delay_resp).
 	Clients int

@@ -152,6 +152,7 @@ func writePTPStatus(w io.Writer, st report.PTPStatus, rates map[string]float64) 
 	}
 	fmt.Fprintf(w, "Received        : %s\n", strings.Join(recv, ", "))
 	fmt.Fprintf(w, "TX stamp misses : %d\n", st.Stats.TXMisses)
+	fmt.Fprintf(w, "Foreign masters : %d Announces (noted, not obeyed)\n", st.Stats.ForeignAnnounces)
 	grants := slices.Clone(st.Grants)
 	slices.SortFunc(grants, func(a, b report.PTPGrant) int {
 		if c := a.Client.Compare(b.Client); c != 0 {

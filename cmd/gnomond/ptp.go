@@ -40,19 +40,22 @@ func openPTP(ctx context.Context, cfg *config.Config, log *slog.Logger, served c
 		Limits: ptp.Limits{MaxClients: p.MaxClients, MinLogAnnounce: int8(p.MinLogAnnounceInterval),
 			MinLogSync: int8(p.MinLogSyncInterval), MinLogDelayResp: int8(p.MinLogDelayRespInterval), MaxLogInterval: 30,
 			MaxDuration: time.Duration(p.MaxGrantDurationSeconds) * time.Second},
+		Multicast: ptp.Multicast{LogSync: int8(p.Multicast.LogSyncInterval), LogAnnounce: int8(p.Multicast.LogAnnounceInterval),
+			LogMinDelayReq: int8(p.Multicast.LogMinDelayReqInterval)},
 	})
 	if err != nil {
 		return nil, configError{err: err}
 	}
 	svc, err := ptpserve.Listen(ctx, ptpserve.Config{
 		Listen: p.ListenAddrs(), EventPort: uint16(p.EventPort), GeneralPort: uint16(p.GeneralPort),
-		Interface: p.Interface, Timestamping: mode, DSCP: uint8(p.DSCP),
+		Interface: p.Interface, Timestamping: mode, DSCP: uint8(p.DSCP), Multicast: p.Multicast.Enabled,
 		Server: srv, Clock: served, State: cell, Logger: log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	log.Info("PTP grandmaster", "clock_identity", protocol.ClockIdentity(id).String(), "domain", p.Domain)
+	log.Info("PTP grandmaster", "clock_identity", protocol.ClockIdentity(id).String(), "domain", p.Domain,
+		"multicast", p.Multicast.Enabled)
 	return svc, nil
 }
 

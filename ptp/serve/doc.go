@@ -22,6 +22,16 @@
 //     one pass and one sendmmsg; per message it reads a grant's expiry and
 //     end through atomics, never the table's mutex.
 //
+// Multicast (Config.Multicast, on Config.Interface): the trio of an
+// unspecified listen address (0.0.0.0, ::) joins ptp.Group (224.0.1.129,
+// ff0e::181) on its event and general sockets; its sender also sends, on
+// the core's Multicast periods, a two-step Sync to group:319 from the send
+// socket (TX stamp, then the Follow_Up to group:320) and an Announce to
+// group:320; a multicast Delay_Req is answered to group:320. Multicast is
+// not looped back, so the server does not hear itself. Another master's
+// Announce (multicast or unicast) is counted (Stats.ForeignAnnounces) and
+// logged once per sender, and never obeyed.
+//
 // Writes to the general socket come from three goroutines and are
 // serialised by a mutex (hwts allows one writer at a time per socket).
 //

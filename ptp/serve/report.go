@@ -23,7 +23,7 @@ func typeName(t protocol.MessageType) string {
 // PTPStats fills the metrics' report.
 func (s *Service) PTPStats() report.PTPStats {
 	st := s.Stats()
-	r := report.PTPStats{TXMisses: st.TXMisses, SendErrors: st.SendErrors, Clients: st.Clients}
+	r := report.PTPStats{TXMisses: st.TXMisses, SendErrors: st.SendErrors, ForeignAnnounces: st.ForeignAnnounces, Clients: st.Clients}
 	for v := range ptp.NumVerdicts {
 		r.Received = append(r.Received, report.LabelCount{Label: ptp.Verdict(v).String(), Count: st.Received[v]})
 	}

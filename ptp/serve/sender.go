@@ -30,9 +30,12 @@ type pendingSync struct {
 	to    netip.AddrPort
 	seq   uint16
 	sptp  bool
-	ev    ptp.Event
-	t1    time.Time
-	found bool
+	mcast bool // a multicast Sync: multicast Follow_Up
+	// failed: the kernel refused the Sync (no TX stamp will come).
+	failed bool
+	ev     ptp.Event
+	t1     time.Time
+	found  bool
 }
 
 // sender is the one goroutine that sends Syncs (and reads their TX
@@ -79,6 +82,15 @@ func (s *Service) sender(ctx context.Context, t *trio) error {
 		}
 		if err := s.sendDue(t, due, q, now, syncs, gen, pend); err != nil {
 			return err
+		}
+		if t.mc != nil {
+			mnext, err := s.multicastDue(t, now, q, syncs, gen, pend)
+			if err != nil {
+				return err
+			}
+			if mnext.Before(next) {
+				next = mnext
+			}
 		}
 		wait := next.Sub(s.cfg.Clock.Now())
 		timer.Reset(max(wait, 0))
@@ -134,47 +146,53 @@ func (s *Service) sendDue(t *trio, due []*ptp.Grant, q ptp.Quality, now time.Tim
 	return s.sendGeneral(t, gen[:n], sentAnnounce)
 }
 
+// sendGeneral sends msgs from the general socket and counts them as kind;
+// a message the kernel refuses is counted as a send error. It returns only
+// an error that means the socket is closed.
 func (s *Service) sendGeneral(t *trio, msgs []hwts.Message, kind int) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	if err := t.writeGeneral(msgs); err != nil {
-		if errClosed(err) {
-			return err
-		}
-		s.ctr.sendErrors.Add(1)
-		return nil
-	}
-	s.ctr.sent[kind].Add(uint64(len(msgs)))
-	return nil
+	failed := 0
+	err := t.writeGeneral(msgs, func(int, error) { failed++ })
+	s.ctr.sendErrors.Add(uint64(failed))
+	s.ctr.sent[kind].Add(uint64(len(msgs) - failed))
+	return err
 }
 
 // syncBatch sends one batch of Syncs, waits (at most TXWait) for their TX
 // timestamps and sends the Follow_Ups of those that got one.
 func (s *Service) syncBatch(t *trio, syncs, gen []hwts.Message, pend []pendingSync, q ptp.Quality) error {
-	sent, err := t.send.WriteBatch(syncs)
-	if err != nil && !errClosed(err) {
-		s.ctr.sendErrors.Add(1)
+	for i := range pend {
+		pend[i].found, pend[i].failed = false, false
 	}
-	if errClosed(err) {
+	failed := 0
+	err := writeAll(t.send, syncs, func(i int, _ error) { pend[i].failed = true; failed++ })
+	s.ctr.sendErrors.Add(uint64(failed))
+	s.ctr.sent[sentSync].Add(uint64(len(syncs) - failed))
+	if err != nil {
 		return err
 	}
-	s.ctr.sent[sentSync].Add(uint64(sent))
-	for i := range sent {
+	for i := range pend {
 		pend[i].id = syncs[i].TXID
-		pend[i].found = false
 	}
-	pend = pend[:sent]
 	s.awaitTX(t, pend)
 	n := 0
 	for i := range pend {
 		p := &pend[i]
+		if p.failed {
+			continue
+		}
 		if !p.found {
 			s.ctr.txMisses.Add(1)
 			continue
 		}
 		m := &gen[n]
-		m.N = s.cfg.Server.AppendFollowUp(m.Buf, p.seq, p.t1, q.UTCOffset)
+		if p.mcast {
+			m.N = s.cfg.Server.AppendMulticastFollowUp(m.Buf, p.seq, p.t1, q.UTCOffset)
+		} else {
+			m.N = s.cfg.Server.AppendFollowUp(m.Buf, p.seq, p.t1, q.UTCOffset)
+		}
 		m.Addr = p.to
 		n++
 	}
@@ -185,7 +203,12 @@ func (s *Service) syncBatch(t *trio, syncs, gen []hwts.Message, pend []pendingSy
 // has passed (software stamps are normally queued before sendmmsg
 // returns).
 func (s *Service) awaitTX(t *trio, pend []pendingSync) {
-	missing := len(pend)
+	missing := 0
+	for i := range pend {
+		if !pend[i].failed {
+			missing++
+		}
+	}
 	deadline := time.Now().Add(s.cfg.TXWait)
 	for missing > 0 {
 		_, err := t.send.ReadTX(func(id uint32, ts hwts.Timestamp) {
@@ -193,7 +216,7 @@ func (s *Service) awaitTX(t *trio, pend []pendingSync) {
 				return
 			}
 			for i := range pend {
-				if p := &pend[i]; p.id == id && !p.found {
+				if p := &pend[i]; p.id == id && !p.found && !p.failed {
 					p.found, p.t1 = true, s.served(ts)
 					missing--
 					return

@@ -34,6 +34,12 @@ type Config struct {
 	Server *ptp.Server
 	Clock  clock.Served
 	State  *clock.StateCell
+	// Multicast serves multicast E2E (the default profile) on Interface
+	// (required) from every listen address that is unspecified: the event
+	// and general sockets join ptp.Group, the sender sends Sync, Follow_Up
+	// and Announce to it at Server's Multicast periods, and multicast
+	// Delay_Req is answered to the group.
+	Multicast bool
 	// TXWait bounds the wait for a Sync's TX timestamp (0 = 5 ms).
 	TXWait time.Duration
 	Logger *slog.Logger
@@ -41,10 +47,11 @@ type Config struct {
 
 // Service is the open sockets of a grandmaster.
 type Service struct {
-	cfg   Config
-	log   *slog.Logger
-	trios []*trio
-	ctr   counters
+	cfg     Config
+	log     *slog.Logger
+	trios   []*trio
+	ctr     counters
+	foreign foreignLog
 }
 
 type trio struct {
@@ -55,6 +62,7 @@ type trio struct {
 	send    *hwts.Conn
 	genMu   sync.Mutex // one writer at a time on general
 	sptp    chan sptpReq
+	mc      *mcast // nil: no multicast on this trio
 }
 
 // sptpReq is an SPTP exchange handed from the event reader to the sender.
@@ -97,11 +105,18 @@ func Listen(ctx context.Context, cfg Config) (*Service, error) {
 }
 
 func (s *Service) open(ctx context.Context, a netip.Addr) (*trio, error) {
-	t := &trio{addr: a, sptp: make(chan sptpReq, 256)}
+	t := &trio{addr: a, sptp: make(chan sptpReq, 256), mc: s.newMcast(a)}
 	var err error
 	listen := func(port uint16, mode hwts.Mode, sendOnly bool) (*hwts.Conn, error) {
-		c, err := hwts.Listen(ctx, hwts.Config{Addr: netip.AddrPortFrom(a, port), Interface: s.cfg.Interface,
-			DSCP: s.cfg.DSCP, Timestamping: mode, TXOnDemand: true, SendOnly: sendOnly, Logger: s.log})
+		hc := hwts.Config{Addr: netip.AddrPortFrom(a, port), Interface: s.cfg.Interface,
+			DSCP: s.cfg.DSCP, Timestamping: mode, TXOnDemand: true, SendOnly: sendOnly, BatchSize: maxBatch, Logger: s.log}
+		if t.mc != nil {
+			hc.MulticastSend = true
+			if !sendOnly {
+				hc.Multicast = t.mc.groups()
+			}
+		}
+		c, err := hwts.Listen(ctx, hc)
 		if err != nil {
 			return nil, fmt.Errorf("ptp: listen %s: %w", netip.AddrPortFrom(a, port), err)
 		}
@@ -170,12 +185,32 @@ func (s *Service) served(ts hwts.Timestamp) time.Time { return s.cfg.Clock.FromR
 
 func (s *Service) utcOffset() int { return ptp.QualityOf(s.cfg.State.Load()).UTCOffset }
 
-// writeGeneral sends one message from the general socket.
-func (t *trio) writeGeneral(msgs []hwts.Message) error {
+// writeGeneral sends msgs from the general socket (see writeAll); the
+// general socket is shared by its reader and the sender.
+func (t *trio) writeGeneral(msgs []hwts.Message, failed func(i int, err error)) error {
 	t.genMu.Lock()
 	defer t.genMu.Unlock()
-	_, err := t.general.WriteBatch(msgs)
-	return err
+	return writeAll(t.general, msgs, failed)
+}
+
+// writeAll sends every message of msgs from c, in as many system calls as
+// c's batch size needs. A message the kernel refuses (say, a route
+// missing for one client) is reported to failed with its index and
+// skipped; the rest are still sent. It returns only an error that means
+// the socket is closed.
+func writeAll(c *hwts.Conn, msgs []hwts.Message, failed func(i int, err error)) error {
+	for i := 0; i < len(msgs); {
+		n, err := c.WriteBatch(msgs[i:])
+		if errClosed(err) {
+			return err
+		}
+		i += n
+		if i < len(msgs) && (err != nil || n == 0) {
+			failed(i, err)
+			i++
+		}
+	}
+	return nil
 }
 
 func (s *Service) generalLoop(ctx context.Context, t *trio) error {
@@ -208,15 +243,16 @@ func (s *Service) generalLoop(ctx context.Context, t *trio) error {
 					s.ctr.deniedBy[i].Add(uint64(n))
 				}
 			}
+			if r.Foreign.Valid {
+				s.noteForeign(r.Foreign, m.Addr)
+			}
 			if r.N == 0 {
 				continue
 			}
 			out[0].N, out[0].Addr = r.N, m.Addr
-			if err := t.writeGeneral(out); err != nil {
-				s.ctr.sendErrors.Add(1)
-				continue
+			if err := s.sendGeneral(t, out, sentSignaling); err != nil {
+				return nil
 			}
-			s.ctr.sent[sentSignaling].Add(1)
 		}
 	}
 }
@@ -246,7 +282,7 @@ func (s *Service) eventLoop(ctx context.Context, t *trio) error {
 				s.ctr.received[ptp.VerdictMalformed].Add(1)
 				continue
 			}
-			ev, v := s.cfg.Server.HandleEvent(m.Buf[:m.N], m.Addr, s.served(m.RX), off, out[k].Buf)
+			ev, v := s.cfg.Server.HandleEventTo(m.Buf[:m.N], m.Addr, m.Local, s.served(m.RX), off, out[k].Buf)
 			s.ctr.received[v].Add(1)
 			switch ev.Kind {
 			case ptp.EventDelayResp:
@@ -262,12 +298,8 @@ func (s *Service) eventLoop(ctx context.Context, t *trio) error {
 				}
 			}
 		}
-		if k > 0 {
-			if err := t.writeGeneral(out[:k]); err != nil {
-				s.ctr.sendErrors.Add(1)
-				continue
-			}
-			s.ctr.sent[sentDelayResp].Add(uint64(k))
+		if err := s.sendGeneral(t, out[:k], sentDelayResp); err != nil {
+			return nil
 		}
 	}
 }

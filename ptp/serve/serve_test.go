@@ -226,3 +226,63 @@ func TestTwoAddressesOneStreamEach(t *testing.T) {
 		}
 	}
 }
+
+// Many clients whose Syncs fall due in the same pass (more than one
+// sendmmsg batch's worth) each get every Sync and its Follow_Up.
+func TestManyClientsSameInstant(t *testing.T) {
+	const clients = 3*maxBatch + 7
+	addr := netip.MustParseAddr("127.0.0.1")
+	s, _, gen := startService(t, addr)
+	conns := make([]*net.UDPConn, clients)
+	for i := range conns {
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	req := signal(t, req(protocol.MessageSync, -3))
+	for _, c := range conns { // within one sender pass (maxSleep)
+		if _, err := c.WriteToUDPAddrPort(req, gen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type count struct{ syncs, followUps int }
+	results := make(chan count, clients)
+	for _, c := range conns {
+		go func() {
+			var r count
+			b := make([]byte, 1500)
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			for {
+				n, _, err := c.ReadFromUDPAddrPort(b)
+				if err != nil {
+					break
+				}
+				if h, v := ptp.ParseHeader(b[:n], 0); v == ptp.VerdictAnswered {
+					switch h.Type {
+					case protocol.MessageSync:
+						r.syncs++
+					case protocol.MessageFollowUp:
+						r.followUps++
+					}
+				}
+			}
+			results <- r
+		}()
+	}
+	short := 0
+	for range clients {
+		// 1 s at 8 Hz.
+		if r := <-results; r.syncs < 6 || r.followUps < 6 {
+			short++
+			if short <= 3 {
+				t.Errorf("a client got %d Syncs and %d Follow_Ups in 1 s at 8 Hz", r.syncs, r.followUps)
+			}
+		}
+	}
+	if st := s.Stats(); short > 0 || st.SendErrors != 0 || st.TXMisses != 0 || st.Clients != clients {
+		t.Errorf("%d of %d clients short; server stats %+v", short, clients, st)
+	}
+}

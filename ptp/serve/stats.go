@@ -26,6 +26,7 @@ type counters struct {
 	deniedBy                   [ptp.NumDenyReasons]atomic.Uint64
 	txMisses, sendErrors       atomic.Uint64
 	sptpDropped                atomic.Uint64
+	foreignAnnounces           atomic.Uint64
 }
 
 // Stats are the service's counters since start.
@@ -42,6 +43,9 @@ type Stats struct {
 	// Follow_Up sent); SendErrors failed sends; SPTPDropped SPTP requests
 	// dropped because the sender was behind.
 	TXMisses, SendErrors, SPTPDropped uint64
+	// ForeignAnnounces counts other masters' Announces (noted, not
+	// obeyed; metric label foreign_announces).
+	ForeignAnnounces uint64
 	// Clients and Grants are the current grant table's size.
 	Clients, Grants int
 }
@@ -60,6 +64,7 @@ func (s *Service) Stats() Stats {
 		st.DeniedBy[i] = s.ctr.deniedBy[i].Load()
 	}
 	st.TXMisses, st.SendErrors, st.SPTPDropped = s.ctr.txMisses.Load(), s.ctr.sendErrors.Load(), s.ctr.sptpDropped.Load()
+	st.ForeignAnnounces = s.ctr.foreignAnnounces.Load()
 	st.Clients = s.cfg.Server.Grants().Clients()
 	st.Grants = len(s.cfg.Server.Grants().Snapshot())
 	return st
