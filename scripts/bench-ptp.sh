@@ -57,8 +57,10 @@
 #   BENCH_BUDGET         total seconds (default 570)
 #   BENCH_NICE           nice value of servers and generators (default -10)
 #   BENCH_NET            rps (default: each side's receive path on its own CPU) or none
-#   BENCH_PROFILE=N      after the search, profile gnomond at N clients
-#                        (perf record; needs perf) and keep the report
+#   BENCH_PROFILE=N      after the search, one more gnomond step at N clients
+#                        with a CPU profile (runtime/pprof through a `go build
+#                        -overlay` build; `go tool pprof -top` printed)
+#   BENCH_PROFILE_OUT    copy that profile (cpu.pb.gz) here
 #   BENCH_OUT            also write the final table (markdown) to this file
 #   BENCH_KEEP=1         keep the state directory (logs, configs, JSON results)
 set -euo pipefail
@@ -213,7 +215,7 @@ ensure_blocks() { # n
 SRV_PID=""
 declare -A RCVBUF
 
-start_server() { # name
+start_server() { # name [step-dir [pprof]]
 	local name=$1 dir="$STATE/$1" cmd=()
 	mkdir -p "$dir"
 	chmod 755 "$dir"
@@ -227,6 +229,10 @@ sources:
 ntp:
   listen:
     - 127.0.0.1:11123
+  listen_optional: []
+control:
+  listen_optional: []
+  socket: ""
 metrics:
   listen: 127.0.0.1:18124
 ptp:
@@ -238,6 +244,7 @@ ptp:
   max_clients: 1000000
 EOF
 		cmd=("$BIN/gnomond" --config "$dir/gnomond.yaml")
+		[ "$3" = pprof ] && cmd=("$BIN/gnomond-pprof" --config "$dir/gnomond.yaml")
 		;;
 	ptp4u)
 		# Defaults otherwise (10 receive, 100 send workers; minsubinterval 1 s,
@@ -287,7 +294,18 @@ step() {
 	mkdir -p "$dir"
 	local procs=$(((n + PER_PROC - 1) / PER_PROC)) k c rest=$n gp=()
 	ensure_blocks "$procs"
-	start_server "$name"
+	start_server "$name" "$dir" "${4:-}"
+	local prof=""
+	if [ "${4:-}" = pprof ]; then
+		# CPU profile of the middle of the run (Go's runtime/pprof, 100 Hz).
+		ip netns exec "$SRV_NS" timeout $((STEP + 30)) python3 -c '
+import sys, time, urllib.request
+time.sleep(1.5)
+d = urllib.request.urlopen("http://127.0.0.1:6060/debug/pprof/profile?seconds=" + sys.argv[1], timeout=60).read()
+open(sys.argv[2], "wb").write(d)' $((STEP - 2)) "$dir/cpu.pb.gz" 2>"$dir/pprof.log" &
+		prof=$!
+		PIDS+=($prof)
+	fi
 	local d0 e0 s0 t0 s1 t1 d1 e1
 	d0=$(srvdrops)
 	e0=$(clidrops)
@@ -304,6 +322,7 @@ step() {
 		PIDS+=($!)
 	done
 	for p in "${gp[@]}"; do wait "$p" || true; done
+	[ -z "$prof" ] || wait "$prof" || log "pprof fetch failed: $(tail -1 "$dir/pprof.log")"
 	t1=$(date +%s.%N)
 	s1=$(ticks "$SRV_PID")
 	d1=$(srvdrops)
@@ -320,15 +339,16 @@ step() {
 	jq -s --arg n "$n" --arg lim "$LOSS" --arg st "$((s1 - s0))" --arg hz "$HZ" --arg wall "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')" \
 		--arg sd "$((d1 - d0))" --arg cd "$((e1 - e0))" -r '
 		def loss(f): (map(.[f].expected) | add) as $e | (map(.[f].received) | add) as $r | if $e > 0 then 100 * ($e - $r) / $e else 100 end;
-		[ {f: "announce", l: loss("announce")}, {f: "sync", l: loss("sync")}, {f: "follow_up", l: loss("follow_up")}, {f: "delay_resp", l: loss("delay_resp")} ]
+		. as $g
+		| [ {f: "announce", l: loss("announce")}, {f: "sync", l: loss("sync")}, {f: "follow_up", l: loss("follow_up")}, {f: "delay_resp", l: loss("delay_resp")} ]
 		| max_by(.l) as $w
 		| (($st | tonumber) / ($hz | tonumber)) as $cpu_s
-		| (map(.grants.denied) | add) as $denied
+		| ($g | map(.grants.denied) | add) as $denied
 		| [ (if $w.l <= ($lim | tonumber) and $denied == 0 then 1 else 0 end), ($w.l * 1000 | round / 1000), $w.f,
 		    ($cpu_s * 1e6 / ($n | tonumber) / ($wall | tonumber) | . * 100 | round / 100),
 		    ($cpu_s * 100 / ($wall | tonumber) | round),
-		    (map(.gen_cpu_pct) | add | round), $denied,
-		    (map(.sync_gap.p99_us) | max | round), (map(.delay_resp_rtt.p99_us) | max | round), $sd, $cd ]
+		    ($g | map(.gen_cpu_pct) | add | round), $denied,
+		    ($g | map(.sync_gap.p99_us) | max | round), ($g | map(.delay_resp_rtt.p99_us) | max | round), $sd, $cd ]
 		| map(tostring) | join(" ")' "$dir"/gen-*.json
 }
 
@@ -377,23 +397,39 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	for s in $SERVERS; do search "$s" "$rep"; done
 done
 
-# Optional profile of gnomond at a fixed client count (perf, whole process).
-if [ -n "${BENCH_PROFILE:-}" ] && command -v perf >/dev/null && [ $SECONDS -lt $DEADLINE ]; then
-	pd="$STATE/profile"
-	mkdir -p "$pd"
+# Optional CPU profile of gnomond at a fixed client count: the same step
+# with a gnomond built with net/http/pprof added through `go build -overlay`
+# (the tree is not changed), profiled by runtime/pprof and summarised with
+# `go tool pprof`.
+if [ -n "${BENCH_PROFILE:-}" ] && [ $SECONDS -lt $DEADLINE ]; then
+	mkdir -p "$STATE/overlay"
+	cat >"$STATE/overlay/pprof.go" <<'EOF'
+package main
+
+import (
+	"net/http"
+	_ "net/http/pprof"
+)
+
+// Benchmark build only (scripts/bench-ptp.sh): pprof on loopback of the
+// server's network namespace.
+func init() { go func() { _ = http.ListenAndServe("127.0.0.1:6060", nil) }() }
+EOF
+	printf '{"Replace":{"%s":"%s"}}\n' "$ROOT/cmd/gnomond/zz_benchpprof.go" "$STATE/overlay/pprof.go" >"$STATE/overlay/overlay.json"
+	(cd "$ROOT" && go build -overlay "$STATE/overlay/overlay.json" -o "$BIN/gnomond-pprof" ./cmd/gnomond)
 	log "profiling gnomond at $BENCH_PROFILE clients"
-	( # the step starts the server; perf attaches once it is up
-		sleep 3
-		p=$(ip netns pids "$SRV_NS" | head -1)
-		[ -n "$p" ] && timeout $((STEP)) perf record -g -p "$p" -o "$pd/perf.data" >/dev/null 2>&1
-	) &
-	PIDS+=($!)
-	step gnomond "$BENCH_PROFILE" profile >"$STATE/last.out"
-	out=$(cat "$STATE/last.out")
-	wait
-	perf report -i "$pd/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -40 >"$pd/report.txt" || true
-	log "profile: $out; top symbols in $pd/report.txt"
-	head -25 "$pd/report.txt" >&2 || true
+	step gnomond "$BENCH_PROFILE" profile pprof >"$STATE/last.out"
+	log "profile step: $(cat "$STATE/last.out")"
+	pd="$STATE/gnomond/profile"
+	if [ -s "$pd/cpu.pb.gz" ]; then
+		go tool pprof -top -nodecount 35 "$BIN/gnomond-pprof" "$pd/cpu.pb.gz" >"$pd/top.txt" 2>/dev/null || true
+		go tool pprof -top -cum -nodecount 35 "$BIN/gnomond-pprof" "$pd/cpu.pb.gz" >"$pd/topcum.txt" 2>/dev/null || true
+		log "go tool pprof -top (flat):"
+		head -30 "$pd/top.txt" >&2
+		log "go tool pprof -top -cum:"
+		head -30 "$pd/topcum.txt" >&2
+		[ -z "${BENCH_PROFILE_OUT:-}" ] || cp "$pd/cpu.pb.gz" "$BENCH_PROFILE_OUT"
+	fi
 fi
 
 CLOCK_AFTER=$(clockstate)
