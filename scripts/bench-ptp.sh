@@ -61,6 +61,7 @@
 #                        with a CPU profile (runtime/pprof through a `go build
 #                        -overlay` build; `go tool pprof -top` printed)
 #   BENCH_PROFILE_OUT    copy that profile (cpu.pb.gz) here
+#   BENCH_GNOMOND_BIN    run this gnomond binary instead of ./cmd/gnomond's (experiments)
 #   BENCH_OUT            also write the final table (markdown) to this file
 #   BENCH_KEEP=1         keep the state directory (logs, configs, JSON results)
 set -euo pipefail
@@ -161,6 +162,10 @@ HZ=$(getconf CLK_TCK)
 # --- build -------------------------------------------------------------------
 log "building gnomonctl and gnomond"
 (cd "$ROOT" && go build -o "$BIN/gnomonctl" ./cmd/gnomonctl && go build -o "$BIN/gnomond" ./cmd/gnomond)
+if [ -n "${BENCH_GNOMOND_BIN:-}" ]; then
+	log "gnomond: using $BENCH_GNOMOND_BIN instead of ./cmd/gnomond (experiment; the table says so)"
+	cp "$BENCH_GNOMOND_BIN" "$BIN/gnomond"
+fi
 FBVER=$(cd "$ROOT" && go list -m -f '{{.Version}}' github.com/facebook/time)
 if [[ " $SERVERS " == *" ptp4u "* ]]; then
 	# `go install pkg@version` is refused for this module (its go.mod has
@@ -440,6 +445,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR] = $1} END {if (NR 
 # --- report ------------------------------------------------------------------
 {
 	echo "Machine: $MACHINE; load average $LOAD_BEFORE before, $LOAD_AFTER after"
+	[ -z "${BENCH_GNOMOND_BIN:-}" ] || echo "gnomond: EXPERIMENT, binary $BENCH_GNOMOND_BIN (not ./cmd/gnomond of this tree)"
 	echo "Generator: gnomonctl bench ptp, address mode (each client binds 319/320 on its own address), 1 Hz Sync/Delay_Req, Announce 1 s, 60 s grants, ${STEP} s per step, ≤ $PER_PROC clients per process, all on CPU $GEN_CPU; server on CPU $SRV_CPU, restarted per step; $NETDESC; nice $NICE"
 	echo "Search: doubling from $START clients (cap $MAXC), then ≤ $BISECT bisection steps; pass = every message type ≤ $LOSS % missing and no grant denied; $REPS repetitions alternating $SERVERS"
 	echo
