@@ -30,8 +30,8 @@
 # utime+stime of the server process (/proc/PID/stat) from the generators'
 # start to their end, divided by N × wall time: CPU µs per client-second.
 # Search per server: double N from BENCH_START_CLIENTS until a step fails (or
-# BENCH_MAX_CLIENTS), then BENCH_BISECT bisection steps; the result is the
-# largest passing N. Repetitions (BENCH_REPS, default 3) alternate the
+# BENCH_MAX_CLIENTS; if the first step fails, halve until one passes), then
+# BENCH_BISECT bisection steps; the result is the largest passing N. Repetitions (BENCH_REPS, default 3) alternate the
 # servers (gnomond, ptp4u, gnomond, ...); the table gives the median and each
 # repetition's result.
 #
@@ -49,10 +49,12 @@
 #   BENCH_SERVERS        servers, in alternation order (default "gnomond ptp4u")
 #   BENCH_REPS           repetitions of the whole search (default 3)
 #   BENCH_STEP           seconds the clients run per step (default 8)
-#   BENCH_START_CLIENTS  first client count (default 1000)
+#   BENCH_START_CLIENTS  first client count (default 500); its step also gives the
+#                        CPU comparison at a common load
 #   BENCH_MAX_CLIENTS    largest client count tried (default 32000)
 #   BENCH_BISECT         bisection steps after the doubling (default 3)
 #   BENCH_LOSS           maximum loss per message type, % (default 0.1)
+#   BENCH_PTP4U_ARGS     extra ptp4u flags (e.g. "-queue 1000"; the default is none)
 #   BENCH_PER_PROC       clients per generator process (default 4000, max 4094)
 #   BENCH_BUDGET         total seconds (default 570)
 #   BENCH_NICE           nice value of servers and generators (default -10)
@@ -70,7 +72,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SERVERS=${BENCH_SERVERS:-"gnomond ptp4u"}
 REPS=${BENCH_REPS:-3}
 STEP=${BENCH_STEP:-8}
-START=${BENCH_START_CLIENTS:-1000}
+START=${BENCH_START_CLIENTS:-500}
 MAXC=${BENCH_MAX_CLIENTS:-32000}
 BISECT=${BENCH_BISECT:-3}
 LOSS=${BENCH_LOSS:-0.1}
@@ -255,7 +257,7 @@ EOF
 		# Defaults otherwise (10 receive, 100 send workers; minsubinterval 1 s,
 		# which 1 Hz meets); its state files go to the state directory.
 		cmd=("$BIN/ptp4u" -iface "$SRV_IF" -ip "$SRV_IP" -timestamptype software -monitoringport 18888
-			-pidfile "$dir/ptp4u.pid" -drainfile "$dir/drain" -undrainfile "$dir/undrain" -loglevel warning)
+			-pidfile "$dir/ptp4u.pid" -drainfile "$dir/drain" -undrainfile "$dir/undrain" -loglevel warning ${BENCH_PTP4U_ARGS:-})
 		;;
 	*) die "unknown server $name" ;;
 	esac
@@ -358,7 +360,7 @@ open(sys.argv[2], "wb").write(d)' $((STEP - 2)) "$dir/cpu.pb.gz" 2>"$dir/pprof.l
 }
 
 # search NAME REP: doubling then bisection; sets RES[NAME,REP] and notes.
-declare -A RES CPUUS NOTE FAILAT
+declare -A RES CPUUS CPUSTART NOTE FAILAT
 DEADLINE=$((SECONDS + BUDGET))
 search() {
 	local name=$1 rep=$2 n=$START lo=0 hi=0 i out pass loss flow cpu scpu gcpu den gap rtt sd cd best_cpu="-"
@@ -374,16 +376,23 @@ search() {
 		log "$name rep $rep: $1 clients: $([ "$pass" = 1 ] && echo pass || echo FAIL), worst loss $loss % ($flow), denied $den, server CPU $scpu % = $cpu µs per client-second, generator CPU $gcpu % (sum of processes), Sync gap p99 $gap µs, Delay_Resp RTT p99 $rtt µs, socket drops server $sd / clients $cd"
 		echo "$name rep$rep n=$1 $out" >>"$STATE/steps.log"
 	}
+	local halvings=0
 	while :; do
 		run "$n" || break
+		[ "$n" != "$START" ] || CPUSTART[$name,$rep]=$cpu
 		if [ "$pass" = 1 ]; then
 			lo=$n best_cpu=$cpu
+			[ "$hi" = 0 ] || break # came down from a failure: bisect now
 			[ "$n" -lt "$MAXC" ] || { NOTE[$name,$rep]="passed BENCH_MAX_CLIENTS"; break; }
 			n=$((2 * n > MAXC ? MAXC : 2 * n))
 		else
 			hi=$n
 			FAILAT[$name,$rep]="$n: $loss % $flow"
-			break
+			[ "$lo" = 0 ] || break
+			# The first step failed: halve (at most 6 times) until one passes.
+			halvings=$((halvings + 1))
+			[ $halvings -le 6 ] && [ "$n" -ge 2 ] || { NOTE[$name,$rep]="failed down to $n clients"; break; }
+			n=$((n / 2))
 		fi
 	done
 	if [ "$hi" -gt 0 ] && [ "$lo" -gt 0 ]; then
@@ -391,7 +400,10 @@ search() {
 			n=$(((lo + hi) / 2))
 			[ $((hi - lo)) -gt $((lo / 50)) ] || break # within 2 %: stop
 			run "$n" || break
-			if [ "$pass" = 1 ]; then lo=$n best_cpu=$cpu; else hi=$n FAILAT[$name,$rep]="$n: $loss % $flow"; fi
+			if [ "$pass" = 1 ]; then lo=$n best_cpu=$cpu; else
+				hi=$n
+				FAILAT[$name,$rep]="$n: $loss % $flow"
+			fi
 		done
 	fi
 	RES[$name,$rep]=$lo
@@ -440,6 +452,7 @@ fi
 CLOCK_AFTER=$(clockstate)
 LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 
+fmedian() { tr ' ' '\n' | grep -v '^-*$' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.2f", (a[NR/2]+a[NR/2+1])/2}'; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print int((a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 
 # --- report ------------------------------------------------------------------
@@ -449,19 +462,20 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR] = $1} END {if (NR 
 	echo "Generator: gnomonctl bench ptp, address mode (each client binds 319/320 on its own address), 1 Hz Sync/Delay_Req, Announce 1 s, 60 s grants, ${STEP} s per step, ≤ $PER_PROC clients per process, all on CPU $GEN_CPU; server on CPU $SRV_CPU, restarted per step; $NETDESC; nice $NICE"
 	echo "Search: doubling from $START clients (cap $MAXC), then ≤ $BISECT bisection steps; pass = every message type ≤ $LOSS % missing and no grant denied; $REPS repetitions alternating $SERVERS"
 	echo
-	echo "| server | max clients @ 1 Hz, ≤ $LOSS % loss (median) | per repetition | first failing step per repetition (clients: worst loss, type) | server CPU µs per client-second at the max (median) | socket rcvbuf (B) |"
-	echo "|---|---|---|---|---|---|"
+	echo "| server | max clients @ 1 Hz, ≤ $LOSS % loss (median) | per repetition | failing step bounding it, per repetition (clients: worst loss, type) | server CPU µs per client-second at $START clients (median) | same at the max (median) | socket rcvbuf (B) |"
+	echo "|---|---|---|---|---|---|---|"
 	for s in $SERVERS; do
-		all="" fails="" cpus=""
+		all="" fails="" cpus="" cpus0=""
 		for ((rep = 1; rep <= REPS; rep++)); do
 			all+="${RES[$s,$rep]:--}${NOTE[$s,$rep]:+ (${NOTE[$s,$rep]})}, "
 			fails+="${FAILAT[$s,$rep]:--}; "
 			cpus+="${CPUUS[$s,$rep]:-} "
+			cpus0+="${CPUSTART[$s,$rep]:-} "
 		done
 		vals=""
 		for ((rep = 1; rep <= REPS; rep++)); do vals+="${RES[$s,$rep]:-} "; done
-		printf '| %s | **%s** | %s | %s | %s | %s |\n' "$s" "$(echo "$vals" | median)" "${all%, }" "${fails%; }" \
-			"$(echo "$cpus" | tr ' ' '\n' | grep -v '^-$' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.2f", (a[NR/2]+a[NR/2+1])/2}')" "${RCVBUF[$s]:-?}"
+		printf '| %s | **%s** | %s | %s | %s | %s | %s |\n' "$s" "$(echo "$vals" | median)" "${all%, }" "${fails%; }" \
+			"$(echo "$cpus0" | fmedian)" "$(echo "$cpus" | fmedian)" "${RCVBUF[$s]:-?}"
 	done
 } | tee "$STATE/table.md"
 [ -n "${BENCH_OUT:-}" ] && cp "$STATE/table.md" "$BENCH_OUT"
