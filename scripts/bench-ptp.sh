@@ -59,9 +59,12 @@
 #   BENCH_BUDGET         total seconds (default 570)
 #   BENCH_NICE           nice value of servers and generators (default -10)
 #   BENCH_NET            rps (default: each side's receive path on its own CPU) or none
-#   BENCH_PROFILE=N      after the search, one more gnomond step at N clients
-#                        with a CPU profile (runtime/pprof through a `go build
-#                        -overlay` build; `go tool pprof -top` printed)
+#   BENCH_PROFILE=N      after the search, one more step at N clients with a
+#                        CPU profile of the server (runtime/pprof; `go tool pprof
+#                        -top` printed): gnomond built from this tree with
+#                        net/http/pprof added by `go build -overlay` (also when
+#                        BENCH_GNOMOND_BIN is set), ptp4u with its -pprofaddr
+#   BENCH_PROFILE_SERVER gnomond (default) or ptp4u
 #   BENCH_PROFILE_OUT    copy that profile (cpu.pb.gz) here
 #   BENCH_GNOMOND_BIN    run this gnomond binary instead of ./cmd/gnomond's (experiments)
 #   BENCH_OUT            also write the final table (markdown) to this file
@@ -251,13 +254,13 @@ ptp:
   max_clients: 1000000
 EOF
 		cmd=("$BIN/gnomond" --config "$dir/gnomond.yaml")
-		[ "$3" = pprof ] && cmd=("$BIN/gnomond-pprof" --config "$dir/gnomond.yaml")
 		;;
 	ptp4u)
 		# Defaults otherwise (10 receive, 100 send workers; minsubinterval 1 s,
 		# which 1 Hz meets); its state files go to the state directory.
 		cmd=("$BIN/ptp4u" -iface "$SRV_IF" -ip "$SRV_IP" -timestamptype software -monitoringport 18888
 			-pidfile "$dir/ptp4u.pid" -drainfile "$dir/drain" -undrainfile "$dir/undrain" -loglevel warning ${BENCH_PTP4U_ARGS:-})
+		[ "$3" != pprof ] || cmd+=(-pprofaddr 127.0.0.1:6060)
 		;;
 	*) die "unknown server $name" ;;
 	esac
@@ -419,8 +422,12 @@ done
 # (the tree is not changed), profiled by runtime/pprof and summarised with
 # `go tool pprof`.
 if [ -n "${BENCH_PROFILE:-}" ] && [ $SECONDS -lt $DEADLINE ]; then
-	mkdir -p "$STATE/overlay"
-	cat >"$STATE/overlay/pprof.go" <<'EOF'
+	PSRV=${BENCH_PROFILE_SERVER:-gnomond}
+	PBIN=$BIN/ptp4u
+	if [ "$PSRV" = gnomond ]; then
+		PBIN=$BIN/gnomond-pprof
+		mkdir -p "$STATE/overlay"
+		cat >"$STATE/overlay/pprof.go" <<'EOF'
 package main
 
 import (
@@ -432,15 +439,17 @@ import (
 // server's network namespace.
 func init() { go func() { _ = http.ListenAndServe("127.0.0.1:6060", nil) }() }
 EOF
-	printf '{"Replace":{"%s":"%s"}}\n' "$ROOT/cmd/gnomond/zz_benchpprof.go" "$STATE/overlay/pprof.go" >"$STATE/overlay/overlay.json"
-	(cd "$ROOT" && go build -overlay "$STATE/overlay/overlay.json" -o "$BIN/gnomond-pprof" ./cmd/gnomond)
-	log "profiling gnomond at $BENCH_PROFILE clients"
-	step gnomond "$BENCH_PROFILE" profile pprof >"$STATE/last.out"
+		printf '{"Replace":{"%s":"%s"}}\n' "$ROOT/cmd/gnomond/zz_benchpprof.go" "$STATE/overlay/pprof.go" >"$STATE/overlay/overlay.json"
+		(cd "$ROOT" && go build -overlay "$STATE/overlay/overlay.json" -o "$BIN/gnomond-pprof" ./cmd/gnomond)
+		cp "$BIN/gnomond-pprof" "$BIN/gnomond" # this tree's gnomond, also after BENCH_GNOMOND_BIN
+	fi
+	log "profiling $PSRV at $BENCH_PROFILE clients"
+	step "$PSRV" "$BENCH_PROFILE" profile pprof >"$STATE/last.out"
 	log "profile step: $(cat "$STATE/last.out")"
-	pd="$STATE/gnomond/profile"
+	pd="$STATE/$PSRV/profile"
 	if [ -s "$pd/cpu.pb.gz" ]; then
-		go tool pprof -top -nodecount 35 "$BIN/gnomond-pprof" "$pd/cpu.pb.gz" >"$pd/top.txt" 2>/dev/null || true
-		go tool pprof -top -cum -nodecount 35 "$BIN/gnomond-pprof" "$pd/cpu.pb.gz" >"$pd/topcum.txt" 2>/dev/null || true
+		go tool pprof -top -nodecount 35 "$PBIN" "$pd/cpu.pb.gz" >"$pd/top.txt" 2>/dev/null || true
+		go tool pprof -top -cum -nodecount 35 "$PBIN" "$pd/cpu.pb.gz" >"$pd/topcum.txt" 2>/dev/null || true
 		log "go tool pprof -top (flat):"
 		head -30 "$pd/top.txt" >&2
 		log "go tool pprof -top -cum:"
