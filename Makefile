@@ -6,7 +6,7 @@ PKGS    := ./...
 FUZZTIME ?= 60s
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build run test unit interop peers vet fuzz bench bench-ntp clean
+.PHONY: all build run test unit interop peers vet fuzz bench bench-ntp bench-ptp clean
 
 all: build
 
@@ -50,6 +50,12 @@ bench:
 # (root): gnomond vs chronyd vs facebook/time ntpresponder.
 bench-ntp: build
 	bash scripts/bench-ntp.sh
+
+# Side-by-side PTP grandmaster capacity in a fresh pair of network namespaces
+# (root): gnomond vs facebook/time ptp4u, most clients served at 1 Hz with
+# <= 0.1 % loss, and server CPU per client-second (about 10 minutes).
+bench-ptp: build
+	bash scripts/bench-ptp.sh
 
 clean:
 	rm -rf $(BIN)
