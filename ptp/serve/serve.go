@@ -110,6 +110,9 @@ func (s *Service) open(ctx context.Context, a netip.Addr) (*trio, error) {
 	listen := func(port uint16, mode hwts.Mode, sendOnly bool) (*hwts.Conn, error) {
 		hc := hwts.Config{Addr: netip.AddrPortFrom(a, port), Interface: s.cfg.Interface,
 			DSCP: s.cfg.DSCP, Timestamping: mode, TXOnDemand: true, SendOnly: sendOnly, BatchSize: maxBatch, Logger: s.log}
+		if !sendOnly {
+			hc.RecvBuffer = recvBuffer
+		}
 		if t.mc != nil {
 			hc.MulticastSend = true
 			if !sendOnly {
