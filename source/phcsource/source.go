@@ -287,12 +287,19 @@ func (s *Source) Report(now time.Time) engine.Report {
 	r := s.filt.Evaluate(now, s.cfg.Precision)
 	usable := r.OK && s.reach != 0 && now.Sub(s.last) <= reachStale*s.cfg.Poll
 	rep := engine.Report{
-		Usable: usable, Delay: 0, Dispersion: r.Dispersion, Jitter: r.Jitter,
+		Usable: usable, Delay: 0, Jitter: r.Jitter,
 		Stratum: 0, RefID: s.refID, RootDispersion: s.rootDispersion(),
 		Reach: s.reach, Poll: s.poll, Samples: s.filt.Len(),
 	}
 	if r.OK {
-		rep.Offset, rep.SampleTime = r.Best.Offset, r.Best.Time
+		// The chosen sample's own dispersion (its bracket/2, grown at
+		// PHI since), not the filter's peer dispersion: a bracket is a
+		// hard bound of its sample's error, while the peer dispersion
+		// sums the older stages aged at 15 ppm, which for a 1 s poll
+		// adds ~15 µs to a measurement good to ~1 µs.
+		rep.Offset, rep.SampleTime, rep.Dispersion = r.Best.Offset, r.Best.Time, r.Best.Dispersion
+	} else {
+		rep.Dispersion = r.Dispersion
 	}
 	return rep
 }
