@@ -22,6 +22,13 @@
 // allocation-free lookups. Tested against Sim (a TAI PHC 40 ppm fast maps
 // back within 3 µs, 0.3 µs after the first second).
 //
+// # Which PHC
+//
+// InterfaceDevice maps a network interface to its PHC (/dev/ptpN) with
+// ETHTOOL_GET_TS_INFO on a plain datagram socket, the way `ethtool -T`
+// does, so that configuration can name "eth0" instead of a device number
+// that changes between boots. It fails with ErrNoInterface or ErrNoPHC.
+//
 // # Signs
 //
 // Frequencies are in ppb, positive = the PHC runs faster; Step(d) with
