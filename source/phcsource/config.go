@@ -69,6 +69,14 @@ type Config struct {
 	// (default 1 ns, a PHC's resolution).
 	Precision time.Duration
 
+	// Follow, if set, is the discipline state of the PHC itself (the
+	// engine that steers it from GNSS, in the same daemon). The report
+	// then passes that state on: its stratum − 1 (so the served stratum
+	// is the PHC's), reference ID, leap indicator, root delay
+	// and root dispersion (grown to the report's time, plus ErrorBound);
+	// and the reference is unusable while that state is unsynchronised.
+	Follow *clock.StateCell
+
 	// ErrorBound, if set, is read after every measurement (default none).
 	ErrorBound ErrorBounder
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gnomon-time/gnomon/clock"
+
 	"github.com/gnomon-time/gnomon/clock/engine"
 	"github.com/gnomon-time/gnomon/clock/filter"
 	"github.com/gnomon-time/gnomon/clock/phc"
@@ -291,6 +293,9 @@ func (s *Source) Report(now time.Time) engine.Report {
 		Stratum: 0, RefID: s.refID, RootDispersion: s.rootDispersion(),
 		Reach: s.reach, Poll: s.poll, Samples: s.filt.Len(),
 	}
+	if f := s.cfg.Follow; f != nil {
+		s.follow(&rep, f.Load(), now)
+	}
 	if r.OK {
 		// The chosen sample's own dispersion (its bracket/2, grown at
 		// PHI since), not the filter's peer dispersion: a bracket is a
@@ -302,6 +307,18 @@ func (s *Source) Report(now time.Time) engine.Report {
 		rep.Dispersion = r.Dispersion
 	}
 	return rep
+}
+
+// follow passes the PHC's own discipline state st on in rep (Config.Follow).
+func (s *Source) follow(rep *engine.Report, st *clock.SyncState, now time.Time) {
+	if st == nil || !st.Synchronized || st.Leap == clock.LeapUnsync {
+		rep.Usable = false
+		return
+	}
+	rep.Stratum = max(st.Stratum, 1) - 1
+	rep.RefID, rep.Leap = st.RefID, st.Leap
+	rep.RootDelay = st.RootDelay
+	rep.RootDispersion += st.RootDispersionAt(now)
 }
 
 // rootDispersion is the PHC's own error bound, widened while disrupted.

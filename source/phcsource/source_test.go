@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
 	"github.com/gnomon-time/gnomon/clock/phc"
 )
@@ -215,5 +216,40 @@ func TestDeviceFailure(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "PHC measurement failed"); n != 1 || !strings.Contains(logs.String(), "resumed") {
 		t.Errorf("logs:\n%s", logs.String())
+	}
+}
+
+// TestFollow: with Config.Follow the report passes the PHC's own
+// discipline state on (stratum − 1, reference ID, leap, root delay, root
+// dispersion grown to now plus the device bound) and is unusable while that
+// state is unsynchronised or missing.
+func TestFollow(t *testing.T) {
+	p, _ := newSim(t, phc.SimConfig{ReadDelay: time.Microsecond})
+	cell := new(clock.StateCell)
+	s, err := New(p, Config{FromRealtime: identity, Follow: cell, ErrorBound: bound(time.Microsecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &sink{}
+	s.Poll(t.Context(), out)
+	now := out.got[0].Local
+	if rep := s.Report(now); rep.Usable {
+		t.Errorf("usable with no PHC state: %+v", rep)
+	}
+	gps := uint32(0x47505300)
+	st := &clock.SyncState{Synchronized: true, Stratum: 1, RefID: gps, RefTime: now.Add(-10 * time.Second),
+		RootDelay: 0, RootDispersion: 100 * time.Nanosecond, DispersionRate: 1e-8}
+	cell.Store(st)
+	rep := s.Report(now)
+	// 100 ns + 10 s × 10 ppb = 200 ns, plus the 1 µs device bound.
+	if !rep.Usable || rep.Stratum != 0 || rep.RefID != gps || rep.Leap != clock.LeapNone ||
+		rep.RootDispersion != 1200*time.Nanosecond {
+		t.Errorf("following a locked PHC: %+v", rep)
+	}
+	unsync := *st
+	unsync.Synchronized, unsync.Leap, unsync.Stratum = false, clock.LeapUnsync, 16
+	cell.Store(&unsync)
+	if rep := s.Report(now); rep.Usable {
+		t.Errorf("usable while the PHC is unsynchronised: %+v", rep)
 	}
 }
