@@ -126,7 +126,7 @@ func TestDecoder(t *testing.T) {
 		},
 		want: []refclock.TimeOfDay{{UTC: utc("2079-06-30T12:00:00Z"), Received: t0, Valid: true}},
 	}, {
-		name: "zda_only_not_valid",
+		name:  "zda_only_not_valid",
 		lines: []in{{line: line("GPZDA,120000,30,06,2026,00,00"), flush: true}},
 		want:  []refclock.TimeOfDay{{UTC: utc("2026-06-30T12:00:00Z"), Received: t0}},
 	}, {
@@ -141,7 +141,7 @@ func TestDecoder(t *testing.T) {
 			}
 		},
 	}, {
-		name: "rmc_without_time_ignored",
+		name:  "rmc_without_time_ignored",
 		lines: []in{{line: line("GPRMC,,V,,,,,,,,,,N"), flush: true}},
 	}, {
 		name: "missing_cycle_member_closes_at_next_label",
