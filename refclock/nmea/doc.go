@@ -56,6 +56,28 @@
 // back (round-trip tests). They are for tests, gpsfake interop tests and
 // simulated receivers.
 //
+// # Serial port
+//
+// Open (Linux only) opens the device read-only with O_NOCTTY and
+// O_NONBLOCK, sets raw 8N1 without flow control at the configured baud
+// (4800–921600; anything else is an error naming the value), discards
+// buffered input, and reads the speed back. Run discards input again
+// (bytes buffered before it have no usable arrival time), reads lines of
+// at most MaxLineLen bytes, stamps each with Config.Now at the read that
+// brought its first byte, feeds the Decoder and calls fn per report.
+// Rejected lines are counted in Status, never fatal; a hang-up or read
+// error ends Run with an error naming the path; the end of ctx closes the
+// device, which interrupts a blocked read, and Run returns nil.
+//
+// A receiver that stops talking does not make Run return or hang anything
+// else: Run just waits. Status().LastLine (any line) and
+// Status().Last.Received (the last usable report) let a caller see how
+// stale the receiver is; refclock/pair rejects an old time of day anyway.
+//
+// The core (sentence.go, decoder.go, encode.go, lines.go) does no I/O,
+// reads no clock and starts no goroutine (a test parses those files to
+// check); the shell is serial*.go.
+//
 // # What was tested how
 //
 // No real receiver has been attached. The parser is tested against
