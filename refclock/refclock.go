@@ -46,8 +46,17 @@ func (f Fix) String() string {
 // TimeOfDay is one time-of-day report from a GNSS receiver.
 type TimeOfDay struct {
 	// UTC is the time the report names (RMC/ZDA time, gpsd TPV time),
-	// exactly as given (fractions included, never rounded).
+	// exactly as given (fractions included, never rounded). During an
+	// inserted leap second see Second60: UTC then holds 23:59:59.f.
 	UTC time.Time
+	// Second60: the label is 23:59:60.f, the inserted leap second.
+	// time.Time cannot hold second 60 (time.Date normalises it into the
+	// next minute), so UTC holds 23:59:59.f, which is what CLOCK_REALTIME
+	// reads during the leap second (the kernel repeats 23:59:59); the
+	// instant named is one second after UTC on a continuous scale (TAI =
+	// UTC + 1 s + the TAI − UTC in force before the leap). The labels
+	// 23:59:59, 23:59:60 and 00:00:00 thus stay distinct.
+	Second60 bool
 	// Received is CLOCK_REALTIME when the report arrived.
 	Received time.Time
 	// Valid: the receiver marks its time valid (RMC status A, a fix of
