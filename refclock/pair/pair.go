@@ -21,7 +21,7 @@ type Outcome struct {
 	HasReport bool
 	// Label is the second that began at the edge, set (HasLabel) for
 	// VerdictAccepted, VerdictUnconfirmed, VerdictLeapSecond,
-	// VerdictNoTAIOffset, and VerdictLabelJump (there: what the report
+	// VerdictNoTAIOffset, VerdictLabelJump and VerdictIntervalMismatch (there: what the report
 	// said, which the chain contradicts).
 	Label    Label
 	HasLabel bool
@@ -100,8 +100,10 @@ type chain struct {
 //     rounded to seconds, else VerdictLabelJump and a new chain starts
 //     here. Edges without a usable label in between do not break the
 //     chain (up to 60 s), so a late report that slipped into the next
-//     window is caught. A Seq that disagrees with the interval, a gap
-//     over 60 s, or no chain starts a new chain here; a chain may not
+//     window is caught. A Seq that went back, or whose difference
+//     disagrees with the interval, is VerdictIntervalMismatch and starts
+//     a new chain here; so do, without a verdict of their own, a gap over
+//     60 s and the lack of a chain. A chain may not
 //     start within 2 s of a month's end while the report announces a
 //     leap, where a reading cannot tell 23:59:60 from 00:00:00
 //     (VerdictUnconfirmed).
@@ -368,11 +370,11 @@ func (p *Pairer) continueChain(pe pendingEdge, r refclock.TimeOfDay) (l label, v
 	u := r.UTC.Unix()
 	k := p.cfg.LabelOffset
 	c := &p.chain
-	if c.ok && pe.e.Seq > c.seq && pe.e.Seq-c.seq <= maxBridge {
-		n := int(pe.e.Seq - c.seq)
-		m := int((pe.real.Sub(c.real) + time.Second/2) / time.Second)
-		if n == m {
-			want, dtai := advance(c.l, n, c.leap)
+	if c.ok && (pe.e.Seq <= c.seq || pe.e.Seq-c.seq <= maxBridge) {
+		n := int64(pe.e.Seq - c.seq) // negative when Seq went back
+		m := int64((pe.real.Sub(c.real) + time.Second/2) / time.Second)
+		if pe.e.Seq > c.seq && n == m {
+			want, dtai := advance(c.l, int(n), c.leap)
 			if reads(u, shift(want, -k, c.leap)) {
 				c.seq, c.real, c.l, c.leap = pe.e.Seq, pe.real, want, r.Leap
 				c.n = min(c.n+1, maxConfirm)
@@ -385,6 +387,9 @@ func (p *Pairer) continueChain(pe pendingEdge, r refclock.TimeOfDay) (l label, v
 			p.start(pe, l, r)
 			return l, VerdictLabelJump, false
 		}
+		l = label{unix: u + int64(k)}
+		p.start(pe, l, r)
+		return l, VerdictIntervalMismatch, false
 	}
 	// No chain to continue: start one.
 	l = label{unix: u + int64(k)}

@@ -37,6 +37,12 @@ const (
 	// by the number of seconds elapsed (one for consecutive edges, leap
 	// seconds counted); the chain restarts at this edge.
 	VerdictLabelJump
+	// VerdictIntervalMismatch: the edge's Seq went back since the chain's
+	// last label, or advanced by n while its realtime advanced by a
+	// different number of seconds (pulses the device missed without
+	// counting them, a device reset, a step of the realtime clock); a new
+	// chain starts here.
+	VerdictIntervalMismatch
 	// VerdictNoTAIOffset: the offset is on TAI but neither the
 	// configuration nor the receiver has given TAI − UTC yet.
 	VerdictNoTAIOffset
@@ -89,6 +95,8 @@ func (v Verdict) String() string {
 		return "fractional_label"
 	case VerdictLabelJump:
 		return "label_jump"
+	case VerdictIntervalMismatch:
+		return "interval_mismatch"
 	case VerdictNoTAIOffset:
 		return "no_tai_offset"
 	case VerdictStaleEdge:
@@ -117,3 +125,20 @@ func (v Verdict) Report() bool { return v >= VerdictPaired && v <= VerdictStaleR
 // Counts are the number of outcomes per verdict since New, indexed by
 // Verdict.
 type Counts [NumVerdicts]uint64
+
+// String lists the nonzero counts as "verdict=n", for logs and tests.
+func (c Counts) String() string {
+	var b []byte
+	for v, n := range c {
+		if n == 0 {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, Verdict(v).String()...)
+		b = append(b, '=')
+		b = strconv.AppendUint(b, n, 10)
+	}
+	return string(b)
+}
