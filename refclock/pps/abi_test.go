@@ -394,8 +394,8 @@ func TestCompensate(t *testing.T) {
 		want  time.Time
 	}{
 		{0, stamp},
-		{150 * time.Nanosecond, time.Unix(1700000000, 0)},        // 30 m of coax ≈ 150 ns: the edge was earlier
-		{-50 * time.Nanosecond, time.Unix(1700000000, 200)},      // a receiver set to fire early
+		{150 * time.Nanosecond, time.Unix(1700000000, 0)},         // 30 m of coax ≈ 150 ns: the edge was earlier
+		{-50 * time.Nanosecond, time.Unix(1700000000, 200)},       // a receiver set to fire early
 		{200 * time.Nanosecond, time.Unix(1699999999, 999999950)}, // crosses the second
 	} {
 		if got := compensate(stamp, tc.delay); !got.Equal(tc.want) {
