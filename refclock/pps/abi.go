@@ -43,12 +43,15 @@ func ioc(dir, typ, nr, size uint32) uint32 {
 // keeps the real device to 64-bit architectures.
 const ptrSize = bits.UintSize / 8
 
-// PPS ioctl requests ('p' = 0x70).
-var (
-	ppsGetParams = ioc(iocRead, 'p', 0xa1, ptrSize)
-	ppsSetParams = ioc(iocWrite, 'p', 0xa2, ptrSize)
-	ppsGetCap    = ioc(iocRead, 'p', 0xa3, ptrSize)
-	ppsFetch     = ioc(iocRead|iocWrite, 'p', 0xa4, ptrSize)
+// PPS ioctl requests ('p' = 0x70): _IOC(dir, 'p', nr, ptrSize) spelled as
+// constant expressions (TestPPSIoctlNumbers checks them against ioc and
+// the header's values).
+const (
+	ppsIoc       = 'p'<<iocTypeShift | ptrSize<<iocSizeShift
+	ppsGetParams = iocRead<<iocDirShift | ppsIoc | 0xa1
+	ppsSetParams = iocWrite<<iocDirShift | ppsIoc | 0xa2
+	ppsGetCap    = iocRead<<iocDirShift | ppsIoc | 0xa3
+	ppsFetch     = (iocRead|iocWrite)<<iocDirShift | ppsIoc | 0xa4
 )
 
 // PPS mode bits (linux/pps.h, RFC 2783 §3.3).

@@ -26,6 +26,10 @@ func TestPPSIoctlNumbers(t *testing.T) {
 		{"PPS_SETPARAMS", ppsSetParams, 0x400870a2},
 		{"PPS_GETCAP", ppsGetCap, 0x800870a3},
 		{"PPS_FETCH", ppsFetch, 0xc00870a4},
+		{"PPS_GETPARAMS by ioc", ioc(iocRead, 'p', 0xa1, ptrSize), 0x800870a1},
+		{"PPS_SETPARAMS by ioc", ioc(iocWrite, 'p', 0xa2, ptrSize), 0x400870a2},
+		{"PPS_GETCAP by ioc", ioc(iocRead, 'p', 0xa3, ptrSize), 0x800870a3},
+		{"PPS_FETCH by ioc", ioc(iocRead|iocWrite, 'p', 0xa4, ptrSize), 0xc00870a4},
 		{"PPS_KC_BIND", ioc(iocWrite, 'p', 0xa5, ptrSize), 0x400870a5},
 		// The PTP ones from §9.3, to check ioc itself against a second
 		// family (x/sys defines these; ptp_clock.h uses struct sizes).

@@ -93,7 +93,7 @@ type Stats struct {
 	// never saw (no signal) is not counted: see Stale in the pairing.
 	Missed uint64
 	// Dropped events: EXTTS events of other channels on the same device
-	// (another reader enabled them), kernel PPS events of the other edge.
+	// (another reader enabled them).
 	Dropped uint64
 }
 
