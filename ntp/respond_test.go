@@ -54,10 +54,14 @@ func TestRespondAllocs(t *testing.T) {
 	t.Run("interleaved", func(t *testing.T) {
 		s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
 		now := rx
-		n, _ := s.Respond(out, basicReq(), client, now, st)
+		// The first request in interleaved form (an Origin we never sent):
+		// basic, and its reply's Receive field is held.
+		req := basicReq()
+		wire.PutTransmit(req, 0x1111) // receive ≠ transmit
+		binOrigin(req, 1)
+		n, _ := s.Respond(out, req, client, now, st)
 		prev := wire.ReceiveField(out[:n])
 		s.RecordTX(client.Addr(), prev, now.Add(time.Microsecond))
-		req := basicReq()
 		interleaved := 0
 		calls := 0
 		allocs := testing.AllocsPerRun(200, func() {
@@ -143,8 +147,9 @@ func BenchmarkRespond(b *testing.B) {
 		s := newServer(b, newLog(b, clientlog.RateLimit{}), nil)
 		req := basicReq()
 		wire.PutTransmit(req, 0x1111)
+		binOrigin(req, 1)
 		now := rx
-		n, _ := s.Respond(out, basicReq(), client, now, st)
+		n, _ := s.Respond(out, req, client, now, st)
 		prev := wire.ReceiveField(out[:n])
 		s.RecordTX(client.Addr(), prev, now.Add(time.Microsecond))
 		b.ReportAllocs()

@@ -139,7 +139,15 @@ const (
 //     zero bytes) is not a MAC. These requests never reach the client log.
 //  7. The client log (if any) records the request; over the rate limit it
 //     says Drop (VerdictRateLimited) or KoD.
-//  8. The reply has the request's version and mode 4, and is 48 bytes, so
+//  8. Interleaved (VerdictInterleaved) when interleaving is on, the request
+//     is NTPv4 in interleaved form (Origin bit 0 set, Receive ≠ Transmit),
+//     no KoD, and the log holds a TX timestamp for the Receive field the
+//     Origin echoes, sent to this address (RFC 9769; reference/ntp.md §2).
+//     A stale, replayed, evicted or foreign Origin gets a basic reply. The
+//     log then holds this reply's Receive field; only interleaved-form
+//     requests do that, so a chronyd xleave client's first interleaved
+//     reply answers its third request, as from chronyd.
+//  9. The reply has the request's version and mode 4, and is 48 bytes, so
 //     never longer than the request.
 //
 // It never allocates and never panics, whatever req holds.
@@ -187,22 +195,29 @@ func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx wire.Time, st 
 	v = VerdictServed
 	var prevTX wire.Time
 	if s.log != nil {
-		hit := s.log.Hit(addr, rx.UnixNano(s.pivotUnix), uint64(rxField))
+		// A request in interleaved form (chrony's conditions): NTPv4,
+		// Origin is one of our Receive fields (bit 0), Receive ≠ Transmit
+		// (a basic client sends its cookies or zeros, an xleave client two
+		// random cookies). Only for these does the log hand out a held
+		// transmit timestamp and hold this reply's Receive field (the same
+		// replies WantsTX asks a TX timestamp for).
+		var x clientlog.Exchange
+		if s.interleave && version == 4 && reqOrigin&1 == 1 && reqReceive != reqTransmit {
+			x = clientlog.Exchange{Origin: uint64(reqOrigin), RX: uint64(rxField)}
+		}
+		hit := s.log.Hit(addr, rx.UnixNano(s.pivotUnix), x)
 		switch hit.Decision {
 		case clientlog.Drop:
 			return 0, VerdictRateLimited
 		case clientlog.KoD:
 			v = VerdictKoDRate
 		}
-		// chrony's conditions: no KoD, client known, NTPv4, Origin is one
-		// of our Receive fields (bit 0), Receive ≠ Transmit (a basic
-		// client sends its cookies or zeros, an xleave client two random
-		// cookies), and a TX timestamp recorded for exactly that Receive
-		// field. The log hands out each pair once, so it is never
-		// replayed.
-		if v == VerdictServed && s.interleave && version == 4 && reqOrigin&1 == 1 &&
-			reqReceive != reqTransmit && hit.Found && hit.PrevRX != 0 &&
-			wire.Time(hit.PrevRX) == reqOrigin && hit.PrevTX != 0 {
+		// Interleaved when no KoD and a TX timestamp was recorded for
+		// exactly the Receive field the Origin echoes, sent to this
+		// address. The log keys them by Receive field, so every
+		// association behind one address (NAT) finds its own, and hands
+		// each out once, so it is never replayed.
+		if v == VerdictServed && hit.PrevTX != 0 {
 			v = VerdictInterleaved
 			prevTX = wire.Time(hit.PrevTX)
 		}
@@ -293,9 +308,11 @@ func (s *Server) putParams(o []byte, st *clock.SyncState, rxField, prevTX wire.T
 
 // RecordTX tells the client log the accurate transmit timestamp tx of the
 // reply to addr whose Receive field was rxField (read it back from the sent
-// reply with wire.ReceiveField). The next interleaved request from addr gets it as
-// its Transmit. It does nothing without a client log or with interleaving
-// off, and reports whether the timestamp was stored.
+// reply with wire.ReceiveField). The interleaved request from addr that
+// echoes rxField in its Origin gets it as its Transmit. It does nothing
+// without a client log or with interleaving off, and reports whether the
+// timestamp was stored (only for replies to interleaved-form requests,
+// WantsTX, and only within 1 s of rxField).
 func (s *Server) RecordTX(addr netip.Addr, rxField, tx wire.Time) bool {
 	if !s.interleave {
 		return false

@@ -2,6 +2,7 @@ package ntp
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -348,43 +349,94 @@ func TestInterleavedSequence(t *testing.T) {
 	sh := &shell{t: t, s: newServer(t, newLog(t, clientlog.RateLimit{}), nil), st: syncedState(), now: testNow()}
 	cookie := func(i uint64) wire.Time { return wire.Time(0x5d1976790000000 + i*0x1000) } // random-looking, even
 
-	// 1. A new client's first request (origin 0): basic.
-	r1, v, tx1 := sh.exchange(request(wiretest.V4Client, -4, 0, 0, cookie(1)))
+	// 1. A new client's first request (origin 0): basic; nothing held.
+	r1, v, _ := sh.exchange(request(wiretest.V4Client, -4, 0, 0, cookie(1)))
 	wantEq(t, "first verdict", v, VerdictServed)
 	if r1.Transmit == 0 || r1.Transmit&1 != 0 {
 		t.Fatalf("stamped transmit %v", r1.Transmit)
 	}
 
 	// 2. xleave request: origin = our receive, receive/transmit = cookies.
-	req2 := request(wiretest.V4Client, -4, r1.Receive, cookie(2), cookie(3))
-	r2, v, tx2 := sh.exchange(req2)
-	wantEq(t, "second verdict", v, VerdictInterleaved)
-	wantEq(t, "interleaved origin = request receive", r2.Origin, cookie(2))
-	wantEq(t, "interleaved transmit = previous TX", r2.Transmit, tx1&^1)
-	if r2.Transmit.Sub(r2.Receive) >= 0 {
-		t.Errorf("interleaved transmit %v not before receive %v", r2.Transmit, r2.Receive)
+	// Reply 1 answered a basic-form request, so nothing was held for it:
+	// basic again (as from chronyd, the third reply is the first
+	// interleaved one), and this reply's receive field is held.
+	r2, v, tx2 := sh.exchange(request(wiretest.V4Client, -4, r1.Receive, cookie(2), cookie(3)))
+	wantEq(t, "second verdict", v, VerdictServed)
+	wantEq(t, "second origin = request transmit", r2.Origin, cookie(3))
+
+	// 3. Interleaved: origin = request receive, transmit = TX of reply 2.
+	req3 := request(wiretest.V4Client, -4, r2.Receive, cookie(4), cookie(5))
+	r3, v, tx3 := sh.exchange(req3)
+	wantEq(t, "third verdict", v, VerdictInterleaved)
+	wantEq(t, "interleaved origin = request receive", r3.Origin, cookie(4))
+	wantEq(t, "interleaved transmit = previous TX", r3.Transmit, tx2&^1)
+	if r3.Transmit.Sub(r3.Receive) >= 0 {
+		t.Errorf("interleaved transmit %v not before receive %v", r3.Transmit, r3.Receive)
 	}
-	if r2.Reference.Sub(r2.Transmit) >= 0 {
-		t.Errorf("reference %v not before transmit %v", r2.Reference, r2.Transmit)
+	if r3.Reference.Sub(r3.Transmit) >= 0 {
+		t.Errorf("reference %v not before transmit %v", r3.Reference, r3.Transmit)
 	}
 
-	// 3. Replaying request 2 (same origin): the pair was consumed, basic.
-	r3, v, tx3 := sh.exchange(req2)
+	// 4. Replaying request 3 (same origin): handed out once, basic.
+	r4, v, _ := sh.exchange(req3)
 	wantEq(t, "replayed verdict", v, VerdictServed)
-	wantEq(t, "replayed origin = request transmit", r3.Origin, cookie(3))
+	wantEq(t, "replayed origin = request transmit", r4.Origin, cookie(5))
 
-	// 4. Quoting the receive field of reply 2 (superseded by reply 3): basic.
-	_, v, _ = sh.exchange(request(wiretest.V4Client, -4, r2.Receive, cookie(4), cookie(5)))
-	wantEq(t, "stale origin verdict", v, VerdictServed)
-	_ = tx2
-	_ = tx3
+	// 5. Quoting reply 3's receive field, though reply 4 is newer: its TX
+	// is still held and belongs to exactly that receive field, so the
+	// reply is interleaved and correct (RFC 9769 pairs them by Receive).
+	r5, v, _ := sh.exchange(request(wiretest.V4Client, -4, r3.Receive, cookie(6), cookie(7)))
+	wantEq(t, "older held origin verdict", v, VerdictInterleaved)
+	wantEq(t, "older held origin transmit", r5.Transmit, tx3&^1)
 
-	// 5. Back in step: two requests, each quoting the previous receive.
-	r5, v, tx5 := sh.exchange(request(wiretest.V4Client, -4, 0, 0, cookie(6)))
-	wantEq(t, "restart verdict", v, VerdictServed)
-	r6, v, _ := sh.exchange(request(wiretest.V4Client, -4, r5.Receive, cookie(7), cookie(8)))
-	wantEq(t, "resumed verdict", v, VerdictInterleaved)
-	wantEq(t, "resumed transmit", r6.Transmit, tx5&^1)
+	// 6. Stale origins: reply 1's (never held), reply 2's (used).
+	for _, o := range []wire.Time{r1.Receive, r2.Receive} {
+		_, v, _ = sh.exchange(request(wiretest.V4Client, -4, o, cookie(8), cookie(9)))
+		wantEq(t, "stale origin verdict", v, VerdictServed)
+	}
+
+	// 7. A foreign origin: another address quoting reply 4's receive field
+	// gets a basic reply, and the owner still gets its timestamp.
+	other := netip.AddrPortFrom(netip.MustParseAddr("192.0.2.99"), client.Port())
+	out := make([]byte, wire.HeaderLen)
+	if _, v := sh.s.Respond(out, request(wiretest.V4Client, -4, r4.Receive, cookie(10), cookie(11)), other,
+		wire.TimeFromTime(sh.now), sh.st); v != VerdictServed {
+		t.Errorf("foreign origin verdict = %v, want served", v)
+	}
+	_, v, _ = sh.exchange(request(wiretest.V4Client, -4, r4.Receive, cookie(12), cookie(13)))
+	wantEq(t, "owner after the foreign origin", v, VerdictInterleaved)
+}
+
+// TestInterleavedNAT: two and four chronyd-like xleave associations from
+// one address (NAT, or several chronyd instances on one host), polling
+// alternately, each get interleaved replies with their own previous
+// reply's TX from their third exchange on.
+func TestInterleavedNAT(t *testing.T) {
+	for _, n := range []int{2, 4} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			sh := &shell{t: t, s: newServer(t, newLog(t, clientlog.RateLimit{}), nil), st: syncedState(), now: testNow()}
+			type association struct {
+				prevRX, prevTX wire.Time
+				replies        int
+			}
+			as := make([]association, n)
+			for i := range 20 * n {
+				k := i % n
+				a := &as[k]
+				c1, c2 := wire.Time(0x7000_0000_0000_0000+uint64(i)<<17), wire.Time(0x7100_0000_0000_0000+uint64(i)<<17)
+				r, v, tx := sh.exchange(request(wiretest.V4Client, -4, a.prevRX, c1, c2))
+				a.replies++
+				if a.replies <= 2 {
+					wantEq(t, fmt.Sprintf("association %d reply %d verdict", k, a.replies), v, VerdictServed)
+				} else {
+					wantEq(t, fmt.Sprintf("association %d reply %d verdict", k, a.replies), v, VerdictInterleaved)
+					wantEq(t, fmt.Sprintf("association %d reply %d transmit", k, a.replies), r.Transmit, a.prevTX&^1)
+					wantEq(t, fmt.Sprintf("association %d reply %d origin", k, a.replies), r.Origin, c1)
+				}
+				a.prevRX, a.prevTX = r.Receive, tx
+			}
+		})
+	}
 }
 
 func TestInterleavedConditions(t *testing.T) {
@@ -399,6 +451,7 @@ func TestInterleavedConditions(t *testing.T) {
 		name  string
 		cfg   func(*ServerConfig)
 		nilog bool
+		other bool // the second request comes from another address
 		req   step
 		want  Verdict
 	}{
@@ -410,6 +463,7 @@ func TestInterleavedConditions(t *testing.T) {
 		{name: "receive_equals_transmit", req: step{4, func(p wire.Time) wire.Time { return p }, 12, 12, true}, want: VerdictServed},
 		{name: "interleave_disabled", cfg: func(c *ServerConfig) { c.Interleave = false }, req: step{4, func(p wire.Time) wire.Time { return p }, 11, 12, true}, want: VerdictServed},
 		{name: "no_client_log", nilog: true, req: step{4, func(p wire.Time) wire.Time { return p }, 11, 12, true}, want: VerdictServed},
+		{name: "other_address", other: true, req: step{4, func(p wire.Time) wire.Time { return p }, 11, 12, true}, want: VerdictServed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -421,7 +475,9 @@ func TestInterleavedConditions(t *testing.T) {
 			st := syncedState()
 			out := make([]byte, wire.HeaderLen)
 			rx1 := wire.TimeFromTime(testNow())
-			n, v := s.Respond(out, request(lvm(0, tt.req.version, 3), 0, 0, 0, 7), client, rx1, st)
+			// The first request in interleaved form (an Origin we never
+			// sent), so that its reply's receive field is held.
+			n, v := s.Respond(out, request(lvm(0, tt.req.version, 3), 0, 0x101, 5, 7), client, rx1, st)
 			if v != VerdictServed {
 				t.Fatalf("first: %v", v)
 			}
@@ -430,7 +486,11 @@ func TestInterleavedConditions(t *testing.T) {
 				s.RecordTX(client.Addr(), rxField, rx1.Add(30*time.Microsecond))
 			}
 			req := request(lvm(0, tt.req.version, 3), 0, tt.req.originFn(rxField), tt.req.receive, tt.req.transmit)
-			n, v = s.Respond(out, req, client, rx1.Add(time.Second), st)
+			from := client
+			if tt.other {
+				from = netip.AddrPortFrom(netip.MustParseAddr("192.0.2.99"), client.Port())
+			}
+			n, v = s.Respond(out, req, from, rx1.Add(time.Second), st)
 			if v != tt.want {
 				t.Fatalf("verdict %v, want %v", v, tt.want)
 			}
@@ -448,10 +508,13 @@ func TestGoldenChronydXleave(t *testing.T) {
 	s := newServer(t, newLog(t, clientlog.RateLimit{}), nil)
 	st := syncedState()
 	origin := func(b []byte) wire.Time { h, _ := wire.ParseHeader(b); return h.Origin }
-	want := []Verdict{VerdictServed, VerdictInterleaved}
+	// Request 0 is in basic form, so nothing is held for its reply and
+	// request 1 (the first in interleaved form) gets a basic reply too;
+	// request 2 is the first interleaved one, as from chronyd.
+	want := []Verdict{VerdictServed, VerdictServed, VerdictInterleaved}
 	var prevTX wire.Time
-	for i := range 2 {
-		rx := origin(reqs[i+1]) // odd: our receive field had bit 0 set
+	for i := range 3 {
+		rx := origin(reqs[min(i+1, 2)]) + wire.Time(max(i-1, 0))<<32 // odd: our receive field had bit 0 set
 		st.RefTime = rx.Time(time.Unix(wire.DefaultEraPivot, 0)).Add(-time.Second)
 		out := make([]byte, wire.HeaderLen)
 		n, v := s.Respond(out, reqs[i], client, rx, st)
@@ -467,8 +530,8 @@ func TestGoldenChronydXleave(t *testing.T) {
 			wantEq(t, "transmit", h.Transmit, prevTX&^1)
 		}
 		prevTX = rx.Add(40 * time.Microsecond)
-		if !s.RecordTX(client.Addr(), wire.ReceiveField(out), prevTX) {
-			t.Fatalf("request %d: RecordTX not stored", i)
+		if stored := s.RecordTX(client.Addr(), wire.ReceiveField(out), prevTX); stored != (i > 0) {
+			t.Fatalf("request %d: RecordTX stored = %v, want %v (only for interleaved-form requests)", i, stored, i > 0)
 		}
 	}
 }

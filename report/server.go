@@ -124,8 +124,8 @@ type Client struct {
 	IntervalKnown   bool
 	// LastNTPHitAgo is how long before the report the last request came.
 	LastNTPHitAgo time.Duration
-	// Interleaved: the record holds a reply's receive and transmit
-	// timestamps for the client's next interleaved request.
+	// Interleaved: the client's latest request was in interleaved form
+	// (its Origin echoed one of our Receive fields).
 	Interleaved bool
 }
 

@@ -11,8 +11,8 @@ import (
 // overlapping addresses (run it with -race). Every rx encodes its goroutine,
 // address and sequence number, and every tx is txOf(rx), so the invariants
 // can be checked afterwards:
-//   - a returned PrevRX belongs to the same address and was never returned before;
-//   - a returned PrevTX is the TX recorded for that PrevRX;
+//   - a returned PrevTX is the TX recorded for exactly the Origin sent, by
+//     the same association, and is handed out once; a foreign Origin gets none;
 //   - counters add up; no address is held twice; held records are known addresses.
 func TestConcurrent(t *testing.T) {
 	const goroutines = 8
@@ -40,11 +40,13 @@ func TestConcurrent(t *testing.T) {
 					addrs[i] = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)})
 				}
 			}
-			txOf := func(rx uint64) uint64 { return rx ^ 0x5555_0000_0000_0000 }
+			// An association is (goroutine, address): it echoes the Receive
+			// field of its last reply, now and then replays an older one.
+			txOf := func(rx uint64) uint64 { return rx + 1 + (rx>>1&0xfff)<<4 }
 			type result struct {
-				prev      []uint64
 				decisions [NumDecisions]uint64
 				contended uint64
+				xleave    uint64
 				errs      []string
 			}
 			res := make([]result, goroutines)
@@ -52,36 +54,50 @@ func TestConcurrent(t *testing.T) {
 			for g := range goroutines {
 				wg.Go(func() {
 					r := &res[g]
+					prev := make([]uint64, len(addrs))   // Origin of the next request
+					recorded := make([]bool, len(addrs)) // its TX was recorded
+					handed := map[uint64]bool{}          // Origins whose TX was handed out
 					for i := range iters {
 						ai := (g*7 + i*(g+1)) % len(addrs)
 						if i%5 == 0 {
 							ai = i % len(addrs) // all goroutines on the same address at times
 						}
 						a := addrs[ai]
-						rx := uint64(g+1)<<48 | uint64(ai)<<32 | uint64(i+1)
+						rx := (uint64(g+1)<<40|uint64(ai)<<32|uint64(i+1))<<1 | 1
 						now := int64(1e18) + int64(i)*1000 + int64(g)
-						h := l.Hit(a, now, rx)
+						origin := prev[ai]
+						if i%7 == 0 && origin != 0 {
+							origin ^= 1 << 62 // never one of ours: never answered
+						}
+						h := l.Hit(a, now, Exchange{Origin: origin, RX: rx})
 						if h.Contended {
 							r.contended++
-							if h.Decision != Allow || h.PrevRX != 0 || h.PrevTX != 0 {
+							if h.Decision != Allow {
 								r.errs = append(r.errs, fmt.Sprintf("contended hit %+v", h))
 							}
-							continue
+						} else {
+							r.decisions[h.Decision]++
 						}
-						r.decisions[h.Decision]++
-						if h.PrevRX != 0 {
-							if int(h.PrevRX>>32&0xffff) != ai {
-								r.errs = append(r.errs, fmt.Sprintf("address %d got PrevRX %#x of address %d", ai, h.PrevRX, h.PrevRX>>32&0xffff))
+						if h.PrevTX != 0 {
+							switch {
+							case origin != prev[ai]:
+								r.errs = append(r.errs, fmt.Sprintf("foreign Origin %#x got TX %#x", origin, h.PrevTX))
+							case h.PrevTX != txOf(origin):
+								r.errs = append(r.errs, fmt.Sprintf("Origin %#x got TX %#x, want %#x", origin, h.PrevTX, txOf(origin)))
+							case !recorded[ai]:
+								r.errs = append(r.errs, fmt.Sprintf("Origin %#x got TX %#x never recorded", origin, h.PrevTX))
+							case handed[origin]:
+								r.errs = append(r.errs, fmt.Sprintf("TX of Origin %#x handed out twice", origin))
 							}
-							if h.PrevTX != 0 && h.PrevTX != txOf(h.PrevRX) {
-								r.errs = append(r.errs, fmt.Sprintf("PrevTX %#x is not the TX of PrevRX %#x", h.PrevTX, h.PrevRX))
-							}
-							r.prev = append(r.prev, h.PrevRX)
-						} else if h.PrevTX != 0 {
-							r.errs = append(r.errs, fmt.Sprintf("PrevTX %#x without PrevRX", h.PrevTX))
+							handed[origin] = true
+							r.xleave++
 						}
-						if h.Decision != Drop && i%3 != 0 {
-							l.RecordTX(a, rx, txOf(rx))
+						if h.Decision == Drop {
+							continue // no reply: the association still echoes prev
+						}
+						prev[ai], recorded[ai] = rx, false
+						if h.Decision == Allow && i%3 != 0 {
+							recorded[ai] = l.RecordTX(a, rx, txOf(rx))
 						}
 						if i%1000 == 0 {
 							l.At(i % l.Capacity()) // concurrent seqlock reader
@@ -97,23 +113,17 @@ func TestConcurrent(t *testing.T) {
 			})
 			wg.Wait()
 
-			seen := map[uint64]bool{}
 			var dec [NumDecisions]uint64
-			var contended uint64
+			var contended, xleave uint64
 			for _, r := range res {
 				for _, e := range r.errs[:min(len(r.errs), 5)] {
 					t.Error(e)
-				}
-				for _, rx := range r.prev {
-					if seen[rx] {
-						t.Errorf("PrevRX %#x handed out twice", rx)
-					}
-					seen[rx] = true
 				}
 				for d := range dec {
 					dec[d] += r.decisions[d]
 				}
 				contended += r.contended
+				xleave += r.xleave
 			}
 			st := l.Stats()
 			total := uint64(goroutines * iters)
@@ -152,7 +162,75 @@ func TestConcurrent(t *testing.T) {
 			if tt.name == "limited" && (dec[Drop] == 0 || dec[KoD] == 0) {
 				t.Errorf("no drops or KoDs under limiting: %v", dec)
 			}
-			t.Logf("decisions %v, contended %d, evictions %d, held %d", dec, contended, st.Evictions, len(held))
+			t.Logf("decisions %v, contended %d, evictions %d, held %d; interleaved %d, timestamps %+v",
+				dec, contended, st.Evictions, len(held), xleave, st)
+			if xleave == 0 {
+				t.Error("no interleaved hand-outs")
+			}
 		})
+	}
+}
+
+// TestConcurrentNAT: 8 workers serve 64 interleaved associations behind one
+// address at once (NAT; the address record is contended, the timestamps
+// are not shared). Every TX handed out must be its own association's, and
+// nearly every request after an association's first is interleaved.
+func TestConcurrentNAT(t *testing.T) {
+	const goroutines, perG = 8, 8
+	iters := 5000
+	if testing.Short() {
+		iters = 500
+	}
+	l := mustNew(t, Config{Clients: 4096, Seed: 11})
+	a := netip.MustParseAddr("203.0.113.200")
+	txOf := func(rx uint64) uint64 { return rx + 1 + (rx>>1&0xfff)<<4 }
+	type result struct {
+		xleave, basic uint64
+		errs          []string
+	}
+	res := make([]result, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			r := &res[g]
+			var prev [perG]uint64
+			for i := range iters {
+				k := i % perG
+				rx := (uint64(g+1)<<40|uint64(k)<<32|uint64(i+1))<<1 | 1
+				h := l.Hit(a, int64(1e18)+int64(i)*1000, Exchange{Origin: prev[k], RX: rx})
+				switch {
+				case prev[k] == 0:
+				case h.PrevTX == 0:
+					r.basic++
+				case h.PrevTX != txOf(prev[k]):
+					r.errs = append(r.errs, fmt.Sprintf("Origin %#x got TX %#x, want %#x", prev[k], h.PrevTX, txOf(prev[k])))
+				default:
+					r.xleave++
+				}
+				if !l.RecordTX(a, rx, txOf(rx)) {
+					r.basic++ // the next one will be basic
+				}
+				prev[k] = rx
+			}
+		})
+	}
+	wg.Wait()
+	var xl, basic uint64
+	for _, r := range res {
+		for _, e := range r.errs[:min(len(r.errs), 5)] {
+			t.Error(e)
+		}
+		xl += r.xleave
+		basic += r.basic
+	}
+	st := l.Stats()
+	share := float64(xl) / float64(xl+basic)
+	t.Logf("%d interleaved, %d basic (%.3f %%); address record contended %d, timestamps contended %d",
+		xl, basic, 100*share, st.Contended, st.TimestampsContended)
+	if share < 0.99 {
+		t.Errorf("interleaved share %.4f, want ≥ 0.99", share)
+	}
+	if c := clients(l)[a]; uint64(c.Hits)+st.Contended != uint64(goroutines*iters) {
+		t.Errorf("address record: %d hits + %d contended, want %d", c.Hits, st.Contended, goroutines*iters)
 	}
 }

@@ -21,9 +21,16 @@ const (
 	MaxLeak             = 4
 	MaxKoD              = 4
 
-	// SlotBytes is the size of one client record; memory = Clients × SlotBytes.
-	SlotBytes = 64
-	// Ways is the associativity: the number of slots an address can use.
+	// SlotBytes is the size of one address record (rate limiting, counters).
+	SlotBytes = 48
+	// StampBytes is the size of one held interleaved timestamp entry (one
+	// association's Receive field and transmit timestamp).
+	StampBytes = 16
+	// BytesPerClient is the memory per Config.Clients: one address record
+	// and one timestamp entry. Memory = Clients × BytesPerClient.
+	BytesPerClient = SlotBytes + StampBytes
+	// Ways is the associativity of both tables: the number of slots an
+	// address, or entries a Receive field, can use.
 	Ways = 4
 )
 
@@ -57,8 +64,9 @@ func DefaultRateLimit() RateLimit {
 
 // Config configures a Log.
 type Config struct {
-	// Clients is the number of slots: a power of two, 16…2^24 (0 means
-	// DefaultClients). Memory is Clients × 64 B.
+	// Clients is the number of address records, and of interleaved
+	// timestamp entries (one association each): a power of two, 16…2^24
+	// (0 means DefaultClients). Memory is Clients × BytesPerClient (64 B).
 	Clients int
 	// RateLimit configures response rate limiting.
 	RateLimit RateLimit

@@ -37,18 +37,21 @@ type Hit struct {
 	Decision Decision
 	// Found is true if the address already had a record.
 	Found bool
-	// PrevRX and PrevTX are the client's previous reply's Receive field and
-	// its recorded transmit timestamp (0 = none). Set only when Decision is
-	// Allow or KoD; the pair is handed out once.
-	PrevRX, PrevTX uint64
-	// Contended is true if another worker held the record: nothing was
-	// recorded, and Decision is Allow.
+	// PrevTX is the transmit timestamp held for the reply whose Receive
+	// field the request's Exchange.Origin echoes (0 = none: unknown,
+	// already handed out, evicted, another client's, or its TX never
+	// recorded). Set only when Decision is Allow; each is handed out once.
+	PrevTX uint64
+	// Contended is true if another worker held the address record: the
+	// request was not counted or rate limited, and Decision is Allow. The
+	// interleaved timestamps, kept apart, were still looked up and held.
 	Contended bool
 }
 
-// slot is one client record, one cache line. seq guards all other fields:
-// even = free, odd = held by a writer. Every field is atomic so that the
-// seqlock readers are race-free in the Go memory model.
+// slot is one address record (SlotBytes; a 4-way bucket is three cache
+// lines). seq guards all other fields: even = free, odd = held by a
+// writer. Every field is atomic so that the seqlock readers are race-free in
+// the Go memory model. The interleaved timestamps live apart, in stamps.
 type slot struct {
 	seq    atomic.Uint32
 	meta   atomic.Uint32 // metaValid | metaInterval | uint16 interval estimate (log2 s, Q8)
@@ -56,15 +59,14 @@ type slot struct {
 	drops  atomic.Uint32 // requests answered with Drop, saturating
 	addrHi atomic.Uint64 // address as 16 bytes (IPv4 in mapped form), big-endian halves
 	addrLo atomic.Uint64
-	lastNS atomic.Int64  // time of the last request, Unix ns
-	tatNS  atomic.Int64  // token bucket: theoretical arrival time, Unix ns
-	rx     atomic.Uint64 // Receive field of the last reply (NTP 32.32), 0 = none
-	tx     atomic.Uint64 // transmit timestamp of that reply, 0 = not known
+	lastNS atomic.Int64 // time of the last request, Unix ns
+	tatNS  atomic.Int64 // token bucket: theoretical arrival time, Unix ns
 }
 
 const (
 	metaValid    = 1 << 16
 	metaInterval = 1 << 17 // the interval estimate holds a value
+	metaXleave   = 1 << 18 // the latest request was in interleaved form
 	metaEstMask  = 0xffff
 )
 
@@ -87,6 +89,14 @@ type Log struct {
 	seed1       uint64
 	rate        rateParams
 	limit       RateLimit // as configured: the one owner of these settings
+
+	// The interleaved timestamps: Config.Clients entries in 4-way buckets
+	// of one cache line, keyed by Receive field (stamps.go).
+	stamps         []stamp
+	stampShards    []stampShard
+	stampShift     uint
+	stampShardMask uint64
+	seed2, seed3   uint64
 }
 
 type key struct{ hi, lo uint64 }
@@ -105,15 +115,26 @@ func New(cfg Config) (*Log, error) {
 	}
 	s0 := splitmix64(seed)
 	s1 := splitmix64(s0)
+	s2 := splitmix64(s1)
+	s3 := splitmix64(s2)
+	// As many timestamp entries as address records: one interleaved
+	// association per address on average (BytesPerClient in all).
+	stampBuckets := cfg.Clients / Ways
 	return &Log{
-		slots:       make([]slot, cfg.Clients),
-		shards:      make([]shard, nShards),
-		bucketShift: uint(64 - bits.TrailingZeros(uint(buckets))),
-		shardMask:   uint64(nShards - 1),
-		seed0:       s0 | 1, // never 0: IPv4 keys have hi = 0
-		seed1:       s1,
-		rate:        newRateParams(cfg.RateLimit),
-		limit:       cfg.RateLimit,
+		slots:          make([]slot, cfg.Clients),
+		shards:         make([]shard, nShards),
+		bucketShift:    uint(64 - bits.TrailingZeros(uint(buckets))),
+		shardMask:      uint64(nShards - 1),
+		seed0:          s0 | 1, // never 0: IPv4 keys have hi = 0
+		seed1:          s1,
+		rate:           newRateParams(cfg.RateLimit),
+		limit:          cfg.RateLimit,
+		stamps:         make([]stamp, cfg.Clients),
+		stampShards:    make([]stampShard, nShards),
+		stampShift:     uint(64 - bits.TrailingZeros(uint(stampBuckets))),
+		stampShardMask: uint64(nShards - 1),
+		seed2:          s2,
+		seed3:          s3,
 	}, nil
 }
 
@@ -234,17 +255,28 @@ func claim(bs []slot, k key, p probe) *slot {
 }
 
 // Hit records a request from addr received at nowNS (Unix ns) and decides
-// whether to answer it. When the decision is Allow or KoD it stores rx (the
-// Receive field of the reply being built) as the client's latest RX and
-// clears its TX, returning the previous pair (PrevRX, PrevTX) for
-// interleaved mode. When Drop, the stored pair is left untouched. An invalid
+// whether to answer it (rate limiting is per address). When the decision
+// is Allow and x is not zero (the request is in interleaved form), it hands
+// out the transmit timestamp held for x.Origin (Hit.PrevTX) and holds x.RX,
+// the Receive field of the reply being built, for the client's next
+// interleaved request. Drop and KoD leave the timestamps alone. An invalid
 // addr is allowed and not recorded.
-func (l *Log) Hit(addr netip.Addr, nowNS int64, rx uint64) Hit {
+func (l *Log) Hit(addr netip.Addr, nowNS int64, x Exchange) Hit {
 	k, ok := keyOf(addr)
 	if !ok || l == nil {
 		return Hit{Decision: Allow}
 	}
 	h := l.hash(k)
+	out := l.hitAddr(k, h, nowNS, x != (Exchange{}))
+	if out.Decision == Allow && x != (Exchange{}) {
+		out.PrevTX = l.take(x.Origin, h)
+		l.save(x.RX, h)
+	}
+	return out
+}
+
+// hitAddr applies a request to the address record of k (hash h).
+func (l *Log) hitAddr(k key, h uint64, nowNS int64, xleave bool) Hit {
 	bs, sh := l.bucket(h)
 	sh.hits.Add(1)
 	p := scan(bs, k)
@@ -254,7 +286,7 @@ func (l *Log) Hit(addr netip.Addr, nowNS int64, rx uint64) Hit {
 			sh.contended.Add(1)
 			return Hit{Decision: Allow, Contended: true}
 		}
-		out := l.update(s, sh, h, nowNS, rx)
+		out := l.update(s, sh, h, nowNS, xleave)
 		s.seq.Store(p.matchSeq + 2)
 		return out
 	}
@@ -268,27 +300,33 @@ func (l *Log) Hit(addr netip.Addr, nowNS int64, rx uint64) Hit {
 	} else {
 		sh.inserts.Add(1)
 	}
+	meta := uint32(metaValid)
+	if xleave {
+		meta |= metaXleave
+	}
 	s.addrHi.Store(k.hi)
 	s.addrLo.Store(k.lo)
-	s.meta.Store(metaValid)
+	s.meta.Store(meta)
 	s.hits.Store(1)
 	s.drops.Store(0)
 	s.lastNS.Store(nowNS)
 	s.tatNS.Store(l.rate.first(nowNS))
-	s.rx.Store(rx)
-	s.tx.Store(0)
 	s.seq.Store(p.victimSeq + 2)
 	return Hit{Decision: Allow}
 }
 
 // update applies a request to an existing record held by the caller.
-func (l *Log) update(s *slot, sh *shard, h uint64, nowNS int64, rx uint64) Hit {
+func (l *Log) update(s *slot, sh *shard, h uint64, nowNS int64, xleave bool) Hit {
 	hits := s.hits.Load()
 	if hits < math.MaxUint32 {
 		hits++
 		s.hits.Store(hits)
 	}
-	s.meta.Store(updateInterval(s.meta.Load(), s.lastNS.Load(), nowNS))
+	meta := updateInterval(s.meta.Load(), s.lastNS.Load(), nowNS) &^ metaXleave
+	if xleave {
+		meta |= metaXleave
+	}
+	s.meta.Store(meta)
 	s.lastNS.Store(nowNS)
 
 	d := Allow
@@ -305,41 +343,21 @@ func (l *Log) update(s *slot, sh *shard, h uint64, nowNS int64, rx uint64) Hit {
 			s.drops.Store(n + 1)
 		}
 		sh.drops.Add(1)
-		return Hit{Decision: Drop, Found: true}
 	case KoD:
 		sh.kods.Add(1)
 	}
-	out := Hit{Decision: d, Found: true, PrevRX: s.rx.Load(), PrevTX: s.tx.Load()}
-	s.rx.Store(rx)
-	s.tx.Store(0)
-	return out
+	return Hit{Decision: d, Found: true}
 }
 
-// RecordTX stores tx as the transmit timestamp of the reply whose Receive
-// field was rx, if rx is still the client's latest. It reports whether it
-// did; false means unknown client, a newer request, rx = 0, or contention.
+// RecordTX stores tx as the transmit timestamp of the reply to addr whose
+// Receive field was rx, if rx is still held for addr (Hit held it and no
+// request has taken it or evicted it since). It reports whether it did;
+// false means not held, rx even, tx not within 1 s after rx, or
+// contention.
 func (l *Log) RecordTX(addr netip.Addr, rx, tx uint64) bool {
 	k, ok := keyOf(addr)
-	if !ok || rx == 0 || l == nil {
+	if !ok || l == nil {
 		return false
 	}
-	bs, sh := l.bucket(l.hash(k))
-	p := scan(bs, k)
-	if p.match < 0 {
-		if p.busy {
-			sh.contended.Add(1)
-		}
-		return false
-	}
-	s := &bs[p.match]
-	if !s.seq.CompareAndSwap(p.matchSeq, p.matchSeq+1) {
-		sh.contended.Add(1)
-		return false
-	}
-	ok = s.rx.Load() == rx
-	if ok {
-		s.tx.Store(tx)
-	}
-	s.seq.Store(p.matchSeq + 2)
-	return ok
+	return l.recordTX(rx, tx, l.hash(k))
 }

@@ -11,7 +11,7 @@ import (
 // (Allow and not a leak).
 func conforms(l *Log, a netip.Addr, nowNS int64) bool {
 	before := l.Stats().Leaks
-	h := l.Hit(a, nowNS, uint64(nowNS)|1)
+	h := l.Hit(a, nowNS, Exchange{})
 	return h.Decision == Allow && !h.Contended && l.Stats().Leaks == before
 }
 
@@ -59,7 +59,7 @@ func TestDisabledNeverLimits(t *testing.T) {
 	l := mustNew(t, Config{Clients: 16})
 	a := netip.MustParseAddr("203.0.113.6")
 	for i := range 1000 {
-		if h := l.Hit(a, 0, uint64(i)); h.Decision != Allow {
+		if h := l.Hit(a, 0, Exchange{}); h.Decision != Allow {
 			t.Fatalf("request %d: %v with limiting disabled", i, h.Decision)
 		}
 	}
@@ -86,7 +86,7 @@ func TestLeakAndKoDStatistics(t *testing.T) {
 				a := netip.MustParseAddr("198.51.100.77")
 				var count [NumDecisions]int
 				for i := range n {
-					count[l.Hit(a, int64(i)*stepNS, uint64(i+1)).Decision]++
+					count[l.Hit(a, int64(i)*stepNS, Exchange{}).Decision]++
 				}
 				st := l.Stats()
 				conforming := count[Allow] - int(st.Leaks)
@@ -133,7 +133,7 @@ func TestClockStepBack(t *testing.T) {
 	a := netip.MustParseAddr("192.0.2.200")
 	t0 := int64(2e18)
 	for range 10 {
-		l.Hit(a, t0, 1)
+		l.Hit(a, t0, Exchange{})
 	}
 	back := t0 - 3600e9
 	if conforms(l, a, back) {
@@ -149,7 +149,7 @@ func TestExtremeTimes(t *testing.T) {
 	a := netip.MustParseAddr("192.0.2.201")
 	for _, now := range []int64{math.MaxInt64, math.MaxInt64, math.MinInt64, 0, math.MaxInt64 - 1, math.MinInt64, -1, math.MaxInt64} {
 		for range 300 {
-			l.Hit(a, now, 1)
+			l.Hit(a, now, Exchange{})
 		}
 	}
 	c := clients(l)[a]

@@ -43,7 +43,7 @@ func (l *Log) Clients(first, limit int, minHits uint32, nowNS int64) report.Clie
 		r := report.Client{
 			Index: i, Addr: c.Addr, NTPHits: c.Hits, NTPDrops: c.Drops,
 			LastNTPHitAgo: max(time.Duration(nowNS-c.LastNS), 0),
-			Interleaved:   c.RX != 0 && c.TX != 0,
+			Interleaved:   c.Interleaved,
 		}
 		r.NTPIntervalLog2, r.IntervalKnown = c.IntervalLog2()
 		p.Clients = append(p.Clients, r)

@@ -21,7 +21,7 @@ func TestClientLogStatsReport(t *testing.T) {
 		t.Errorf("nil log report %+v", got)
 	}
 	l = mustNew(t, Config{Clients: 16})
-	l.Hit(netip.MustParseAddr("192.0.2.1"), 1, 1)
+	l.Hit(netip.MustParseAddr("192.0.2.1"), 1, Exchange{})
 	if got := l.ClientLogStats(); got.Capacity != 16 || got.Records != 1 || got.Hits != 1 {
 		t.Errorf("log report %+v", got)
 	}
@@ -32,17 +32,17 @@ func TestClients(t *testing.T) {
 	a, b, c := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::2"), netip.MustParseAddr("192.0.2.3")
 	const s = int64(time.Second)
 	now := 1000 * s
-	// a: every 8 s, interleaved pair recorded; b: once, 2 s before now;
+	// a: every 8 s in interleaved form, its latest TX recorded; b: once, 2 s before now;
 	// c: twice in one second, the second request dropped by the limit.
 	for i := int64(0); i < 10; i++ {
-		l.Hit(a, now-80*s+i*8*s, uint64(100+i))
+		l.Hit(a, now-80*s+i*8*s, Exchange{Origin: uint64(2*i + 199), RX: uint64(2*i + 201)})
 	}
-	if !l.RecordTX(a, 109, 5000) {
+	if !l.RecordTX(a, 219, 5000) {
 		t.Fatal("RecordTX failed")
 	}
-	l.Hit(b, now-2*s, 1)
-	l.Hit(c, now-s, 1)
-	if h := l.Hit(c, now-s/2, 2); h.Decision == Allow {
+	l.Hit(b, now-2*s, Exchange{})
+	l.Hit(c, now-s, Exchange{})
+	if h := l.Hit(c, now-s/2, Exchange{}); h.Decision == Allow {
 		t.Fatalf("second request of c allowed: %+v", h)
 	}
 

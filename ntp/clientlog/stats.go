@@ -17,6 +17,12 @@ type Stats struct {
 	Leaks     uint64 // Hit decisions Allow over the limit (the leak)
 	Contended uint64 // Hit or RecordTX calls that found their record held by another worker
 	Evictions uint64 // records replaced by a new address (chrony: "Client log records dropped")
+
+	// The interleaved timestamp table (Capacity entries).
+	TimestampsHeld      uint64 // entries holding a Receive field (chronyc "NTP timestamps held"; approximate under concurrency)
+	TimestampEvictions  uint64 // held entries replaced by a newer one before their client asked for them
+	TimestampsServed    uint64 // transmit timestamps handed out (interleaved replies)
+	TimestampsContended uint64 // timestamp operations that found their entry held by another worker
 }
 
 // Stats sums the counter shards.
@@ -35,6 +41,18 @@ func (l *Log) Stats() Stats {
 		st.Contended += sh.contended.Load()
 		st.Evictions += sh.evictions.Load()
 	}
+	var fills, takes uint64
+	for i := range l.stampShards {
+		sh := &l.stampShards[i]
+		fills += sh.fills.Load()
+		takes += sh.takes.Load()
+		st.TimestampEvictions += sh.evictions.Load()
+		st.TimestampsServed += sh.served.Load()
+		st.TimestampsContended += sh.contended.Load()
+	}
+	if fills > takes {
+		st.TimestampsHeld = fills - takes
+	}
 	return st
 }
 
@@ -49,8 +67,10 @@ type Client struct {
 	// Interval is the estimated mean interval between requests, 0 until the
 	// client has sent two.
 	Interval time.Duration
-	// RX and TX are the held interleaved pair (0 = none).
-	RX, TX uint64
+	// Interleaved: the latest request was in interleaved form (its Origin
+	// echoed one of our Receive fields). The timestamps themselves are
+	// kept per association, apart from the address records.
+	Interleaved bool
 
 	intervalQ8 int16
 	hasIntvl   bool
@@ -90,8 +110,6 @@ func (l *Log) At(i int) (c Client, ok bool) {
 			Hits:   s.hits.Load(),
 			Drops:  s.drops.Load(),
 			LastNS: s.lastNS.Load(),
-			RX:     s.rx.Load(),
-			TX:     s.tx.Load(),
 		}
 		if s.seq.Load() != seq {
 			continue
@@ -100,6 +118,7 @@ func (l *Log) At(i int) (c Client, ok bool) {
 			return Client{}, false
 		}
 		c.Addr = k.addr()
+		c.Interleaved = meta&metaXleave != 0
 		if meta&metaInterval != 0 {
 			c.hasIntvl = true
 			c.intervalQ8 = int16(meta & metaEstMask)
