@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the third-party peers the interop tests and benchmarks talk to
-# (chronyd/chronyc, ntpdig, ptp4l/pmc, iproute2, ping, util-linux's setpriv, curl for the README's tour;
+# (chronyd/chronyc, ntpdig, ptp4l/pmc, gpsd and gpsfake (gpsd-clients), iproute2, ping, util-linux's setpriv, curl for the README's tour;
 # ethtool for the benchmark; headless chromium for the status page's test; prometheus and promtool for
 # the metrics tests) WITHOUT starting their
 # services and without touching the host's time configuration:
@@ -9,7 +9,7 @@
 # Idempotent; needs root. Prints what it did.
 set -euo pipefail
 
-pkgs=(chrony ntpsec-ntpdig linuxptp iproute2 iputils-ping util-linux curl ethtool chromium prometheus)
+pkgs=(chrony ntpsec-ntpdig linuxptp gpsd gpsd-clients iproute2 iputils-ping util-linux curl ethtool chromium prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -50,6 +50,7 @@ rm -f /tmp/install-peers.$$.log
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 	systemctl disable --now chrony.service >/dev/null 2>&1 || true
 	systemctl disable --now ptp4l.service phc2sys.service >/dev/null 2>&1 || true
+	systemctl disable --now gpsd.service gpsd.socket >/dev/null 2>&1 || true
 	systemctl disable --now prometheus.service prometheus-node-exporter.service >/dev/null 2>&1 || true
 fi
 for d in chronyd ntpd ptp4l phc2sys gpsd prometheus prometheus-node; do  # comm is cut at 15 characters
