@@ -34,6 +34,9 @@ type Config struct {
 	Metrics   Metrics   `yaml:"metrics"`
 	Control   Control   `yaml:"control"`
 	PTP       PTP       `yaml:"ptp"`
+	// PHC is the PTP hardware clock disciplined from GNSS (off unless a
+	// device or interface is given).
+	PHC PHCClock `yaml:"phc"`
 	// ClockBound exports the error bound as a ClockBound segment.
 	ClockBound ClockBound `yaml:"clockbound"`
 	Log        Log        `yaml:"log"`
@@ -251,6 +254,7 @@ func builtin() *Config {
 			Socket: DefaultControlSocket, SocketMode: "0660"},
 		ClockBound: ClockBound{MaxDriftPPB: 50000},
 		PTP:        builtinPTP(),
+		PHC:        builtinPHC(),
 		Log:        Log{Level: "info", Format: FormatText},
 	}
 }

@@ -160,7 +160,7 @@ func TestParseRejects(t *testing.T) {
 		{"unknown key in an ntp source", "sources:\n  - ntp: {address: 192.0.2.1, minpol: 4}\n",
 			[]string{"sources[0].ntp.minpol (line 2): unknown key", "minpoll"}},
 		{"unknown source kind", "sources:\n  - pool: {address: pool.ntp.org}\n",
-			[]string{"sources[0].pool (line 2): unknown key (known keys here: local, ntp)"}},
+			[]string{"sources[0].pool (line 2): unknown key (known keys here: gnss, local, ntp, phc)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,9 +237,41 @@ func TestValidateErrors(t *testing.T) {
 		{"empty source entry", func(c *Config) { c.Sources = append(c.Sources, Source{}) }, `sources[1]: "{}": empty entry`},
 		{"ntp and local in one entry", func(c *Config) {
 			c.Sources[0].NTP = &NTPSource{Address: "192.0.2.1", MinPoll: 6, MaxPoll: 10}
-		}, `sources[0]: "ntp+local": an entry is either ntp or local`},
+		}, `sources[0]: "ntp+local": an entry is one of ntp, local, phc or gnss`},
 		{"ntp address", func(c *Config) { c.Sources = ntpSrc(NTPSource{Address: "bad host!", MinPoll: 6, MaxPoll: 10}) },
 			`sources[0].ntp.address: "bad host!": "bad host!" is neither an IP address nor a host name`},
+		{"phc source without device", func(c *Config) { p := DefaultPHCSource(); c.Sources = []Source{{PHC: &p}} },
+			`sources[0].phc.device: "": give device (/dev/ptpN) or interface`},
+		{"phc source sim without phc section", func(c *Config) { p := DefaultPHCSource(); p.Device = "sim"; c.Sources = []Source{{PHC: &p}} },
+			`sources[0].phc.device: "sim": the simulated PHC is the phc section's: set phc.device: sim`},
+		{"phc source refid", func(c *Config) {
+			p := DefaultPHCSource()
+			p.Device, p.RefID = "/dev/ptp0", "TOOLONG"
+			c.Sources = []Source{{PHC: &p}}
+		},
+			`sources[0].phc.refid: "TOOLONG": want 1 … 4 ASCII characters`},
+		{"phc section not followed", func(c *Config) { c.PHC.Device = "/dev/ptp0" },
+			`phc.device: "/dev/ptp0": nothing follows the disciplined PHC`},
+		{"phc section kernel pps", func(c *Config) {
+			c.PHC.Device, c.PHC.GNSS.PPS.Source, c.PHC.GNSS.PPS.Device = "/dev/ptp0", PPSKernel, "/dev/pps0"
+			followPHC(c)
+		}, `phc.gnss.pps.source: "kernel": a kernel PPS device stamps on the system clock, not the PHC: use extts`},
+		{"phc sim pps on a real PHC", func(c *Config) { c.PHC.Device, c.PHC.GNSS.PPS.Source = "/dev/ptp0", RefclockSim; followPHC(c) },
+			`phc.gnss.pps.source: "sim": a simulated pulse needs the simulated PHC (phc.device: sim)`},
+		{"phc tod window", func(c *Config) { c.PHC.Device, c.PHC.GNSS.TimeOfDay.MaxDelay = "/dev/ptp0", 1.5; followPHC(c) },
+			`phc.gnss.time_of_day.max_delay: 1.5: want 0 ≤ min_delay (0) < max_delay ≤ 1 second`},
+		{"phc sim freq", func(c *Config) {
+			c.PHC.Device, c.PHC.Sim.FreqPPM, c.PHC.GNSS.PPS.Source, c.PHC.GNSS.TimeOfDay.Source = "sim", 1000, RefclockSim, RefclockSim
+			followPHC(c)
+		},
+			`phc.sim.freq_ppm: 1000: must be −500 … 500 ppm`},
+		{"gnss source extts", func(c *Config) { g := builtinGNSS(); c.Sources = []Source{{GNSS: &g}} },
+			`sources[0].gnss.pps.source: "extts": extts timestamps pulses on a PHC`},
+		{"gnss source baud", func(c *Config) {
+			g := builtinGNSS()
+			g.PPS.Source, g.PPS.Device, g.TimeOfDay.Source, g.TimeOfDay.Device, g.TimeOfDay.Baud = PPSKernel, "/dev/pps0", ToDNMEA, "/dev/ttyS0", 1234
+			c.Sources = []Source{{GNSS: &g}}
+		}, `sources[0].gnss.time_of_day.baud: 1234: must be 4800`},
 		{"ntp address empty", func(c *Config) { c.Sources = ntpSrc(NTPSource{MinPoll: 6, MaxPoll: 10}) },
 			`sources[0].ntp.address: "": empty`},
 		{"ntp port", func(c *Config) { c.Sources = ntpSrc(NTPSource{Address: "example.org:0", MinPoll: 6, MaxPoll: 10}) },
@@ -337,6 +369,13 @@ func TestValidateErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// followPHC adds the phc entry that follows the phc section's PHC.
+func followPHC(c *Config) {
+	p := DefaultPHCSource()
+	p.Device = c.PHC.Device
+	c.Sources = append(c.Sources, Source{PHC: &p})
 }
 
 func ntpSrc(s ...NTPSource) []Source {

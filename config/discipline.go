@@ -10,13 +10,33 @@ import (
 	"github.com/gnomon-time/gnomon/internal/hostname"
 )
 
-// Source is one entry of `sources:`: exactly one of NTP and Local is set.
+// Source is one entry of `sources:`: exactly one of its fields is set.
 type Source struct {
 	// NTP is an upstream NTP server (chrony's `server` directive).
 	NTP *NTPSource `yaml:"ntp"`
 	// Local is the fallback when nothing is selectable (chrony's `local
 	// stratum N`): the served clock is declared synchronised as it is.
 	Local *LocalSource `yaml:"local"`
+	// PHC is a PTP hardware clock measured against the served clock
+	// (chrony's `refclock PHC`, phc2sys).
+	PHC *PHCSource `yaml:"phc"`
+	// GNSS is a receiver's PPS and time of day steering the served clock
+	// (chrony's `refclock PPS` with gpsd).
+	GNSS *GNSSSource `yaml:"gnss"`
+}
+
+// kinds lists the entry's set fields.
+func (s *Source) kinds() []string {
+	var k []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"ntp", s.NTP != nil}, {"local", s.Local != nil}, {"phc", s.PHC != nil}, {"gnss", s.GNSS != nil}} {
+		if f.set {
+			k = append(k, f.name)
+		}
+	}
+	return k
 }
 
 // NTPSource is an upstream NTP server with chrony's option names.
@@ -208,13 +228,15 @@ func (c *Config) validateDiscipline(bad func(key string, value any, format strin
 	addrs := map[string]int{}
 	for i, s := range c.Sources {
 		key := fmt.Sprintf("sources[%d]", i)
-		switch {
-		case s.NTP != nil && s.Local != nil:
-			bad(key, "ntp+local", "an entry is either ntp or local, not both")
+		switch k := s.kinds(); {
+		case len(k) > 1:
+			bad(key, strings.Join(k, "+"), "an entry is one of ntp, local, phc or gnss, not several")
 			continue
-		case s.NTP == nil && s.Local == nil:
-			bad(key, "{}", "empty entry: want `ntp: {address: ...}` or `local: {stratum: N}`")
+		case len(k) == 0:
+			bad(key, "{}", "empty entry: want `ntp: {address: ...}`, `local: {stratum: N}`, `phc: {device: ...}` or `gnss: {...}`")
 			continue
+		case s.PHC != nil || s.GNSS != nil:
+			continue // validateRefclocks
 		case s.Local != nil:
 			locals++
 			if locals > 1 {

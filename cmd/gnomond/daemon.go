@@ -88,6 +88,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	if err != nil {
 		return err
 	}
+	defer disc.close()
 	served, precision := disc.served, disc.precision
 	log.Info("gnomond starting", "version", version(), "config", configName(f), "clock_mode", cfg.Clock.Mode,
 		"precision_log2", precision, "ntp_sources", len(cfg.NTPSources()), "local", cfg.LocalSource() != nil)
@@ -150,7 +151,13 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	ctlHandler := cmdmon.New(cmdmon.Config{Discipline: ctlDiscipline{Runner: disc.runner, realtimeOffset: disc.realtimeOffset},
 		Server: ntpServer{svc: svc, clog: clog, clk: disc.served}, Reload: d.requestReload})
 
-	ptpSvc, err := openPTP(ctx, cfg, log, served, cell)
+	// PTP announces the disciplined PHC's state when there is one (its
+	// time is the served clock's, which follows that PHC).
+	ptpCell := cell
+	if disc.ref != nil {
+		ptpCell = disc.ref.cell
+	}
+	ptpSvc, err := openPTP(ctx, cfg, log, served, ptpCell)
 	if err != nil {
 		svc.Close()
 		return err
@@ -238,6 +245,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		g.Go(func() error { return run(gctx) })
 	}
 	g.Go(func() error { return disc.runner.Run(gctx) })
+	if r := disc.ref; r != nil {
+		start := time.Now()
+		g.Go(func() error { return r.runner.Run(gctx) })
+		g.Go(func() error { return r.runOutages(gctx, start, log) })
+	}
 	if sampler != nil {
 		g.Go(func() error { return sampler.Run(gctx) })
 	}
@@ -280,6 +292,20 @@ type discipline struct {
 	// steered is false with clock.mode none (or system without ntp
 	// sources): CLOCK_REALTIME served as it is, never adjusted.
 	steered bool
+	// ref is the disciplined PHC of the phc section (nil when off);
+	// phcs the phc entries of sources.
+	ref  *reference
+	phcs *phcSourceSet
+}
+
+// close releases the devices the discipline opened.
+func (d *discipline) close() {
+	if d.phcs != nil {
+		d.phcs.close()
+	}
+	if d.ref != nil {
+		d.ref.close()
+	}
 }
 
 // buildDiscipline builds the discipline: for clock.mode virtual or system
@@ -293,8 +319,8 @@ func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger
 	if virtualOffset != 0 && mode != config.ClockVirtual {
 		return nil, configError{err: errors.New("--virtual-clock-offset needs clock.mode virtual")}
 	}
-	if mode == config.ClockSystem && len(cfg.NTPSources()) == 0 {
-		log.Info("clock.mode system without ntp sources: nothing to steer with; CLOCK_REALTIME is served as it is")
+	if mode == config.ClockSystem && len(cfg.NTPSources())+len(cfg.PHCSources())+len(cfg.GNSSSources()) == 0 {
+		log.Info("clock.mode system without ntp, phc or gnss sources: nothing to steer with; CLOCK_REALTIME is served as it is")
 		mode = config.ClockNone
 	}
 	var clk source.Clock
@@ -329,9 +355,27 @@ func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger
 	if err != nil {
 		return nil, configError{err: err}
 	}
+	if d.ref, err = buildReference(cfg, log); err != nil {
+		return nil, err
+	}
+	if d.phcs, err = buildPHCSources(cfg, clk, d.ref, log); err != nil {
+		d.close()
+		return nil, err
+	}
+	for _, s := range d.phcs.sources {
+		srcs = append(srcs, s)
+	}
+	gnss, err := buildGNSSSources(cfg, clk, d.phcs, log)
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	srcs = append(srcs, gnss...)
 	if d.runner, err = source.New(source.Config{Engine: ec}, clk, cell, log, srcs...); err != nil {
+		d.close()
 		return nil, configError{err: err}
 	}
+	d.phcs.runner = d.runner
 	if ec.LeapMode == engine.LeapModeSmear {
 		log.Info("leap seconds are smeared for NTP clients: LI is never sent, refid 127.127.1.255 while smearing; "+
 			"clients must not mix this server with unsmeared ones", "smear_duration", ec.Smear.Duration(),
