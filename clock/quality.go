@@ -40,6 +40,15 @@ const (
 	// ClockClassDegradedB (187): degradation alternative B of
 	// ClockClassHoldover, out of specification; may become a slave.
 	ClockClassDegradedB ClockClass = 187
+	// ClockClassHoldoverCat1, Cat2 and Cat3 (140, 150, 160) are ITU-T
+	// G.8275.1's T-GM classes for holdover out of specification, by the
+	// category of the frequency reference the clock still has: 1 a
+	// PRC-traceable physical-layer frequency (SyncE), 2 an SSU-A/SSU-B
+	// one, 3 none (its own oscillator). Categories 1 and 2 keep
+	// frequencyTraceable, 3 does not; none keeps timeTraceable.
+	ClockClassHoldoverCat1 ClockClass = 140
+	ClockClassHoldoverCat2 ClockClass = 150
+	ClockClassHoldoverCat3 ClockClass = 160
 	// ClockClassDefault (248): the default class, a free-running clock
 	// (ptp4l's default clockClass).
 	ClockClassDefault ClockClass = 248
@@ -57,6 +66,12 @@ func (c ClockClass) String() string {
 		return "degraded_a"
 	case ClockClassDegradedB:
 		return "degraded_b"
+	case ClockClassHoldoverCat1:
+		return "holdover_cat1"
+	case ClockClassHoldoverCat2:
+		return "holdover_cat2"
+	case ClockClassHoldoverCat3:
+		return "holdover_cat3"
 	case ClockClassDefault:
 		return "default"
 	case ClockClassSlaveOnly:

@@ -107,6 +107,8 @@ func TestQualityStrings(t *testing.T) {
 		{clock.ClockClassLocked, "locked"},
 		{clock.ClockClassHoldover, "holdover"},
 		{clock.ClockClassDefault, "default"},
+		{clock.ClockClassDegradedB, "degraded_b"},
+		{clock.ClockClassHoldoverCat3, "holdover_cat3"},
 		{clock.ClockClass(13), "clock_class(13)"},
 		{clock.ClockAccuracy100ns, "<=100ns"},
 		{clock.ClockAccuracy2500us, "<=2.5ms"},

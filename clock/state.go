@@ -72,15 +72,19 @@ type SyncState struct {
 	// Announce messages (IEEE 1588-2008 §7.6.2; types in quality.go). The
 	// discipline engine sets them per mode:
 	//
-	//	mode            class     accuracy            timeSource           traceable
-	//	locked          6         from the bound      the source's         yes
-	//	holdover        7         from the bound      the source's         yes
-	//	local           248       unknown             internal oscillator  no
-	//	unsynchronised  248       unknown             internal oscillator  no
+	//	mode                  class          accuracy        timeSource           traceable
+	//	locking               248            from the bound  the source's         no
+	//	locked                6              from the bound  the source's         yes
+	//	holdover in spec      7              from the bound  the source's         yes
+	//	holdover out of spec  52/187/14x-160 from the bound  the source's         no (140/150: frequency only)
+	//	local                 248            unknown         internal oscillator  no
+	//	unsynchronised        248            unknown         internal oscillator  no
 
-	// ClockClass: ClockClassLocked while synchronised to a source,
-	// ClockClassHoldover in holdover from it, ClockClassDefault for a
-	// free-running clock (local reference or unsynchronised).
+	// ClockClass: ClockClassLocked while locked to a source,
+	// ClockClassHoldover in holdover from it within specification, the
+	// configured degraded class (52, 187, 140, 150 or 160) out of it,
+	// ClockClassDefault while still locking and for a free-running clock
+	// (local reference or unsynchronised).
 	ClockClass ClockClass
 	// ClockAccuracy is the smallest clockAccuracy code covering the error
 	// bound when the state was built (ClockAccuracyFor of ErrorBound grown
@@ -99,11 +103,12 @@ type SyncState struct {
 	// TimeTraceable and FrequencyTraceable are PTP's timeTraceable and
 	// frequencyTraceable flags: the time (the frequency) is traceable to a
 	// primary reference. Rule: true while locked to a selected source and
-	// in holdover from one (holdover within specification keeps
-	// traceability, as telecom grandmasters do at clockClass 7); false for
-	// a local reference and when unsynchronised. Both always move
-	// together: the engine disciplines phase and frequency to the same
-	// source.
+	// in holdover from one within specification (as telecom grandmasters
+	// do at clockClass 7); false while locking, out of specification, for
+	// a local reference and when unsynchronised. They move together (the
+	// engine disciplines phase and frequency to the same source), except
+	// out of specification at G.8275.1 classes 140 and 150, which keep
+	// frequencyTraceable by definition.
 	TimeTraceable      bool
 	FrequencyTraceable bool
 	// UTCOffset is TAI − UTC in seconds, PTP's currentUtcOffset: PTP

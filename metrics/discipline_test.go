@@ -72,11 +72,12 @@ gnomon_clock_skew_ratio 4e-08
 # HELP gnomon_clock_steps_total Steps of the disciplined clock by the makestep policy.
 # TYPE gnomon_clock_steps_total counter
 gnomon_clock_steps_total 1
-# HELP gnomon_clock_sync_mode 1 for the discipline's current mode (unsynchronised, locked, holdover, local), 0 for the others.
+# HELP gnomon_clock_sync_mode 1 for the discipline's current mode (unsynchronised, locking, locked, holdover, local), 0 for the others.
 # TYPE gnomon_clock_sync_mode gauge
 gnomon_clock_sync_mode{mode="holdover"} 0
 gnomon_clock_sync_mode{mode="local"} 0
 gnomon_clock_sync_mode{mode="locked"} 1
+gnomon_clock_sync_mode{mode="locking"} 0
 gnomon_clock_sync_mode{mode="unsynchronised"} 0
 # HELP gnomon_clock_updates_total Clock updates (servo decisions applied).
 # TYPE gnomon_clock_updates_total counter

@@ -174,7 +174,7 @@ func NewCollector(src Sources) *Collector {
 		clkLeapSteps: d("gnomon_clock_leap_steps_total", "Leap seconds carried out on the disciplined clock."),
 		clkUpdates:   d("gnomon_clock_updates_total", "Clock updates (servo decisions applied)."),
 		clkMode: d("gnomon_clock_sync_mode",
-			"1 for the discipline's current mode (unsynchronised, locked, holdover, local), 0 for the others.", "mode"),
+			"1 for the discipline's current mode (unsynchronised, locking, locked, holdover, local), 0 for the others.", "mode"),
 		discSamples: d("gnomon_discipline_samples_total", "Source samples handed to the discipline engine."),
 		discDropped: d("gnomon_discipline_samples_dropped_total",
 			"Source samples dropped because the discipline goroutine's queue was full."),

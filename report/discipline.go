@@ -37,7 +37,8 @@ type Served struct {
 }
 
 // SyncMode is the discipline's synchronisation mode (clock/engine's Mode;
-// the package doc of clock/engine says what each means).
+// the package doc of clock/engine says what each means). Values are
+// stable: a new mode is added at the end.
 type SyncMode uint8
 
 const (
@@ -45,10 +46,11 @@ const (
 	SyncLocked
 	SyncHoldover
 	SyncLocal
+	SyncLocking  // a source selected, the servo not yet converged
 	NumSyncModes // number of modes, for label sets
 )
 
-var syncModeNames = [NumSyncModes]string{"unsynchronised", "locked", "holdover", "local"}
+var syncModeNames = [NumSyncModes]string{"unsynchronised", "locked", "holdover", "local", "locking"}
 
 // String returns the stable snake_case name (metric labels, logs).
 func (m SyncMode) String() string {
@@ -119,6 +121,12 @@ type Tracking struct {
 	// Servo names the servo; ServoLocked is its lock state.
 	Servo       string
 	ServoLocked bool
+	// ClockClass is the PTP clockClass published (6 locked, 7 holdover
+	// within specification, the configured degraded class out of it, 248
+	// locking or free-running); HoldoverOutOfSpec is true in holdover past
+	// its specification.
+	ClockClass        clock.ClockClass
+	HoldoverOutOfSpec bool
 	// Counters since start: clock updates (servo decisions applied),
 	// makestep steps (LastStep the latest, positive forward), leap seconds
 	// carried out, samples the servo discarded.
@@ -127,6 +135,14 @@ type Tracking struct {
 	LastStep  time.Duration
 	LeapSteps uint64
 	Discarded uint64
+	// Holdover counters since start: entries into holdover, departures
+	// from its specification, and sources returning during holdover by
+	// how the clock was brought back (slewed, or stepped: also counted in
+	// Steps).
+	HoldoverEntries    uint64
+	HoldoverOutOfSpecs uint64
+	RecoveriesSlewed   uint64
+	RecoveriesStepped  uint64
 }
 
 // SourceMode is chronyc sources' first column.

@@ -8,7 +8,8 @@ func TestNames(t *testing.T) {
 	}{
 		{SyncUnsynchronised.String(), "unsynchronised"},
 		{SyncLocal.String(), "local"},
-		{NumSyncModes.String(), "mode(4)"},
+		{SyncLocking.String(), "locking"},
+		{NumSyncModes.String(), "mode(5)"},
 		{StateUnusable.String(), "unusable"},
 		{StateSelected.String(), "selected"},
 		{NumSourceStates.String(), "state(6)"},

@@ -40,7 +40,7 @@ func WriteText(w io.Writer, r *Result) error {
 	fmt.Fprintf(&b, "error bound:         %d violations, min margin %s, max |TE|/bound %.3f\n",
 		r.BoundViolations, fmtD(r.MinBoundMargin), r.MaxBoundRatio)
 	fmt.Fprintf(&b, "time per mode:      ")
-	for _, m := range []string{"unsynchronised", "locked", "holdover", "local"} {
+	for _, m := range []string{"unsynchronised", "locking", "locked", "holdover", "local"} {
 		if d, ok := r.ModeTime[m]; ok {
 			fmt.Fprintf(&b, " %s %s (max |TE| %s)", m, fmtT(d), fmtD(r.ModeMaxTE[m]))
 		}

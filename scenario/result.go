@@ -39,7 +39,7 @@ type Point struct {
 // Event is one entry of the run's timeline (true time since start).
 type Event struct {
 	T      time.Duration `json:"t"`
-	Kind   string        `json:"kind"` // step, source, mode, leap
+	Kind   string        `json:"kind"` // step, source, mode, leap, holdover (out of specification), recovery
 	Source string        `json:"source,omitempty"`
 	From   string        `json:"from,omitempty"`
 	To     string        `json:"to,omitempty"`
@@ -156,6 +156,14 @@ func (c *recorder) ModeChanged(_ time.Time, from, to engine.Mode, source string)
 
 func (c *recorder) LeapScheduled(_ time.Time, leap clock.Leap, at time.Time) {
 	c.events = append(c.events, Event{T: c.at(), Kind: "leap", To: leap.String(), LeapAt: at})
+}
+
+func (c *recorder) HoldoverOutOfSpec(_ time.Time, source string, _ time.Duration, class clock.ClockClass) {
+	c.events = append(c.events, Event{T: c.at(), Kind: "holdover", Source: source, To: class.String()})
+}
+
+func (c *recorder) Recovered(_ time.Time, source string, how engine.Recovery, _, _ time.Duration) {
+	c.events = append(c.events, Event{T: c.at(), Kind: "recovery", Source: source, To: how.String()})
 }
 
 func (c *recorder) record(r *runner) {

@@ -90,7 +90,7 @@ func modeClass(m report.SyncMode) string {
 	switch m {
 	case report.SyncLocked:
 		return "good"
-	case report.SyncHoldover, report.SyncLocal:
+	case report.SyncLocking, report.SyncHoldover, report.SyncLocal:
 		return "warn"
 	}
 	return "bad"

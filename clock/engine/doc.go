@@ -44,19 +44,58 @@
 //
 // # Modes (Status.Mode, SyncState)
 //
+// free-run (unsynchronised or local) → locking → locked → holdover
+// (within specification → out of it) → free-run; an update during
+// holdover recovers to locking or locked.
+//
 //   - unsynchronised: nothing ever selected (or holdover expired) and no
 //     local fallback: LI=3, stratum 16 (servers put 0 on the wire),
 //     clock.ClockClassDefault (248).
-//   - locked: the servo has made a clock update within Holdover.After
-//     (default three poll intervals of the peer, at least 16 s). Stratum = peer + 1,
-//     reference ID of the peer, reference time = last update,
-//     clock.ClockClassLocked (6).
+//   - locking: a source is selected and the servo updates the clock, but
+//     its offset has not yet been within Lock.Threshold (100 µs) for
+//     Lock.Updates (4) consecutive updates (linuxptp's
+//     servo_offset_threshold / servo_num_offset_values). Served exactly
+//     as locked (stratum = peer + 1, the peer's reference ID: chrony's
+//     clients expect them as soon as a source is selected) except for
+//     PTP: clockClass 248, nothing traceable. 248 and not a
+//     holdover-out-of-specification class because the clock has not been
+//     locked, which those classes say it was (G.8275.1: a T-GM is at 248
+//     until locked). A makestep, or Lock.Updates consecutive offsets
+//     beyond the threshold, brings a locked engine back here.
+//   - locked: the lock criterion holds and the servo has made a clock
+//     update within Holdover.After (default three poll intervals of the
+//     peer, at least 16 s). Stratum = peer + 1, reference ID of the peer
+//     (a reference clock's own: "GPS", "PPS", "PHC" at stratum 1),
+//     reference time = last update, clock.ClockClassLocked (6).
 //   - holdover: no update for Holdover.After: the clock keeps the last
 //     frequency estimate (the servo's phase slew is removed), the state
-//     keeps the last reference time so that root dispersion and error
-//     bound grow at DispersionRate, clock.ClockClassHoldover (7). After
-//     Holdover.Duration more the engine degrades to local or
+//     keeps the last reference time, and root dispersion and error bound
+//     grow at Holdover.StabilityPPB (default MaxClockErrorPPB) plus the
+//     estimate's uncertainty, plus ½·Holdover.WanderPPBPerHour·t² (t from
+//     the last update; published as the secant slope to the next tick, so
+//     the linear SyncState covers it). The state is re-based at the entry
+//     so that the bound is continuous there. Within specification
+//     (Holdover.InSpec from the start of holdover, default all of it, and
+//     the bound ≤ Holdover.InSpecErrorBound if set): clockClass 7,
+//     stratum kept. Past it: Holdover.OutOfSpecClass (52 by default; 187,
+//     or G.8275.1's 140/150/160), timeTraceable off (frequencyTraceable
+//     kept only at 140/150, which claim a physical-layer frequency
+//     reference), stratum max(stratum + OutOfSpecStratumAdd,
+//     OutOfSpecStratum) ≤ 15. A holdover entered while still locking is
+//     out of specification from its start at class 248. After
+//     Holdover.Duration (from its start) the engine degrades to local or
 //     unsynchronised.
+//   - recovery: the first update during holdover slews the clock when
+//     the combined offset is within Holdover.RecoverySlewLimit (default
+//     the makestep threshold): locked at once if it is also within
+//     Lock.Threshold, else locking. Beyond the limit the update steps the
+//     clock by it, as chronyc makestep does, when steps are allowed at all
+//     (Policy.StepThreshold > 0; a recovery is a new acquisition, so
+//     StepLimit's count does not apply), and the engine is locking.
+//     EventSink.Recovered reports it; Status counts RecoveriesSlewed and
+//     RecoveriesStepped (and HoldoverEntries, HoldoverOutOfSpecs). An
+//     update after holdover has expired (free-run) is no recovery: the
+//     servo restarts and slews, as before.
 //   - local: chrony's `local stratum N`: with no source, serve the clock
 //     as it is at stratum N, reference ID 127.127.1.1,
 //     clock.ClockClassDefault (248).
@@ -66,9 +105,10 @@
 // says clock.TimeSourceNTP for NTP upstreams; a source that does not say is
 // published as clock.TimeSourceOther), ClockAccuracy = clock.ClockAccuracyFor
 // the error bound grown to the instant the state is built (so in holdover
-// it worsens from tick to tick), TimeTraceable and FrequencyTraceable set:
-// holdover within Holdover.Duration counts as within specification, as a
-// telecom grandmaster's clockClass 7 does. Local and unsynchronised: the
+// it worsens from tick to tick), TimeTraceable and FrequencyTraceable set
+// while locked and in holdover within specification, as a telecom
+// grandmaster's clockClass 7 does (not while locking or out of
+// specification, see above). Local and unsynchronised: the
 // clock runs free, so TimeSourceInternalOscillator, ClockAccuracyUnknown
 // (a local reference declares its bound, it does not measure it) and
 // nothing traceable. OffsetScaledLogVariance is clock.VarianceNotComputed
@@ -81,7 +121,8 @@
 // |offset|, so this is conservative). It grows at DispersionRate =
 // MaxClockErrorPPB + the frequency uncertainty (the Kalman servo's σ, or
 // for other servos the spread of the recent frequency corrections) per
-// second after the reference time; ErrorBoundAt evaluates it.
+// second after the reference time (in holdover, the holdover rate above);
+// ErrorBoundAt evaluates it.
 //
 // # Leap seconds
 //

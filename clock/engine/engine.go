@@ -33,7 +33,12 @@ type Engine struct {
 	steer steerLog
 
 	mode         Mode
-	everLocked   bool
+	everUpdated  bool // a clock update has been made (locking or locked since)
+	lockMet      bool // Config.Lock's criterion holds: locked, not locking
+	inLock       int  // consecutive updates within Lock.Threshold
+	outLock      int  // consecutive updates beyond it
+	holdStart    time.Time
+	holdInSpec   bool          // in holdover within its specification
 	resync       bool          // the servo must be rebuilt at the next update
 	stepNext     bool          // MakeStep: the next update steps
 	waitUntil    time.Time     // until then, select only when every source has a sample (StartupWait)
@@ -48,6 +53,8 @@ type Engine struct {
 	meanInterval float64 // EWMA of the update interval, s
 
 	updates, steps, discarded, leapSteps uint64
+	holdovers, outOfSpecs                uint64
+	recSlewed, recStepped                uint64
 	lastStep                             time.Duration
 	stepped                              time.Duration // sum of every step made, leaps included
 
@@ -86,15 +93,27 @@ func (s *source) addr() netip.Addr {
 	return s.cfg.Addr
 }
 
+// refClockID is the source's reference-clock ID: SourceConfig.RefClockID,
+// or for a source without an address whose report says stratum 0 the
+// reference ID it reports (a driver that names itself "GPS", "PPS" or
+// "PHC" only in its Report). 0 for an NTP server.
+func (s *source) refClockID() uint32 {
+	if s.cfg.RefClockID != 0 {
+		return s.cfg.RefClockID
+	}
+	if !s.addr().IsValid() && s.last.Usable && s.last.Stratum == 0 {
+		return s.last.RefID
+	}
+	return 0
+}
+
 // New returns an engine steering clk and publishing to cell. It publishes
 // the unsynchronised state (or the local one) at once.
 func New(cfg Config, clk clock.Steerable, cell *clock.StateCell) (*Engine, error) {
 	if clk == nil || cell == nil {
 		return nil, errors.New("engine: nil clock or state cell")
 	}
-	if cfg.Holdover.Duration == 0 {
-		cfg.Holdover.Duration = DefaultHoldoverDuration
-	}
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("engine config: %w", err)
 	}
@@ -250,6 +269,12 @@ func (e *Engine) Tick() (next time.Time, err error) {
 		// Republish exactly when the smear ends (reference ID).
 		next = e.smear.end()
 	}
+	if h := &e.cfg.Holdover; e.mode == ModeHoldover && e.holdInSpec && h.InSpec < h.Duration {
+		// Leave the specification on time (clockClass).
+		if end := e.holdStart.Add(h.InSpec); end.After(now) && end.Before(next) {
+			next = end
+		}
+	}
 	return next, nil
 }
 
@@ -290,7 +315,7 @@ func (e *Engine) selectAt(now time.Time) {
 		r := s.rep.Report(now)
 		s.last = r
 		e.cands = append(e.cands, selection.Candidate{
-			ID: s.cfg.ID, Addr: s.addr(), RefClockID: s.cfg.RefClockID,
+			ID: s.cfg.ID, Addr: s.addr(), RefClockID: s.refClockID(),
 			Offset: e.steer.refer(r.Offset, r.SampleTime, now, fhat),
 			Delay:  r.Delay, Dispersion: r.Dispersion, Jitter: r.Jitter,
 			RootDelay: r.RootDelay, RootDispersion: r.RootDispersion,
@@ -336,6 +361,20 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		return fmt.Errorf("engine: read clock frequency: %w", err)
 	}
 	iv := pollInterval(src.last.Poll)
+	// A source back during holdover: within RecoverySlewLimit the clock is
+	// slewed (the fresh servo below may not step), beyond it stepped if
+	// steps are allowed at all.
+	recovering := e.mode == ModeHoldover
+	held := now.Sub(e.holdStart)
+	stepNow := e.stepNext || recovering && e.cfg.Policy.StepThreshold > 0 &&
+		e.res.Offset.Abs() > e.cfg.Holdover.RecoverySlewLimit
+	// The oscillator's frequency estimate for a step, taken from the servo
+	// that made it (a fresh one below knows nothing yet); before the first
+	// update, the clock's frequency.
+	fEst := f
+	if e.updates > 0 {
+		fEst = e.freqEstimate()
+	}
 	if e.srv == nil || e.resync {
 		// First update, or the first after holdover: the engine set the
 		// clock's frequency behind the old servo's back, so a fresh servo
@@ -354,17 +393,14 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		e.resync = false
 	}
 	var d servo.Decision
-	if e.stepNext {
-		// chronyc makestep: this update steps by the selection's combined
-		// offset (clock-filtered, not one sample's) and sets the
-		// oscillator's frequency estimate (the slew that was correcting
-		// the offset is done by the step); the servo restarts from it at
-		// the next update.
+	if stepNow {
+		// chronyc makestep, or a recovery beyond the slew limit: this
+		// update steps by the selection's combined offset
+		// (clock-filtered, not one sample's) and sets the oscillator's
+		// frequency estimate (the slew that was correcting the offset is
+		// done by the step); the servo restarts from it at the next
+		// update.
 		e.stepNext, e.resync = false, true
-		fEst := f // no estimate before the first update: keep the clock's frequency
-		if e.updates > 0 {
-			fEst = e.freqEstimate()
-		}
 		d = servo.Decision{Action: servo.ActionStep, Step: e.res.Offset, FreqPPB: fEst}
 	} else {
 		d = e.srv.Sample(servo.Measurement{Offset: s.Offset, Delay: s.Delay, Local: s.Local})
@@ -377,7 +413,8 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		return fmt.Errorf("engine: %w", err)
 	}
 	at := now
-	if d.Action == servo.ActionStep && d.Step != 0 {
+	stepped := d.Action == servo.ActionStep && d.Step != 0
+	if stepped {
 		e.steer.step(now, d.Step)
 		at = now.Add(d.Step)
 		e.steps++
@@ -406,9 +443,24 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 	e.updates++
 	e.lastUpdate = at
 	e.peerInterval = iv
-	e.everLocked = true
+	e.everUpdated = true
 
 	r := &e.res
+	if recovering {
+		how := RecoverySlew
+		if stepped {
+			how = RecoveryStep
+			e.recStepped++
+		} else {
+			e.recSlewed++
+		}
+		e.sink.Recovered(now, r.Peer, how, r.Offset, held)
+		if !stepped && e.cfg.Lock.Threshold >= 0 && r.Offset.Abs() > e.cfg.Lock.Threshold {
+			// Slewing out more than the lock threshold: locking again.
+			e.resetLock()
+		}
+	}
+	e.updateLock(r.Offset, stepped)
 	off := r.Offset
 	if off < 0 {
 		off = -off
@@ -432,9 +484,44 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		FrequencyTraceable:      true,
 		Source:                  r.Peer,
 	}
-	e.setMode(at, ModeLocked)
+	e.setMode(at, e.syncedMode())
 	return e.kernelSynced(true)
 }
+
+// syncedMode is the mode while updates arrive: locked once Config.Lock's
+// criterion holds, locking until then.
+func (e *Engine) syncedMode() Mode {
+	if e.lockMet {
+		return ModeLocked
+	}
+	return ModeLocking
+}
+
+// updateLock applies Config.Lock after an update with combined offset
+// off: Updates consecutive offsets within Threshold lock, as many beyond
+// it unlock, and a step starts over (the step shows the clock was off).
+func (e *Engine) updateLock(off time.Duration, stepped bool) {
+	lc := e.cfg.Lock
+	switch {
+	case lc.Threshold < 0:
+		e.lockMet = true
+		return
+	case stepped:
+		e.resetLock()
+		return
+	case off.Abs() <= lc.Threshold:
+		e.inLock, e.outLock = e.inLock+1, 0
+	default:
+		e.inLock, e.outLock = 0, e.outLock+1
+	}
+	if !e.lockMet && e.inLock >= lc.Updates {
+		e.lockMet = true
+	} else if e.lockMet && e.outLock >= lc.Updates {
+		e.lockMet = false
+	}
+}
+
+func (e *Engine) resetLock() { e.lockMet, e.inLock, e.outLock = false, 0, 0 }
 
 // timeSource is the PTP timeSource of the source with the given ID
 // (clock.TimeSourceOther when it did not say).
@@ -457,31 +544,115 @@ func (e *Engine) holdoverAfter() time.Duration {
 	return max(3*e.peerInterval, 16*time.Second)
 }
 
-// evaluateMode moves between locked, holdover, local and unsynchronised
-// according to the age of the last update.
+// evaluateMode moves between locking/locked, holdover (in and out of
+// specification), local and unsynchronised according to the age of the
+// last update.
 func (e *Engine) evaluateMode(now time.Time) {
 	age := now.Sub(e.lastUpdate)
 	after := e.holdoverAfter()
 	want := ModeUnsynchronised
 	switch {
-	case e.everLocked && age <= after:
-		want = ModeLocked
-	case e.everLocked && e.cfg.Holdover.Duration > 0 && age <= after+e.cfg.Holdover.Duration:
+	case e.everUpdated && age <= after:
+		want = e.syncedMode()
+	case e.everUpdated && e.cfg.Holdover.Duration > 0 && age <= after+e.cfg.Holdover.Duration:
 		want = ModeHoldover
 	case e.cfg.Local != nil:
 		want = ModeLocal
 	}
-	if want == ModeHoldover && e.mode != ModeHoldover {
-		// Keep the frequency, drop the servo's phase slew: there is no
-		// phase measurement left to slew out.
-		f := e.freqEstimate()
-		if err := e.clk.AdjustFrequency(f); err == nil {
-			e.steer.setFreq(now, f)
-			e.resync = true
-		}
-		e.base.DispersionRate = e.dispersionRate()
+	switch {
+	case want == ModeHoldover && e.mode != ModeHoldover:
+		e.enterHoldover(now, e.lastUpdate.Add(after))
+	case want == ModeUnsynchronised || want == ModeLocal:
+		// Free-running: the next source must lock afresh.
+		e.resetLock()
 	}
 	e.setMode(now, want)
+	if e.mode == ModeHoldover {
+		e.checkSpec(now)
+	}
+}
+
+// enterHoldover keeps the frequency, drops the servo's phase slew (there
+// is no phase measurement left to slew out) and makes the error bound grow
+// at the holdover rate from now on: the base state is re-based so that
+// its bound is continuous at now while RefTime stays the last update.
+func (e *Engine) enterHoldover(now, start time.Time) {
+	f := e.freqEstimate()
+	if err := e.clk.AdjustFrequency(f); err == nil {
+		e.steer.setFreq(now, f)
+		e.resync = true
+	}
+	rHold := (e.cfg.Holdover.StabilityPPB + e.skew()) * 1e-9
+	if age := now.Sub(e.base.RefTime); age > 0 {
+		adj := time.Duration((e.base.DispersionRate - rHold) * float64(age))
+		// Clamped at 0, which only makes the bound larger.
+		e.base.RootDispersion = max(0, e.base.RootDispersion+adj)
+		e.base.ErrorBound = max(0, e.base.ErrorBound+adj)
+	}
+	e.base.DispersionRate = rHold
+	e.holdovers++
+	e.holdStart = start
+	// Holdover is within specification only if the clock was locked: a
+	// servo still converging has no specification to hold.
+	e.holdInSpec = e.lockMet
+}
+
+// wanderRate is Holdover.WanderPPBPerHour in s/s².
+func (e *Engine) wanderRate() float64 { return e.cfg.Holdover.WanderPPBPerHour * 1e-9 / 3600 }
+
+// holdoverBound is the holdover error bound at now: the base bound grown
+// at the holdover rate plus ½·wander·age², age from the last update.
+func (e *Engine) holdoverBound(now time.Time) time.Duration {
+	age := max(now.Sub(e.base.RefTime).Seconds(), 0)
+	return e.base.ErrorBound + time.Duration((e.base.DispersionRate*age+0.5*e.wanderRate()*age*age)*1e9)
+}
+
+// holdoverRate is the DispersionRate published in holdover at now: the
+// linear rate, plus the wander term's secant slope up to the next tick
+// (SyncState grows linearly; the slope to now + TickInterval keeps the
+// quadratic bound covered until the next state is published).
+func (e *Engine) holdoverRate(now time.Time) float64 {
+	w := e.wanderRate()
+	if w == 0 {
+		return e.base.DispersionRate
+	}
+	age := max(now.Sub(e.base.RefTime).Seconds(), 0) + e.cfg.TickInterval.Seconds()
+	return e.base.DispersionRate + 0.5*w*age
+}
+
+// checkSpec ends holdover within specification after Holdover.InSpec or
+// once the bound exceeds Holdover.InSpecErrorBound.
+func (e *Engine) checkSpec(now time.Time) {
+	if !e.holdInSpec {
+		return
+	}
+	h := &e.cfg.Holdover
+	b := e.holdoverBound(now)
+	// InSpec ≥ Duration: all of holdover is within specification (by
+	// time), up to and including its last instant.
+	byTime := h.InSpec < h.Duration && now.Sub(e.holdStart) >= h.InSpec
+	if !byTime && (h.InSpecErrorBound == 0 || b <= h.InSpecErrorBound) {
+		return
+	}
+	e.holdInSpec = false
+	e.outOfSpecs++
+	e.sink.HoldoverOutOfSpec(now, e.base.Source, b, h.OutOfSpecClass)
+}
+
+// outOfSpec sets the quality of holdover out of specification: the
+// configured class (248 for a holdover that began while still locking),
+// nothing traceable but the frequency at G.8275.1 classes 140 and 150,
+// and the degraded stratum.
+func (e *Engine) outOfSpec(st *clock.SyncState) {
+	h := &e.cfg.Holdover
+	cl := h.OutOfSpecClass
+	if !e.lockMet {
+		cl = clock.ClockClassDefault
+	}
+	st.ClockClass = cl
+	st.TimeTraceable = false
+	st.FrequencyTraceable = cl == clock.ClockClassHoldoverCat1 || cl == clock.ClockClassHoldoverCat2
+	st.Stratum = min(15, max(st.Stratum+h.OutOfSpecStratumAdd, h.OutOfSpecStratum))
 }
 
 func (e *Engine) setMode(now time.Time, m Mode) {
@@ -499,6 +670,9 @@ func (e *Engine) setMode(now time.Time, m Mode) {
 	}
 	e.sink.ModeChanged(now, e.mode, m, src)
 	e.mode = m
+	if m != ModeHoldover {
+		e.holdStart, e.holdInSpec = time.Time{}, false
+	}
 	if m == ModeUnsynchronised || m == ModeLocal {
 		// Errors surface at the next update or leap check; the mode
 		// change itself is not undone.
@@ -510,11 +684,23 @@ func (e *Engine) setMode(now time.Time, m Mode) {
 func (e *Engine) state(now time.Time) *clock.SyncState {
 	var st *clock.SyncState
 	switch e.mode {
-	case ModeLocked, ModeHoldover:
+	case ModeLocked, ModeLocking, ModeHoldover:
 		b := e.base
 		st = &b
-		if e.mode == ModeHoldover {
-			st.ClockClass = clock.ClockClassHoldover
+		switch e.mode {
+		case ModeLocking:
+			// Served as locked (NTP clients get stratum and reference
+			// ID at once, as from chronyd), but PTP claims nothing yet:
+			// 248, as a G.8275.1 T-GM before it is locked.
+			st.ClockClass = clock.ClockClassDefault
+			st.TimeTraceable, st.FrequencyTraceable = false, false
+		case ModeHoldover:
+			st.DispersionRate = e.holdoverRate(now)
+			if e.holdInSpec {
+				st.ClockClass = clock.ClockClassHoldover
+			} else {
+				e.outOfSpec(st)
+			}
 		}
 		// The bound as it is now: in holdover the accuracy worsens from
 		// one published state to the next.
@@ -566,6 +752,10 @@ func (e *Engine) buildStatus(now time.Time, st *clock.SyncState) *Status {
 		Leap:           st.Leap, TAIOffset: e.tai, TAIOffsetValid: e.taiValid,
 		Updates: e.updates, Steps: e.steps, LastStep: e.lastStep,
 		Discarded: e.discarded, LeapSteps: e.leapSteps,
+		ClockClass: st.ClockClass, HoldoverStart: e.holdStart,
+		HoldoverOutOfSpec: e.mode == ModeHoldover && !e.holdInSpec,
+		HoldoverEntries:   e.holdovers, HoldoverOutOfSpecs: e.outOfSpecs,
+		RecoveriesSlewed: e.recSlewed, RecoveriesStepped: e.recStepped,
 	}
 	if e.leapArmed != clock.LeapNone {
 		s.LeapAt = e.leapAt
@@ -596,7 +786,7 @@ func (e *Engine) buildStatus(now time.Time, st *clock.SyncState) *Status {
 	for i, src := range e.srcs {
 		r := src.last
 		ss := SourceStatus{
-			ID: src.cfg.ID, Addr: src.addr(), RefClockID: src.cfg.RefClockID, Options: src.cfg.Options, Usable: r.Usable,
+			ID: src.cfg.ID, Addr: src.addr(), RefClockID: src.refClockID(), Options: src.cfg.Options, Usable: r.Usable,
 			Stratum: r.Stratum, RefID: r.RefID, Leap: r.Leap, Poll: r.Poll, Reach: r.Reach,
 			RootDelay: r.RootDelay, RootDispersion: r.RootDispersion,
 			Delay: r.Delay, Dispersion: r.Dispersion, Jitter: r.Jitter,

@@ -32,9 +32,10 @@ type world struct {
 	e       *Engine
 	src     *fakeSrc
 	id      int
-	leap    clock.Leap // LI the server announces
-	leapAt  time.Time  // true time of an inserted leap (zero: none)
-	silent  bool       // the server stopped answering
+	leap    clock.Leap    // LI the server announces
+	leapAt  time.Time     // true time of an inserted leap (zero: none)
+	silent  bool          // the server stopped answering
+	shift   time.Duration // added to the server's time (a phase error of the clock's own)
 	counter *Counters
 	rd      clock.Clock // what the engine reads (clk, or a wrapper of it)
 }
@@ -88,7 +89,7 @@ func (w *world) second() {
 	}
 	if !w.silent {
 		local := w.rd.Now()
-		off := w.utc(w.tl.Now()).Sub(local)
+		off := w.utc(w.tl.Now()).Add(w.shift).Sub(local)
 		li := w.leap
 		if !w.leapAt.IsZero() && !w.tl.Now().Before(w.leapAt) {
 			li = clock.LeapNone // servers stop announcing at the leap

@@ -13,15 +13,18 @@ import (
 // Mode is the engine's synchronisation mode (see the package doc).
 type Mode uint8
 
+// The values are stable (metric label sets iterate over them): a new mode
+// is added at the end.
 const (
 	ModeUnsynchronised Mode = iota
 	ModeLocked
 	ModeHoldover
 	ModeLocal
-	NumModes // number of modes, for counter arrays
+	ModeLocking // a source selected, the servo not yet converged (Config.Lock)
+	NumModes    // number of modes, for counter arrays
 )
 
-var modeNames = [NumModes]string{"unsynchronised", "locked", "holdover", "local"}
+var modeNames = [NumModes]string{"unsynchronised", "locked", "holdover", "local", "locking"}
 
 // String returns a stable snake_case name (logs, metric labels, JSON).
 func (m Mode) String() string {
@@ -55,6 +58,31 @@ func (r StepReason) String() string {
 // MarshalText makes step reasons readable in JSON.
 func (r StepReason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
+// Recovery says how the clock was brought back when a source returned
+// during holdover.
+type Recovery uint8
+
+const (
+	// RecoverySlew: |offset| ≤ Holdover.RecoverySlewLimit (or steps are
+	// not allowed): the servo slews it out.
+	RecoverySlew Recovery = iota
+	// RecoveryStep: beyond the limit, the clock was stepped.
+	RecoveryStep
+)
+
+func (r Recovery) String() string {
+	switch r {
+	case RecoverySlew:
+		return "slew"
+	case RecoveryStep:
+		return "step"
+	}
+	return fmt.Sprintf("recovery(%d)", uint8(r))
+}
+
+// MarshalText makes recoveries readable in JSON.
+func (r Recovery) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
 // EventSink receives the engine's state changes: the things worth a log
 // line and a counter. It is called on the engine's goroutine and must not
 // block; nothing is reported per sample.
@@ -71,15 +99,25 @@ type EventSink interface {
 	// LeapScheduled: a leap second was armed to happen at local time at,
 	// or (leap = LeapNone) an armed leap was cancelled.
 	LeapScheduled(now time.Time, leap clock.Leap, at time.Time)
+	// HoldoverOutOfSpec: holdover from source left its specification
+	// (Holdover.InSpec or InSpecErrorBound), with the error bound then;
+	// the published clockClass is now class.
+	HoldoverOutOfSpec(now time.Time, source string, bound time.Duration, class clock.ClockClass)
+	// Recovered: an update from source arrived during holdover (which had
+	// lasted held) with combined offset `offset` (reference − local), and
+	// the clock was slewed or stepped by how.
+	Recovered(now time.Time, source string, how Recovery, offset, held time.Duration)
 }
 
 // NopSink discards events.
 type NopSink struct{}
 
-func (NopSink) Stepped(time.Time, time.Duration, StepReason)   {}
-func (NopSink) SourceSelected(time.Time, string, string)       {}
-func (NopSink) ModeChanged(time.Time, Mode, Mode, string)      {}
-func (NopSink) LeapScheduled(time.Time, clock.Leap, time.Time) {}
+func (NopSink) Stepped(time.Time, time.Duration, StepReason)                         {}
+func (NopSink) SourceSelected(time.Time, string, string)                             {}
+func (NopSink) ModeChanged(time.Time, Mode, Mode, string)                            {}
+func (NopSink) LeapScheduled(time.Time, clock.Leap, time.Time)                       {}
+func (NopSink) HoldoverOutOfSpec(time.Time, string, time.Duration, clock.ClockClass) {}
+func (NopSink) Recovered(time.Time, string, Recovery, time.Duration, time.Duration)  {}
 
 // Counters counts events; the metrics layer reads them at scrape time.
 type Counters struct {
@@ -89,6 +127,11 @@ type Counters struct {
 	// ModeEntries counts entries into each mode.
 	ModeEntries [NumModes]atomic.Uint64
 	LeapsArmed  atomic.Uint64
+	// HoldoverOutOfSpec counts holdovers that left their specification;
+	// Recoveries counts sources returning during holdover, by how the
+	// clock was brought back (RecoverySlew, RecoveryStep).
+	HoldoverOutOfSpec atomic.Uint64
+	Recoveries        [2]atomic.Uint64
 }
 
 // LogSink logs events with slog (Info for state changes, as STYLE.md asks)
@@ -154,4 +197,20 @@ func (s *LogSink) LeapScheduled(now time.Time, leap clock.Leap, at time.Time) {
 	}
 	s.c.LeapsArmed.Add(1)
 	s.info("leap second armed", slog.String("leap", leap.String()), slog.Time("at", at))
+}
+
+// HoldoverOutOfSpec implements EventSink.
+func (s *LogSink) HoldoverOutOfSpec(now time.Time, source string, bound time.Duration, class clock.ClockClass) {
+	s.c.HoldoverOutOfSpec.Add(1)
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, "holdover out of specification",
+		slog.String("source", source), slog.Duration("error_bound", bound), slog.Int("clock_class", int(class)))
+}
+
+// Recovered implements EventSink.
+func (s *LogSink) Recovered(now time.Time, source string, how Recovery, offset, held time.Duration) {
+	if int(how) < len(s.c.Recoveries) {
+		s.c.Recoveries[how].Add(1)
+	}
+	s.info("holdover recovered", slog.String("source", source), slog.String("recovery", how.String()),
+		slog.Duration("offset", offset), slog.Duration("holdover", held))
 }

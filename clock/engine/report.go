@@ -54,6 +54,9 @@ func (s *Status) TrackingReport(now time.Time) report.Tracking {
 		ErrorBound: ErrorBoundAt(&ss, now), DispersionRate: s.DispersionRate,
 		Servo: s.Servo, ServoLocked: s.ServoState == servo.StateLocked,
 		Updates: s.Updates, Steps: s.Steps, LastStep: s.LastStep, LeapSteps: s.LeapSteps, Discarded: s.Discarded,
+		ClockClass: s.ClockClass, HoldoverOutOfSpec: s.HoldoverOutOfSpec,
+		HoldoverEntries: s.HoldoverEntries, HoldoverOutOfSpecs: s.HoldoverOutOfSpecs,
+		RecoveriesSlewed: s.RecoveriesSlewed, RecoveriesStepped: s.RecoveriesStepped,
 	}
 	for i := range s.Sources {
 		if p := &s.Sources[i]; s.Peer != "" && p.ID == s.Peer {
@@ -156,6 +159,8 @@ func syncMode(m Mode) report.SyncMode {
 	switch m {
 	case ModeLocked:
 		return report.SyncLocked
+	case ModeLocking:
+		return report.SyncLocking
 	case ModeHoldover:
 		return report.SyncHoldover
 	case ModeLocal:

@@ -59,13 +59,30 @@ type Status struct {
 	// insertion, counting down to the end of the smear).
 	Smearing    bool
 	SmearOffset time.Duration
+	// ClockClass is the PTP clockClass published (SyncState.ClockClass);
+	// HoldoverOutOfSpec is true in holdover past its specification
+	// (Config.Holdover.InSpec, InSpecErrorBound) or entered while still
+	// locking; HoldoverStart is when the current holdover began (zero
+	// outside holdover).
+	ClockClass        clock.ClockClass
+	HoldoverOutOfSpec bool
+	HoldoverStart     time.Time
 	// Counters since start.
 	Updates   uint64 // clock updates (servo decisions applied)
 	Steps     uint64 // makestep steps
 	LastStep  time.Duration
 	Discarded uint64 // samples the servo discarded
 	LeapSteps uint64
-	Sources   []SourceStatus
+	// HoldoverEntries counts entries into holdover, HoldoverOutOfSpecs
+	// departures from its specification; RecoveriesSlewed and
+	// RecoveriesStepped count sources returning during holdover by how
+	// the clock was brought back (Config.Holdover.RecoverySlewLimit). A
+	// recovery step is also counted in Steps.
+	HoldoverEntries    uint64
+	HoldoverOutOfSpecs uint64
+	RecoveriesSlewed   uint64
+	RecoveriesStepped  uint64
+	Sources            []SourceStatus
 }
 
 // SourceStatus is one source's line in chronyc sources / sourcestats.

@@ -281,11 +281,12 @@ func TestMetricsOverAdapters(t *testing.T) {
 	}
 	c := metrics.NewCollector(metrics.Sources{Served: d, Discipline: d})
 	if err := testutil.CollectAndCompare(c, strings.NewReader(`
-# HELP gnomon_clock_sync_mode 1 for the discipline's current mode (unsynchronised, locked, holdover, local), 0 for the others.
+# HELP gnomon_clock_sync_mode 1 for the discipline's current mode (unsynchronised, locking, locked, holdover, local), 0 for the others.
 # TYPE gnomon_clock_sync_mode gauge
 gnomon_clock_sync_mode{mode="holdover"} 0
 gnomon_clock_sync_mode{mode="local"} 0
 gnomon_clock_sync_mode{mode="locked"} 0
+gnomon_clock_sync_mode{mode="locking"} 0
 gnomon_clock_sync_mode{mode="unsynchronised"} 1
 # HELP gnomon_clock_error_bound_seconds Bound on |disciplined clock − true time| at the scrape (+Inf when unsynchronised).
 # TYPE gnomon_clock_error_bound_seconds gauge
