@@ -92,8 +92,10 @@ func buildPHCSources(cfg *config.Config, clk source.Clock, ref *reference, log *
 			Options: selection.Options{Prefer: e.Prefer, NoSelect: e.NoSelect}, Logger: log}
 		var p *phc.PHC
 		if ref != nil && ref.follows(e) {
+			// The followed PHC is served under its receiver's reference
+			// ID (GPS): the served clock is that receiver's time.
 			p, pc.Follow, pc.TimeSource = ref.phc, ref.cell, clock.TimeSourceGNSS
-			pc.ID = "phc:" + ref.name
+			pc.ID, pc.RefID = "phc:"+ref.name, ref.cfg.GNSS.RefID
 		} else {
 			path, err := phcDevicePath(e.Device, e.Interface)
 			if err != nil {
