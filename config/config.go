@@ -246,7 +246,7 @@ func builtin() *Config {
 		Selection: Selection{MinSources: 1, MaxDistance: 3, MaxJitter: 1, MaxStratum: 14,
 			ReselectDist: 100e-6, StratumWeight: 1e-3, CombineLimit: 3},
 		Servo:    Servo{Name: ServoKalman, MakeStep: MakeStep{Threshold: 1e-3, Limit: 3}, MaxFreq: 500, MaxSlew: 500},
-		Holdover: Holdover{After: 0, Duration: 3600},
+		Holdover: Holdover{After: 0, Duration: 3600, OutOfSpecClass: 52, LockThreshold: 100e-6, LockUpdates: 4},
 		Leap: Leap{Table: "", Mode: LeapStep,
 			Smear: Smear{Wander: DefaultSmearWander, MaxFreq: DefaultSmearMaxFreq}},
 		Metrics: Metrics{Listen: "127.0.0.1:11124"},

@@ -147,6 +147,30 @@ type Holdover struct {
 	// Duration: seconds of holdover before falling back to local or
 	// unsynchronised (0 = no holdover).
 	Duration float64 `yaml:"duration"`
+	// StabilityPPB: the oscillator's stability in holdover, ppb (the
+	// error bound grows at it; 0 = the locked rate, 1000).
+	StabilityPPB float64 `yaml:"stability_ppb"`
+	// WanderPPBPerHour bounds the frequency drift in holdover (adds
+	// ½·w·t² to the bound); 0 = none.
+	WanderPPBPerHour float64 `yaml:"wander_ppb_per_hour"`
+	// InSpec: seconds of holdover at clockClass 7 (0 = all of duration);
+	// InSpecErrorBound ends it earlier when the error bound exceeds it
+	// (seconds, 0 = no such limit).
+	InSpec           float64 `yaml:"in_spec"`
+	InSpecErrorBound float64 `yaml:"in_spec_error_bound"`
+	// OutOfSpecClass: clockClass out of specification (52, 187, 140,
+	// 150 or 160); the stratum becomes max(stratum + add, floor).
+	OutOfSpecClass      int `yaml:"out_of_spec_class"`
+	OutOfSpecStratumAdd int `yaml:"out_of_spec_stratum_add"`
+	OutOfSpecStratum    int `yaml:"out_of_spec_stratum"`
+	// RecoverySlewLimit: a returning source's offset up to this (s) is
+	// slewed, beyond it stepped (0 = servo.makestep.threshold).
+	RecoverySlewLimit float64 `yaml:"recovery_slew_limit"`
+	// LockThreshold (s) and LockUpdates: locked (clockClass 6) after this
+	// many consecutive updates within the threshold (negative threshold:
+	// locked at the first update).
+	LockThreshold float64 `yaml:"lock_threshold"`
+	LockUpdates   int     `yaml:"lock_updates"`
 }
 
 // Leap configures leap seconds.
@@ -322,6 +346,37 @@ func (c *Config) validateDiscipline(bad func(key string, value any, format strin
 	}
 	if !(c.Holdover.Duration >= 0) || c.Holdover.Duration > 30*86400 {
 		bad("holdover.duration", c.Holdover.Duration, "must be 0 (none) … 2592000 seconds")
+	}
+	h := &c.Holdover
+	for _, v := range []struct {
+		key    string
+		v, max float64
+	}{{"holdover.stability_ppb", h.StabilityPPB, 1e6}, {"holdover.wander_ppb_per_hour", h.WanderPPBPerHour, 1e6},
+		{"holdover.in_spec", h.InSpec, 30 * 86400}, {"holdover.in_spec_error_bound", h.InSpecErrorBound, 3600},
+		{"holdover.recovery_slew_limit", h.RecoverySlewLimit, 3600}} {
+		if !(v.v >= 0) || v.v > v.max {
+			bad(v.key, v.v, "must be 0 … %g", v.max)
+		}
+	}
+	if h.InSpec > h.Duration && h.Duration > 0 {
+		bad("holdover.in_spec", h.InSpec, "longer than holdover.duration (%g)", h.Duration)
+	}
+	switch h.OutOfSpecClass {
+	case 52, 187, 140, 150, 160:
+	default:
+		bad("holdover.out_of_spec_class", h.OutOfSpecClass, "must be 52, 187, 140, 150 or 160")
+	}
+	if h.OutOfSpecStratumAdd < 0 || h.OutOfSpecStratumAdd > 15 {
+		bad("holdover.out_of_spec_stratum_add", h.OutOfSpecStratumAdd, "must be 0 … 15")
+	}
+	if h.OutOfSpecStratum < 0 || h.OutOfSpecStratum > 15 {
+		bad("holdover.out_of_spec_stratum", h.OutOfSpecStratum, "must be 0 (none) … 15")
+	}
+	if !(h.LockThreshold >= -1) || h.LockThreshold > 1 || h.LockThreshold == 0 {
+		bad("holdover.lock_threshold", h.LockThreshold, "must be > 0 and ≤ 1 second, or -1 (no gate)")
+	}
+	if h.LockUpdates < 1 || h.LockUpdates > 1000 {
+		bad("holdover.lock_updates", h.LockUpdates, "must be 1 … 1000")
 	}
 
 	c.validateLeap(ntps, bad)

@@ -45,6 +45,16 @@ func engineConfig(cfg *config.Config, precision int8, events engine.EventSink) (
 	if cfg.Holdover.Duration == 0 {
 		ec.Holdover.Duration = -1 // the engine's "disabled"
 	}
+	h := &cfg.Holdover
+	ec.Holdover.StabilityPPB, ec.Holdover.WanderPPBPerHour = h.StabilityPPB, h.WanderPPBPerHour
+	ec.Holdover.InSpec, ec.Holdover.InSpecErrorBound = secs(h.InSpec), secs(h.InSpecErrorBound)
+	ec.Holdover.OutOfSpecClass = clock.ClockClass(h.OutOfSpecClass)
+	ec.Holdover.OutOfSpecStratumAdd, ec.Holdover.OutOfSpecStratum = uint8(h.OutOfSpecStratumAdd), uint8(h.OutOfSpecStratum)
+	ec.Holdover.RecoverySlewLimit = secs(h.RecoverySlewLimit)
+	ec.Lock.Threshold, ec.Lock.Updates = secs(h.LockThreshold), h.LockUpdates
+	if h.LockThreshold < 0 {
+		ec.Lock.Threshold = -1
+	}
 	switch cfg.Leap.Mode {
 	case config.LeapSystem:
 		ec.LeapMode = engine.LeapModeSystem
