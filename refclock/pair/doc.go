@@ -36,6 +36,9 @@
 //     00:00:00 after that, and carries TAI − UTC across. On TAI the leap
 //     second is an ordinary second; on UTC its edge is labelled but yields
 //     no sample (VerdictLeapSecond). Deletions skip 23:59:59 likewise.
+//     A report marked TimeOfDay.Second60 that no earlier report announced
+//     (NMEA carries no announcement) ends the chain: its edge gets
+//     VerdictLeapSecond and no chain starts from it.
 //   - A new chain needs Config.Confirm consecutive consistent labels
 //     before its edges are accepted (default 3), so a single bad report
 //     after a start or a break cannot steer the clock.

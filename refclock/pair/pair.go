@@ -383,6 +383,9 @@ func (p *Pairer) continueChain(pe pendingEdge, r refclock.TimeOfDay) (l label, v
 				}
 				return want, 0, true
 			}
+			if r.Second60 {
+				return p.unexpectedSecond60(u, k)
+			}
 			l = label{unix: u + int64(k)}
 			p.start(pe, l, r)
 			return l, VerdictLabelJump, false
@@ -391,13 +394,27 @@ func (p *Pairer) continueChain(pe pendingEdge, r refclock.TimeOfDay) (l label, v
 		p.start(pe, l, r)
 		return l, VerdictIntervalMismatch, false
 	}
-	// No chain to continue: start one.
+	// No chain to continue: start one (not from a 23:59:60 that nothing
+	// announced).
+	if r.Second60 {
+		return p.unexpectedSecond60(u, k)
+	}
 	l = label{unix: u + int64(k)}
 	p.start(pe, l, r)
 	if !c.ok {
 		return l, VerdictUnconfirmed, false
 	}
 	return l, 0, true
+}
+
+// unexpectedSecond60 rejects an edge whose report names 23:59:60
+// (TimeOfDay.Second60: a receiver inserting a leap second no earlier report
+// announced, as NMEA never does): the chain ends, and the edge is labelled
+// 23:59:60 but yields no sample. Starting a chain from it would label it
+// 23:59:59, a second early.
+func (p *Pairer) unexpectedSecond60(u int64, k int) (label, Verdict, bool) {
+	p.chain = chain{}
+	return label{unix: u + int64(k), s60: true}, VerdictLeapSecond, false
 }
 
 // start begins a new chain at pe with label l, unless l is next to a

@@ -392,3 +392,52 @@ func TestLabelString(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// An unannounced 23:59:60 (NMEA's TimeOfDay.Second60, with no leap flag in
+// any report) is never taken for 23:59:59: its edge gets leap_second, the
+// chain restarts, and no accepted edge is off by a second.
+func TestUnannouncedSecond60(t *testing.T) {
+	p, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2016, 12, 31, 23, 59, 50, 0, time.UTC)
+	// True UTC seconds from 23:59:50: 10 ordinary, the leap second (shown
+	// as 23:59:59 with Second60), then 00:00:00 onwards.
+	labelOf := func(i int) (time.Time, bool) {
+		switch {
+		case i == 10:
+			return day.Add(9 * time.Second), true
+		case i > 10:
+			return day.Add(time.Duration(i-1) * time.Second), false
+		}
+		return day.Add(time.Duration(i) * time.Second), false
+	}
+	var outs []Outcome
+	for i := range 20 {
+		label, s60 := labelOf(i)
+		real := time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second) // realtime of the edge (any continuous scale)
+		outs = p.Edge(refclock.Edge{At: real, Seq: uint64(i + 1)}, real, outs[:0])
+		outs = p.TimeOfDay(refclock.TimeOfDay{UTC: label, Second60: s60, Received: real.Add(300 * time.Millisecond), Valid: true, Fix: refclock.Fix3D}, outs)
+		outs = p.Advance(real.Add(999*time.Millisecond), outs)
+		for _, o := range outs {
+			if !o.Verdict.Edge() {
+				continue
+			}
+			i := int(o.Edge.Seq) - 1
+			label, _ := labelOf(i)
+			if i == 10 && o.Verdict != VerdictLeapSecond {
+				t.Errorf("the 23:59:60 edge: %v, want leap_second", o.Verdict)
+			}
+			if o.Verdict == VerdictAccepted {
+				want := label
+				if o.Label.UTC != want || o.Label.Second60 {
+					t.Errorf("edge %d accepted with label %v, want %v", i, o.Label, want)
+				}
+			}
+		}
+	}
+	if c := p.Counts(); c[VerdictLeapSecond] != 1 || c[VerdictAccepted] < 12 {
+		t.Errorf("counts %v", c)
+	}
+}
