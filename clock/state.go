@@ -124,6 +124,13 @@ type SyncState struct {
 	// Source names the selected source for logs and status ("local", an
 	// address, "PHC0"...).
 	Source string
+	// Disrupted: the counter under the local clock was disrupted (a live
+	// migration or snapshot restore, announced by a VMClock device) and
+	// the discipline has not locked since (engine.Engine.Disrupt). The
+	// error bound then rests on an assumption about the disruption, not
+	// only on measurements; ClockBound readers are told so (status
+	// disrupted).
+	Disrupted bool
 }
 
 // RootDispersionAt returns the root dispersion grown to time now.

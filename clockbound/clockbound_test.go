@@ -164,6 +164,73 @@ func TestWriterStatus(t *testing.T) {
 	}
 }
 
+// A VMClock disruption: the segment carries the device's marker with
+// disruption_support 1 once one has been read; status disrupted, with the
+// served (widened) bound, while the served state or the VMClock source is
+// disrupted; the bound from before it is not extrapolated afterwards.
+func TestWriterDisruption(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shm0")
+	f := &fakeServed{}
+	mono := time.Duration(0)
+	var dis atomic.Pointer[Disruption]
+	w, err := Create(WriterConfig{Path: path, MaxDriftPPB: 50000, Served: f, Monotonic: func() time.Duration { return mono },
+		Disruption: func() (Disruption, bool) {
+			if d := dis.Load(); d != nil {
+				return *d, true
+			}
+			return Disruption{}, false
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	step := func(r report.Served, d *Disruption) Segment {
+		t.Helper()
+		mono += time.Second
+		f.r.Store(&r)
+		dis.Store(d)
+		if err := w.Update(); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Read(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	synced := report.Served{Synchronized: true, Source: "/dev/ptp0", ErrorBound: 40 * time.Microsecond}
+	widened := synced
+	widened.ErrorBound, widened.Disrupted = 1040*time.Microsecond, true
+	lost := report.Served{Synchronized: false}
+	for _, c := range []struct {
+		name    string
+		r       report.Served
+		d       *Disruption
+		st      Status
+		bound   time.Duration
+		support bool
+		marker  uint64
+	}{
+		{"no marker read yet", synced, nil, StatusSynchronized, 40 * time.Microsecond, false, 0},
+		{"marker read", synced, &Disruption{Marker: 100}, StatusSynchronized, 40 * time.Microsecond, true, 100},
+		// The source saw the new marker; the engine has not been told yet.
+		{"source disrupted first", synced, &Disruption{Marker: 101, Disrupted: true}, StatusDisrupted, 40 * time.Microsecond, true, 101},
+		{"engine disrupted", widened, &Disruption{Marker: 101, Disrupted: true}, StatusDisrupted, 1040 * time.Microsecond, true, 101},
+		{"source re-locked, engine not", widened, &Disruption{Marker: 101}, StatusDisrupted, 1040 * time.Microsecond, true, 101},
+		{"lost while disrupted", report.Served{Disrupted: true}, &Disruption{Marker: 101}, StatusDisrupted, 0, true, 101},
+		// The pre-disruption bound is forgotten: unknown, not free-running.
+		{"lost after it", lost, &Disruption{Marker: 101}, StatusUnknown, 0, true, 101},
+		{"re-locked", synced, &Disruption{Marker: 101}, StatusSynchronized, 40 * time.Microsecond, true, 101},
+		{"lost after re-lock", lost, &Disruption{Marker: 101}, StatusFreeRunning, 40 * time.Microsecond, true, 101},
+	} {
+		s := step(c.r, c.d)
+		if s.Status != c.st || s.Bound != c.bound || s.DisruptionSupport != c.support || s.DisruptionMarker != c.marker {
+			t.Errorf("%s: status %v bound %v support %v marker %d, want %v %v %v %d", c.name,
+				s.Status, s.Bound, s.DisruptionSupport, s.DisruptionMarker, c.st, c.bound, c.support, c.marker)
+		}
+	}
+}
+
 // A reader running while the writer updates thousands of times never sees a
 // segment whose fields disagree (each update writes the same number into
 // bound, marker-like fields and as_of).

@@ -16,11 +16,11 @@
 //	32 void_after timespec, CLOCK_MONOTONIC_COARSE: beyond it the bound means
 //	              nothing (ClockBound's daemon uses as_of + 1000 s; so do we)
 //	48 bound      i64 ns: bound on |CLOCK_REALTIME − true time| at as_of
-//	56 disruption u64: last VMClock disruption marker (0: gnomond has no
-//	              VMClock support yet, and says so in the next field)
+//	56 disruption u64: last VMClock disruption marker read (0 without one)
 //	64 max_drift  u32 ppb: readers grow the bound by max_drift × (now − as_of)
 //	68 status     i32: 0 unknown, 1 synchronized, 2 free-running, 3 disrupted
-//	72 disruption_support u8 (0), then padding to 80
+//	72 disruption_support u8 (1 when a phc source reads a VMClock device),
+//	              then padding to 80
 //
 // A ClockBound reader trusts status for 5 s after as_of, then degrades
 // synchronized to free-running until void_after, then to unknown: a dead
@@ -40,7 +40,15 @@
 // free-running when synchronisation is lost, with the last synchronised
 // as_of, bound and void_after kept, so readers grow that bound at max_drift
 // from when it was measured. Unknown carries bound 0 (readers must not use
-// it). max_drift is the configured value (ClockBound's daemon default:
+// it). Disrupted (WriterConfig.Disruption, the served state's Disrupted):
+// from the moment the VMClock source reads a new disruption marker until
+// both it and the engine have re-locked, with the served bound, which the
+// engine widened at the disruption (engine.Engine.Disrupt); the bound
+// from before it is forgotten, so a loss of synchronisation afterwards
+// reads unknown, not free-running. With a VMClock device the segment says
+// disruption_support 1 and carries the device's marker: ClockBound's
+// clients compare it with the device's own and read unknown while the
+// segment is behind (a migration not yet seen: up to one poll). max_drift is the configured value (ClockBound's daemon default:
 // 50 ppm). A restarted writer goes on from the file's generation.
 //
 // # Update order without a lock

@@ -20,6 +20,14 @@ type Served interface {
 	Served() (report.Served, bool)
 }
 
+// Disruption is the VMClock disruption state gnomond knows (phcsource's):
+// the disruption marker last read from the device and whether the clock is
+// still disrupted by its last change (not re-locked since).
+type Disruption struct {
+	Marker    uint64
+	Disrupted bool
+}
+
 // WriterConfig configures a Writer.
 type WriterConfig struct {
 	// Path of the segment file; its directory is created (0755).
@@ -33,6 +41,12 @@ type WriterConfig struct {
 	// CLOCK_REALTIME).
 	Served         Served
 	RealtimeOffset func() time.Duration
+	// Disruption, if set, reports the VMClock state (ok false: no marker
+	// read yet). The segment then says disruption_support 1 and carries
+	// the marker, which ClockBound's clients compare with the device's
+	// own: a segment behind the device reads as unknown. Nil: support 0,
+	// marker 0.
+	Disruption func() (d Disruption, ok bool)
 	// Monotonic reads CLOCK_MONOTONIC_COARSE (nil: the real one; tests
 	// inject).
 	Monotonic func() time.Duration
@@ -124,29 +138,53 @@ func (w *Writer) Run(ctx context.Context) error {
 // synchronised as_of, bound and void_after unchanged, so a reader grows the
 // bound from the last measurement at max_drift (as ClockBound's daemon
 // does). Never synchronised, or only to the local clock: status unknown with
-// bound 0, which readers must not use.
+// bound 0, which readers must not use. Disrupted (the served state says so,
+// or the VMClock source has not re-locked since the marker changed):
+// status disrupted with the served, widened bound (0 if there is none), and
+// the bound from before the disruption is forgotten: a later loss of
+// synchronisation reads unknown, not free-running from it.
 func (w *Writer) segment() Segment {
 	mono := w.cfg.Monotonic() // before the state: as_of is no later than the bound's instant
 	s := Segment{AsOf: mono, VoidAfter: mono + VoidAfter, MaxDriftPPB: w.cfg.MaxDriftPPB}
+	// The marker before the state: a marker this new is already in the
+	// state's Disrupted, or the source's (they are set together).
+	var d Disruption
+	dok := false
+	if w.cfg.Disruption != nil {
+		d, dok = w.cfg.Disruption()
+	}
 	r, ok := w.cfg.Served.Served()
 	switch {
 	case !ok:
+	case r.Disrupted || dok && d.Disrupted:
+		w.synced = false
+		s.Status = StatusDisrupted
+		if r.Synchronized && r.Source != "local" {
+			s.Bound = satAdd(r.ErrorBound, w.realtimeOffset())
+		}
 	case r.Synchronized && r.Source == "local":
 		// The local clock declared a reference: no bound on true time.
 	case r.Synchronized:
 		w.synced = true
 		s.Status = StatusSynchronized
-		off := time.Duration(0)
-		if w.cfg.RealtimeOffset != nil {
-			off = w.cfg.RealtimeOffset().Abs()
-		}
-		s.Bound = satAdd(r.ErrorBound, off)
+		s.Bound = satAdd(r.ErrorBound, w.realtimeOffset())
 		w.last = s
 	case w.synced:
 		s = w.last
 		s.Status = StatusFreeRunning
 	}
+	if dok {
+		s.DisruptionSupport, s.DisruptionMarker = true, d.Marker
+	}
 	return s
+}
+
+// realtimeOffset is |served clock − CLOCK_REALTIME| now.
+func (w *Writer) realtimeOffset() time.Duration {
+	if w.cfg.RealtimeOffset == nil {
+		return 0
+	}
+	return w.cfg.RealtimeOffset().Abs()
 }
 
 func satAdd(a, b time.Duration) time.Duration {

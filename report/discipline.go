@@ -34,6 +34,11 @@ type Served struct {
 	Precision int8
 	// Source names the selected source ("local", an address, "none").
 	Source string
+	// Disrupted: the clock's counter was disrupted (a VMClock live
+	// migration or snapshot restore) and the discipline has not locked
+	// since; ErrorBound was widened by an allowance for the disruption
+	// (clock.SyncState.Disrupted).
+	Disrupted bool
 }
 
 // SyncMode is the discipline's synchronisation mode (clock/engine's Mode;
@@ -143,6 +148,11 @@ type Tracking struct {
 	HoldoverOutOfSpecs uint64
 	RecoveriesSlewed   uint64
 	RecoveriesStepped  uint64
+	// Disrupted: the clock's counter was disrupted (a VMClock live
+	// migration) and the discipline has not locked since (Served.Disrupted);
+	// Disruptions counts them since start.
+	Disrupted   bool
+	Disruptions uint64
 }
 
 // SourceMode is chronyc sources' first column.

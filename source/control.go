@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/gnomon-time/gnomon/report"
 )
@@ -27,7 +28,7 @@ type Burster interface {
 var ErrNotRunning = errors.New("source runner: discipline not running")
 
 // The Runner's control commands (chronyc burst, makestep, reset sources,
-// ntpdata). Each is safe from any goroutine; those that change discipline
+// ntpdata; a clock disruption). Each is safe from any goroutine; those that change discipline
 // state run on the discipline goroutine and return when it has.
 
 // NTPData is chronyc ntpdata's report of every NTP server of every
@@ -72,6 +73,19 @@ func (r *Runner) MakeStep(ctx context.Context) error {
 // engine.ResetSources): selection waits for fresh ones.
 func (r *Runner) ResetSources(ctx context.Context) error {
 	return r.do(ctx, func() { r.e.ResetSources() })
+}
+
+// Disrupt tells the engine that the counter under its clock was disrupted
+// (a VMClock live migration or snapshot restore; engine.Disrupt): the
+// served error bound is widened by widen at once and marked disrupted until
+// the engine is locked again, the servo restarts, and every source is
+// reset and restarted as after a step (samples in flight straddle the
+// disruption).
+func (r *Runner) Disrupt(ctx context.Context, widen time.Duration) error {
+	return r.do(ctx, func() {
+		r.e.Disrupt(widen)
+		r.newTimescale()
+	})
 }
 
 // do runs f on the discipline goroutine and waits for it.

@@ -247,13 +247,7 @@ func (r *Runner) sample(ctx context.Context, m fwd) error {
 func (r *Runner) afterEngine(ctx context.Context) {
 	if s := r.e.Stepped(); s != r.stepped {
 		r.stepped = s
-		for _, g := range r.refs {
-			g.stale = true
-		}
-		for _, p := range r.srcs {
-			p.want++
-			p.restartOK = false
-		}
+		r.newTimescale()
 	}
 	for _, p := range r.srcs {
 		if p.restartOK {
@@ -267,6 +261,20 @@ func (r *Runner) afterEngine(ctx context.Context) {
 		}
 		r.restarts.Add(1)
 		go r.restart(ctx, p, rs, p.want)
+	}
+}
+
+// newTimescale makes every reference unusable until its first fresh
+// sample and restarts every source (afterEngine does it): what they
+// measured, and what is in flight, is on the clock's old timescale (a
+// step, or a disruption of its counter). Loop goroutine only.
+func (r *Runner) newTimescale() {
+	for _, g := range r.refs {
+		g.stale = true
+	}
+	for _, p := range r.srcs {
+		p.want++
+		p.restartOK = false
 	}
 }
 

@@ -170,3 +170,35 @@ func TestRestartRetried(t *testing.T) {
 		}
 	})
 }
+
+// Disrupt reaches the engine on the discipline goroutine (its state is
+// marked disrupted and counted) and restarts every source as a step does:
+// samples in flight from before it are discarded.
+func TestRunnerDisrupt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &restarter{fixedSource: fixedSource{id: "a"}}
+		cell := new(clock.StateCell)
+		d, err := New(Config{Engine: engine.DefaultConfig()}, clock.NewVirtual(sysClock{}), cell, nil, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		if err := d.Disrupt(t.Context(), 100*time.Microsecond); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		s := d.Status()
+		if !s.Disrupted || s.Disruptions != 1 || !cell.Load().Disrupted {
+			t.Errorf("status disrupted %v ×%d, state disrupted %v: want disrupted once", s.Disrupted, s.Disruptions, cell.Load().Disrupted)
+		}
+		if st, p := d.Stats(), d.srcs[0]; st.Restarts != 1 || src.calls != 1 || p.gen.Load() != 1 {
+			t.Errorf("stats %+v, %d Restart calls, generation %d: want the source restarted once", st, src.calls, p.gen.Load())
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -155,6 +155,11 @@ type Holdover struct {
 	RecoverySlewLimit time.Duration
 }
 
+// DefaultDisruptionRatePPB is 100 ppm: twice the ±50 ppm by which a
+// counter's frequency may step between hosts (phcsource's DisruptedBound
+// makes the same allowance).
+const DefaultDisruptionRatePPB = 100_000
+
 // DefaultHoldoverDuration is one hour: with the default 1 ppm clock error
 // allowance the error bound grows by 3.6 ms in that time.
 const DefaultHoldoverDuration = time.Hour
@@ -198,6 +203,14 @@ type Config struct {
 	// Lock says when a converging servo counts as locked.
 	Lock     Lock
 	Holdover Holdover
+	// DisruptionRatePPB is the frequency error assumed for the local
+	// clock after a disruption of its counter (Engine.Disrupt: a live
+	// migration may move the counter to a host whose oscillator differs
+	// by tens of ppm), in ppb: from the disruption until the next clock
+	// update the error bound grows at this rate on top of the usual one;
+	// after it, at the restarted servo's own uncertainty. 0 means
+	// DefaultDisruptionRatePPB.
+	DisruptionRatePPB float64
 	// Local enables the local fallback; nil disables it.
 	Local *Local
 	// LeapMode says how leap seconds are carried out on the clock.
@@ -281,6 +294,9 @@ func (c *Config) Validate() error {
 	if c.TickInterval <= 0 {
 		errs = append(errs, fmt.Errorf("tick_interval %v: want > 0", c.TickInterval))
 	}
+	if !(c.DisruptionRatePPB >= 0) || math.IsInf(c.DisruptionRatePPB, 0) {
+		errs = append(errs, fmt.Errorf("disruption_rate_ppb %v: want ≥ 0 and finite", c.DisruptionRatePPB))
+	}
 	if c.StartupWait < 0 {
 		errs = append(errs, fmt.Errorf("startup_wait %v: want ≥ 0", c.StartupWait))
 	}
@@ -347,6 +363,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Lock.Updates == 0 {
 		c.Lock.Updates = DefaultLockUpdates
+	}
+	if c.DisruptionRatePPB == 0 {
+		c.DisruptionRatePPB = DefaultDisruptionRatePPB
 	}
 	h := &c.Holdover
 	if h.Duration == 0 {

@@ -114,6 +114,28 @@
 // nothing traceable. OffsetScaledLogVariance is clock.VarianceNotComputed
 // in every mode: no stability estimate is made yet.
 //
+// # Disruption (Engine.Disrupt)
+//
+// A disruption of the counter under the clock (a VMClock device's marker
+// changed: live migration, snapshot restore; source.Runner.Disrupt, wired
+// by gnomond to phcsource's OnDisruption) is an input like MakeStep and
+// ResetSources, on the owner goroutine. The published state is re-based
+// at once: its bound and root dispersion at that instant plus the widen
+// given (an allowance for the unknown jump), growing at
+// Config.DisruptionRatePPB (100 ppm) more than before until the next clock
+// update, and Disrupted (SyncState, Status, report.Served and Tracking)
+// until the engine is locked again. The state stays synchronised rather
+// than unsynchronised: NTP clients keep a server whose dispersion says how
+// unsure it is, and ClockBound readers are told "disrupted" by the
+// Disrupted flag (package clockbound) whatever the bound; an unsynchronised
+// state would have made package clockbound serve the pre-disruption bound
+// as free-running. The sources are reset (as ResetSources); the servo is
+// rebuilt at the next update from the clock's current frequency with the
+// step policy of a fresh start (Policy.StepLimit counts again); locked
+// falls back to locking (class 248), a holdover leaves its specification;
+// Status.Disruptions counts. The engine cannot know of a disruption
+// before it is told (up to one poll of the source that reads the marker).
+//
 // # Error bound
 //
 // ErrorBound = |offset| + root dispersion + root delay / 2 at the reference

@@ -41,6 +41,10 @@ type Engine struct {
 	holdInSpec   bool          // in holdover within its specification
 	resync       bool          // the servo must be rebuilt at the next update
 	stepNext     bool          // MakeStep: the next update steps
+	disrupted    bool          // Disrupt: not locked since
+	disruptedAt  time.Time     // local time of the last Disrupt
+	freqUnknown  bool          // Disrupt: no clock update since (skew includes DisruptionRatePPB)
+	disruptSteps bool          // Disrupt: the servo rebuilt at the next update steps per the policy
 	waitUntil    time.Time     // until then, select only when every source has a sample (StartupWait)
 	lastUpdate   time.Time     // local time of the last clock update
 	peerInterval time.Duration // poll interval of the peer at the last update
@@ -55,6 +59,7 @@ type Engine struct {
 	updates, steps, discarded, leapSteps uint64
 	holdovers, outOfSpecs                uint64
 	recSlewed, recStepped                uint64
+	disruptions                          uint64
 	lastStep                             time.Duration
 	stepped                              time.Duration // sum of every step made, leaps included
 
@@ -291,14 +296,20 @@ func (e *Engine) freqEstimate() float64 {
 
 // skew is the uncertainty of freqEstimate in ppb: the Kalman servo's σ,
 // otherwise the largest deviation of the recent corrections from it.
+//
+// After a disruption and until the next clock update the estimate is of
+// the old counter: Config.DisruptionRatePPB is added.
 func (e *Engine) skew() float64 {
-	if k, ok := e.srv.(*servo.Kalman); ok && e.updates > 0 {
-		_, _, _, sd, _ := k.Estimate()
-		return sd
-	}
 	var m float64
-	for i := range e.nFreqs {
-		m = math.Max(m, math.Abs(e.freqs[i]-e.avgFreq))
+	if k, ok := e.srv.(*servo.Kalman); ok && e.updates > 0 {
+		_, _, _, m, _ = k.Estimate()
+	} else {
+		for i := range e.nFreqs {
+			m = math.Max(m, math.Abs(e.freqs[i]-e.avgFreq))
+		}
+	}
+	if e.freqUnknown {
+		m += e.cfg.DisruptionRatePPB
 	}
 	return m
 }
@@ -381,8 +392,10 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		// starts from it. After the first lock it may no longer step
 		// (chrony's makestep limit counts from the start), unless the
 		// policy allows steps at any update.
+		// After a disruption it is a new acquisition: the policy's
+		// steps are allowed again, counted from this servo's start.
 		p := e.cfg.Policy
-		if e.resync && p.StepLimit >= 0 {
+		if e.resync && p.StepLimit >= 0 && !e.disruptSteps {
 			p.StepLimit = 0
 		}
 
@@ -390,7 +403,9 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
-		e.resync = false
+		// From here the fresh servo's own uncertainty speaks for the
+		// frequency (the Kalman's starts at 100 ppm).
+		e.resync, e.disruptSteps, e.freqUnknown = false, false, false
 	}
 	var d servo.Decision
 	if stepNow {
@@ -670,6 +685,10 @@ func (e *Engine) setMode(now time.Time, m Mode) {
 	}
 	e.sink.ModeChanged(now, e.mode, m, src)
 	e.mode = m
+	if m == ModeLocked {
+		// Re-locked: the bound is measured again (Disrupt).
+		e.disrupted = false
+	}
 	if m != ModeHoldover {
 		e.holdStart, e.holdInSpec = time.Time{}, false
 	}
@@ -714,8 +733,10 @@ func (e *Engine) state(now time.Time) *clock.SyncState {
 	default:
 		st = clock.Unsynchronised(e.cfg.Precision)
 		st.UTCOffset, st.UTCOffsetValid = e.tai, e.taiValid
+		st.Disrupted = e.disrupted
 		return st
 	}
+	st.Disrupted = e.disrupted
 	st.Leap = e.announce
 	st.UTCOffset, st.UTCOffsetValid = e.tai, e.taiValid
 	if e.cfg.LeapMode == LeapModeSmear {
@@ -756,6 +777,10 @@ func (e *Engine) buildStatus(now time.Time, st *clock.SyncState) *Status {
 		HoldoverOutOfSpec: e.mode == ModeHoldover && !e.holdInSpec,
 		HoldoverEntries:   e.holdovers, HoldoverOutOfSpecs: e.outOfSpecs,
 		RecoveriesSlewed: e.recSlewed, RecoveriesStepped: e.recStepped,
+		Disrupted: e.disrupted, Disruptions: e.disruptions,
+	}
+	if e.disruptions > 0 {
+		s.DisruptedAt = e.disruptedAt
 	}
 	if e.leapArmed != clock.LeapNone {
 		s.LeapAt = e.leapAt

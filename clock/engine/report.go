@@ -26,6 +26,7 @@ func ServedReport(st *clock.SyncState, now time.Time) (r report.Served, ok bool)
 		RefID: st.RefID, RefTime: st.RefTime,
 		RootDelay: st.RootDelay, RootDispersion: st.RootDispersionAt(now),
 		ErrorBound: ErrorBoundAt(st, now), Precision: st.Precision, Source: st.Source,
+		Disrupted: st.Disrupted,
 	}, true
 }
 
@@ -57,6 +58,7 @@ func (s *Status) TrackingReport(now time.Time) report.Tracking {
 		ClockClass: s.ClockClass, HoldoverOutOfSpec: s.HoldoverOutOfSpec,
 		HoldoverEntries: s.HoldoverEntries, HoldoverOutOfSpecs: s.HoldoverOutOfSpecs,
 		RecoveriesSlewed: s.RecoveriesSlewed, RecoveriesStepped: s.RecoveriesStepped,
+		Disrupted: s.Disrupted, Disruptions: s.Disruptions,
 	}
 	for i := range s.Sources {
 		if p := &s.Sources[i]; s.Peer != "" && p.ID == s.Peer {

@@ -82,7 +82,14 @@ type Status struct {
 	HoldoverOutOfSpecs uint64
 	RecoveriesSlewed   uint64
 	RecoveriesStepped  uint64
-	Sources            []SourceStatus
+	// Disrupted is true from a disruption of the clock's counter
+	// (Engine.Disrupt) until the engine is locked again; Disruptions
+	// counts them since start and DisruptedAt is the local time of the
+	// last (zero if none).
+	Disrupted   bool
+	Disruptions uint64
+	DisruptedAt time.Time
+	Sources     []SourceStatus
 }
 
 // SourceStatus is one source's line in chronyc sources / sourcestats.

@@ -19,6 +19,7 @@ func openClockBound(cfg *config.Config, log *slog.Logger, disc *discipline) (*cl
 		Path: cfg.ClockBound.Path, MaxDriftPPB: uint32(cfg.ClockBound.MaxDriftPPB),
 		Served:         disc.runner,
 		RealtimeOffset: disc.realtimeOffset,
+		Disruption:     disc.phcs.disruption,
 		Logger:         log,
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/clock/system"
 	"github.com/gnomon-time/gnomon/clock/vmclock"
+	"github.com/gnomon-time/gnomon/clockbound"
 	"github.com/gnomon-time/gnomon/config"
 	"github.com/gnomon-time/gnomon/refclock"
 	"github.com/gnomon-time/gnomon/refclock/gpsd"
@@ -64,8 +65,8 @@ func phcDevicePath(device, iface string) (string, error) {
 type phcSourceSet struct {
 	sources []*phcsource.Source
 	closers []func()
-	// reset is set to the Runner's ResetSources once it exists: a
-	// VMClock disruption resets every reference.
+	// runner is set once it exists: a VMClock disruption is handed to
+	// its Disrupt.
 	runner *source.Runner
 }
 
@@ -120,7 +121,7 @@ func buildPHCSources(cfg *config.Config, clk source.Clock, ref *reference, log *
 			}
 			set.closers = append(set.closers, func() { r.Close() })
 			pc.Disruption = r
-			pc.OnDisruption = set.resetAll
+			pc.OnDisruption = set.disrupt
 		}
 		s, err := phcsource.New(p, pc)
 		if err != nil {
@@ -142,12 +143,33 @@ func pow2(n int) float64 {
 	return 1 / float64(uint(1)<<uint(-n))
 }
 
-// resetAll resets every reference of the Runner (a VMClock disruption).
-func (s *phcSourceSet) resetAll(ctx context.Context) error {
+// disrupt hands a VMClock disruption to the Runner (source.Runner.Disrupt):
+// the served bound is widened by widen (the source's DisruptedBound) and
+// marked disrupted until the engine is locked again, every reference is
+// reset and the servo restarted.
+func (s *phcSourceSet) disrupt(ctx context.Context, widen time.Duration) error {
 	if s.runner == nil {
 		return nil
 	}
-	return s.runner.ResetSources(ctx)
+	return s.runner.Disrupt(ctx, widen)
+}
+
+// disruption is the VMClock state for the ClockBound segment: the marker
+// last read by a phc source with a VMClock device, and whether that source
+// is still disrupted. ok is false without such a source or before its
+// first read.
+func (s *phcSourceSet) disruption() (d clockbound.Disruption, ok bool) {
+	if s == nil {
+		return d, false
+	}
+	for _, src := range s.sources {
+		x := src.Disruption()
+		if !x.MarkerValid {
+			continue
+		}
+		return clockbound.Disruption{Marker: x.Marker, Disrupted: x.Disrupted}, true
+	}
+	return d, false
 }
 
 // reference is the phc section: the disciplined PHC and the engine that

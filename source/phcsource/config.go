@@ -84,10 +84,11 @@ type Config struct {
 	// its marker is a disruption of the local clock (default none).
 	Disruption DisruptionMarker
 	// OnDisruption is called (on the Run goroutine, without locks held)
-	// after a disruption, for the daemon to reset every reference's
-	// history: wire it to source.Runner.ResetSources. Nil: only this
-	// source's history is cleared.
-	OnDisruption func(ctx context.Context) error
+	// after a disruption, with DisruptedBound as widen, for the daemon to
+	// tell the engine: wire it to source.Runner.Disrupt (the served error
+	// bound is widened at once, every reference's history cleared, the
+	// servo restarted). Nil: only this source's history is cleared.
+	OnDisruption func(ctx context.Context, widen time.Duration) error
 	// DisruptedBound is added to the root dispersion from a disruption
 	// until re-locked (default max(100 µs, 100 ppm × Poll): a
 	// counter's frequency may step by up to ±50 ppm across hosts, and the

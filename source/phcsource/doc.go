@@ -53,20 +53,20 @@
 // disruption marker is read before every measurement. When it changes, the
 // CPU counter under CLOCK_REALTIME was disrupted (live migration, snapshot
 // restore) and every calibration against the PHC is void: the source
-// clears its filter, calls Config.OnDisruption (the daemon wires
-// source.Runner.ResetSources, which clears every reference's samples in
-// the engine), adds DisruptedBound to its root dispersion and reports
-// Disruption().Disrupted until RelockSamples samples in a row are within
-// RelockOffset. This is what aws/clock-bound does with chronyd
-// (reference/ptp-gnss.md §12).
+// clears its filter, calls Config.OnDisruption with DisruptedBound (the
+// daemon wires source.Runner.Disrupt: the engine publishes at once an error
+// bound widened by it and marked disrupted, clears every reference's
+// samples, restarts its servo allowing a step, and keeps the mark until it
+// is locked again: engine.Engine.Disrupt), adds DisruptedBound to its root
+// dispersion and reports Disruption().Disrupted until RelockSamples samples
+// in a row are within RelockOffset. This is what aws/clock-bound does with
+// chronyd (reference/ptp-gnss.md §12), plus the widened bound.
 //
-// The engine needs more to make a disruption safe, and it is not changed
-// here: until its next clock update after the reset (StartupWait later)
-// it keeps serving the pre-disruption error bound while the clock may be
-// off by the migration's phase jump (TestDisruption measures that window),
-// and its servo keeps a frequency estimate of the old counter. An
-// engine-side "disrupted" input (publish a widened or unknown bound at once,
-// drop the frequency estimate, allow a step) would close that.
+// DisruptedBound is an allowance, not a measurement: the phase jump of a
+// migration is unknown until the next measurement (a pause of the guest
+// may leave its clock behind by the blackout, possibly milliseconds). Set
+// it to the largest jump the platform is trusted not to exceed; ClockBound
+// readers are told "disrupted" in any case (package clockbound).
 //
 // # Not here
 //

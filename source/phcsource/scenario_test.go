@@ -184,10 +184,17 @@ func TestPHCToSystem(t *testing.T) {
 
 // TestDisruption: a VMClock page (a simulated file) announces a live
 // migration that moves CLOCK_REALTIME by 200 µs and changes its rate by
-// 30 ppm. The source must reset the Runner's sources through OnDisruption,
-// report itself disrupted with a widened root dispersion, and re-lock.
+// 30 ppm. The source must hand the disruption to the Runner through
+// OnDisruption (Runner.Disrupt with its DisruptedBound, here 1 ms: the
+// platform's allowance for a jump, above the simulated 200 µs), report
+// itself disrupted with a widened root dispersion, and re-lock. From the
+// disruption's detection on, no state the engine publishes may promise
+// less than the true error (checked every 10 ms); the engine's Disrupted
+// mark must last until it is locked again. Before the detection (at most
+// one poll) nothing can know: that window is measured and logged.
 func TestDisruption(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		const disruptedBound = time.Millisecond
 		rt := &realtime{anchor: truth{}.Now(), ppb: -5_000}
 		sim, err := phc.NewSim(phc.SimConfig{Name: "/dev/ptp_ena", Base: truth{}, Offset: 300 * time.Microsecond,
 			ReadDelay: time.Microsecond, ReadJitter: 2 * time.Microsecond, Seed: 3})
@@ -213,8 +220,14 @@ func TestDisruption(t *testing.T) {
 		var r *source.Runner
 		var resets atomic.Int32
 		src, err := phcsource.New(p, phcsource.Config{
-			RefID: "AMZN", FromRealtime: v.FromRealtime, Disruption: vm,
-			OnDisruption: func(ctx context.Context) error { resets.Add(1); return r.ResetSources(ctx) },
+			RefID: "AMZN", FromRealtime: v.FromRealtime, Disruption: vm, DisruptedBound: disruptedBound,
+			OnDisruption: func(ctx context.Context, widen time.Duration) error {
+				resets.Add(1)
+				if widen != disruptedBound {
+					t.Errorf("OnDisruption(widen %v), want the DisruptedBound %v", widen, disruptedBound)
+				}
+				return r.Disrupt(ctx, widen)
+			},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -234,50 +247,90 @@ func TestDisruption(t *testing.T) {
 
 		time.Sleep(10 * time.Minute)
 		before := te()
-		if d := src.Disruption(); d.Disrupted || d.Count != 0 || d.Marker != 100 {
+		boundBefore := engine.ErrorBoundAt(cell.Load(), v.Now())
+		if d := src.Disruption(); d.Disrupted || d.Count != 0 || d.Marker != 100 || r.Status().Disruptions != 0 {
 			t.Fatalf("before the migration: %+v", d)
 		}
 		// The migration: the hypervisor bumps the marker (seqlock: odd, then even).
 		rt.disrupt(200*time.Microsecond, 25_000)
+		migrated := truth{}.Now()
 		page.SeqCount, page.DisruptionMarker = 4, 0xdead
 		if err := os.WriteFile(pagePath, vmclock.Encode(page), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(1500 * time.Millisecond)
-		d := src.Disruption()
-		st := cell.Load()
-		t.Logf("1.5 s after: %+v; served root dispersion %v, error bound %v, TE %v", d, st.RootDispersion, st.ErrorBound, te())
-		if !d.Disrupted || d.Count != 1 || d.Marker != 0xdead || resets.Load() != 1 {
-			t.Errorf("after the migration: %+v, resets %d: want disrupted once, marker 0xdead, one reset", d, resets.Load())
-		}
-		// Re-lock: measure how long it takes. Every state the engine
-		// publishes from an update after the migration while the source
-		// is disrupted carries the widened root dispersion. Before that
-		// update (the engine waits StartupWait after the reset) the served
-		// bound is the old one: count the seconds it is below the true
-		// error (the gap an engine-side disruption state would close).
-		var relocked time.Duration
-		widened, uncovered := 0, 0
-		for i := range 1200 {
-			time.Sleep(time.Second)
+		// Every 10 ms: the served state's bound against the true error,
+		// before the detection (the engine's state not yet disrupted) and
+		// after it, until both the source and the engine have re-locked.
+		const step = 10 * time.Millisecond
+		var detected, relocked, engineRelocked time.Duration
+		var preDetect, uncovered, checks int
+		// Smallest bound − |TE| after the detection, and while marked
+		// disrupted.
+		worst, worstDisrupted := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+		var firstBound time.Duration
+		for i := 1; i <= 60_000; i++ { // 10 min
+			time.Sleep(step)
+			since := truth{}.Now().Sub(migrated)
 			st, now := cell.Load(), v.Now()
-			if src.Disruption().Disrupted && st.RefTime.After(d.Since) {
-				widened++
-				if st.RootDispersion < 100*time.Microsecond {
-					t.Errorf("%d s after the migration: served root dispersion %v, want ≥ the disrupted bound 100 µs", i+2, st.RootDispersion)
+			b, e := engine.ErrorBoundAt(st, now), te().Abs()
+			if detected == 0 && !st.Disrupted {
+				if b < e {
+					preDetect++
+				}
+				continue
+			}
+			if detected == 0 {
+				detected, firstBound = since, b
+				t.Logf("detected %v after the migration: bound %v → %v (TE %v), root dispersion %v, class %v",
+					since, boundBefore, b, e, st.RootDispersionAt(now), st.ClockClass)
+			}
+			checks++
+			worst = min(worst, b-e)
+			if st.Disrupted {
+				worstDisrupted = min(worstDisrupted, b-e)
+			}
+			if b < e {
+				uncovered++
+				if uncovered <= 3 {
+					t.Errorf("%v after the migration: served bound %v < true error %v (state %+v)", since, b, e, st)
 				}
 			}
-			if engine.ErrorBoundAt(st, now) < te().Abs() {
-				uncovered++
+			s := r.Status()
+			if relocked == 0 && !src.Disruption().Disrupted {
+				relocked = since
 			}
-			if !src.Disruption().Disrupted {
-				relocked = time.Duration(i+2) * time.Second
+			if engineRelocked == 0 && s.Mode == engine.ModeLocked {
+				engineRelocked = since
+				if st.Disrupted || s.Disrupted {
+					t.Errorf("locked again %v after the migration, still marked disrupted", since)
+				}
+			}
+			if engineRelocked == 0 && (!st.Disrupted || !s.Disrupted) {
+				t.Errorf("%v after the migration, mode %v: not marked disrupted before re-locking", since, s.Mode)
+			}
+			if relocked != 0 && engineRelocked != 0 {
 				break
 			}
 		}
-		t.Logf("while disrupted: %d s served with the widened bound, %d s with a served error bound below the true error", widened, uncovered)
-		if widened == 0 {
-			t.Error("no state with the widened bound was published while disrupted")
+		t.Logf("before the detection: %d of the 10 ms checks below the true error; after it: %d of %d, smallest bound − |TE| %v "+
+			"(%v while disrupted); source re-locked after %v, engine after %v", preDetect, uncovered, checks, worst, worstDisrupted,
+			relocked, engineRelocked)
+		d := src.Disruption()
+		if !d.MarkerValid || d.Count != 1 || d.Marker != 0xdead || resets.Load() != 1 || r.Status().Disruptions != 1 {
+			t.Errorf("after the migration: %+v, resets %d, engine disruptions %d: want disrupted once, marker 0xdead, one call",
+				d, resets.Load(), r.Status().Disruptions)
+		}
+		if detected == 0 || detected > 1100*time.Millisecond {
+			t.Errorf("detected %v after the migration, want within one poll (1 s)", detected)
+		}
+		if firstBound < boundBefore+disruptedBound {
+			t.Errorf("first disrupted bound %v, want ≥ %v + the %v allowance", firstBound, boundBefore, disruptedBound)
+		}
+		if checks == 0 || uncovered != 0 {
+			t.Errorf("%d of %d states checked after the detection promised less than the true error", uncovered, checks)
+		}
+		if preDetect > int(1100*time.Millisecond/step) {
+			t.Errorf("%d checks below the true error before the detection, want at most one poll's worth", preDetect)
 		}
 		var errs []time.Duration
 		for range 300 {
@@ -288,12 +341,15 @@ func TestDisruption(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		rmsTE, worst := rms(errs)
+		rmsTE, worstTE := rms(errs)
 		s, st := r.Status(), cell.Load()
-		t.Logf("TE before the migration %v; re-locked after %v; then 5 min RMS %v worst %v; frequency %.1f ppb; steps %d; "+
-			"root dispersion %v; state %+v; runner %+v", before, relocked, rmsTE, worst, s.FrequencyPPB, s.Steps, st.RootDispersion, src.Disruption(), r.Stats())
-		if relocked == 0 || relocked > 10*time.Minute {
-			t.Errorf("re-locked after %v, want within 10 min", relocked)
+		t.Logf("TE before the migration %v; then 5 min RMS %v worst %v; frequency %.1f ppb; steps %d; "+
+			"root dispersion %v; state %+v; runner %+v", before, rmsTE, worstTE, s.FrequencyPPB, s.Steps, st.RootDispersion, src.Disruption(), r.Stats())
+		if relocked == 0 || engineRelocked == 0 {
+			t.Errorf("re-locked after %v (source), %v (engine), want both within 10 min", relocked, engineRelocked)
+		}
+		if st.Disrupted || s.Disrupted || s.Mode != engine.ModeLocked {
+			t.Errorf("5 min after re-locking: mode %v, disrupted %v %v", s.Mode, st.Disrupted, s.Disrupted)
 		}
 		if rmsTE > 100*time.Nanosecond {
 			t.Errorf("RMS after re-lock %v, want ≤ 100 ns", rmsTE)

@@ -31,8 +31,10 @@ type Disruption struct {
 	Disrupted bool
 	// Count is the number of disruptions seen since New.
 	Count uint64
-	// Marker is the last disruption marker read.
-	Marker uint64
+	// Marker is the last disruption marker read; MarkerValid says one
+	// has been read.
+	Marker      uint64
+	MarkerValid bool
 	// Since is the disciplined clock's time of the last disruption seen.
 	Since time.Time
 }
@@ -72,7 +74,6 @@ type Source struct {
 	bound     time.Duration
 	hasBound  bool
 	dis       Disruption
-	hasMarker bool
 	relock    int
 	failing   bool // the last measurement failed (logged once)
 	markerErr bool // the last marker read failed (logged once)
@@ -229,9 +230,9 @@ func (s *Source) checkDisruption(ctx context.Context) {
 		return
 	}
 	s.markerErr = false
-	changed := s.hasMarker && m != s.dis.Marker
+	changed := s.dis.MarkerValid && m != s.dis.Marker
 	old := s.dis.Marker
-	s.hasMarker, s.dis.Marker = true, m
+	s.dis.MarkerValid, s.dis.Marker = true, m
 	if changed {
 		s.dis.Disrupted = true
 		s.dis.Count++
@@ -251,7 +252,7 @@ func (s *Source) checkDisruption(ctx context.Context) {
 	}
 	cctx, cancel := context.WithTimeout(ctx, onDisruptionTimeout)
 	defer cancel()
-	if err := s.cfg.OnDisruption(cctx); err != nil {
+	if err := s.cfg.OnDisruption(cctx, s.cfg.DisruptedBound); err != nil {
 		s.log.Warn("reset after clock disruption failed", slog.Any("error", err))
 	}
 }

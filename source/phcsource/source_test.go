@@ -144,7 +144,13 @@ func TestDisruptionMarker(t *testing.T) {
 	mk := &markers{err: errors.New("EIO")}
 	calls := 0
 	s, err := New(p, Config{FromRealtime: identity, Disruption: mk, RelockSamples: 3, DisruptedBound: time.Millisecond,
-		OnDisruption: func(context.Context) error { calls++; return nil }, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		OnDisruption: func(_ context.Context, widen time.Duration) error {
+			calls++
+			if widen != time.Millisecond {
+				t.Errorf("OnDisruption(widen %v), want the DisruptedBound 1 ms", widen)
+			}
+			return nil
+		}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +162,7 @@ func TestDisruptionMarker(t *testing.T) {
 	}
 	mk.m, mk.err = 5, nil
 	s.Poll(t.Context(), out) // the first marker read is the baseline
-	if d := s.Disruption(); d.Disrupted || d.Count != 0 || d.Marker != 5 || calls != 0 {
+	if d := s.Disruption(); d.Disrupted || d.Count != 0 || d.Marker != 5 || !d.MarkerValid || calls != 0 {
 		t.Fatalf("baseline: %+v, %d calls", d, calls)
 	}
 	mk.m = 6
