@@ -93,7 +93,7 @@ func runNull(*Handler, context.Context, []byte) (wire.ReplyBody, wire.ReplyType,
 }
 
 func runNSources(h *Handler, ctx context.Context, _ []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
-	srcs := h.cfg.Discipline.Sources(ctx)
+	srcs := h.sources(ctx)
 	return ptr(wire.NSources{N: uint32(len(srcs))}), wire.RpyNSources, wire.StatusSuccess
 }
 
@@ -107,7 +107,7 @@ func index(req []byte, n int) (int, bool) {
 }
 
 func runSourceData(h *Handler, ctx context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
-	srcs := h.cfg.Discipline.Sources(ctx)
+	srcs := h.sources(ctx)
 	i, ok := index(req, len(srcs))
 	if !ok {
 		return nil, wire.RpyNull, wire.StatusNoSuchSource
@@ -125,27 +125,27 @@ func runTracking(h *Handler, _ context.Context, _ []byte) (wire.ReplyBody, wire.
 }
 
 func runSourceStats(h *Handler, ctx context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
-	stats := h.cfg.Discipline.SourceStats()
+	stats := h.sourceStats()
 	i, ok := index(req, len(stats))
 	if !ok {
 		return nil, wire.RpyNull, wire.StatusNoSuchSource
 	}
-	srcs := h.cfg.Discipline.Sources(ctx)
+	srcs := h.sources(ctx)
 	return ptr(sourceStatsReply(&stats[i], srcs, i)), wire.RpySourceStats, wire.StatusSuccess
 }
 
 func runSelectData(h *Handler, ctx context.Context, req []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
-	rows := h.cfg.Discipline.SelectData()
+	rows := h.selectData()
 	i, ok := index(req, len(rows))
 	if !ok {
 		return nil, wire.RpyNull, wire.StatusNoSuchSource
 	}
-	srcs := h.cfg.Discipline.Sources(ctx)
+	srcs := h.sources(ctx)
 	return ptr(selectDataReply(&rows[i], srcs, i)), wire.RpySelectData, wire.StatusSuccess
 }
 
 func runActivity(h *Handler, ctx context.Context, _ []byte) (wire.ReplyBody, wire.ReplyType, wire.Status) {
-	return ptr(activityReply(h.cfg.Discipline.Sources(ctx))), wire.RpyActivity, wire.StatusSuccess
+	return ptr(activityReply(h.sources(ctx))), wire.RpyActivity, wire.StatusSuccess
 }
 
 // requestAddr reads the address of NTP_DATA and NTP_SOURCE_NAME.
@@ -162,7 +162,7 @@ func runNTPSourceName(h *Handler, ctx context.Context, req []byte) (wire.ReplyBo
 	if err != nil {
 		return nil, wire.RpyNull, wire.StatusNoSuchSource
 	}
-	srcs := h.cfg.Discipline.Sources(ctx)
+	srcs := h.sources(ctx)
 	for i := range srcs {
 		s := &srcs[i]
 		if s.Mode == report.SourceRefClock {

@@ -38,6 +38,21 @@ type Discipline interface {
 	ResetSources(ctx context.Context) error
 }
 
+// Reference is a second discipline whose sources the control protocol
+// lists after the served clock's: the engine steering the disciplined PHC
+// of the phc section from its GNSS receiver (source.Runner implements
+// it). chrony has one clock and lists its reference clocks among its
+// sources with mode '#'; the reference's rows are refclocks too, each in
+// its own engine's selection state (so the GNSS receiver is '*' when the
+// PHC's engine has selected it, while the served clock's system peer is
+// the PHC that follows it). It is read-only: burst, makestep and reset
+// sources act on the served clock's discipline only.
+type Reference interface {
+	Sources(ctx context.Context) []report.Source
+	SourceStats() []report.SourceStats
+	SelectData() []report.SelectData
+}
+
 // Server is what the control protocol reads of the NTP server (package
 // ntp/serve's Service with its client log). nil when no server runs.
 type Server interface {
@@ -50,6 +65,9 @@ type Server interface {
 // Config wires a Handler.
 type Config struct {
 	Discipline Discipline
+	// Reference may be nil (no phc section): its sources follow the
+	// discipline's in sources, sourcestats, selectdata and activity.
+	Reference Reference
 	// Server may be nil (serverstats then counts commands only, clients
 	// is empty).
 	Server Server
@@ -99,4 +117,33 @@ func (h *Handler) ControlStats() report.ControlStats {
 		st.Requests[v] = report.VerdictCount{Verdict: v.String(), Count: h.verdicts[v].Load()}
 	}
 	return st
+}
+
+// The source lists the control protocol indexes: the served clock's
+// discipline's rows, then the reference's. Indexes of the discipline's
+// rows do not depend on the reference (unresolved names keep their
+// ID#N).
+
+func (h *Handler) sources(ctx context.Context) []report.Source {
+	rows := h.cfg.Discipline.Sources(ctx)
+	if h.cfg.Reference != nil {
+		rows = append(rows[:len(rows):len(rows)], h.cfg.Reference.Sources(ctx)...)
+	}
+	return rows
+}
+
+func (h *Handler) sourceStats() []report.SourceStats {
+	rows := h.cfg.Discipline.SourceStats()
+	if h.cfg.Reference != nil {
+		rows = append(rows[:len(rows):len(rows)], h.cfg.Reference.SourceStats()...)
+	}
+	return rows
+}
+
+func (h *Handler) selectData() []report.SelectData {
+	rows := h.cfg.Discipline.SelectData()
+	if h.cfg.Reference != nil {
+		rows = append(rows[:len(rows):len(rows)], h.cfg.Reference.SelectData()...)
+	}
+	return rows
 }

@@ -8,11 +8,14 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gnomon-time/gnomon/internal/netns"
 )
 
 // The simulated reference chain's timeline (seconds after gnomond starts):
@@ -121,8 +124,11 @@ func TestReferenceChainSim(t *testing.T) {
 	if window < 20*time.Second {
 		t.Fatalf("locked too late for a 20 s window before the outage at %d s", refOutageAt)
 	}
+	windowEnd := time.Now().Add(window)
 	c := startChronydClient(t, pair, g.addr, window+40*time.Second)
-	time.Sleep(window)
+	// Meanwhile, the readers show the PHC's engine and its receiver.
+	checkReferenceReaders(t, g)
+	time.Sleep(time.Until(windowEnd))
 	r := collectXleave(c, g)
 	if r.err != nil {
 		t.Fatalf("chronyd client: %v", r.err)
@@ -167,7 +173,98 @@ func TestReferenceChainSim(t *testing.T) {
 	if !seen[7] || !strings.HasSuffix(trace[len(trace)-1], "class 6") {
 		t.Errorf("the PPS outage did not go holdover (7) and back to locked (6): %s", strings.Join(trace, ", "))
 	}
-	if m := stratumMetric.FindStringSubmatch(g.scrape(t)); m == nil || m[1] != "1" {
+	m := g.scrape(t)
+	if m := stratumMetric.FindStringSubmatch(m); m == nil || m[1] != "1" {
 		t.Errorf("served stratum after the outage: %v, want 1", m)
+	}
+	// The outage in the PHC engine's counters: one holdover, recovered.
+	entries := scrapeValue(t, m, "gnomon_phc_holdover_entries_total", "")
+	recovered := scrapeValue(t, m, "gnomon_phc_holdover_recoveries_total", `recovery="slew"`) +
+		scrapeValue(t, m, "gnomon_phc_holdover_recoveries_total", `recovery="step"`)
+	orphans := scrapeValue(t, m, "gnomon_gnss_pairs_total", `source="gnss:GPS",verdict="orphan"`)
+	t.Logf("after the outage: gnomon_phc_holdover_entries_total %v, recoveries %v, orphan reports %v", entries, recovered, orphans)
+	if entries < 1 || recovered < 1 {
+		t.Errorf("after the outage: %v holdover entries, %v recoveries; want ≥ 1 each", entries, recovered)
+	}
+}
+
+// checkReferenceReaders: with gnomond locked on the simulated reference
+// chain, /metrics exports the PHC's engine (gnomon_phc_*, class 6, the
+// GNSS reference selected) and its receiver (gnomon_gnss_*: accepted pairs
+// increasing, time-of-day reports fresh), and chronyc's and gnomonctl's
+// sources list the GNSS reference after the served clock's PHC.
+func checkReferenceReaders(t *testing.T, g *server) {
+	t.Helper()
+	const gnss = `source="gnss:GPS"`
+	m1 := g.scrape(t)
+	time.Sleep(2 * time.Second)
+	m2 := g.scrape(t)
+	t.Logf("PHC engine and receiver while locked:\n%s", grepMetrics(m2, "gnomon_phc_clock_class", "gnomon_phc_offset_seconds",
+		"gnomon_phc_error_bound_seconds", "gnomon_phc_sync_mode", "gnomon_phc_source_selected", "gnomon_gnss_", "gnomon_clock_class"))
+	if v := scrapeValue(t, m2, "gnomon_phc_clock_class", ""); v != 6 {
+		t.Errorf("gnomon_phc_clock_class %v, want 6 (locked)", v)
+	}
+	if v := scrapeValue(t, m2, "gnomon_phc_sync_mode", `mode="locked"`); v != 1 {
+		t.Errorf(`gnomon_phc_sync_mode{mode="locked"} %v, want 1`, v)
+	}
+	if v := scrapeValue(t, m2, "gnomon_phc_source_selected", gnss); v != 1 {
+		t.Errorf("gnomon_phc_source_selected{%s} %v, want 1", gnss, v)
+	}
+	// Within the lock threshold (100 µs): a few seconds after locking the
+	// servo is still settling (tens of µs).
+	if v := scrapeValue(t, m2, "gnomon_phc_offset_seconds", ""); math.Abs(v) > 100e-6 {
+		t.Errorf("gnomon_phc_offset_seconds %v, want |offset| < 100 µs while locked", v)
+	}
+	a1 := scrapeValue(t, m1, "gnomon_gnss_pairs_total", gnss+`,verdict="accepted"`)
+	a2 := scrapeValue(t, m2, "gnomon_gnss_pairs_total", gnss+`,verdict="accepted"`)
+	if a1 < 3 || a2 < a1+1 {
+		t.Errorf("accepted pairs %v then %v 2 s later: want ≥ 3 (locked) and increasing", a1, a2)
+	}
+	if v := scrapeValue(t, m2, "gnomon_gnss_time_of_day_reports_total", gnss); v < a2 {
+		t.Errorf("%v time-of-day reports for %v accepted pairs", v, a2)
+	}
+	last := scrapeValue(t, m2, "gnomon_gnss_time_of_day_last_report_timestamp_seconds", gnss)
+	if age := float64(time.Now().UnixNano())/1e9 - last; age < 0 || age > 3 {
+		t.Errorf("last time-of-day report %.1f s old, want ≤ 3 s", age)
+	}
+	if _, err := metricValue(m2, "gnomon_clock_class", ""); err != nil {
+		t.Errorf("served clock: %v", err)
+	}
+
+	ctx := context.Background()
+	sock := filepath.Join(g.dir, "gnomond.sock")
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := g.pair.Srv.Run(ctx, netns.Spec{Name: args[0], Args: args, Limit: 15 * time.Second})
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	t.Logf("chronyc sources:\n%s", run("chronyc", "-n", "-h", sock, "sources"))
+	t.Logf("chronyc sourcestats:\n%s", run("chronyc", "-n", "-h", sock, "sourcestats"))
+	// CSV: the served clock's PHC (a refclock with the receiver's refid,
+	// stratum 1: the PHC's engine's), then the receiver (stratum 0).
+	var rows [][]string
+	for _, l := range strings.Split(strings.TrimSpace(run("chronyc", "-c", "-n", "-h", sock, "sources")), "\n") {
+		rows = append(rows, strings.Split(l, ","))
+	}
+	if len(rows) != 2 || len(rows[1]) < 4 || rows[1][0] != "#" || rows[1][1] != "*" || rows[1][2] != "GPS" || rows[1][3] != "0" {
+		t.Errorf("chronyc -c sources: %q; want 2 rows, the second the GNSS reference #,*,GPS,0", rows)
+	}
+	ctl := gnomonctlBinary(t)
+	t.Logf("gnomonctl sources:\n%s", run(ctl, "--host", sock, "sources"))
+	var js []struct {
+		Name, Mode, State string
+		Stratum           int
+		Reachability      int
+	}
+	out := run(ctl, "--host", sock, "sources", "--json")
+	if err := json.Unmarshal([]byte(out), &js); err != nil {
+		t.Fatalf("gnomonctl sources --json: %v\n%s", err, out)
+	}
+	if n := len(js); n != 2 || js[1].Name != "GPS" || js[1].Mode != "refclock" || js[1].State != "selected" ||
+		js[1].Stratum != 0 || js[1].Reachability == 0 {
+		t.Errorf("gnomonctl sources --json: %+v; want the GNSS reference (GPS, refclock, selected, stratum 0, reachable) second", js)
 	}
 }

@@ -9,12 +9,12 @@ import (
 )
 
 // Every metric the collector describes appears in one of the golden
-// expositions (golden, goldenDiscipline), so a change to any name, help
+// expositions (golden, goldenDiscipline, goldenReference), so a change to any name, help
 // string, label or value shows up as a golden diff.
 func TestGoldensCoverEveryMetric(t *testing.T) {
 	described := describedNames(t)
 	var covered []string
-	for _, g := range []string{golden, goldenDiscipline} {
+	for _, g := range []string{golden, goldenDiscipline, goldenReference} {
 		for _, l := range strings.Split(g, "\n") {
 			if n, ok := strings.CutPrefix(l, "# TYPE "); ok {
 				covered = append(covered, strings.Fields(n)[0])

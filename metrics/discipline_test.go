@@ -37,6 +37,7 @@ func disciplineFixture() *fakeDiscipline {
 		Mode: report.SyncLocked, Synchronized: true, RefName: "a", FrequencyPPB: -12500, SkewPPB: 40,
 		LastOffset: -1500 * time.Nanosecond, RMSOffset: 2 * time.Microsecond, ErrorBound: 30 * time.Microsecond,
 		Steps: 1, LeapSteps: 0, Updates: 420,
+		ClockClass: 6, HoldoverEntries: 3, HoldoverOutOfSpecs: 1, RecoveriesSlewed: 2, RecoveriesStepped: 1,
 	}
 	sources := []report.Source{
 		{ID: "a", Addr: netip.MustParseAddr("192.0.2.1"), State: report.StateSelected, Reach: 0xff, Stratum: 1,
@@ -51,12 +52,25 @@ func disciplineFixture() *fakeDiscipline {
 }
 
 const goldenDiscipline = `
+# HELP gnomon_clock_class PTP clockClass of the discipline: 6 locked, 7 holdover within specification, the configured degraded class (52 by default) out of it, 248 locking or free-running.
+# TYPE gnomon_clock_class gauge
+gnomon_clock_class 6
 # HELP gnomon_clock_error_bound_seconds Bound on |disciplined clock − true time| at the scrape (+Inf when unsynchronised).
 # TYPE gnomon_clock_error_bound_seconds gauge
 gnomon_clock_error_bound_seconds 3e-05
 # HELP gnomon_clock_frequency_adjustment_ratio Frequency correction applied to the disciplined clock (positive: faster), as a ratio (1e-6 = 1 ppm).
 # TYPE gnomon_clock_frequency_adjustment_ratio gauge
 gnomon_clock_frequency_adjustment_ratio -1.25e-05
+# HELP gnomon_clock_holdover_entries_total Entries into holdover (no source selectable after lock).
+# TYPE gnomon_clock_holdover_entries_total counter
+gnomon_clock_holdover_entries_total 3
+# HELP gnomon_clock_holdover_out_of_spec_total Holdovers that left their specification (clockClass 7 → the degraded class).
+# TYPE gnomon_clock_holdover_out_of_spec_total counter
+gnomon_clock_holdover_out_of_spec_total 1
+# HELP gnomon_clock_holdover_recoveries_total Sources returning during holdover, by how the clock was brought back: slewed, or stepped (also counted in steps).
+# TYPE gnomon_clock_holdover_recoveries_total counter
+gnomon_clock_holdover_recoveries_total{recovery="slew"} 2
+gnomon_clock_holdover_recoveries_total{recovery="step"} 1
 # HELP gnomon_clock_leap_steps_total Leap seconds carried out on the disciplined clock.
 # TYPE gnomon_clock_leap_steps_total counter
 gnomon_clock_leap_steps_total 0

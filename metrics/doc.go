@@ -5,7 +5,11 @@
 // Service.ServerStats, sharded atomic counters summed on request),
 // report.ClientLogStats from the client log, report.Served (the published
 // clock.SyncState grown to the scrape time) and, with a steered clock,
-// report.Tracking, report.Source and report.DriverStats. It imports report
+// report.Tracking, report.Source and report.DriverStats; with the phc
+// section, the same reports of the PHC's engine (gnomon_phc_*: families
+// of their own, so that the served clock's series, dashboards and alerts
+// keep their meaning) and report.GNSSStats of every GNSS reference
+// (gnomon_gnss_*). It imports report
 // and nothing else of gnomon (a test checks this over `go list -deps`), so
 // new parts of the daemon (PTP, GNSS, the control socket) widen report, not
 // this package. Nothing is updated per packet through the Prometheus API;

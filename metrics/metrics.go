@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"errors"
-	"math"
 	"runtime"
 	"time"
 
@@ -67,6 +66,11 @@ type Sources struct {
 	Control ControlStats
 	// PTP gives the grandmaster's gnomon_ptp_* metrics.
 	PTP PTPStats
+	// Reference exports the disciplined PHC's engine (the phc section)
+	// as gnomon_phc_*.
+	Reference Discipline
+	// GNSS gives gnomon_gnss_* of every GNSS reference.
+	GNSS GNSSStats
 	// Version is the gnomond version for gnomon_build_info.
 	Version string
 }
@@ -84,15 +88,12 @@ type Collector struct {
 
 	stratum, rootDelay, rootDisp, synchronized, leap *prometheus.Desc
 
-	srcReachable, srcReach, srcOffset, srcDelay, srcJitter, srcStratum, srcSelected, srcState *prometheus.Desc
-	srcPolls, srcTimeouts                                                                     *prometheus.Desc
-	clkFreq, clkOffset, clkRMS, clkErrBound, clkSteps, clkLeapSteps, clkUpdates, clkMode      *prometheus.Desc
-	clkSkew                                                                                   *prometheus.Desc
-	discSamples, discDropped, discStraddled                                                   *prometheus.Desc
+	served, phc engineDescs
 
 	buildInfo *prometheus.Desc
 
-	ptp ptpDescs
+	ptp  ptpDescs
+	gnss gnssDescs
 }
 
 // NewCollector returns a collector over src.
@@ -145,44 +146,12 @@ func NewCollector(src Sources) *Collector {
 		synchronized: d("gnomon_sync_synchronized", "1 if the served clock is synchronised (or declared so by a local reference), else 0."),
 		leap:         d("gnomon_sync_leap", "Leap indicator served: 0 none, 1 insert, 2 delete, 3 unsynchronised."),
 
-		srcReachable: d("gnomon_source_reachable",
-			"1 if the source answered at least one of its last 8 polls (reachability register ≠ 0), else 0.", "source"),
-		srcReach: d("gnomon_source_reach_register",
-			"The source's reachability register (0-255; 255 = the last 8 polls answered).", "source"),
-		srcOffset: d("gnomon_source_offset_seconds",
-			"The source's clock-filter offset referred to now (reference − local clock).", "source"),
-		srcDelay:   d("gnomon_source_delay_seconds", "Round-trip delay of the source's chosen sample.", "source"),
-		srcJitter:  d("gnomon_source_jitter_seconds", "The source's clock-filter jitter.", "source"),
-		srcStratum: d("gnomon_source_stratum", "Stratum of the source's last reply (0 if none).", "source"),
-		srcSelected: d("gnomon_source_selected",
-			"1 if the source is the system peer (chronyc '*'), else 0.", "source"),
-		srcState: d("gnomon_source_state",
-			"1 for the source's selection state (selected, combined, falseticker, ...), 0 for the others.", "source", "state"),
-		srcPolls:    d("gnomon_source_polls_total", "Requests sent to the source.", "source"),
-		srcTimeouts: d("gnomon_source_timeouts_total", "Requests to the source still unanswered at the next poll.", "source"),
-
-		clkFreq: d("gnomon_clock_frequency_adjustment_ratio",
-			"Frequency correction applied to the disciplined clock (positive: faster), as a ratio (1e-6 = 1 ppm)."),
-		clkOffset: d("gnomon_clock_offset_seconds",
-			"Combined offset of the selected sources at the last clock update (reference − local, before the correction)."),
-		clkRMS: d("gnomon_clock_rms_offset_seconds", "RMS of the offsets at the last 16 clock updates."),
-		clkSkew: d("gnomon_clock_skew_ratio",
-			"Estimated uncertainty of the clock's frequency estimate (chronyc tracking's skew), as a ratio."),
-		clkErrBound: d("gnomon_clock_error_bound_seconds",
-			"Bound on |disciplined clock − true time| at the scrape (+Inf when unsynchronised)."),
-		clkSteps:     d("gnomon_clock_steps_total", "Steps of the disciplined clock by the makestep policy."),
-		clkLeapSteps: d("gnomon_clock_leap_steps_total", "Leap seconds carried out on the disciplined clock."),
-		clkUpdates:   d("gnomon_clock_updates_total", "Clock updates (servo decisions applied)."),
-		clkMode: d("gnomon_clock_sync_mode",
-			"1 for the discipline's current mode (unsynchronised, locking, locked, holdover, local), 0 for the others.", "mode"),
-		discSamples: d("gnomon_discipline_samples_total", "Source samples handed to the discipline engine."),
-		discDropped: d("gnomon_discipline_samples_dropped_total",
-			"Source samples dropped because the discipline goroutine's queue was full."),
-		discStraddled: d("gnomon_discipline_samples_straddled_total",
-			"Source samples discarded because they were taken across a step of the clock."),
+		served: newEngineDescs(servedNames),
+		phc:    newEngineDescs(phcNames),
 
 		buildInfo: d("gnomon_build_info", "Build information; the value is always 1.", "version", "goversion"),
 		ptp:       newPTPDescs(d),
+		gnss:      newGNSSDescs(d),
 	}
 }
 
@@ -205,15 +174,14 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.replies, c.sendErrors, c.recvErrors, c.truncated, c.kDrops,
 		c.clCapacity, c.clRecords, c.clHits, c.clDrops, c.clKoDs, c.clLeaks, c.clContended, c.clEvictions,
 		c.stratum, c.rootDelay, c.rootDisp, c.synchronized, c.leap,
-		c.srcReachable, c.srcReach, c.srcOffset, c.srcDelay, c.srcJitter, c.srcStratum, c.srcSelected, c.srcState,
-		c.srcPolls, c.srcTimeouts,
-		c.clkFreq, c.clkOffset, c.clkRMS, c.clkSkew, c.clkErrBound, c.clkSteps, c.clkLeapSteps, c.clkUpdates, c.clkMode,
-		c.discSamples, c.discDropped, c.discStraddled,
 		c.buildInfo,
 	} {
 		ch <- d
 	}
+	c.served.describe(ch)
+	c.phc.describe(ch)
 	c.ptp.describe(ch)
+	c.gnss.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -293,61 +261,16 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) { emit(d, prometheus.GaugeValue, v, labels...) }
 	if c.src.Discipline != nil {
-		c.collectDiscipline(emit, counter)
+		c.served.collect(c.src.Discipline, gauge, counter)
+	}
+	if c.src.Reference != nil {
+		c.phc.collect(c.src.Reference, gauge, counter)
+	}
+	if c.src.GNSS != nil {
+		c.gnss.collect(c.src.GNSS.GNSSStats(), gauge, counter)
 	}
 
 	emit(c.buildInfo, prometheus.GaugeValue, 1, c.src.Version, runtime.Version())
-}
-
-func (c *Collector) collectDiscipline(emit func(*prometheus.Desc, prometheus.ValueType, float64, ...string),
-	counter func(*prometheus.Desc, uint64, ...string)) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) { emit(d, prometheus.GaugeValue, v, labels...) }
-	b2f := func(b bool) float64 {
-		if b {
-			return 1
-		}
-		return 0
-	}
-	dst := c.src.Discipline.DriverStats()
-	counter(c.discSamples, dst.Samples)
-	counter(c.discDropped, dst.Dropped)
-	counter(c.discStraddled, dst.Straddled)
-	tr, ok := c.src.Discipline.Tracking()
-	if !ok {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), sourceCountersTimeout)
-	defer cancel()
-	for _, s := range c.src.Discipline.Sources(ctx) {
-		gauge(c.srcReachable, b2f(s.Reach != 0), s.ID)
-		gauge(c.srcReach, float64(s.Reach), s.ID)
-		gauge(c.srcOffset, s.Offset.Seconds(), s.ID)
-		gauge(c.srcDelay, s.Delay.Seconds(), s.ID)
-		gauge(c.srcJitter, s.Jitter.Seconds(), s.ID)
-		gauge(c.srcStratum, float64(s.Stratum), s.ID)
-		gauge(c.srcSelected, b2f(s.State == report.StateSelected), s.ID)
-		for k := range report.NumSourceStates {
-			gauge(c.srcState, b2f(s.State == k), s.ID, k.String())
-		}
-		if s.PollsKnown {
-			counter(c.srcPolls, s.Polls, s.ID)
-			counter(c.srcTimeouts, s.Timeouts, s.ID)
-		}
-	}
-	gauge(c.clkFreq, tr.FrequencyPPB*1e-9)
-	gauge(c.clkOffset, tr.LastOffset.Seconds())
-	gauge(c.clkRMS, tr.RMSOffset.Seconds())
-	gauge(c.clkSkew, tr.SkewPPB*1e-9)
-	eb := math.Inf(1)
-	if tr.Synchronized {
-		eb = tr.ErrorBound.Seconds()
-	}
-	gauge(c.clkErrBound, eb)
-	counter(c.clkSteps, tr.Steps)
-	counter(c.clkLeapSteps, tr.LeapSteps)
-	counter(c.clkUpdates, tr.Updates)
-	for m := range report.NumSyncModes {
-		gauge(c.clkMode, b2f(tr.Mode == m), m.String())
-	}
 }

@@ -27,6 +27,9 @@
 //     Log.ClientLogStats.
 //   - Client (chronyc clients): ntp/clientlog's Log.Clients pages through
 //     the client log's records by slot index.
+//   - GNSSStats (gnomon_gnss_*): cmd/gnomond, from source/gnsssource's
+//     Counts (pairing verdicts) and what the time-of-day input delivered
+//     (gpsd's Client.Status for reconnects).
 //
 // # Signs and units
 //

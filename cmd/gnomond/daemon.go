@@ -148,8 +148,14 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	defer closePHCs()
 
 	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup, reloads: make(chan chan error)}
-	ctlHandler := cmdmon.New(cmdmon.Config{Discipline: ctlDiscipline{Runner: disc.runner, realtimeOffset: disc.realtimeOffset},
-		Server: ntpServer{svc: svc, clog: clog, clk: disc.served}, Reload: d.requestReload})
+	ctlCfg := cmdmon.Config{Discipline: ctlDiscipline{Runner: disc.runner, realtimeOffset: disc.realtimeOffset},
+		Server: ntpServer{svc: svc, clog: clog, clk: disc.served}, Reload: d.requestReload}
+	if disc.ref != nil {
+		// chronyc sources lists the PHC's GNSS receiver after the
+		// served clock's sources.
+		ctlCfg.Reference = disc.ref.runner
+	}
+	ctlHandler := cmdmon.New(ctlCfg)
 
 	// PTP announces the disciplined PHC's state when there is one (its
 	// time is the served clock's, which follows that PHC).
@@ -183,6 +189,12 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		}
 		if disc.steered {
 			msrc.Discipline = disc.runner
+		}
+		if disc.ref != nil {
+			msrc.Reference = disc.ref.runner
+		}
+		if len(disc.gnss) > 0 {
+			msrc.GNSS = disc.gnss
 		}
 		if _, err := metrics.Register(reg, msrc); err != nil {
 			svc.Close()
@@ -296,6 +308,9 @@ type discipline struct {
 	// phcs the phc entries of sources.
 	ref  *reference
 	phcs *phcSourceSet
+	// gnss are every GNSS reference: the phc section's receiver and the
+	// gnss entries of sources (for gnomon_gnss_*).
+	gnss gnssRefs
 }
 
 // close releases the devices the discipline opened.
@@ -365,11 +380,15 @@ func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger
 	for _, s := range d.phcs.sources {
 		srcs = append(srcs, s)
 	}
-	gnss, err := buildGNSSSources(cfg, clk, d.phcs, log)
+	gnss, gnssRefs, err := buildGNSSSources(cfg, clk, d.phcs, log)
 	if err != nil {
 		d.close()
 		return nil, err
 	}
+	if d.ref != nil {
+		d.gnss = append(d.gnss, gnssRef{src: d.ref.gnss, tod: d.ref.tod})
+	}
+	d.gnss = append(d.gnss, gnssRefs...)
 	srcs = append(srcs, gnss...)
 	if d.runner, err = source.New(source.Config{Engine: ec}, clk, cell, log, srcs...); err != nil {
 		d.close()

@@ -185,6 +185,7 @@ type reference struct {
 	cell   *clock.StateCell
 	runner *source.Runner
 	gnss   *gnsssource.Source
+	tod    *countedToD
 	closer []func()
 }
 
@@ -261,6 +262,7 @@ func buildReference(cfg *config.Config, log *slog.Logger) (_ *reference, err err
 	if err != nil {
 		return nil, err
 	}
+	r.tod = tod
 	gc := gnsssource.DefaultConfig()
 	gc.ID, gc.RefID, gc.Precision = "gnss:"+p.GNSS.RefID, refclockRefID(p.GNSS.RefID), secs(p.GNSS.Precision)
 	gc.Options = selection.Options{Prefer: p.GNSS.Prefer, NoSelect: p.GNSS.NoSelect}
@@ -295,7 +297,7 @@ func buildReference(cfg *config.Config, log *slog.Logger) (_ *reference, err err
 
 // openGNSS opens the receiver of the phc section: its pulse (EXTTS on the
 // PHC at path, or simulated on the simulated PHC) and its time of day.
-func (r *reference) openGNSS(g *config.GNSSSource, path string, realtime func() time.Time, taiOffset int, log *slog.Logger) (refclock.EdgeSource, refclock.TimeOfDaySource, error) {
+func (r *reference) openGNSS(g *config.GNSSSource, path string, realtime func() time.Time, taiOffset int, log *slog.Logger) (refclock.EdgeSource, *countedToD, error) {
 	var edges refclock.EdgeSource
 	polarity, err := pps.ParsePolarity(g.PPS.Edge)
 	if err != nil {
@@ -328,14 +330,23 @@ func (r *reference) openGNSS(g *config.GNSSSource, path string, realtime func() 
 	if err != nil {
 		return nil, nil, err
 	}
-	if s, ok := tod.(*todsim.Receiver); ok {
+	if s, ok := tod.TimeOfDaySource.(*todsim.Receiver); ok {
 		r.todSim = s
 	}
 	return edges, tod, nil
 }
 
-// openTimeOfDay opens a receiver's time of day (key names it in errors).
-func openTimeOfDay(key string, t *config.TimeOfDay, realtime func() time.Time, taiOffset int, log *slog.Logger) (refclock.TimeOfDaySource, error) {
+// openTimeOfDay opens a receiver's time of day (key names it in errors),
+// counting its reports for gnomon_gnss_*.
+func openTimeOfDay(key string, t *config.TimeOfDay, realtime func() time.Time, taiOffset int, log *slog.Logger) (*countedToD, error) {
+	tod, err := openTimeOfDayInput(key, t, realtime, taiOffset, log)
+	if err != nil {
+		return nil, err
+	}
+	return &countedToD{TimeOfDaySource: tod, kind: t.Source}, nil
+}
+
+func openTimeOfDayInput(key string, t *config.TimeOfDay, realtime func() time.Time, taiOffset int, log *slog.Logger) (refclock.TimeOfDaySource, error) {
 	switch t.Source {
 	case config.RefclockSim:
 		s, err := todsim.New(todsim.Config{Now: realtime, TAIOffset: taiOffset, Seed: randomSeed()})
@@ -383,26 +394,27 @@ func (r *reference) runOutages(ctx context.Context, start time.Time, log *slog.L
 // buildGNSSSources opens every `gnss` entry of sources: a kernel PPS
 // device (stamps on CLOCK_REALTIME, mapped to the disciplined clock) with
 // its receiver's time of day.
-func buildGNSSSources(cfg *config.Config, clk source.Clock, set *phcSourceSet, log *slog.Logger) ([]source.Source, error) {
+func buildGNSSSources(cfg *config.Config, clk source.Clock, set *phcSourceSet, log *slog.Logger) ([]source.Source, gnssRefs, error) {
 	var out []source.Source
+	var refs gnssRefs
 	realtime := func() time.Time { return time.Now().Round(0) }
 	for i, g := range cfg.GNSSSources() {
 		key := fmt.Sprintf("sources[%d].gnss", i)
 		polarity, err := pps.ParsePolarity(g.PPS.Edge)
 		if err != nil {
-			return nil, fmt.Errorf("%s.pps.edge: %w", key, err)
+			return nil, nil, fmt.Errorf("%s.pps.edge: %w", key, err)
 		}
 		if g.PPS.Source != config.PPSKernel {
-			return nil, fmt.Errorf("%s.pps.source %q: a gnss source steering the served clock needs a kernel PPS device", key, g.PPS.Source)
+			return nil, nil, fmt.Errorf("%s.pps.source %q: a gnss source steering the served clock needs a kernel PPS device", key, g.PPS.Source)
 		}
 		k, err := pps.OpenKernel(pps.KernelConfig{Device: g.PPS.Device, Polarity: polarity, Delay: secs(g.PPS.Delay), Logger: log})
 		if err != nil {
-			return nil, fmt.Errorf("%s.pps: %w", key, err)
+			return nil, nil, fmt.Errorf("%s.pps: %w", key, err)
 		}
 		set.closers = append(set.closers, func() { k.Close() })
 		tod, err := openTimeOfDay(key, &g.TimeOfDay, realtime, clock.DefaultTAIOffset, log)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		gc := gnsssource.DefaultConfig()
 		gc.ID, gc.RefID, gc.Precision = "gnss:"+g.PPS.Device, refclockRefID(g.RefID), secs(g.Precision)
@@ -411,10 +423,11 @@ func buildGNSSSources(cfg *config.Config, clk source.Clock, set *phcSourceSet, l
 		gc.ToLocal = clk.FromRealtime
 		s, err := gnsssource.New(gc, k, tod, log)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
+			return nil, nil, fmt.Errorf("%s: %w", key, err)
 		}
 		out = append(out, s)
+		refs = append(refs, gnssRef{src: s, tod: tod})
 		log.Info("gnss source", "pps", g.PPS.Device, "time_of_day", g.TimeOfDay.Source, "refid", g.RefID)
 	}
-	return out, nil
+	return out, refs, nil
 }
