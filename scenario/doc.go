@@ -43,6 +43,18 @@
 // abilities and inserts an armed leap at its own midnight, as
 // CLOCK_REALTIME does; what the engine asked of it is in Result.Kernel.
 //
+// # Reference chains
+//
+// A scenario with GNSS set simulates gnomond's phc section instead
+// (refchain.go): a PHC (the scenario's oscillator) steered by its own
+// engine from simulated PPS edges (refclock/pps.Sim.Pulse) paired with a
+// receiver's time of day (gpsd-like values, or NMEA sentences through
+// refclock/nmea's generator and decoder) by source/gnsssource.Core, the
+// source's logic without its goroutines; optionally CLOCK_REALTIME steered
+// by a second engine from the PHC through source/phcsource over a
+// simulated cross-timestamping device. Result.Ref scores labels, classes,
+// outages and the system clock.
+//
 // Scenarios are Go values (Scenario); the built-in ones are in Builtin.
 // Adding one means adding an entry there. The limits the tests assert, and
 // why, are in docs/simulation.md.

@@ -65,6 +65,26 @@ func WriteText(w io.Writer, r *Result) error {
 			fmtD(sm.MaxCurveError), fmtD(sm.MaxOffsetError), sm.MaxServedLeap, fmtT(sm.SmearRefIDTime), sm.Monotonic)
 		fmt.Fprintf(&b, "                     absorbed %s, final served − UTC %s\n", fmtD(sm.Absorbed), fmtD(sm.FinalServedTE))
 	}
+	if g := r.Ref; g != nil {
+		locked := "never"
+		if g.EngineLockedAt >= 0 {
+			locked = fmtT(g.EngineLockedAt)
+		}
+		fmt.Fprintf(&b, "reference chain:     engine mode locked from %s; from then (outside PPS outages) max |TE| %s, RMS %s\n",
+			locked, fmtD(g.MaxTELocked), fmtD(g.RMSTELocked))
+		fmt.Fprintf(&b, "pairing:             %d edges accepted, %d labelled, %d wrong labels, %d accepted as 23:59:60\n",
+			g.Accepted, g.Labelled, g.WrongLabels, g.Second60)
+		for _, c := range g.Classes {
+			fmt.Fprintf(&b, "  %12s  clockClass %d, stratum %d (%s)\n", fmtT(c.T), uint8(c.Class), c.Stratum, c.Mode)
+		}
+		for _, o := range g.Outages {
+			fmt.Fprintf(&b, "PPS outage %s–%s:  TE %s → %s, largest drift %s\n", fmtT(o.From), fmtT(o.To), fmtD(o.TEStart), fmtD(o.TEEnd), fmtD(o.MaxDriftTE))
+		}
+		if y := g.Sys; y != nil {
+			fmt.Fprintf(&b, "system clock:        %d steps; from %s: sys − PHC RMS %s max %s, sys − UTC RMS %s max %s\n",
+				len(y.Steps), fmtT(y.StatsFrom), fmtD(y.RMSvsPHC), fmtD(y.MaxVsPHC), fmtD(y.RMSvsUTC), fmtD(y.MaxVsUTC))
+		}
+	}
 	fmt.Fprintf(&b, "steps taken:         %d\n", len(r.Steps))
 	for _, s := range r.Steps {
 		fmt.Fprintf(&b, "  %12s  step %s (%s)\n", fmtT(s.T), fmtD(s.Step), s.Reason)

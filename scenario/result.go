@@ -104,7 +104,9 @@ type Result struct {
 	Kernel *KernelStats `json:"kernel,omitempty"`
 	// Smear scores the served clock of a smearing run (nil otherwise).
 	Smear *SmearStats `json:"smear,omitempty"`
-	Trace []Point     `json:"-"`
+	// Ref scores the reference chain of a GNSS scenario (nil otherwise).
+	Ref   *RefStats `json:"ref,omitempty"`
+	Trace []Point   `json:"-"`
 }
 
 // SmearStats score what servers handed out in a LeapModeSmear run, over
@@ -200,10 +202,61 @@ func (r *runner) score(opt Options) *Result {
 	if res.Steps == nil {
 		res.Steps = []Event{}
 	}
-	tr := c.trace
 	res.FinalFreqErrorPPB = r.clk.RateError()
+	scoreTrace(res, r.sc)
+	nSync := 0
+	res.Servers = make([]ServerStats, len(r.ups))
+	for i, u := range r.ups {
+		res.Servers[i].Name = u.cfg.Name
+	}
+	for _, p := range res.Trace {
+		if !p.Synced {
+			continue
+		}
+		nSync++
+		for i, s := range p.States {
+			switch s {
+			case selection.Selected:
+				res.Servers[i].Selected++
+				res.Servers[i].EverSelected = true
+			case selection.Combined:
+				res.Servers[i].Combined++
+				res.Servers[i].EverCombined = true
+			}
+		}
+	}
+	if nSync > 0 {
+		for i := range res.Servers {
+			res.Servers[i].Selected /= float64(nSync)
+			res.Servers[i].Combined /= float64(nSync)
+		}
+	}
+	if r.kern != nil {
+		k := r.kern.stats
+		res.Kernel = &k
+	}
+	if r.smear.Enabled {
+		res.Smear = r.smearStats(res.Trace, res.StatsFrom)
+	}
+	for _, e := range c.events {
+		if e.Kind == "source" {
+			for i := range res.Servers {
+				if res.Servers[i].Name == e.To {
+					res.Servers[i].EverSelected = true
+				}
+			}
+		}
+	}
+	return res
+}
+
+// scoreTrace fills what res's trace says whatever the scenario's sources:
+// final TE, the settling score (sc.LockThreshold for sc.LockSustain), max
+// and RMS TE after it, the error bound's honesty and the time per mode.
+func scoreTrace(res *Result, sc Scenario) {
+	tr := res.Trace
 	if len(tr) == 0 {
-		return res
+		return
 	}
 	res.FinalTE = tr[len(tr)-1].TE
 	// Lock: scan backwards for the first point of a run of |TE| below the
@@ -211,14 +264,14 @@ func (r *runner) score(opt Options) *Result {
 	from := -1
 	runEnd := time.Duration(-1)
 	for i := len(tr) - 1; i >= 0; i-- {
-		if tr[i].TE.Abs() >= r.sc.LockThreshold {
+		if tr[i].TE.Abs() >= sc.LockThreshold {
 			runEnd = -1
 			continue
 		}
 		if runEnd < 0 {
 			runEnd = tr[i].T
 		}
-		if runEnd-tr[i].T >= r.sc.LockSustain {
+		if runEnd-tr[i].T >= sc.LockSustain {
 			from = i
 		}
 	}
@@ -237,12 +290,8 @@ func (r *runner) score(opt Options) *Result {
 
 	res.MinBoundMargin = time.Duration(math.MaxInt64)
 	nSync := 0
-	res.Servers = make([]ServerStats, len(r.ups))
-	for i, u := range r.ups {
-		res.Servers[i].Name = u.cfg.Name
-	}
 	for _, p := range tr {
-		res.ModeTime[p.Mode.String()] += r.sc.TraceEvery
+		res.ModeTime[p.Mode.String()] += sc.TraceEvery
 		res.ModeMaxTE[p.Mode.String()] = max(res.ModeMaxTE[p.Mode.String()], p.TE.Abs())
 		if !p.Synced {
 			continue
@@ -256,42 +305,10 @@ func (r *runner) score(opt Options) *Result {
 		if p.Bound > 0 {
 			res.MaxBoundRatio = math.Max(res.MaxBoundRatio, float64(p.TE.Abs())/float64(p.Bound))
 		}
-		for i, s := range p.States {
-			switch s {
-			case selection.Selected:
-				res.Servers[i].Selected++
-				res.Servers[i].EverSelected = true
-			case selection.Combined:
-				res.Servers[i].Combined++
-				res.Servers[i].EverCombined = true
-			}
-		}
 	}
-	if nSync > 0 {
-		for i := range res.Servers {
-			res.Servers[i].Selected /= float64(nSync)
-			res.Servers[i].Combined /= float64(nSync)
-		}
-	} else {
+	if nSync == 0 {
 		res.MinBoundMargin = 0
 	}
-	if r.kern != nil {
-		k := r.kern.stats
-		res.Kernel = &k
-	}
-	if r.smear.Enabled {
-		res.Smear = r.smearStats(tr, res.StatsFrom)
-	}
-	for _, e := range c.events {
-		if e.Kind == "source" {
-			for i := range res.Servers {
-				if res.Servers[i].Name == e.To {
-					res.Servers[i].EverSelected = true
-				}
-			}
-		}
-	}
-	return res
 }
 
 // RMSFrom returns the RMS time error over the scoring points from from on

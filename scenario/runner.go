@@ -91,6 +91,9 @@ func Run(sc Scenario, opt Options) (*Result, error) {
 	if err := sc.Validate(); err != nil {
 		return nil, err
 	}
+	if sc.GNSS != nil {
+		return runGNSS(sc, opt)
+	}
 	r := &runner{sc: sc, start: sc.Start.UTC().Round(0)}
 	r.tl = sim.NewTimeline(r.start)
 	var err error
@@ -168,8 +171,10 @@ func Run(sc Scenario, opt Options) (*Result, error) {
 }
 
 // utcShift is UTC − true time at true time t (leap seconds so far).
-func (r *runner) utcShift(t time.Time) time.Duration {
-	l := r.sc.Leap
+func (r *runner) utcShift(t time.Time) time.Duration { return utcShiftAt(r.sc.Leap, t) }
+
+// utcShiftAt is UTC − true time at true time t with leap l (nil: none).
+func utcShiftAt(l *Leap, t time.Time) time.Duration {
 	if l == nil {
 		return 0
 	}

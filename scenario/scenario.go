@@ -70,6 +70,10 @@ type Scenario struct {
 	// sync status, TAI offset: clock.LeapSetter, SyncSetter, TAISetter),
 	// as CLOCK_REALTIME has with clock.mode system.
 	Kernel bool
+	// GNSS, if set, makes the scenario a reference chain (PHC, PPS, time
+	// of day; refchain.go) instead of NTP: Servers, polls and Kernel are
+	// unused and Oscillator is the PHC's.
+	GNSS *GNSS
 	// Lock criterion: |TE| < LockThreshold for LockSustain.
 	LockThreshold time.Duration
 	LockSustain   time.Duration
@@ -89,8 +93,11 @@ func (sc *Scenario) Validate() error {
 	if sc.MinPoll > sc.MaxPoll || sc.MinPoll < -7 || sc.MaxPoll > 17 {
 		errs = append(errs, fmt.Errorf("poll %d…%d: want −7 ≤ min ≤ max ≤ 17", sc.MinPoll, sc.MaxPoll))
 	}
-	if len(sc.Servers) == 0 {
+	if len(sc.Servers) == 0 && sc.GNSS == nil {
 		errs = append(errs, errors.New("servers: none"))
+	}
+	if g := sc.GNSS; g != nil {
+		errs = append(errs, g.validate()...)
 	}
 	if err := sc.Oscillator.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("oscillator: %w", err))
@@ -216,6 +223,11 @@ func Builtin() []Scenario {
 			},
 			LockThreshold: 50 * time.Microsecond, LockSustain: 5 * time.Minute,
 		},
+		ppsPHC(),
+		phcSys(),
+		gnssLossHoldover(),
+		nmeaLate(),
+		gnssLeap(),
 	}
 }
 

@@ -26,7 +26,8 @@ func TestSimList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"ntp-4-servers", "ntp-asymmetric-jitter", "step-at-start", "leap-insert", "holdover"} {
+	for _, name := range []string{"ntp-4-servers", "ntp-asymmetric-jitter", "step-at-start", "leap-insert", "holdover",
+		"pps-phc", "phc-sys", "gnss-loss-holdover", "nmea-late", "gnss-leap"} {
 		if !strings.Contains(out, name) {
 			t.Errorf("--list lacks %s:\n%s", name, out)
 		}
@@ -133,5 +134,20 @@ func TestSimCompare(t *testing.T) {
 	}
 	if !strings.Contains(out, "| settled within median / worst | runs settled |") || strings.Contains(out, "lock") {
 		t.Errorf("the header should say settled, not lock(ed):\n%s", out)
+	}
+}
+
+// TestSimGNSS: a reference-chain scenario runs from the command line and
+// prints the chain's own lines.
+func TestSimGNSS(t *testing.T) {
+	out, err := runSim(t, "gnss-loss-holdover", "--seed", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"scenario gnss-loss-holdover, servo kalman, seed 3", "reference chain:", "0 wrong labels",
+		"clockClass 7, stratum 1 (holdover)", "clockClass 52, stratum 1 (holdover)", "PPS outage 10m0s–26m40s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -96,7 +96,7 @@ type Source struct {
 	edges refclock.EdgeSource
 	tod   refclock.TimeOfDaySource
 	log   *slog.Logger
-	rep   *reporter
+	core  *Core
 	refs  []source.Ref
 
 	restart chan chan struct{} // Restart → Run's loop
@@ -119,11 +119,15 @@ func New(cfg Config, edges refclock.EdgeSource, tod refclock.TimeOfDaySource, lo
 	}
 	s := &Source{cfg: cfg, edges: edges, tod: tod, log: log.With("source", cfg.ID),
 		restart: make(chan chan struct{})}
-	s.rep = &reporter{precision: cfg.Precision, timeout: cfg.Timeout}
+	core, err := NewCore(cfg, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.core = core
 	s.refs = []source.Ref{{
 		Config: engine.SourceConfig{ID: cfg.ID, RefClockID: cfg.RefID, TimeSource: clock.TimeSourceGNSS,
 			Options: cfg.Options},
-		Reporter: s.rep,
+		Reporter: core.Reporter(),
 	}}
 	return s, nil
 }
@@ -147,7 +151,7 @@ func (s *Source) Counts() pair.Counts {
 // there is nothing to restart.
 func (s *Source) Restart(ctx context.Context) error {
 	if !s.running.Load() {
-		s.rep.ResetSamples()
+		s.core.rep.ResetSamples()
 		return nil
 	}
 	done := make(chan struct{})
@@ -172,10 +176,6 @@ const queueLen = 16
 // inputs on its own goroutine until ctx ends (nil) or a device fails (its
 // error).
 func (s *Source) Run(ctx context.Context, out source.Sink) error {
-	p, err := pair.New(s.cfg.Pair)
-	if err != nil {
-		return err
-	}
 	g, gctx := errgroup.WithContext(ctx)
 	edgeCh := make(chan refclock.Edge, queueLen)
 	todCh := make(chan refclock.TimeOfDay, queueLen)
@@ -204,53 +204,47 @@ func (s *Source) Run(ctx context.Context, out source.Sink) error {
 	g.Go(func() error {
 		s.running.Store(true)
 		defer s.running.Store(false)
-		s.loop(gctx, p, edgeCh, todCh, out)
+		s.loop(gctx, edgeCh, todCh, out)
 		return nil
 	})
 	return g.Wait()
 }
 
-// loop owns the Pairer: it feeds it the devices' inputs, wakes at its
-// deadlines, and turns accepted edges into samples.
-func (s *Source) loop(ctx context.Context, p *pair.Pairer, edgeCh <-chan refclock.Edge,
-	todCh <-chan refclock.TimeOfDay, out source.Sink) {
+// loop owns the Core: it feeds it the devices' inputs and wakes at its
+// deadlines.
+func (s *Source) loop(ctx context.Context, edgeCh <-chan refclock.Edge, todCh <-chan refclock.TimeOfDay, out source.Sink) {
 	now := s.cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	realtime := identity(s.cfg.Realtime)
-	buf := make([]pair.Outcome, 0, pair.MaxOutcomes)
+	c := s.core
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
-	d := &decider{s: s, out: out, toLocal: identity(s.cfg.ToLocal)}
 	for {
-		buf = buf[:0]
+		var decided []pair.Outcome
 		select {
 		case <-ctx.Done():
 			return
 		case e := <-edgeCh:
-			buf = p.Edge(e, realtime(e.At), buf)
+			decided = c.Edge(e, now(), out)
 		case r := <-todCh:
-			buf = p.TimeOfDay(r, buf)
+			decided = c.TimeOfDay(r, now(), out)
 		case <-t.C:
+			decided = c.Advance(now(), out)
 		case done := <-s.restart:
-			p.Reset()
+			c.Reset()
 			drain(edgeCh)
 			drain(todCh)
-			s.rep.ResetSamples()
 			close(done)
+			decided = c.Advance(now(), out)
 		}
-		buf = p.Advance(now(), buf)
-		for i := range buf {
-			d.decide(&buf[i])
-		}
-		if len(buf) > 0 {
+		if len(decided) > 0 {
 			s.mu.Lock()
-			s.counts = p.Counts()
+			s.counts = c.Counts()
 			s.mu.Unlock()
 		}
 		t.Stop()
-		if dl, ok := p.Deadline(); ok {
+		if dl, ok := c.Deadline(); ok {
 			t.Reset(max(dl.Sub(now()), 0))
 		}
 	}
@@ -271,49 +265,6 @@ func drain[T any](ch <-chan T) {
 			return
 		}
 	}
-}
-
-// decider turns outcomes into samples, reach and logs.
-type decider struct {
-	s       *Source
-	out     source.Sink
-	toLocal func(time.Time) time.Time
-	pairing bool // the last settled edge was accepted
-}
-
-func (d *decider) decide(o *pair.Outcome) {
-	log := d.s.log
-	if !o.Verdict.Edge() {
-		if log.Enabled(context.Background(), slog.LevelDebug) {
-			log.Debug("gnss report", "verdict", o.Verdict.String(), "utc", o.Report.UTC, "received", o.Report.Received)
-		}
-		return
-	}
-	if o.Verdict == pair.VerdictStaleEdge {
-		log.Debug("gnss edge", "verdict", o.Verdict.String(), "seq", o.Edge.Seq)
-		return
-	}
-	ok := o.Verdict == pair.VerdictAccepted
-	d.s.rep.settled(ok)
-	if ok != d.pairing {
-		// A state change, not a per-pulse message.
-		if ok {
-			log.Info("gnss pairing PPS with time of day", "label", o.Label.String(), "offset", o.Offset)
-		} else {
-			log.Warn("gnss pairing interrupted", "verdict", o.Verdict.String(), "seq", o.Edge.Seq)
-		}
-		d.pairing = ok
-	}
-	if !ok {
-		log.Debug("gnss edge", "verdict", o.Verdict.String(), "seq", o.Edge.Seq, "label", o.Label.String())
-		return
-	}
-	// offset against the disciplined clock: the reference minus its
-	// reading at the edge = the device's offset + (device − local).
-	local := d.toLocal(o.Edge.At).Round(0)
-	smp := engine.Sample{Local: local, Offset: o.Offset + o.Edge.At.Sub(local), Dispersion: d.s.cfg.Precision}
-	d.s.rep.add(smp, o.Report.Leap)
-	d.out.Sample(0, smp)
 }
 
 // reporter is the reference as the engine sees it: a clock filter of the
