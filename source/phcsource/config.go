@@ -27,6 +27,12 @@ type DisruptionMarker interface {
 }
 
 // Config configures a Source. Zero fields take the defaults.
+// DefaultDisruptedBound is the default widening of the error bound at a
+// clock disruption: 1 ms covers a live migration's blackout of up to a
+// millisecond or so; with 100 µs, a 200 µs jump in the disruption
+// scenario test was served under a too-small bound for a second.
+const DefaultDisruptedBound = time.Millisecond
+
 type Config struct {
 	// ID names the reference in the engine, status and logs (default: the
 	// PHC's device name).
@@ -90,9 +96,11 @@ type Config struct {
 	// servo restarted). Nil: only this source's history is cleared.
 	OnDisruption func(ctx context.Context, widen time.Duration) error
 	// DisruptedBound is added to the root dispersion from a disruption
-	// until re-locked (default max(100 µs, 100 ppm × Poll): a
-	// counter's frequency may step by up to ±50 ppm across hosts, and the
-	// engine's error bound grows at only ~1 ppm between updates).
+	// until re-locked (default max(DefaultDisruptedBound, 100 ppm ×
+	// Poll): a migration's blackout may leave the guest's clock behind by
+	// milliseconds, and a counter's frequency may step by up to ±50 ppm
+	// across hosts while the engine's error bound grows at only ~1 ppm
+	// between updates).
 	DisruptedBound time.Duration
 	// RelockSamples consecutive samples within RelockOffset end the
 	// disrupted state (defaults 8 and 10 µs).
@@ -136,7 +144,7 @@ func (c Config) withDefaults(p *phc.PHC) (Config, error) {
 		c.Precision = DefaultPrecision
 	}
 	if c.DisruptedBound == 0 {
-		c.DisruptedBound = max(100*time.Microsecond, c.Poll/10_000)
+		c.DisruptedBound = max(DefaultDisruptedBound, c.Poll/10_000)
 	}
 	if c.RelockSamples == 0 {
 		c.RelockSamples = DefaultRelockSamples

@@ -60,7 +60,7 @@ func TestConfigValidate(t *testing.T) {
 					t.Fatal(err)
 				}
 				if s.cfg.ID != "/dev/ptp3" || s.refID != 0x50484300 || s.cfg.Poll != time.Second || s.cfg.Samples != phc.MaxSamples ||
-					s.cfg.DisruptedBound != 100*time.Microsecond || s.poll != 0 {
+					s.cfg.DisruptedBound != DefaultDisruptedBound || s.poll != 0 {
 					t.Errorf("defaults: %+v refid %#x poll %d", s.cfg, s.refID, s.poll)
 				}
 				return
