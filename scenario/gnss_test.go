@@ -22,12 +22,7 @@ const (
 // checked on every seed: where it fails the measured value is logged and
 // the subtest is skipped, not passed; where it holds nothing changes.
 // Remove an entry once the engine meets the limit.
-var shortfalls = map[string]string{
-	"pps-phc max |TE|": "the Kalman servo's 100 ns noise floor (servo.DefaultKalmanConfig.NoiseFloor, not " +
-		"configurable through engine.Config) makes it average 20 ns PPS noise too little against 0.1 ppb/√s wander",
-	"gnss-loss-holdover relock": "after the 1000 s gap the Kalman servo oscillates on seed 2 (TE to 2.7 ms from " +
-		"1 min after the recovery, class 6 → 248 → 6 → 248)",
-}
+var shortfalls = map[string]string{}
 
 // limits checks one scenario's limits: check(ok, name, …) fails the test
 // unless name is a known shortfall, in which case the subtest is skipped

@@ -42,6 +42,14 @@
 // update for a poll interval (Engine.steers); a weighted combination of
 // several sources' samples for the servo is not done yet.
 //
+// The servo is told when its decision takes effect
+// (servo.Measurement.ApplyAt = the engine's now: a PPS edge reaches the
+// engine ~1.05 s after it, once its pairing window has closed, i.e. after
+// the next edge) and the sample's Dispersion (a reference clock's stated
+// precision lowers the Kalman servo's noise floor). A discarded sample's
+// frequency is still set: the Kalman servo ends there the phase slew that
+// was meant to last only until that sample.
+//
 // # Modes (Status.Mode, SyncState)
 //
 // free-run (unsynchronised or local) → locking → locked → holdover

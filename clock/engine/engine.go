@@ -418,10 +418,21 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		e.stepNext, e.resync = false, true
 		d = servo.Decision{Action: servo.ActionStep, Step: e.res.Offset, FreqPPB: fEst}
 	} else {
-		d = e.srv.Sample(servo.Measurement{Offset: s.Offset, Delay: s.Delay, Local: s.Local})
+		// The decision takes effect now, which may be well after the
+		// sample (a PPS edge is delivered once its pairing window has
+		// closed, after the next edge).
+		d = e.srv.Sample(servo.Measurement{Offset: s.Offset, Delay: s.Delay, Dispersion: s.Dispersion,
+			Local: s.Local, ApplyAt: now})
 	}
 	if d.Action == servo.ActionDiscard {
 		e.discarded++
+		if d.FreqPPB != f {
+			// The servo ended a phase slew on its prediction.
+			if err := e.clk.AdjustFrequency(d.FreqPPB); err != nil {
+				return fmt.Errorf("engine: set frequency to %.3f ppb: %w", d.FreqPPB, err)
+			}
+			e.steer.setFreq(now, d.FreqPPB)
+		}
 		return nil
 	}
 	if err := servo.Apply(e.clk, d); err != nil {

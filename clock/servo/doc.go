@@ -18,6 +18,13 @@
 //     was chosen by measurement (package trial, docs/simulation.md): on the
 //     same seeded traces its RMS time error is about a third of the PI's.
 //
+// Measurement carries when the caller will apply the decision (ApplyAt)
+// and the sample's stated dispersion: the Kalman servo models its own
+// corrections from the time they take effect (a PPS sample is delivered
+// after the next edge) and lowers its noise floor to a precision finer
+// than 100 ns. A discarded sample's Decision still carries the frequency
+// to set.
+//
 // Policy holds the limits every servo obeys: chrony's makestep (step only
 // above a threshold and only in the first N updates), a frequency limit
 // (maxdrift / max_frequency) and a slew limit on the phase-correcting part

@@ -25,7 +25,9 @@ type KalmanConfig struct {
 	// delay until NoiseWindow samples give an estimate.
 	MeasurementNoise time.Duration
 	// NoiseFloor is added (as a variance) to every sample's noise: clock
-	// reading and timestamping noise that the delay does not reveal.
+	// reading and timestamping noise that the delay does not reveal. A
+	// sample that states a smaller Dispersion (a PPS or PHC source's
+	// precision) gets that instead.
 	NoiseFloor time.Duration
 	// InitialFreqStdPPB is the prior σ of the frequency error at start.
 	InitialFreqStdPPB float64
@@ -148,6 +150,24 @@ func (f *filter) update(z, r float64) {
 // delay-based filtering exploit. Without a delay (PPS, PHC), the variance
 // is estimated as the robust (MAD) variance of normalised second
 // differences of the free-running phase, which cancel phase and frequency.
+// The floor is NoiseFloor (100 ns: clock reads and software timestamps),
+// or the sample's stated Dispersion when that is smaller: a PPS edge
+// stamped by a PHC states its receiver's precision (tens of ns), and a
+// 100 ns floor there overstated the noise of 20 ns edges fivefold, so the
+// bank's likelihood could not tell the wander models apart and the clock
+// kept ≈ 13 ns RMS of the 20 ns (pps-phc: max |TE| 32–48 ns; with the
+// stated 20 ns, 18–29 ns, docs/simulation.md). NTP samples state µs and
+// keep the 100 ns floor.
+//
+// Timing. A decision takes effect when the caller applies it
+// (Measurement.ApplyAt), which for a PPS edge is ~1.05 s after the edge:
+// after the next one. The servo keeps the corrections it decided with
+// the time each took effect, predicts its filters from sample to sample
+// through them, and steers by the phase predicted to the time the new
+// correction takes effect. Assuming instead that each correction acts
+// from its sample's time put an unmodelled one-sample delay in the loop:
+// the deadbeat phase correction then rang, and diverged when the bank
+// chose a fast filter (gnss-loss-holdover after its recovery, 2.7 ms).
 //
 // Process noise. One oscillator model never fits every machine, so the
 // servo runs a bank of filters with random-walk FM wanders from Wanders
@@ -158,7 +178,11 @@ func (f *filter) update(z, r float64) {
 //
 // Outliers. A sample whose innovation exceeds Gate σ of the steering
 // filter is discarded; MaxRejects in a row restart the bank on the new
-// phase (a step of the reference), which the Policy may step.
+// phase (a step of the reference), which the Policy may step. A discarded
+// sample still gets a decision on the prediction alone (ActionDiscard
+// with the new FreqPPB): the phase slew of the last update was to end by
+// then, and left in force it would move the clock by the slewed phase
+// again at every rejected sample.
 type Kalman struct {
 	cfg    KalmanConfig
 	policy Policy
@@ -167,9 +191,14 @@ type Kalman struct {
 	best    int
 	n       int       // samples accepted since (re)start; 0 = not started
 	updates int       // clock updates made (for the step policy)
-	last    time.Time // local time of the last sample
-	u       float64   // frequency correction in force, ppb
-	dtMean  float64   // mean sample spacing, s
+	last    time.Time // local time of the filters' state: the last sample
+	u       float64   // frequency correction last decided, ppb
+	// log holds the corrections decided, from the one in force at last
+	// on, ascending by the time they take effect (Measurement.ApplyAt):
+	// with a delivery delay, the next sample may be taken before the
+	// last decision is applied.
+	log     []corrEnt
+	dtMean  float64 // mean sample spacing, s
 	rejects int
 	state   State
 
@@ -184,6 +213,15 @@ type Kalman struct {
 }
 
 type phasePoint struct{ t, y float64 }
+
+// corrEnt is one decision as applied: from local time at on, the
+// frequency correction u (ppb) is in force, and the clock was stepped by
+// step (ns, positive forward) at at.
+type corrEnt struct {
+	at   time.Time
+	u    float64
+	step float64
+}
 
 // NewKalman returns a Kalman servo starting from the frequency correction
 // freqPPB currently applied to the clock.
@@ -229,22 +267,23 @@ func (k *Kalman) Sample(m Measurement) Decision {
 	if m.Delay < 0 {
 		return Decision{Action: ActionDiscard, FreqPPB: k.u, State: k.state}
 	}
+	at := m.ApplyAt
+	if at.Before(m.Local) {
+		at = m.Local
+	}
 	if k.n == 0 {
 		k.t0 = m.Local
+		k.log = append(k.log[:0], corrEnt{at: m.Local, u: k.u})
 		r := k.noise(m, z)
 		k.restart(z, r, m.Local, k.cfg.InitialFreqStdPPB*k.cfg.InitialFreqStdPPB, -k.u)
-		return k.decide()
+		return k.decide(at)
 	}
 	dt := m.Local.Sub(k.last).Seconds()
 	if dt <= 0 {
 		return Decision{Action: ActionDiscard, FreqPPB: k.u, State: k.state}
 	}
-	// Predict to now with the correction that was in force.
-	k.corr += k.u * dt
-	for i := range k.bank {
-		k.bank[i].predict(dt, k.u)
-	}
-	k.last = m.Local
+	// Predict to the sample with the corrections that were in force.
+	k.advance(m.Local)
 	k.dtMean += (dt - k.dtMean) / 8
 	r := k.noise(m, z)
 
@@ -253,12 +292,16 @@ func (k *Kalman) Sample(m Measurement) Decision {
 	if k.n >= 8 && math.Abs(y) > k.cfg.Gate*math.Sqrt(s) {
 		k.rejects++
 		if k.rejects < k.cfg.MaxRejects {
-			return Decision{Action: ActionDiscard, FreqPPB: k.u, State: k.state}
+			// Steer on the prediction: the phase slew decided at the
+			// last update was to end by now, and left in force it
+			// would run on (a run of rejections would move the clock
+			// by the slewed phase once per sample).
+			return Decision{Action: ActionDiscard, FreqPPB: k.steer(at, false), State: k.state}
 		}
 		// The phase really moved: start again from this sample, keeping
 		// the frequency but doubting it.
 		k.restart(z, r, m.Local, math.Max(b.p11, 1e6), b.nu)
-		return k.decide()
+		return k.decide(at)
 	}
 	k.rejects = 0
 	decay := 1 / float64(k.cfg.NoiseWindow)
@@ -272,7 +315,7 @@ func (k *Kalman) Sample(m Measurement) Decision {
 		}
 	}
 	k.n++
-	return k.decide()
+	return k.decide(at)
 }
 
 func (k *Kalman) restart(z, r float64, local time.Time, p11, nu float64) {
@@ -288,31 +331,126 @@ func (k *Kalman) restart(z, r float64, local time.Time, p11, nu float64) {
 	k.state = StateUnlocked
 }
 
-// decide makes one clock update from the steering filter's estimate.
-func (k *Kalman) decide() Decision {
+// decide makes one clock update, applied at local time at, from the
+// steering filter's estimate.
+func (k *Kalman) decide(at time.Time) Decision {
 	k.updates++
-	b := &k.bank[k.best]
 	d := Decision{}
-	if st := time.Duration(math.Round(b.th)); k.policy.MayStep(st, k.updates) {
+	th := k.phaseAt(&k.bank[k.best], at)
+	if st := time.Duration(math.Round(th)); k.policy.MayStep(st, k.updates) {
 		d.Action, d.Step = ActionStep, st
-		for i := range k.bank {
-			k.bank[i].th -= float64(st)
-		}
-		k.corr += float64(st)
 	}
-	tau := k.cfg.PhaseTimeConstant * k.dtMean
-	k.u = k.policy.ClampFreq(-b.nu + k.policy.ClampSlew(b.th/tau))
-	if k.n >= 4 && math.Sqrt(b.p11) < k.cfg.LockFreqStdPPB {
+	d.FreqPPB = k.steer(at, d.Action == ActionStep)
+	if k.n >= 4 && math.Sqrt(k.bank[k.best].p11) < k.cfg.LockFreqStdPPB {
 		k.state = StateLocked
 	}
-	d.FreqPPB, d.State = k.u, k.state
+	d.State = k.state
 	return d
+}
+
+// steer decides the correction applied from local time at: the steering
+// filter's phase predicted to at (after the step, if step) is slewed out
+// over the phase time constant on top of −ν̂. It records the decision and
+// returns the correction.
+func (k *Kalman) steer(at time.Time, step bool) float64 {
+	b := &k.bank[k.best]
+	th := k.phaseAt(b, at)
+	var st float64
+	if step {
+		st = math.Round(th)
+		th -= st
+	}
+	tau := k.cfg.PhaseTimeConstant * k.dtMean
+	k.u = k.policy.ClampFreq(-b.nu + k.policy.ClampSlew(th/tau))
+	k.push(at, k.u, st)
+	return k.u
+}
+
+// push records a decision taking effect at local time at (≥ last).
+func (k *Kalman) push(at time.Time, u, step float64) {
+	if !at.After(k.last) {
+		// In force at the filters' own time: step their state now.
+		for i := range k.bank {
+			k.bank[i].th -= step
+		}
+		k.corr += step
+		step = 0
+	}
+	if n := len(k.log); n > 0 && !at.After(k.log[n-1].at) {
+		// Not later than the last decision (which then never took
+		// effect): it replaces it, steps added.
+		k.log[n-1].u, k.log[n-1].step = u, k.log[n-1].step+step
+		return
+	}
+	k.log = append(k.log, corrEnt{at: at, u: u, step: step})
+}
+
+// walk calls seg(dt, u) for each piece of [from, to] during which the
+// correction u was in force (dt in s), and step(ns) for each step made in
+// (from, to], in order.
+func (k *Kalman) walk(from, to time.Time, seg func(dt, u float64), step func(st float64)) {
+	i := 0
+	for i+1 < len(k.log) && !k.log[i+1].at.After(from) {
+		i++
+	}
+	cur := from
+	for {
+		end, next := to, i+1 < len(k.log) && !k.log[i+1].at.After(to)
+		if next {
+			end = k.log[i+1].at
+		}
+		if dt := end.Sub(cur).Seconds(); dt > 0 {
+			seg(dt, k.log[i].u)
+		}
+		if !next {
+			return
+		}
+		i++
+		cur = end
+		if k.log[i].step != 0 {
+			step(k.log[i].step)
+		}
+	}
+}
+
+// advance predicts every filter from last to t under the corrections in
+// force, and forgets the corrections no longer needed.
+func (k *Kalman) advance(t time.Time) {
+	k.walk(k.last, t, func(dt, u float64) {
+		k.corr += u * dt
+		for i := range k.bank {
+			k.bank[i].predict(dt, u)
+		}
+	}, func(st float64) {
+		k.corr += st
+		for i := range k.bank {
+			k.bank[i].th -= st
+		}
+	})
+	k.last = t
+	i := 0
+	for i+1 < len(k.log) && !k.log[i+1].at.After(t) {
+		i++
+	}
+	k.log = k.log[:copy(k.log, k.log[i:])]
+}
+
+// phaseAt is filter f's phase predicted from last to local time t (≥ last)
+// under the corrections decided.
+func (k *Kalman) phaseAt(f *filter, t time.Time) float64 {
+	th := f.th
+	k.walk(k.last, t, func(dt, u float64) { th -= (f.nu + u) * dt }, func(st float64) { th -= st })
+	return th
 }
 
 // noise returns the variance (ns²) to give the sample, and records what the
 // estimators need.
 func (k *Kalman) noise(m Measurement, z float64) float64 {
-	floor := float64(k.cfg.NoiseFloor) * float64(k.cfg.NoiseFloor)
+	fl := k.cfg.NoiseFloor
+	if m.Dispersion > 0 {
+		fl = min(fl, m.Dispersion)
+	}
+	floor := float64(fl) * float64(fl)
 	k.pushPhase(m.Local, z)
 	if m.Delay <= 0 {
 		return k.r + floor

@@ -19,7 +19,8 @@ const (
 	// ActionStep: step the clock by Decision.Step, then set the frequency.
 	ActionStep
 	// ActionDiscard: the sample was not used (outlier, or too early to
-	// use); Decision.FreqPPB is the unchanged correction.
+	// use). The caller still sets Decision.FreqPPB: a servo may end there
+	// a phase slew that was meant to last only until this sample.
 	ActionDiscard
 )
 
@@ -78,6 +79,22 @@ type Measurement struct {
 	// Local is the steered clock's reading when the offset applies (T4
 	// for NTP).
 	Local time.Time
+	// Dispersion is the error allowance the source states for the sample
+	// (engine.Sample.Dispersion: a reference clock's configured
+	// precision, tens of ns for PPS on a PHC; µs and more for NTP), or 0
+	// when it states none. Servos may take it as a lower bound of what
+	// they cannot measure of the noise.
+	Dispersion time.Duration
+	// ApplyAt is the steered clock's reading when the caller will apply
+	// the Decision: a sample may be delivered well after Local (a PPS
+	// edge is paired with its time of day only once its window has
+	// closed, ~1.05 s after the edge, so after the next edge). The zero
+	// value (or a time before Local) means at Local. A servo that models
+	// its corrections must know when they take effect: one that assumes
+	// they act from Local while they act a sample later runs a loop with
+	// an unmodelled delay of one sample, which rings and, with a fast
+	// filter, diverges.
+	ApplyAt time.Time
 }
 
 // Servo turns offset measurements into clock corrections. Implementations
