@@ -3,6 +3,7 @@ package interop
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -291,4 +292,53 @@ func checkPMCParent(t *testing.T, pair *netns.Pair, uds string) {
 		t.Errorf("pmc PARENT_DATA_SET: want grandmaster %s with clockClass 248 (a local reference):\n%s", gmIdentity, out)
 	}
 	t.Logf("pmc GET PARENT_DATA_SET:\n%s", out)
+}
+
+// TestPtp4lUnicastSlaveIPv6: the ptp4l 3.1.1 unicast slave of
+// TestPtp4lUnicastSlave over UDPv6 (network_transport UDPv6, the master
+// table naming gnomond's IPv6 address): it negotiates, its |offset| p99 is
+// < 5 µs (up to ptpWindows windows), and pmc names gnomond's grandmaster.
+func TestPtp4lUnicastSlaveIPv6(t *testing.T) {
+	requirePeers(t)
+	netns.Require(t, "ptp4l", "pmc")
+	const window = 20 * time.Second
+	pair := suite.h.NewPairT(t)
+	n := pair.Prefix.Addr().As4()[2]
+	srv6 := netip.MustParseAddr(fmt.Sprintf("fd00:201:%x::1", n))
+	cli6 := netip.MustParseAddr(fmt.Sprintf("fd00:201:%x::2", n))
+	for _, a := range []struct {
+		ns    *netns.NS
+		iface string
+		addr  netip.Addr
+	}{{pair.Srv, pair.SrvIf, srv6}, {pair.Cli, pair.CliIf, cli6}} {
+		if out, err := a.ns.Run(t.Context(), netns.Spec{Name: "ip", Args: []string{"ip", "addr", "add", a.addr.String() + "/64", "dev", a.iface, "nodad"},
+			Limit: 10 * time.Second}); err != nil {
+			t.Fatalf("ip addr add %v: %v\n%s", a.addr, err, out)
+		}
+	}
+	g := startGnomond(t, pair, gnomondOpts{extra: fmt.Sprintf(`ptp:
+  enabled: true
+  listen: [%q]
+  clock_identity: %q
+  allow: ["fd00:201:%x::/64"]
+`, srv6, gmIdentity, n)}, ptpWindows*(window+20*time.Second)+30*time.Second)
+	g.waitReady(t)
+	conf := func(uds string) string {
+		return strings.ReplaceAll(ptp4lSlaveConf(pair.CliIf, srv6.String(), uds), "UDPv4", "UDPv6")
+	}
+	var fails []string
+	for attempt := 1; attempt <= ptpWindows; attempt++ {
+		got := runPtp4lSlaveConf(t, pair, "gnomond-v6", window, conf, func(uds string) { checkPMCParent(t, pair, uds) })
+		p99 := absP99(got.offsets)
+		t.Logf("gnomond over UDPv6, window %d: %d offsets, |offset| p99 %.0f ns, median %.0f ns %v", attempt, len(got.offsets), p99, absMedian(got.offsets), got.offsets)
+		switch {
+		case len(got.offsets) < int(window/time.Second)*3/4:
+			fails = append(fails, fmt.Sprintf("window %d: only %d offsets in %v", attempt, len(got.offsets), window))
+		case p99 >= 5000:
+			fails = append(fails, fmt.Sprintf("window %d: |offset| p99 %.0f ns, want < 5000 ns", attempt, p99))
+		default:
+			return
+		}
+	}
+	t.Errorf("gnomond as a ptp4l UDPv6 slave's master: %s", strings.Join(fails, "; "))
 }
