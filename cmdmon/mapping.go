@@ -282,6 +282,7 @@ func serverStatsReply(s *report.ServerStats, cmd Stats) wire.ServerStats {
 		CmdHits:               cmd.Received,
 		CmdDrops:              cmd.Dropped,
 		LogDrops:              s.ClientLog.Evictions,
+		NTPTimestamps:         s.ClientLog.TimestampsHeld,
 		NTPInterleavedHits:    s.Interleaved,
 		NTPDaemonRxTimestamps: s.RXTimestamps.Daemon,
 		NTPDaemonTxTimestamps: s.TXTimestamps.Daemon,

@@ -84,7 +84,7 @@ type Collector struct {
 	interleaved, ctlRequests                           *prometheus.Desc
 	replies, sendErrors, recvErrors, truncated, kDrops *prometheus.Desc
 
-	clCapacity, clRecords, clHits, clDrops, clKoDs, clLeaks, clContended, clEvictions *prometheus.Desc
+	clCapacity, clRecords, clHits, clDrops, clKoDs, clLeaks, clContended, clEvictions, clStampsHeld, clStampEvictions *prometheus.Desc
 
 	stratum, rootDelay, rootDisp, synchronized, leap *prometheus.Desc
 
@@ -139,6 +139,10 @@ func NewCollector(src Sources) *Collector {
 		clContended: d("gnomon_ntp_client_log_contended_total",
 			"Client log updates skipped because another worker held the record."),
 		clEvictions: d("gnomon_ntp_client_log_evictions_total", "Client log records replaced by a new client."),
+		clStampsHeld: d("gnomon_ntp_client_log_timestamps_held",
+			"Interleaved-mode associations whose last transmit timestamp the client log holds (chronyc's NTP timestamps held)."),
+		clStampEvictions: d("gnomon_ntp_client_log_timestamp_evictions_total",
+			"Held transmit timestamps replaced before their client asked for them (that association got one basic reply)."),
 
 		stratum:      d("gnomon_sync_stratum", "Stratum of the served clock (16 = unsynchronised)."),
 		rootDelay:    d("gnomon_sync_root_delay_seconds", "Root delay of the served clock."),
@@ -173,6 +177,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched, c.interleaved, c.ctlRequests,
 		c.replies, c.sendErrors, c.recvErrors, c.truncated, c.kDrops,
 		c.clCapacity, c.clRecords, c.clHits, c.clDrops, c.clKoDs, c.clLeaks, c.clContended, c.clEvictions,
+		c.clStampsHeld, c.clStampEvictions,
 		c.stratum, c.rootDelay, c.rootDisp, c.synchronized, c.leap,
 		c.buildInfo,
 	} {
@@ -245,6 +250,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.clLeaks, st.Leaks)
 		counter(c.clContended, st.Contended)
 		counter(c.clEvictions, st.Evictions)
+		emit(c.clStampsHeld, prometheus.GaugeValue, float64(st.TimestampsHeld))
+		counter(c.clStampEvictions, st.TimestampEvictions)
 	}
 
 	if c.src.Served != nil {

@@ -47,7 +47,7 @@ func fixture() (*fakeServe, *fakeLog, *fakeServed) {
 		ss.Requests = append(ss.Requests, report.VerdictCount{Verdict: v, Count: counts[v]})
 	}
 	cl := report.ClientLogStats{Capacity: 4096, Records: 17, Hits: 150, RateLimited: 7, KoDs: 3, Leaks: 2,
-		Contended: 1, Evictions: 0}
+		Contended: 1, Evictions: 0, TimestampsHeld: 5, TimestampEvictions: 2}
 	// The served state 100 s after its reference time: the root dispersion
 	// has grown from 100 µs by 1.5 ms (engine.ServedReport's job).
 	served := report.Served{Synchronized: true, Leap: clock.LeapInsert, Stratum: 3,
@@ -108,6 +108,12 @@ gnomon_ntp_client_log_rate_limited_total 7
 # HELP gnomon_ntp_client_log_records Client log records in use.
 # TYPE gnomon_ntp_client_log_records gauge
 gnomon_ntp_client_log_records 17
+# HELP gnomon_ntp_client_log_timestamp_evictions_total Held transmit timestamps replaced before their client asked for them (that association got one basic reply).
+# TYPE gnomon_ntp_client_log_timestamp_evictions_total counter
+gnomon_ntp_client_log_timestamp_evictions_total 2
+# HELP gnomon_ntp_client_log_timestamps_held Interleaved-mode associations whose last transmit timestamp the client log holds (chronyc's NTP timestamps held).
+# TYPE gnomon_ntp_client_log_timestamps_held gauge
+gnomon_ntp_client_log_timestamps_held 5
 # HELP gnomon_ntp_interleaved_replies_total NTP replies sent in interleaved mode (RFC 9769).
 # TYPE gnomon_ntp_interleaved_replies_total counter
 gnomon_ntp_interleaved_replies_total 40

@@ -104,6 +104,13 @@ type ClientLogStats struct {
 	// Evictions counts records replaced by a new client (chronyc "Client
 	// log records dropped").
 	Evictions uint64
+	// The interleaved-mode timestamp table (one entry per association):
+	// TimestampsHeld entries hold a transmit timestamp now (chronyc "NTP
+	// timestamps held"; approximate under concurrency);
+	// TimestampEvictions counts entries replaced before their client asked
+	// for them (that association gets one basic reply).
+	TimestampsHeld     uint64
+	TimestampEvictions uint64
 }
 
 // Client is one row of chronyc clients: one record of the client log.

@@ -15,6 +15,7 @@ func (st Stats) Report() report.ClientLogStats {
 	return report.ClientLogStats{
 		Capacity: st.Capacity, Records: st.Clients, Hits: st.Hits, RateLimited: st.Drops,
 		KoDs: st.KoDs, Leaks: st.Leaks, Contended: st.Contended, Evictions: st.Evictions,
+		TimestampsHeld: st.TimestampsHeld, TimestampEvictions: st.TimestampEvictions,
 	}
 }
 
