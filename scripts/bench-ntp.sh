@@ -30,7 +30,9 @@
 # Needs ethtool and gcc (scripts/install-peers.sh installs ethtool).
 #
 # Environment knobs (all optional):
-#   BENCH_SERVERS      servers to run, in order (default "gnomond chronyd ntpresponder";
+#   BENCH_SERVERS      servers to run, in order (default "reflector gnomond chronyd ntpresponder";
+#                      reflector is scripts/reflector.c, the bare recvmmsg → stamp →
+#                      sendmmsg ceiling of any user-space server here, built with gcc;
 #                      also gnomond-sysbuf and chronyd-sysbuf; gnomond is skipped with a
 #                      note when ./cmd/gnomond does not build). gnomond and chronyd both
 #                      get 4 MiB socket receive buffers (chronyd through
@@ -54,7 +56,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SERVERS=${BENCH_SERVERS:-"gnomond chronyd ntpresponder"}
+SERVERS=${BENCH_SERVERS:-"reflector gnomond chronyd ntpresponder"}
 STEP=${BENCH_STEP:-3}
 START_RATE=${BENCH_START_RATE:-10000}
 FACTOR=${BENCH_FACTOR:-1.25}
@@ -185,6 +187,10 @@ if [[ " $SERVERS " == *" chronyd "* ]]; then
 	else
 		log "note: cannot build scripts/rcvbuf-preload.c (gcc); chronyd keeps the system default receive buffer"
 	fi
+fi
+if [[ " $SERVERS " == *" reflector "* ]]; then
+	gcc -O2 -o "$BIN/reflector" "$ROOT/scripts/reflector.c" 2>"$STATE/reflector-build.log" ||
+		die "cannot build scripts/reflector.c (gcc): $(head -3 "$STATE/reflector-build.log")"
 fi
 if [[ " $SERVERS " == *" ntpresponder "* ]]; then
 	FBVER=$(cd "$ROOT" && go list -m -f '{{.Version}}' github.com/facebook/time)
@@ -322,6 +328,9 @@ EOF
 		if [ "$base" = chronyd ] && [ -n "$SHIM" ]; then
 			cmd=(env LD_PRELOAD="$SHIM" RCVBUF_BYTES=$((4 << 20)) "${cmd[@]}")
 		fi
+		;;
+	reflector)
+		cmd=("$BIN/reflector" "$SRV_IP" "$PORT")
 		;;
 	ntpresponder)
 		cmd=("$BIN/ntpresponder" -ip "$SRV_IP" -port "$PORT" -interface "$SRV_IF"
@@ -646,7 +655,7 @@ LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 	done
 	echo
 	for mode in "${MODELS[@]}"; do
-		for pair in "gnomond chronyd" "gnomond-sysbuf chronyd-sysbuf"; do
+		for pair in "gnomond chronyd" "gnomond-sysbuf chronyd-sysbuf" "gnomond reflector" "chronyd reflector"; do
 			set -- $pair
 			a=${R_MAX[$1@$mode]:-} b=${R_MAX[$2@$mode]:-}
 			if [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt 0 ]; then
