@@ -189,7 +189,7 @@ if [[ " $SERVERS " == *" chronyd "* ]]; then
 	fi
 fi
 if [[ " $SERVERS " == *" reflector "* ]]; then
-	gcc -O2 -o "$BIN/reflector" "$ROOT/scripts/reflector.c" 2>"$STATE/reflector-build.log" ||
+	gcc -O2 -pthread -o "$BIN/reflector" "$ROOT/scripts/reflector.c" 2>"$STATE/reflector-build.log" ||
 		die "cannot build scripts/reflector.c (gcc): $(head -3 "$STATE/reflector-build.log")"
 fi
 if [[ " $SERVERS " == *" ntpresponder "* ]]; then
