@@ -27,7 +27,8 @@
 # recorded and killed, and the namespaces deleted, on exit (trap), also on
 # failure. Total time is bounded by BENCH_BUDGET seconds (default 540) and
 # every generator run by its --duration (hard cap in gnomonctl: 10 min).
-# Needs ethtool and gcc (scripts/install-peers.sh installs ethtool).
+# Needs ethtool and gcc (scripts/install-peers.sh installs ethtool); perf, when
+# present, counts the servers' system calls per request.
 #
 # Environment knobs (all optional):
 #   BENCH_SERVERS      servers to run, in order (default "reflector gnomond chronyd ntpresponder";
@@ -168,6 +169,14 @@ CLOCK_BEFORE=$(clockstate)
 # --- build -------------------------------------------------------------------
 log "building gnomonctl"
 (cd "$ROOT" && go build -o "$BIN/gnomonctl" ./cmd/gnomonctl)
+# perf counts the servers' system calls (raw_syscalls tracepoint); without
+# it the table says "?".
+HAVE_PERF=0
+if command -v perf >/dev/null && perf stat -e raw_syscalls:sys_enter -- true >/dev/null 2>&1; then
+	HAVE_PERF=1
+else
+	log "note: perf with the raw_syscalls tracepoint is not available: no system-call counts"
+fi
 HAVE_GNOMOND=0
 if [[ " $SERVERS " == *" gnomond "* ]]; then
 	if (cd "$ROOT" && go build -o "$BIN/gnomond" ./cmd/gnomond) 2>"$STATE/gnomond-build.log"; then
@@ -417,9 +426,26 @@ step() {
 	local c0 c1
 	c0=$(cpustat "$SRV_CPU")
 	s0=$(ticks "$SRV_PID")
+	# System calls of the server process (all its threads) at the fixed
+	# rates, counted by the raw_syscalls tracepoint while the generator runs.
+	local perfpid=""
+	if [ "$HAVE_PERF" = 1 ] && { [ "$tag" = common ] || [ "$tag" = eff ]; }; then
+		perf stat -x, -e raw_syscalls:sys_enter -p "$SRV_PID" -o "$STATE/$name/$tag.perf" 2>/dev/null &
+		perfpid=$!
+		PIDS+=("$perfpid")
+		sleep 0.3
+	fi
 	t0=$(date +%s.%N)
 	gen "$out" --clients "$CLIENTS" --source "$SOURCES" $XLEAVE "$@" 2>>"$STATE/$name/gen.log" || true
 	t1=$(date +%s.%N)
+	if [ -n "$perfpid" ]; then
+		kill -INT "$perfpid" 2>/dev/null || true
+		wait "$perfpid" 2>/dev/null || true
+		local nsys
+		nsys=$(awk -F, '/raw_syscalls:sys_enter/ { print $1 }' "$STATE/$name/$tag.perf" 2>/dev/null)
+		jq -r --arg n "${nsys:-0}" 'if .received > 0 and ($n | tonumber) > 0 then ($n | tonumber) / .received | . * 100 | round / 100 else "?" end' \
+			"$out" >"$STATE/$name/$tag.sys" 2>/dev/null || echo "?" >"$STATE/$name/$tag.sys"
+	fi
 	s1=$(ticks "$SRV_PID")
 	c1=$(cpustat "$SRV_CPU")
 	d1=$(srvdrops)
@@ -466,7 +492,7 @@ step() {
 }
 
 FRAME_WARN=0
-declare -A R_RB R_CPU1 R_CPU2
+declare -A R_RB R_CPU1 R_CPU2 R_SYS1 R_SYS2
 declare -A R_MAX R_NEXT R_P50 R_P99 R_XMAX R_BOTTLENECK R_NOTE
 DEADLINE=$((SECONDS + BUDGET))
 
@@ -512,7 +538,9 @@ bench_server() { # name
 	# Server CPU per request at a moderate and a high fixed rate.
 	read -r loss _ < <(step "$name" eff --rate "$EFF_RATE" --duration "${STEP}s")
 	R_CPU2[$name]=$(cat "$STATE/$name/eff.cpuus")
-	log "$name: server CPU per answered request: ${R_CPU1[$name]} µs @ $COMMON_RATE/s, ${R_CPU2[$name]} µs @ $EFF_RATE/s (loss $loss %)"
+	R_SYS1[$name]=$(cat "$STATE/$name/common.sys" 2>/dev/null || echo "?")
+	R_SYS2[$name]=$(cat "$STATE/$name/eff.sys" 2>/dev/null || echo "?")
+	log "$name: server CPU per answered request: ${R_CPU1[$name]} µs @ $COMMON_RATE/s, ${R_CPU2[$name]} µs @ $EFF_RATE/s (loss $loss %); system calls per answered request: ${R_SYS1[$name]}, ${R_SYS2[$name]}"
 
 	# 2. Ramp. A step passes with loss < 1 %; it is credited with the rate the
 	# generator actually achieved (loss is relative to what was sent, so a
@@ -647,11 +675,11 @@ LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 		echo "Network model $mode: ${NETDESC[$mode]}; generator send-only ceiling ${CEIL[$mode]} req/s"
 	done
 	echo
-	echo "| model | server | socket rcvbuf (B) | max rate @ < 1 % server loss (req/s sent) | first failing step | RTT p50 @ $COMMON_RATE/s (µs) | RTT p99 @ $COMMON_RATE/s (µs) | server CPU µs/request @ $COMMON_RATE/s, @ $EFF_RATE/s | --max replies/s (16 outstanding x $CLIENTS) | bottleneck |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
+	echo "| model | server | socket rcvbuf (B) | max rate @ < 1 % server loss (req/s sent) | first failing step | RTT p50 @ $COMMON_RATE/s (µs) | RTT p99 @ $COMMON_RATE/s (µs) | server CPU µs/request @ $COMMON_RATE/s, @ $EFF_RATE/s | syscalls/request @ $COMMON_RATE/s, @ $EFF_RATE/s | --max replies/s (16 outstanding x $CLIENTS) | bottleneck |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	for s in "${ORDER[@]}"; do
-		printf '| %s | %s | %s | %s | %s | %.1f | %.1f | %s, %s | %s | %s%s |\n' "${s#*@}" "${s%@*}" "${R_RB[$s]:-?}" "${R_MAX[$s]}" "${R_NEXT[$s]}" \
-			"${R_P50[$s]}" "${R_P99[$s]}" "${R_CPU1[$s]:-?}" "${R_CPU2[$s]:-?}" "${R_XMAX[$s]}" "${R_BOTTLENECK[$s]}" "${R_NOTE[$s]:+; ${R_NOTE[$s]}}"
+		printf '| %s | %s | %s | %s | %s | %.1f | %.1f | %s, %s | %s, %s | %s | %s%s |\n' "${s#*@}" "${s%@*}" "${R_RB[$s]:-?}" "${R_MAX[$s]}" "${R_NEXT[$s]}" \
+			"${R_P50[$s]}" "${R_P99[$s]}" "${R_CPU1[$s]:-?}" "${R_CPU2[$s]:-?}" "${R_SYS1[$s]:-?}" "${R_SYS2[$s]:-?}" "${R_XMAX[$s]}" "${R_BOTTLENECK[$s]}" "${R_NOTE[$s]:+; ${R_NOTE[$s]}}"
 	done
 	echo
 	for mode in "${MODELS[@]}"; do
