@@ -125,3 +125,17 @@ func TestUnsteered(t *testing.T) {
 		t.Fatalf("Step = %v", err)
 	}
 }
+
+func TestParseRefID(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want uint32
+		ok   bool
+	}{{"GPS", 0x47505300, true}, {"PHC", 0x50484300, true}, {"LOCL", 0x4C4F434C, true}, {"P", 0x50000000, true},
+		{"", 0, false}, {"TOOLONG", 0, false}, {"P\x00", 0, false}, {"GPS\x7f", 0, false}} {
+		got, err := ParseRefID(c.in)
+		if (err == nil) != c.ok || (c.ok && got != c.want) {
+			t.Errorf("ParseRefID(%q) = %#x, %v; want %#x, ok %v", c.in, got, err, c.want, c.ok)
+		}
+	}
+}

@@ -39,6 +39,26 @@ const DefaultDispersionRate = 15e-6
 // is known. A state carrying it only as a default has UTCOffsetValid false.
 const DefaultTAIOffset = 37
 
+// ParseRefID packs one to four printable ASCII characters into a
+// reference ID as NTP carries a reference clock's (left aligned, zero
+// padded: "PHC" → 0x50484300, "GPS" → 0x47505300).
+func ParseRefID(s string) (uint32, error) {
+	if len(s) < 1 || len(s) > 4 {
+		return 0, fmt.Errorf("reference ID %q: want 1…4 ASCII characters", s)
+	}
+	var id uint32
+	for i := range 4 {
+		id <<= 8
+		if i < len(s) {
+			if s[i] < 0x20 || s[i] > 0x7e {
+				return 0, fmt.Errorf("reference ID %q: want printable ASCII", s)
+			}
+			id |= uint32(s[i])
+		}
+	}
+	return id, nil
+}
+
 // SyncState is an immutable snapshot of what the local clock knows about
 // time. The discipline engine (one goroutine) builds a new value for every
 // change and publishes it through a StateCell; servers load it per packet and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"time"
 
@@ -27,12 +28,11 @@ import (
 	"github.com/gnomon-time/gnomon/source/phcsource"
 )
 
-// refclockRefID packs a reference ID of up to four ASCII characters as
-// NTP carries it (validated by config).
+// refclockRefID packs a reference ID that config validated (one to four
+// printable ASCII characters).
 func refclockRefID(s string) uint32 {
-	var b [4]byte
-	copy(b[:], s)
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	id, _ := clock.ParseRefID(s)
+	return id
 }
 
 // taiOffsetFunc returns TAI − UTC from the leap table when one is
@@ -88,7 +88,7 @@ func buildPHCSources(cfg *config.Config, clk source.Clock, ref *reference, log *
 	}
 	for i, e := range cfg.PHCSources() {
 		key := fmt.Sprintf("sources[%d].phc", i)
-		pc := phcsource.Config{RefID: e.RefID, Poll: time.Duration(float64(time.Second) * pow2(e.Poll)),
+		pc := phcsource.Config{RefID: e.RefID, Poll: time.Duration(math.Ldexp(float64(time.Second), e.Poll)),
 			TAI: e.Timescale == config.TimescaleTAI, TAIOffset: tai, FromRealtime: clk.FromRealtime,
 			Options: selection.Options{Prefer: e.Prefer, NoSelect: e.NoSelect}, Logger: log}
 		var p *phc.PHC
@@ -133,14 +133,6 @@ func buildPHCSources(cfg *config.Config, clk source.Clock, ref *reference, log *
 			"follows_disciplined_phc", pc.Follow != nil, "error_bound", e.ErrorBound, "vmclock", e.VMClock)
 	}
 	return set, nil
-}
-
-// pow2 is 2^n for a small log2 interval.
-func pow2(n int) float64 {
-	if n >= 0 {
-		return float64(uint(1) << uint(n))
-	}
-	return 1 / float64(uint(1)<<uint(-n))
 }
 
 // disrupt hands a VMClock disruption to the Runner (source.Runner.Disrupt):
@@ -232,7 +224,6 @@ func buildReference(cfg *config.Config, log *slog.Logger) (_ *reference, err err
 	} else if t != nil {
 		taiOffset = t(time.Now())
 	}
-	realtime := func() time.Time { return time.Now().Round(0) }
 	var path string
 	if p.Device == config.PHCDeviceSim {
 		off := secs(p.Sim.Offset)
@@ -258,7 +249,7 @@ func buildReference(cfg *config.Config, log *slog.Logger) (_ *reference, err err
 		r.closer = append(r.closer, func() { r.phc.Close() })
 		r.name = path
 	}
-	edges, tod, err := r.openGNSS(&p.GNSS, path, realtime, taiOffset, log)
+	edges, tod, err := r.openGNSS(&p.GNSS, path, taiOffset, log)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +264,7 @@ func buildReference(cfg *config.Config, log *slog.Logger) (_ *reference, err err
 	// Edges are on the PHC, the disciplined clock itself (ToLocal nil);
 	// their CLOCK_REALTIME, for the pairing windows, through one reading
 	// of each clock.
-	gc.Realtime = func(at time.Time) time.Time { return at.Add(realtime().Sub(r.phc.Now())) }
+	gc.Realtime = func(at time.Time) time.Time { return at.Add(system.Clock{}.Now().Sub(r.phc.Now())) }
 	if r.gnss, err = gnsssource.New(gc, edges, tod, log); err != nil {
 		return nil, fmt.Errorf("phc.gnss: %w", err)
 	}
@@ -297,7 +288,7 @@ func buildReference(cfg *config.Config, log *slog.Logger) (_ *reference, err err
 
 // openGNSS opens the receiver of the phc section: its pulse (EXTTS on the
 // PHC at path, or simulated on the simulated PHC) and its time of day.
-func (r *reference) openGNSS(g *config.GNSSSource, path string, realtime func() time.Time, taiOffset int, log *slog.Logger) (refclock.EdgeSource, *countedToD, error) {
+func (r *reference) openGNSS(g *config.GNSSSource, path string, taiOffset int, log *slog.Logger) (refclock.EdgeSource, *countedToD, error) {
 	var edges refclock.EdgeSource
 	polarity, err := pps.ParsePolarity(g.PPS.Edge)
 	if err != nil {
@@ -306,7 +297,7 @@ func (r *reference) openGNSS(g *config.GNSSSource, path string, realtime func() 
 	switch g.PPS.Source {
 	case config.RefclockSim:
 		sim := r.sim
-		r.ppsSim, err = pps.NewSim(pps.SimConfig{Now: realtime, Seed: randomSeed(), Jitter: secs(g.PPS.Sim.Jitter),
+		r.ppsSim, err = pps.NewSim(pps.SimConfig{Now: system.Clock{}.Now, Seed: randomSeed(), Jitter: secs(g.PPS.Sim.Jitter),
 			DeviceTime: func(t time.Time) time.Time { return t.Add(sim.TrueOffsetAt(t)) }})
 		if err != nil {
 			return nil, nil, fmt.Errorf("phc.gnss.pps: %w", err)
@@ -326,7 +317,7 @@ func (r *reference) openGNSS(g *config.GNSSSource, path string, realtime func() 
 	default:
 		return nil, nil, fmt.Errorf("phc.gnss.pps.source %q: not on a PHC", g.PPS.Source)
 	}
-	tod, err := openTimeOfDay("phc.gnss", &g.TimeOfDay, realtime, taiOffset, log)
+	tod, err := openTimeOfDay("phc.gnss", &g.TimeOfDay, taiOffset, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -338,18 +329,18 @@ func (r *reference) openGNSS(g *config.GNSSSource, path string, realtime func() 
 
 // openTimeOfDay opens a receiver's time of day (key names it in errors),
 // counting its reports for gnomon_gnss_*.
-func openTimeOfDay(key string, t *config.TimeOfDay, realtime func() time.Time, taiOffset int, log *slog.Logger) (*countedToD, error) {
-	tod, err := openTimeOfDayInput(key, t, realtime, taiOffset, log)
+func openTimeOfDay(key string, t *config.TimeOfDay, taiOffset int, log *slog.Logger) (*countedToD, error) {
+	tod, err := openTimeOfDayInput(key, t, taiOffset, log)
 	if err != nil {
 		return nil, err
 	}
 	return &countedToD{TimeOfDaySource: tod, kind: t.Source}, nil
 }
 
-func openTimeOfDayInput(key string, t *config.TimeOfDay, realtime func() time.Time, taiOffset int, log *slog.Logger) (refclock.TimeOfDaySource, error) {
+func openTimeOfDayInput(key string, t *config.TimeOfDay, taiOffset int, log *slog.Logger) (refclock.TimeOfDaySource, error) {
 	switch t.Source {
 	case config.RefclockSim:
-		s, err := todsim.New(todsim.Config{Now: realtime, TAIOffset: taiOffset, Seed: randomSeed()})
+		s, err := todsim.New(todsim.Config{Now: system.Clock{}.Now, TAIOffset: taiOffset, Seed: randomSeed()})
 		if err != nil {
 			return nil, fmt.Errorf("%s.time_of_day: %w", key, err)
 		}
@@ -397,7 +388,6 @@ func (r *reference) runOutages(ctx context.Context, start time.Time, log *slog.L
 func buildGNSSSources(cfg *config.Config, clk source.Clock, set *phcSourceSet, log *slog.Logger) ([]source.Source, gnssRefs, error) {
 	var out []source.Source
 	var refs gnssRefs
-	realtime := func() time.Time { return time.Now().Round(0) }
 	for i, g := range cfg.GNSSSources() {
 		key := fmt.Sprintf("sources[%d].gnss", i)
 		polarity, err := pps.ParsePolarity(g.PPS.Edge)
@@ -412,7 +402,7 @@ func buildGNSSSources(cfg *config.Config, clk source.Clock, set *phcSourceSet, l
 			return nil, nil, fmt.Errorf("%s.pps: %w", key, err)
 		}
 		set.closers = append(set.closers, func() { k.Close() })
-		tod, err := openTimeOfDay(key, &g.TimeOfDay, realtime, clock.DefaultTAIOffset, log)
+		tod, err := openTimeOfDay(key, &g.TimeOfDay, clock.DefaultTAIOffset, log)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -162,8 +162,8 @@ func (c Config) withDefaults(p *phc.PHC) (Config, error) {
 	if c.ID == "" {
 		errs = append(errs, errors.New("id: empty"))
 	}
-	if _, err := refID(c.RefID); err != nil {
-		errs = append(errs, err)
+	if _, err := clock.ParseRefID(c.RefID); err != nil {
+		errs = append(errs, fmt.Errorf("ref_id: %w", err))
 	}
 	if c.Poll < MinPoll {
 		errs = append(errs, fmt.Errorf("poll %v: want ≥ %v", c.Poll, MinPoll))
@@ -185,24 +185,4 @@ func (c Config) withDefaults(p *phc.PHC) (Config, error) {
 		return c, fmt.Errorf("phc source %q: %w", c.ID, err)
 	}
 	return c, nil
-}
-
-// refID packs one to four ASCII characters into a reference ID, left
-// aligned and zero padded as NTP's refid of a reference clock ("PHC" →
-// 0x50484300).
-func refID(s string) (uint32, error) {
-	if len(s) < 1 || len(s) > 4 {
-		return 0, fmt.Errorf("ref_id %q: want 1…4 ASCII characters", s)
-	}
-	var id uint32
-	for i := range 4 {
-		id <<= 8
-		if i < len(s) {
-			if s[i] < 0x20 || s[i] > 0x7e {
-				return 0, fmt.Errorf("ref_id %q: want printable ASCII", s)
-			}
-			id |= uint32(s[i])
-		}
-	}
-	return id, nil
 }

@@ -93,7 +93,7 @@ func New(p *phc.PHC, cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, _ := refID(cfg.RefID)
+	id, _ := clock.ParseRefID(cfg.RefID)
 	return &Source{
 		phc: p, cfg: cfg, refID: id, log: cfg.Logger.With(slog.String("source", cfg.ID)),
 		poll: int8(math.Round(math.Log2(cfg.Poll.Seconds()))),
