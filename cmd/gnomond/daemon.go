@@ -370,10 +370,10 @@ func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger
 	if err != nil {
 		return nil, configError{err: err}
 	}
-	if d.ref, err = buildReference(cfg, log); err != nil {
+	if d.ref, err = buildReference(cfg, ec, log); err != nil {
 		return nil, err
 	}
-	if d.phcs, err = buildPHCSources(cfg, clk, d.ref, log); err != nil {
+	if d.phcs, err = buildPHCSources(cfg, clk, d.ref, ec.LeapSource, log); err != nil {
 		d.close()
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/clock/engine"
-	"github.com/gnomon-time/gnomon/clock/leap"
 	"github.com/gnomon-time/gnomon/clock/phc"
 	"github.com/gnomon-time/gnomon/clock/selection"
 	"github.com/gnomon-time/gnomon/clock/system"
@@ -35,17 +34,17 @@ func refclockRefID(s string) uint32 {
 	return id
 }
 
-// taiOffsetFunc returns TAI − UTC from the leap table when one is
-// configured, else nil (phcsource then uses clock.DefaultTAIOffset).
-func taiOffsetFunc(cfg *config.Config) (func(time.Time) int, error) {
-	if cfg.Leap.Table == "" {
-		return nil, nil
+// taiOffsetFunc returns TAI − UTC from the engine's leap table (the
+// configured leap.table, loaded once by engineConfig), else nil
+// (phcsource then uses clock.DefaultTAIOffset).
+func taiOffsetFunc(ls engine.LeapSource) func(time.Time) int {
+	if ls == nil {
+		return nil
 	}
-	t, err := leap.LoadFile(cfg.Leap.Table)
-	if err != nil {
-		return nil, fmt.Errorf("leap.table: %w", err)
+	return func(t time.Time) int {
+		_, off := ls.LeapAt(t)
+		return off
 	}
-	return t.TAIOffset, nil
 }
 
 // phcDevicePath resolves a phc entry's device: the path given, or the PHC
@@ -80,12 +79,9 @@ func (s *phcSourceSet) close() {
 // disciplined PHC when it names the phc section's device, whose state it
 // then follows), the ENA error bound and the VMClock device when given.
 // clk is the disciplined clock.
-func buildPHCSources(cfg *config.Config, clk source.Clock, ref *reference, log *slog.Logger) (*phcSourceSet, error) {
+func buildPHCSources(cfg *config.Config, clk source.Clock, ref *reference, ls engine.LeapSource, log *slog.Logger) (*phcSourceSet, error) {
 	set := &phcSourceSet{}
-	tai, err := taiOffsetFunc(cfg)
-	if err != nil {
-		return nil, err
-	}
+	tai := taiOffsetFunc(ls)
 	for i, e := range cfg.PHCSources() {
 		key := fmt.Sprintf("sources[%d].phc", i)
 		pc := phcsource.Config{RefID: e.RefID, Poll: time.Duration(math.Ldexp(float64(time.Second), e.Poll)),
@@ -198,14 +194,14 @@ func (r *reference) close() {
 type phcServed struct{ *phc.PHC }
 
 func (p phcServed) FromRealtime(t time.Time) time.Time {
-	return t.Add(p.Now().Sub(time.Now().Round(0)))
+	return t.Add(p.Now().Sub(system.Clock{}.Now()))
 }
 
 // buildReference builds the phc section (nil when it is off): the PHC
 // (a device, or a simulated one over the host clock), its pulse and time
 // of day, and an engine steering the PHC from them. It opens devices but
 // starts nothing.
-func buildReference(cfg *config.Config, log *slog.Logger) (_ *reference, err error) {
+func buildReference(cfg *config.Config, served engine.Config, log *slog.Logger) (_ *reference, err error) {
 	p := &cfg.PHC
 	if !p.Enabled() {
 		return nil, nil
@@ -219,9 +215,7 @@ func buildReference(cfg *config.Config, log *slog.Logger) (_ *reference, err err
 	}()
 	tai := p.Timescale == config.TimescaleTAI
 	taiOffset := clock.DefaultTAIOffset
-	if t, err := taiOffsetFunc(cfg); err != nil {
-		return nil, err
-	} else if t != nil {
+	if t := taiOffsetFunc(served.LeapSource); t != nil {
 		taiOffset = t(time.Now())
 	}
 	var path string
@@ -268,11 +262,11 @@ func buildReference(cfg *config.Config, log *slog.Logger) (_ *reference, err err
 	if r.gnss, err = gnsssource.New(gc, edges, tod, log); err != nil {
 		return nil, fmt.Errorf("phc.gnss: %w", err)
 	}
+	// The PHC's engine has the served clock's engine configuration (one
+	// validation, one load of the leap table), its own precision and log.
 	clk := phcServed{r.phc}
-	ec, err := engineConfig(cfg, measurePrecision(clk), engine.NewLogSink(log, nil))
-	if err != nil {
-		return nil, configError{err: err}
-	}
+	ec := served
+	ec.Precision, ec.Sink = measurePrecision(clk), engine.NewLogSink(log, nil)
 	if tai {
 		// A TAI PHC has no leap seconds to carry out; the table still
 		// gives the UTC offset PTP announces.
