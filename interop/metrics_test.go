@@ -19,6 +19,13 @@ func (s *server) metricsAddr() string { return net.JoinHostPort(s.addr.String(),
 // scrape fetches gnomond's /metrics from inside the client namespace.
 func (s *server) scrape(t *testing.T) string {
 	t.Helper()
+	return string(s.httpGet(t, "/metrics"))
+}
+
+// httpGet fetches path from gnomond's metrics listener, dialling from
+// inside the client namespace; anything but 200 OK fails the test.
+func (s *server) httpGet(t *testing.T, path string) []byte {
+	t.Helper()
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			var c net.Conn
@@ -32,16 +39,16 @@ func (s *server) scrape(t *testing.T) string {
 	}
 	defer tr.CloseIdleConnections()
 	cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	resp, err := cl.Get("http://" + s.metricsAddr() + "/metrics")
+	resp, err := cl.Get("http://" + s.metricsAddr() + path)
 	if err != nil {
-		t.Fatalf("scrape gnomond metrics: %v", err)
+		t.Fatalf("GET gnomond %s: %v", path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape gnomond metrics: status %d, %v", resp.StatusCode, err)
+		t.Fatalf("GET gnomond %s: status %d, %v", path, resp.StatusCode, err)
 	}
-	return string(b)
+	return b
 }
 
 // metricValue finds the sample `name{labels} value` (labels exactly as

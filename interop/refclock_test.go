@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -57,25 +54,7 @@ ptp:
 // (/ptp/status, from the client namespace).
 func (s *server) ptpClass(t *testing.T) int {
 	t.Helper()
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var c net.Conn
-		err := s.pair.Cli.Do(func() error {
-			var err error
-			c, err = (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
-			return err
-		})
-		return c, err
-	}}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("http://" + s.metricsAddr() + "/ptp/status")
-	if err != nil {
-		t.Fatalf("/ptp/status: %v", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("/ptp/status: status %d, %v", resp.StatusCode, err)
-	}
+	b := s.httpGet(t, "/ptp/status")
 	var st struct{ ClockClass int }
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatalf("/ptp/status: %v\n%s", err, b)
