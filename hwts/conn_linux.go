@@ -200,7 +200,7 @@ func (c *Conn) setupTimestamping(fd int, cfg Config, log *slog.Logger) error {
 	if mode == ModeAuto || mode == ModeHardware {
 		if cfg.Interface == "" {
 			reasons = append(reasons, "hardware: no interface configured")
-		} else if err := c.enableHW(fd, cfg.Interface, log); err != nil {
+		} else if err := c.enableHW(fd, cfg.Interface, cfg.Traffic, log); err != nil {
 			if mode == ModeHardware {
 				return fmt.Errorf("%w on %s: %w", ErrNoHardware, cfg.Interface, err)
 			}
@@ -261,9 +261,9 @@ func setTimestamping(fd, flags int, tsType *int32) error {
 	return nil
 }
 
-// enableHW makes the NIC timestamp NTP packets in hardware without
+// enableHW makes the NIC timestamp the configured traffic in hardware without
 // narrowing what another daemon configured (see planHW).
-func (c *Conn) enableHW(fd int, ifname string, log *slog.Logger) error {
+func (c *Conn) enableHW(fd int, ifname string, need Traffic, log *slog.Logger) error {
 	ti, err := unix.IoctlGetEthtoolTsInfo(fd, ifname)
 	if err != nil {
 		return fmt.Errorf("ETHTOOL_GET_TS_INFO: %w", err)
@@ -277,7 +277,7 @@ func (c *Conn) enableHW(fd int, ifname string, log *slog.Logger) error {
 	} else {
 		log.Debug("SIOCGHWTSTAMP failed, assuming timestamping off", "err", gerr.Error())
 	}
-	plan, err := planHW(caps, curCfg, gerr == nil)
+	plan, err := planHW(caps, curCfg, gerr == nil, need)
 	if err != nil {
 		return err
 	}
@@ -305,7 +305,7 @@ func (c *Conn) enableHW(fd int, ifname string, log *slog.Logger) error {
 		log.Info("NIC hardware timestamping configured", "before_rx_filter", curCfg.rxFilter.String(),
 			"before_tx_type", curCfg.txType, "rx_filter", got.rxFilter.String(), "tx_type", got.txType)
 	}
-	if !got.rxFilter.CoversNTP() || got.txType == hwtxOff {
+	if !got.rxFilter.Covers(need) || got.txType == hwtxOff {
 		return fmt.Errorf("NIC reports rx filter %s tx type %d after setup", got.rxFilter, got.txType)
 	}
 	c.info.PHCIndex = int(ti.Phc_index)

@@ -40,18 +40,22 @@ type hwPlan struct {
 	rxTry []RXFilter
 }
 
-// planHW decides how to reach "RX filter covers NTP, TX on" from cur without
-// narrowing anything another daemon (ptp4l) may rely on:
-//   - an RX filter of ALL or NTP_ALL is kept;
-//   - a PTP-only filter is widened to NTP_ALL, else ALL (both still stamp
-//     PTP event packets); a PTP-only filter is never requested;
+// planHW decides how to reach "RX filter covers need, TX on" from cur
+// without narrowing anything another daemon (ptp4l, or gnomond's own
+// sockets for the other protocol) may rely on:
+//   - an RX filter that covers need is kept;
+//   - NONE is replaced by need's own filter (NTP_ALL; PTP_V2_L4_EVENT,
+//     else PTP_V2_EVENT), else ALL;
+//   - any other filter (one that stamps the other protocol's packets)
+//     can only be widened to ALL: NTP_ALL would stop a PTP daemon's
+//     stamps, a PTP filter an NTP server's;
 //   - a TX type other than OFF (ON, one-step) is kept.
 //
 // curKnown is false when SIOCGHWTSTAMP failed (old drivers); then the
 // filter is treated as NONE.
-func planHW(caps hwCaps, cur hwConfig, curKnown bool) (hwPlan, error) {
-	const need = sofTxHardware | sofRxHardware | sofRawHardware
-	if caps.soTimestamping&need != need {
+func planHW(caps hwCaps, cur hwConfig, curKnown bool, need Traffic) (hwPlan, error) {
+	const flags = sofTxHardware | sofRxHardware | sofRawHardware
+	if caps.soTimestamping&flags != flags {
 		return hwPlan{}, fmt.Errorf("device lacks tx/rx/raw hardware timestamping (so_timestamping %#x)", caps.soTimestamping)
 	}
 	if caps.phcIndex < 0 {
@@ -68,12 +72,16 @@ func planHW(caps hwCaps, cur hwConfig, curKnown bool) (hwPlan, error) {
 		p.txType = hwtxOn
 		p.set = true
 	}
-	if cur.rxFilter.CoversNTP() {
+	if cur.rxFilter.Covers(need) {
 		p.rxTry = []RXFilter{cur.rxFilter}
 		return p, nil
 	}
 	p.set = true
-	for _, f := range []RXFilter{FilterNTPAll, FilterAll} {
+	try := need.filters()
+	if cur.rxFilter != FilterNone {
+		try = []RXFilter{FilterAll}
+	}
+	for _, f := range try {
 		// rx_filters 0 means the driver did not report its filters: try
 		// anyway and let SIOCSHWTSTAMP decide.
 		if caps.rxFilters == 0 || caps.rxFilters&(1<<uint(f)) != 0 {
@@ -81,7 +89,8 @@ func planHW(caps hwCaps, cur hwConfig, curKnown bool) (hwPlan, error) {
 		}
 	}
 	if len(p.rxTry) == 0 {
-		return hwPlan{}, fmt.Errorf("device filters %#x include neither ALL nor NTP_ALL (current filter %s)", caps.rxFilters, cur.rxFilter)
+		return hwPlan{}, fmt.Errorf("device filters %#x include none of %v that stamp %s without narrowing the current filter %s",
+			caps.rxFilters, try, need, cur.rxFilter)
 	}
 	return p, nil
 }

@@ -106,12 +106,19 @@ func ParseMode(s string) (Mode, error) {
 // HWTSTAMP_FILTER_*), as reported by SIOCGHWTSTAMP.
 type RXFilter int32
 
-// The filters gnomon cares about. Others are PTP-only variants.
+// The filters gnomon cares about. The PTP ones are PTPv2 variants that
+// stamp Delay_Req over UDP (what a grandmaster receives).
 const (
-	FilterNone   RXFilter = 0
-	FilterAll    RXFilter = 1
-	FilterSome   RXFilter = 2
-	FilterNTPAll RXFilter = 15
+	FilterNone RXFilter = 0
+	FilterAll  RXFilter = 1
+	FilterSome RXFilter = 2
+	// FilterPTPv2L4Event stamps PTPv2 event messages over UDP;
+	// FilterPTPv2Event over UDP and Ethernet.
+	FilterPTPv2L4Event    RXFilter = 6
+	FilterPTPv2L4DelayReq RXFilter = 8
+	FilterPTPv2Event      RXFilter = 12
+	FilterPTPv2DelayReq   RXFilter = 14
+	FilterNTPAll          RXFilter = 15
 	// FilterUnknown means no hardware timestamping was configured.
 	FilterUnknown RXFilter = -1
 )
@@ -136,8 +143,46 @@ func (f RXFilter) String() string {
 	return fmt.Sprintf("filter(%d)", int32(f))
 }
 
-// CoversNTP reports whether f timestamps NTP packets.
-func (f RXFilter) CoversNTP() bool { return f == FilterAll || f == FilterNTPAll }
+// Traffic is what a socket needs the NIC's receive filter to stamp.
+type Traffic uint8
+
+const (
+	// TrafficNTP: NTP over UDP (filters ALL, NTP_ALL).
+	TrafficNTP Traffic = iota
+	// TrafficPTP: PTPv2 Delay_Req over UDP, what a grandmaster receives
+	// (filters ALL, PTP_V2_L4_EVENT, PTP_V2_EVENT and their Delay_Req-only
+	// variants).
+	TrafficPTP
+)
+
+// String names t.
+func (t Traffic) String() string {
+	if t == TrafficPTP {
+		return "ptp"
+	}
+	return "ntp"
+}
+
+// filters are the RX filters to request for t, narrowest first.
+func (t Traffic) filters() []RXFilter {
+	if t == TrafficPTP {
+		return []RXFilter{FilterPTPv2L4Event, FilterPTPv2Event, FilterAll}
+	}
+	return []RXFilter{FilterNTPAll, FilterAll}
+}
+
+// Covers reports whether f timestamps the packets of t.
+func (f RXFilter) Covers(t Traffic) bool {
+	switch f {
+	case FilterAll:
+		return true
+	case FilterNTPAll:
+		return t == TrafficNTP
+	case FilterPTPv2L4Event, FilterPTPv2L4DelayReq, FilterPTPv2Event, FilterPTPv2DelayReq:
+		return t == TrafficPTP
+	}
+	return false
+}
 
 // Info reports what Listen obtained.
 type Info struct {
@@ -226,6 +271,9 @@ type Config struct {
 	RecvBuffer int
 	// Timestamping selects the timestamp mode.
 	Timestamping Mode
+	// Traffic is what the NIC's receive filter must stamp when hardware
+	// timestamping is set up (default NTP).
+	Traffic Traffic
 	// TXOnDemand stamps only the datagrams sent with Message.WantTX (a
 	// per-datagram SO_TIMESTAMPING control message) instead of every
 	// datagram. A server whose clients mostly cannot use the stamp saves

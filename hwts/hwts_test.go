@@ -105,33 +105,48 @@ func TestPlanHW(t *testing.T) {
 		caps     hwCaps
 		cur      hwConfig
 		curKnown bool
+		need     Traffic
 		want     hwPlan
 		wantErr  string
 	}{
-		{"off to ntp_all", full, hwConfig{hwtxOff, FilterNone}, true,
+		{"off to ntp_all", full, hwConfig{hwtxOff, FilterNone}, true, TrafficNTP,
 			hwPlan{set: true, txType: hwtxOn, rxTry: []RXFilter{FilterNTPAll, FilterAll}}, ""},
-		{"keep all set by ptp4l", full, hwConfig{hwtxOn, FilterAll}, true,
+		{"keep all set by ptp4l", full, hwConfig{hwtxOn, FilterAll}, true, TrafficNTP,
 			hwPlan{set: false, txType: hwtxOn, rxTry: []RXFilter{FilterAll}}, ""},
-		{"keep ntp_all", full, hwConfig{hwtxOn, FilterNTPAll}, true,
+		{"keep ntp_all", full, hwConfig{hwtxOn, FilterNTPAll}, true, TrafficNTP,
 			hwPlan{set: false, txType: hwtxOn, rxTry: []RXFilter{FilterNTPAll}}, ""},
-		{"widen ptp v2 event, keep one-step tx", full, hwConfig{2, 12}, true,
-			hwPlan{set: true, txType: 2, rxTry: []RXFilter{FilterNTPAll, FilterAll}}, ""},
-		{"rx all but tx off", full, hwConfig{hwtxOff, FilterAll}, true,
+		{"ptp v2 event widened to all only, one-step tx kept", full, hwConfig{2, FilterPTPv2Event}, true, TrafficNTP,
+			hwPlan{set: true, txType: 2, rxTry: []RXFilter{FilterAll}}, ""},
+		{"rx all but tx off", full, hwConfig{hwtxOff, FilterAll}, true, TrafficNTP,
 			hwPlan{set: true, txType: hwtxOn, rxTry: []RXFilter{FilterAll}}, ""},
-		{"only ALL supported", allOnly, hwConfig{hwtxOn, 12}, true,
+		{"only ALL supported", allOnly, hwConfig{hwtxOn, FilterPTPv2Event}, true, TrafficNTP,
 			hwPlan{set: true, txType: hwtxOn, rxTry: []RXFilter{FilterAll}}, ""},
-		{"unknown current", full, hwConfig{hwtxOn, FilterAll}, false,
+		{"unknown current", full, hwConfig{hwtxOn, FilterAll}, false, TrafficNTP,
 			hwPlan{set: true, txType: hwtxOn, rxTry: []RXFilter{FilterNTPAll, FilterAll}}, ""},
-		{"filters unreported: try both", unreported, hwConfig{}, true,
+		{"filters unreported: try both", unreported, hwConfig{}, true, TrafficNTP,
 			hwPlan{set: true, txType: hwtxOn, rxTry: []RXFilter{FilterNTPAll, FilterAll}}, ""},
-		{"ptp-only NIC never gets a ptp filter", ptpOnly, hwConfig{hwtxOn, 12}, true, hwPlan{}, "neither ALL nor NTP_ALL"},
-		{"no tx", noTX, hwConfig{}, true, hwPlan{}, "cannot timestamp transmitted"},
-		{"no phc", noPHC, hwConfig{}, true, hwPlan{}, "no PHC"},
-		{"software only (lo, veth)", swOnly, hwConfig{}, true, hwPlan{}, "lacks tx/rx/raw hardware"},
+		{"ptp-only NIC never gets a ptp filter for ntp", ptpOnly, hwConfig{hwtxOn, FilterPTPv2Event}, true, TrafficNTP, hwPlan{}, "that stamp ntp"},
+		{"no tx", noTX, hwConfig{}, true, TrafficNTP, hwPlan{}, "cannot timestamp transmitted"},
+		{"no phc", noPHC, hwConfig{}, true, TrafficNTP, hwPlan{}, "no PHC"},
+		{"software only (lo, veth)", swOnly, hwConfig{}, true, TrafficNTP, hwPlan{}, "lacks tx/rx/raw hardware"},
+		// PTP grandmaster sockets.
+		{"ptp: off to ptp v2 event (l4 not offered)", full, hwConfig{hwtxOff, FilterNone}, true, TrafficPTP,
+			hwPlan{set: true, txType: hwtxOn, rxTry: []RXFilter{FilterPTPv2Event, FilterAll}}, ""},
+		{"ptp: filters unreported: try all three", unreported, hwConfig{}, true, TrafficPTP,
+			hwPlan{set: true, txType: hwtxOn, rxTry: []RXFilter{FilterPTPv2L4Event, FilterPTPv2Event, FilterAll}}, ""},
+		{"ptp: keep ptp4l's v2 event", full, hwConfig{hwtxOn, FilterPTPv2Event}, true, TrafficPTP,
+			hwPlan{set: false, txType: hwtxOn, rxTry: []RXFilter{FilterPTPv2Event}}, ""},
+		{"ptp: keep delay_req-only filter", full, hwConfig{hwtxOn, FilterPTPv2L4DelayReq}, true, TrafficPTP,
+			hwPlan{set: false, txType: hwtxOn, rxTry: []RXFilter{FilterPTPv2L4DelayReq}}, ""},
+		{"ptp: ntp_all set by our ntp sockets widened to all", full, hwConfig{hwtxOn, FilterNTPAll}, true, TrafficPTP,
+			hwPlan{set: true, txType: hwtxOn, rxTry: []RXFilter{FilterAll}}, ""},
+		{"ptp: ptp-only NIC", ptpOnly, hwConfig{hwtxOff, FilterNone}, true, TrafficPTP,
+			hwPlan{set: true, txType: hwtxOn, rxTry: []RXFilter{FilterPTPv2Event}}, ""},
+		{"ptp: ptp-only NIC with ntp_all set cannot serve both", ptpOnly, hwConfig{hwtxOn, FilterNTPAll}, true, TrafficPTP, hwPlan{}, "that stamp ptp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := planHW(tt.caps, tt.cur, tt.curKnown)
+			got, err := planHW(tt.caps, tt.cur, tt.curKnown, tt.need)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("planHW() err = %v, want %q", err, tt.wantErr)
@@ -145,8 +160,8 @@ func TestPlanHW(t *testing.T) {
 				t.Errorf("planHW() (-want +got):\n%s", d)
 			}
 			for _, f := range got.rxTry {
-				if !f.CoversNTP() {
-					t.Errorf("plan requests filter %s that does not cover NTP", f)
+				if !f.Covers(tt.need) {
+					t.Errorf("plan requests filter %s that does not cover %s", f, tt.need)
 				}
 			}
 		})

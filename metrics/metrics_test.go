@@ -72,6 +72,9 @@ func (fakePTP) PTPStats() report.PTPStats {
 		Negotiation: []report.LabelCount{{Label: "granted", Count: 6}, {Label: "denied_interval", Count: 1}, {Label: "cancelled", Count: 1}},
 		TXMisses:    1, SendErrors: 0, ForeignAnnounces: 3, Clients: 2,
 		Grants: []report.LabelCount{{Label: "announce", Count: 2}, {Label: "sync", Count: 2}, {Label: "delay_resp", Count: 1}},
+		Timestamps: []report.PTPStampCount{{Direction: "rx", Kind: "kernel", Count: 4}, {Direction: "rx", Kind: "hardware", Count: 896},
+			{Direction: "tx", Kind: "hardware", Count: 639}},
+		HardwareMissing: []report.LabelCount{{Label: "rx", Count: 4}, {Label: "tx", Count: 1}},
 	}
 }
 
@@ -184,6 +187,10 @@ gnomon_sync_synchronized 1
 # HELP gnomon_ptp_foreign_announces_total Announces from other PTP masters: noted and logged, never obeyed.
 # TYPE gnomon_ptp_foreign_announces_total counter
 gnomon_ptp_foreign_announces_total 3
+# HELP gnomon_ptp_hardware_timestamp_misses_total Event messages that should have had a NIC hardware timestamp and did not (the kernel stamp was used instead when there was one).
+# TYPE gnomon_ptp_hardware_timestamp_misses_total counter
+gnomon_ptp_hardware_timestamp_misses_total{direction="rx"} 4
+gnomon_ptp_hardware_timestamp_misses_total{direction="tx"} 1
 # HELP gnomon_ptp_messages_received_total PTP messages received, by the grandmaster's verdict.
 # TYPE gnomon_ptp_messages_received_total counter
 gnomon_ptp_messages_received_total{verdict="answered"} 900
@@ -196,6 +203,11 @@ gnomon_ptp_messages_sent_total{type="sync"} 640
 # HELP gnomon_ptp_send_errors_total PTP messages the kernel refused to send.
 # TYPE gnomon_ptp_send_errors_total counter
 gnomon_ptp_send_errors_total 0
+# HELP gnomon_ptp_timestamps_total Timestamps of PTP event messages (Delay_Req received, Sync sent), by direction and kind (kernel, or NIC hardware from the served PHC).
+# TYPE gnomon_ptp_timestamps_total counter
+gnomon_ptp_timestamps_total{direction="rx",kind="hardware"} 896
+gnomon_ptp_timestamps_total{direction="rx",kind="kernel"} 4
+gnomon_ptp_timestamps_total{direction="tx",kind="hardware"} 639
 # HELP gnomon_ptp_tx_timestamp_misses_total Syncs whose transmit timestamp did not arrive in time; no Follow_Up was sent for them.
 # TYPE gnomon_ptp_tx_timestamp_misses_total counter
 gnomon_ptp_tx_timestamp_misses_total 1

@@ -14,7 +14,7 @@ type PTPStats interface {
 
 // ptpDescs are the gnomon_ptp_* metrics.
 type ptpDescs struct {
-	received, sent, negotiation, txMisses, sendErrors, foreign, clients, grants *prometheus.Desc
+	received, sent, negotiation, txMisses, sendErrors, foreign, clients, grants, stamps, hwMissing *prometheus.Desc
 }
 
 func newPTPDescs(d func(name, help string, labels ...string) *prometheus.Desc) ptpDescs {
@@ -30,6 +30,10 @@ func newPTPDescs(d func(name, help string, labels ...string) *prometheus.Desc) p
 		sendErrors: d("gnomon_ptp_send_errors_total", "PTP messages the kernel refused to send."),
 		foreign: d("gnomon_ptp_foreign_announces_total",
 			"Announces from other PTP masters: noted and logged, never obeyed."),
+		stamps: d("gnomon_ptp_timestamps_total",
+			"Timestamps of PTP event messages (Delay_Req received, Sync sent), by direction and kind (kernel, or NIC hardware from the served PHC).", "direction", "kind"),
+		hwMissing: d("gnomon_ptp_hardware_timestamp_misses_total",
+			"Event messages that should have had a NIC hardware timestamp and did not (the kernel stamp was used instead when there was one).", "direction"),
 		clients: d("gnomon_ptp_unicast_clients", "Clients holding unicast grants."),
 		grants: d("gnomon_ptp_unicast_grants",
 			"Unicast grants in force, by message type.", "type"),
@@ -37,7 +41,7 @@ func newPTPDescs(d func(name, help string, labels ...string) *prometheus.Desc) p
 }
 
 func (p *ptpDescs) describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{p.received, p.sent, p.negotiation, p.txMisses, p.sendErrors, p.foreign, p.clients, p.grants} {
+	for _, d := range []*prometheus.Desc{p.received, p.sent, p.negotiation, p.txMisses, p.sendErrors, p.foreign, p.clients, p.grants, p.stamps, p.hwMissing} {
 		ch <- d
 	}
 }
@@ -51,6 +55,12 @@ func (p *ptpDescs) collect(st report.PTPStats, counter func(*prometheus.Desc, ui
 	}
 	for _, v := range st.Negotiation {
 		counter(p.negotiation, v.Count, v.Label)
+	}
+	for _, v := range st.Timestamps {
+		counter(p.stamps, v.Count, v.Direction, v.Kind)
+	}
+	for _, v := range st.HardwareMissing {
+		counter(p.hwMissing, v.Count, v.Label)
 	}
 	counter(p.txMisses, st.TXMisses)
 	counter(p.sendErrors, st.SendErrors)

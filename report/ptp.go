@@ -30,10 +30,22 @@ type PTPStats struct {
 	TXMisses, SendErrors uint64
 	// ForeignAnnounces: other masters' Announces (noted, not obeyed).
 	ForeignAnnounces uint64
+	// Timestamps counts the timestamps of event messages (Delay_Req
+	// received, Sync sent) by direction (rx, tx) and kind (kernel,
+	// hardware); HardwareMissing, by direction (label), those that should
+	// have been NIC hardware stamps and were not.
+	Timestamps      []PTPStampCount
+	HardwareMissing []LabelCount
 	// Clients holding grants now, and the grants by message type
 	// (announce, sync, delay_resp).
 	Clients int
 	Grants  []LabelCount
+}
+
+// PTPStampCount is one count of PTPStats.Timestamps.
+type PTPStampCount struct {
+	Direction, Kind string
+	Count           uint64
 }
 
 // PTPGrant is one unicast grant, for gnomonctl ptp status.

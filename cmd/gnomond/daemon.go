@@ -163,7 +163,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	if disc.ref != nil {
 		ptpCell = disc.ref.cell
 	}
-	ptpSvc, err := openPTP(ctx, cfg, log, served, ptpCell)
+	ptpSvc, err := openPTP(ctx, cfg, log, served, ptpCell, disc.ref)
 	if err != nil {
 		svc.Close()
 		return err

@@ -73,3 +73,11 @@ func TestPHCTranslators(t *testing.T) {
 		t.Errorf("run: %v", err)
 	}
 }
+
+func TestPHCIndex(t *testing.T) {
+	for path, want := range map[string]int{"/dev/ptp3": 3, "/dev/ptp12": 12, "/dev/ptpx": -1, "/dev/pps0": -1, "/tmp/ptp3": -1, "/dev/ptp3a": -1} {
+		if got := phcIndex(path); got != want {
+			t.Errorf("phcIndex(%q) = %d, want %d", path, got, want)
+		}
+	}
+}

@@ -20,8 +20,10 @@ import (
 
 // openPTP opens the PTP grandmaster when ptp.enabled (nil otherwise). It
 // serves the time of the served clock (the NTP server's) from kernel
-// timestamps, with Announces from the same SyncState.
-func openPTP(ctx context.Context, cfg *config.Config, log *slog.Logger, served clock.Served, cell *clock.StateCell) (*ptpserve.Service, error) {
+// timestamps, with Announces from cell; with a disciplined PHC (ref) that
+// stamps the packets of ptp.interface in hardware, the PHC's own time from
+// those stamps.
+func openPTP(ctx context.Context, cfg *config.Config, log *slog.Logger, served clock.Served, cell *clock.StateCell, ref *reference) (*ptpserve.Service, error) {
 	p := &cfg.PTP
 	if !p.Enabled {
 		return nil, nil
@@ -49,7 +51,7 @@ func openPTP(ctx context.Context, cfg *config.Config, log *slog.Logger, served c
 	svc, err := ptpserve.Listen(ctx, ptpserve.Config{
 		Listen: p.ListenAddrs(), EventPort: uint16(p.EventPort), GeneralPort: uint16(p.GeneralPort),
 		Interface: p.Interface, Timestamping: mode, DSCP: uint8(p.DSCP), Multicast: p.Multicast.Enabled,
-		Server: srv, Clock: served, State: cell, Logger: log,
+		Server: srv, Clock: served, State: cell, Logger: log, PHC: ref.ptpTime(),
 	})
 	if err != nil {
 		return nil, err
@@ -88,4 +90,13 @@ func ptpStatusHandler(svc *ptpserve.Service) http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(svc.PTPStatus())
 	})
+}
+
+// ptpTime is the PHC whose NIC hardware stamps PTP may use (nil without a
+// disciplined PHC device).
+func (r *reference) ptpTime() *ptpserve.PHCTime {
+	if r == nil || r.index < 0 {
+		return nil
+	}
+	return &ptpserve.PHCTime{Index: r.index, TAI: r.cfg.Timescale == config.TimescaleTAI}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -58,6 +59,19 @@ func phcDevicePath(device, iface string) (string, error) {
 		return "", fmt.Errorf("interface %s: %w", iface, err)
 	}
 	return path, nil
+}
+
+// phcIndex is N of a PHC device /dev/ptpN (through symbolic links such as
+// /dev/ptp_hyperv), or -1.
+func phcIndex(path string) int {
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		path = p
+	}
+	var n int
+	if _, err := fmt.Sscanf(filepath.Base(path), "ptp%d", &n); err != nil || phc.DevicePath(n) != path {
+		return -1
+	}
+	return n
 }
 
 // phcSourceSet is what the `phc` entries of sources opened.
@@ -167,7 +181,10 @@ type reference struct {
 	cfg  config.PHCClock
 	phc  *phc.PHC
 	// sim and ppsSim are the simulated PHC and pulse (device sim).
-	sim    *phc.Sim
+	sim *phc.Sim
+	// index is the PHC's /dev/ptpN number (-1: simulated, or a name that
+	// is not /dev/ptpN): PTP uses a NIC's hardware stamps of this PHC.
+	index  int
 	ppsSim *pps.Sim
 	todSim *todsim.Receiver
 	cell   *clock.StateCell
@@ -207,7 +224,7 @@ func buildReference(cfg *config.Config, served engine.Config, log *slog.Logger) 
 		return nil, nil
 	}
 	log = log.With("clock", "phc")
-	r := &reference{cfg: *p, cell: new(clock.StateCell)}
+	r := &reference{cfg: *p, cell: new(clock.StateCell), index: -1}
 	defer func() {
 		if err != nil {
 			r.close()
@@ -241,7 +258,7 @@ func buildReference(cfg *config.Config, served engine.Config, log *slog.Logger) 
 			return nil, fmt.Errorf("phc: %w", err)
 		}
 		r.closer = append(r.closer, func() { r.phc.Close() })
-		r.name = path
+		r.name, r.index = path, phcIndex(path)
 	}
 	edges, tod, err := r.openGNSS(&p.GNSS, path, taiOffset, log)
 	if err != nil {

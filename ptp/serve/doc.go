@@ -39,7 +39,16 @@
 // (CLOCK_REALTIME) converted to the served clock with
 // clock.Served.FromRealtime, then to the PTP timescale by package ptp
 // (plus TAI − UTC). A Sync whose TX timestamp does not arrive within
-// TXWait gets no Follow_Up and is counted (tx_timestamp_misses). NIC
-// hardware timestamps are not used yet: PTP on a PHC-stamping NIC serves
-// the PHC's own state, which needs the PHC engine (issue 9).
+// TXWait gets no Follow_Up and is counted (tx_timestamp_misses).
+//
+// With Config.PHC (gnomond's disciplined PHC) and a NIC that stamps with
+// that PHC (hwts hardware mode on Interface, receive filter for PTP), the
+// Delay_Req receive and Sync transmit times are the NIC's stamps as they
+// are: a TAI PHC's time is what goes on the wire, a UTC PHC's plus TAI −
+// UTC. No conversion through CLOCK_REALTIME adds its error. A datagram the
+// NIC did not stamp falls back to its kernel stamp (counted by direction,
+// gnomon_ptp_hardware_timestamp_misses_total); stamps of any other PHC are
+// not used. These machines have no timestamping NIC: the path is tested
+// through a simulated NIC behind the socket interface (hardware_test.go),
+// and hwts's filter plan is table-tested.
 package serve

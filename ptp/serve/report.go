@@ -35,6 +35,12 @@ func (s *Service) PTPStats() report.PTPStats {
 		r.Negotiation = append(r.Negotiation, report.LabelCount{Label: "denied_" + d.String(), Count: st.DeniedBy[d]})
 	}
 	r.Negotiation = append(r.Negotiation, report.LabelCount{Label: "cancelled", Count: st.Cancelled})
+	for d, dn := range DirectionNames {
+		for k, kn := range StampKindNames {
+			r.Timestamps = append(r.Timestamps, report.PTPStampCount{Direction: dn, Kind: kn, Count: st.Stamps[d][k]})
+		}
+		r.HardwareMissing = append(r.HardwareMissing, report.LabelCount{Label: dn, Count: st.HWMissing[d]})
+	}
 	byType := map[string]uint64{"announce": 0, "sync": 0, "delay_resp": 0}
 	for _, g := range s.cfg.Server.Grants().Snapshot() {
 		byType[typeName(g.Type)]++

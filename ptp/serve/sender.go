@@ -41,6 +41,10 @@ type pendingSync struct {
 	ev     ptp.Event
 	t1     time.Time
 	found  bool
+	// kernel: a kernel stamp arrived while a hardware one is awaited
+	// (the fallback if the NIC's never does); kt1 is its time.
+	kernel bool
+	kt1    time.Time
 }
 
 // sender is the one goroutine that sends Syncs (and reads their TX
@@ -181,7 +185,7 @@ func (s *Service) syncBatch(t *trio, syncs, gen []hwts.Message, pend []pendingSy
 	for i := range pend {
 		pend[i].id = syncs[i].TXID
 	}
-	s.awaitTX(t, pend)
+	s.awaitTX(t, pend, q.UTCOffset)
 	n := 0
 	for i := range pend {
 		p := &pend[i]
@@ -206,32 +210,63 @@ func (s *Service) syncBatch(t *trio, syncs, gen []hwts.Message, pend []pendingSy
 
 // awaitTX reads TX timestamps until every pending Sync has one or TXWait
 // has passed (software stamps are normally queued before sendmmsg
-// returns).
-func (s *Service) awaitTX(t *trio, pend []pendingSync) {
+// returns; a NIC's come from its interrupt, a little later). With
+// hardware stamps (trio.hwTX) the NIC's stamp is awaited; its kernel
+// companion is kept and used, counted, only for a Sync whose hardware
+// stamp does not come within TXWait.
+func (s *Service) awaitTX(t *trio, pend []pendingSync, utcOffset int) {
 	missing := 0
 	for i := range pend {
 		if !pend[i].failed {
 			missing++
 		}
 	}
+	want := hwts.KindKernel
+	if t.hwTX {
+		want = hwts.KindHardware
+	}
 	deadline := time.Now().Add(s.cfg.TXWait)
 	for missing > 0 {
 		_, err := t.send.ReadTX(func(id uint32, ts hwts.Timestamp) {
-			if ts.Kind != hwts.KindKernel {
+			if ts.Kind != hwts.KindKernel && ts.Kind != want {
 				return
 			}
 			for i := range pend {
-				if p := &pend[i]; p.id == id && !p.found && !p.failed {
-					p.found, p.t1 = true, s.served(ts)
-					missing--
-					return
+				p := &pend[i]
+				if p.id != id || p.found || p.failed {
+					continue
 				}
+				switch {
+				case ts.Kind == want && want == hwts.KindHardware:
+					p.found, p.t1 = true, s.fromPHC(ts.Time, utcOffset)
+					s.ctr.stamps[txStamp][hwStamp].Add(1)
+					missing--
+				case ts.Kind == want:
+					p.found, p.t1 = true, s.served(ts)
+					s.ctr.stamps[txStamp][kernelStamp].Add(1)
+					missing--
+				default: // the kernel companion of an awaited hardware stamp
+					p.kernel, p.kt1 = true, s.served(ts)
+				}
+				return
 			}
 		})
 		if err != nil || missing == 0 || time.Now().After(deadline) {
-			return
+			break
 		}
 		time.Sleep(20 * time.Microsecond)
+	}
+	if !t.hwTX {
+		return
+	}
+	for i := range pend {
+		if p := &pend[i]; !p.found && !p.failed {
+			s.ctr.hwMissing[txStamp].Add(1)
+			if p.kernel {
+				p.found, p.t1 = true, p.kt1
+				s.ctr.stamps[txStamp][kernelStamp].Add(1)
+			}
+		}
 	}
 }
 
@@ -249,8 +284,9 @@ func (s *Service) sendSPTP(t *trio, r sptpReq, syncs, gen []hwts.Message, pend [
 		return nil
 	}
 	s.ctr.sent[sentSync].Add(1)
+	q := ptp.QualityOf(s.cfg.State.Load())
 	pend[0] = pendingSync{id: m.TXID}
-	s.awaitTX(t, pend[:1])
+	s.awaitTX(t, pend[:1], q.UTCOffset)
 	if !pend[0].found {
 		s.ctr.txMisses.Add(1)
 		return nil
@@ -260,7 +296,7 @@ func (s *Service) sendSPTP(t *trio, r sptpReq, syncs, gen []hwts.Message, pend [
 		to = netip.AddrPortFrom(to.Addr(), ptp.GeneralPort)
 	}
 	g := &gen[0]
-	g.N = s.cfg.Server.SPTPAnnounce(g.Buf, ptp.QualityOf(s.cfg.State.Load()), r.ev, pend[0].t1)
+	g.N = s.cfg.Server.SPTPAnnounce(g.Buf, q, r.ev, pend[0].t1)
 	g.Addr = to
 	return s.sendGeneral(t, gen[:1], sentAnnounce)
 }

@@ -25,8 +25,15 @@ type Config struct {
 	EventPort, GeneralPort uint16
 	// Interface binds the sockets to one interface ("" = any).
 	Interface string
-	// Timestamping is the hwts mode (software stamps are what is used).
+	// Timestamping is the hwts mode. Hardware stamps are used only with
+	// PHC (below); otherwise the kernel stamps hwts delivers beside them.
 	Timestamping hwts.Mode
+	// PHC, when set, is the hardware clock whose time this grandmaster
+	// serves (the phc section's disciplined PHC, on Interface). When the
+	// NIC stamps packets with that PHC, its stamps are the time carried,
+	// as they are (no conversion through CLOCK_REALTIME, where two clock
+	// readings would add their error). Nil: kernel stamps only.
+	PHC *PHCTime
 	// DSCP of sent messages (0–63).
 	DSCP uint8
 	// Server decides; Clock is the served clock; State holds the SyncState
@@ -45,6 +52,27 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// PHCTime says which PHC the NIC's hardware stamps must come from and the
+// timescale that PHC keeps.
+type PHCTime struct {
+	// Index is the /dev/ptpN index (hwts.Info.PHCIndex).
+	Index int
+	// TAI: the PHC keeps TAI (the PTP timescale, as ts2phc sets it);
+	// otherwise UTC.
+	TAI bool
+}
+
+// packetConn is what the service needs of a socket; *hwts.Conn implements
+// it (tests use simulated ones that deliver hardware stamps).
+type packetConn interface {
+	ReadBatch(msgs []hwts.Message) (int, error)
+	WriteBatch(msgs []hwts.Message) (int, error)
+	ReadTX(fn func(id uint32, ts hwts.Timestamp)) (int, error)
+	LocalAddr() netip.AddrPort
+	Info() hwts.Info
+	Close() error
+}
+
 // Service is the open sockets of a grandmaster.
 type Service struct {
 	cfg     Config
@@ -57,12 +85,15 @@ type Service struct {
 type trio struct {
 	via     uint16 // the index of its listen address: Client.Via of the grants it takes
 	addr    netip.Addr
-	event   *hwts.Conn
-	general *hwts.Conn
-	send    *hwts.Conn
-	genMu   sync.Mutex // one writer at a time on general
-	sptp    chan sptpReq
-	mc      *mcast // nil: no multicast on this trio
+	event   packetConn
+	general packetConn
+	send    packetConn
+	// hwRX, hwTX: the event socket's receive stamps and the send
+	// socket's transmit stamps come from Config.PHC's NIC.
+	hwRX, hwTX bool
+	genMu      sync.Mutex // one writer at a time on general
+	sptp       chan sptpReq
+	mc         *mcast // nil: no multicast on this trio
 }
 
 // sptpReq is an SPTP exchange handed from the event reader to the sender.
@@ -108,7 +139,7 @@ func (s *Service) open(ctx context.Context, a netip.Addr) (*trio, error) {
 	t := &trio{addr: a, sptp: make(chan sptpReq, 256), mc: s.newMcast(a)}
 	var err error
 	listen := func(port uint16, mode hwts.Mode, sendOnly bool) (*hwts.Conn, error) {
-		hc := hwts.Config{Addr: netip.AddrPortFrom(a, port), Interface: s.cfg.Interface,
+		hc := hwts.Config{Addr: netip.AddrPortFrom(a, port), Interface: s.cfg.Interface, Traffic: hwts.TrafficPTP,
 			DSCP: s.cfg.DSCP, Timestamping: mode, TXOnDemand: true, SendOnly: sendOnly, BatchSize: maxBatch, Logger: s.log}
 		if !sendOnly {
 			hc.RecvBuffer = recvBuffer
@@ -137,9 +168,33 @@ func (s *Service) open(ctx context.Context, a netip.Addr) (*trio, error) {
 		t.general.Close()
 		return nil, err
 	}
+	s.useHardware(t)
 	s.log.Info("serving PTP", "event", t.event.LocalAddr().String(), "general", t.general.LocalAddr().String(),
-		"sync_from", t.send.LocalAddr().String(), "rx_timestamps", t.event.Info().RX.String(), "tx_timestamps", t.send.Info().TX.String())
+		"sync_from", t.send.LocalAddr().String(), "rx_timestamps", stampKind(t.hwRX, t.event.Info()),
+		"tx_timestamps", stampKind(t.hwTX, t.send.Info()))
 	return t, nil
+}
+
+// useHardware decides whether trio t uses its sockets' hardware stamps:
+// only those of Config.PHC (another PHC's time is not what is served).
+func (s *Service) useHardware(t *trio) {
+	p := s.cfg.PHC
+	ev, snd := t.event.Info(), t.send.Info()
+	t.hwRX = p != nil && ev.RX == hwts.KindHardware && ev.PHCIndex == p.Index
+	t.hwTX = p != nil && snd.TX == hwts.KindHardware && snd.PHCIndex == p.Index
+	if (ev.RX == hwts.KindHardware || snd.TX == hwts.KindHardware) && !(t.hwRX && t.hwTX) {
+		s.log.Warn("PTP: NIC hardware timestamps not used: they are not from the served PHC; kernel timestamps instead",
+			"phc_index", ev.PHCIndex, "served_phc", p != nil)
+		t.hwRX, t.hwTX = false, false
+	}
+}
+
+// stampKind names the stamps a socket's packets carry.
+func stampKind(hw bool, info hwts.Info) string {
+	if hw {
+		return fmt.Sprintf("hardware (/dev/ptp%d)", info.PHCIndex)
+	}
+	return hwts.KindKernel.String()
 }
 
 // Close closes every socket.
@@ -186,6 +241,32 @@ func errClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
 // served converts a kernel (or daemon) timestamp to the served clock.
 func (s *Service) served(ts hwts.Timestamp) time.Time { return s.cfg.Clock.FromRealtime(ts.Time) }
 
+// fromPHC converts a hardware stamp of Config.PHC to the UTC form package
+// ptp takes (it adds utcOffset back for the wire): a TAI PHC's time less
+// the offset, a UTC PHC's time as it is. The offset is the one the
+// message carries, so a TAI PHC's stamp reaches the wire unchanged.
+func (s *Service) fromPHC(t time.Time, utcOffset int) time.Time {
+	if s.cfg.PHC.TAI {
+		return t.Add(-time.Duration(utcOffset) * time.Second)
+	}
+	return t
+}
+
+// rxTime is m's receive time for package ptp: its hardware stamp when the
+// trio uses them (a datagram without one, which a NIC may miss under load,
+// falls back to its kernel stamp, counted), else its kernel stamp.
+func (s *Service) rxTime(t *trio, m *hwts.Message, utcOffset int) time.Time {
+	if t.hwRX {
+		if m.RXHW.Kind == hwts.KindHardware {
+			s.ctr.stamps[rxStamp][hwStamp].Add(1)
+			return s.fromPHC(m.RXHW.Time, utcOffset)
+		}
+		s.ctr.hwMissing[rxStamp].Add(1)
+	}
+	s.ctr.stamps[rxStamp][kernelStamp].Add(1)
+	return s.served(m.RX)
+}
+
 func (s *Service) utcOffset() int { return ptp.QualityOf(s.cfg.State.Load()).UTCOffset }
 
 // writeGeneral sends msgs from the general socket (see writeAll); the
@@ -201,7 +282,7 @@ func (t *trio) writeGeneral(msgs []hwts.Message, failed func(i int, err error)) 
 // missing for one client) is reported to failed with its index and
 // skipped; the rest are still sent. It returns only an error that means
 // the socket is closed.
-func writeAll(c *hwts.Conn, msgs []hwts.Message, failed func(i int, err error)) error {
+func writeAll(c packetConn, msgs []hwts.Message, failed func(i int, err error)) error {
 	for i := 0; i < len(msgs); {
 		n, err := c.WriteBatch(msgs[i:])
 		if errClosed(err) {
@@ -285,7 +366,7 @@ func (s *Service) eventLoop(ctx context.Context, t *trio) error {
 				s.ctr.received[ptp.VerdictMalformed].Add(1)
 				continue
 			}
-			ev, v := s.cfg.Server.HandleEventTo(m.Buf[:m.N], m.Addr, m.Local, s.served(m.RX), off, out[k].Buf)
+			ev, v := s.cfg.Server.HandleEventTo(m.Buf[:m.N], m.Addr, m.Local, s.rxTime(t, m, off), off, out[k].Buf)
 			s.ctr.received[v].Add(1)
 			switch ev.Kind {
 			case ptp.EventDelayResp:

@@ -25,6 +25,14 @@ func startService(t *testing.T, addr netip.Addr) (*Service, netip.AddrPort, neti
 // startServiceOn serves on every address with the same two ports.
 func startServiceOn(t *testing.T, addrs ...netip.Addr) (*Service, uint16, uint16) {
 	t.Helper()
+	return startServiceWith(t, nil, addrs...)
+}
+
+// startServiceWith is startServiceOn with a prep (if not nil) called with
+// the configuration before Listen (service nil) and with the opened
+// service before Run.
+func startServiceWith(t *testing.T, prep func(*Config, *Service), addrs ...netip.Addr) (*Service, uint16, uint16) {
+	t.Helper()
 	addr := addrs[0]
 	srv, err := ptp.NewServer(ptp.Config{Identity: 0x0200_00ff_fe00_0001, Priority1: 128, Priority2: 128,
 		Limits: ptp.DefaultLimits(), Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}})
@@ -38,10 +46,17 @@ func startServiceOn(t *testing.T, addrs ...netip.Addr) (*Service, uint16, uint16
 	// Ports: pick two free ones (the event port must be known to the
 	// client; 319/320 need root and may be taken).
 	ev, gen := freePort(t, addr), freePort(t, addr)
-	s, err := Listen(context.Background(), Config{Listen: addrs, EventPort: ev, GeneralPort: gen,
-		Timestamping: hwts.ModeSoftware, Server: srv, Clock: system.Clock{}, State: cell})
+	cfg := Config{Listen: addrs, EventPort: ev, GeneralPort: gen,
+		Timestamping: hwts.ModeSoftware, Server: srv, Clock: system.Clock{}, State: cell}
+	if prep != nil {
+		prep(&cfg, nil)
+	}
+	s, err := Listen(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if prep != nil {
+		prep(&cfg, s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -19,7 +19,28 @@ const (
 // SentNames are the metric labels of Stats.Sent.
 var SentNames = [numSent]string{"sync", "follow_up", "delay_resp", "announce", "signaling"}
 
+// Timestamp directions and kinds (Stats.Stamps indexes).
+const (
+	rxStamp = iota
+	txStamp
+	numDirections
+)
+
+const (
+	kernelStamp = iota
+	hwStamp
+	numStampKinds
+)
+
+// DirectionNames and StampKindNames are the metric labels of Stats.Stamps.
+var (
+	DirectionNames = [numDirections]string{"rx", "tx"}
+	StampKindNames = [numStampKinds]string{"kernel", "hardware"}
+)
+
 type counters struct {
+	stamps                     [numDirections][numStampKinds]atomic.Uint64
+	hwMissing                  [numDirections]atomic.Uint64
 	received                   [ptp.NumVerdicts]atomic.Uint64
 	sent                       [numSent]atomic.Uint64
 	granted, denied, cancelled atomic.Uint64
@@ -46,6 +67,12 @@ type Stats struct {
 	// ForeignAnnounces counts other masters' Announces (noted, not
 	// obeyed; metric label foreign_announces).
 	ForeignAnnounces uint64
+	// Stamps counts the timestamps used for event messages (Delay_Req
+	// received, Sync sent) by direction and kind; HWMissing, by
+	// direction, those that should have been hardware stamps and were
+	// not (the kernel stamp was used, or for a Sync without one none).
+	Stamps    [numDirections][numStampKinds]uint64
+	HWMissing [numDirections]uint64
 	// Clients and Grants are the current grant table's size.
 	Clients, Grants int
 }
@@ -65,6 +92,12 @@ func (s *Service) Stats() Stats {
 	}
 	st.TXMisses, st.SendErrors, st.SPTPDropped = s.ctr.txMisses.Load(), s.ctr.sendErrors.Load(), s.ctr.sptpDropped.Load()
 	st.ForeignAnnounces = s.ctr.foreignAnnounces.Load()
+	for d := range st.Stamps {
+		for k := range st.Stamps[d] {
+			st.Stamps[d][k] = s.ctr.stamps[d][k].Load()
+		}
+		st.HWMissing[d] = s.ctr.hwMissing[d].Load()
+	}
 	st.Clients = s.cfg.Server.Grants().Clients()
 	st.Grants = len(s.cfg.Server.Grants().Snapshot())
 	return st
