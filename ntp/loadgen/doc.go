@@ -19,6 +19,15 @@
 // paths and at most one batch of our own send syscall, but not the time the
 // reply waited in our socket.
 //
+// Transmit-timestamp error (Result.TXError): per valid reply, the client's
+// kernel RX stamp minus the server's Transmit timestamp, less half the
+// run's minimum RTT (the one-way delay; both paths are alike on veth and
+// loopback). For a basic reply that is how far its Transmit leads the
+// packet's real departure; for an interleaved reply the Transmit is
+// compared with the RX stamp of the earlier reply it describes (found by
+// the Origin the request carried). Reported as mean, standard deviation,
+// p99 and max for basic and interleaved replies.
+//
 // Interleaved mode (RFC 9769, ntp.md §2) mimics a chronyd client with
 // `xleave`: each request carries, in Origin, the server's Receive timestamp
 // from the last reply on the same socket and random cookies in Receive and

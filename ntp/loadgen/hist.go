@@ -16,6 +16,7 @@ type Histogram struct {
 	counts [histBuckets]uint64
 	n      uint64
 	sum    float64 // ns, for the mean
+	sumsq  float64 // ns², for the standard deviation
 	min    uint64
 	max    uint64
 }
@@ -63,6 +64,7 @@ func (h *Histogram) Record(d time.Duration) {
 	}
 	h.n++
 	h.sum += float64(v)
+	h.sumsq += float64(v) * float64(v)
 }
 
 // Merge adds all of o's samples to h.
@@ -81,6 +83,7 @@ func (h *Histogram) Merge(o *Histogram) {
 	}
 	h.n += o.n
 	h.sum += o.sum
+	h.sumsq += o.sumsq
 }
 
 // Count is the number of recorded samples.
@@ -98,6 +101,16 @@ func (h *Histogram) Mean() time.Duration {
 		return 0
 	}
 	return time.Duration(h.sum / float64(h.n))
+}
+
+// StdDev is the population standard deviation, exact up to float
+// rounding; 0 with fewer than two samples.
+func (h *Histogram) StdDev() time.Duration {
+	if h.n < 2 {
+		return 0
+	}
+	m := h.sum / float64(h.n)
+	return time.Duration(math.Sqrt(max(h.sumsq/float64(h.n)-m*m, 0)))
 }
 
 // Quantile returns the value below or at which a fraction q (0..1) of the

@@ -96,23 +96,40 @@ func (g *Generator) Config() Config { return g.cfg }
 // sock is one client socket and its in-flight requests. It is owned by one
 // worker: nothing in it is shared between goroutines.
 type sock struct {
-	conn     *net.UDPConn
-	pc       batchConn
-	fd       int
-	key      uint32
-	seq      uint32   // sequence number of the last request sent
-	ring     []uint64 // per seq&mask: (seq & tagMask) << relBits | (send ns since base + 1); 0 = free
-	mask     uint32
-	lastRx   uint64 // server Receive field of the last valid reply (xleave Origin)
-	inflight int
-	progress int64 // wall ns of the last send that found room or the last matched reply
-	drops    uint32
-	tx, rx   []ipv4.Message
+	conn   *net.UDPConn
+	pc     batchConn
+	fd     int
+	key    uint32
+	seq    uint32   // sequence number of the last request sent
+	ring   []uint64 // per seq&mask: (seq & tagMask) << relBits | (send ns since base + 1); 0 = free
+	mask   uint32
+	lastRx uint64 // server Receive field of the last valid reply (xleave Origin)
+	// origins (xleave only): per seq&mask, the Origin the request carried,
+	// i.e. the Receive field of the reply whose transmit time an
+	// interleaved answer to it reports; recent holds the client RX stamps
+	// of the last replies by their Receive field, to time that transmit.
+	origins    []uint64
+	recent     [recentReplies]rxStamp
+	recentNext uint32
+	inflight   int
+	progress   int64 // wall ns of the last send that found room or the last matched reply
+	drops      uint32
+	tx, rx     []ipv4.Message
 	// reqs holds the requests of a batch back to back; tx[i] points at its
 	// i-th 48 bytes, and a UDP_SEGMENT send takes a prefix of it whole.
 	reqs []byte
 	// gsoOOB is the UDP_SEGMENT control message; nil without GSO.
 	gsoOOB []byte
+}
+
+// recentReplies is how many replies per socket are remembered for the
+// transmit-timestamp error of interleaved answers (a power of two).
+const recentReplies = 8
+
+// rxStamp is a reply's server Receive field and its client RX stamp.
+type rxStamp struct {
+	receive uint64
+	rxNs    int64
 }
 
 // worker is an event loop over its sockets.
@@ -146,6 +163,9 @@ type stats struct {
 	drops                      uint64
 	busy                       time.Duration // time spent sending and reading (not waiting or spinning)
 	hist                       Histogram
+	// txErr: client RX stamp − server Transmit, basic [0] and
+	// interleaved [1] replies.
+	txErr [2]Histogram
 }
 
 // Run sends load until the duration ends or ctx is cancelled, collects
@@ -265,6 +285,9 @@ func newSock(cfg Config, src netip.Addr, ring int) (*sock, error) {
 		conn: conn, fd: fd, key: binary.LittleEndian.Uint32(kb[:]),
 		ring: make([]uint64, ring), mask: uint32(ring - 1),
 		tx: make([]ipv4.Message, cfg.Batch), rx: make([]ipv4.Message, cfg.Batch),
+	}
+	if cfg.Xleave {
+		s.origins = make([]uint64, ring)
 	}
 	if cfg.Server.Addr().Unmap().Is4() {
 		s.pc = ipv4.NewPacketConn(conn)
@@ -409,6 +432,7 @@ func (w *worker) send(s *sock, k int) int {
 		var origin, rx uint64
 		if w.cfg.Xleave {
 			origin, rx = s.lastRx, cookie(seq, s.key, true)
+			s.origins[seq&s.mask] = origin
 		}
 		putRequest(s.tx[i].Buffers[0], w.cfg.Version, origin, rx, tx)
 		s.ring[seq&s.mask] = uint64(seq&tagMask)<<relBits | rel
@@ -555,10 +579,25 @@ func (w *worker) handle(s *sock, b, oob []byte, userWall int64) {
 	}
 	sendNs := w.base + int64(v&relMask) - 1
 	w.st.hist.Record(time.Duration(rxNs - sendNs))
+	// Transmit-timestamp error, before the one-way delay is taken off
+	// (Result.TXError): a basic reply's Transmit against its own arrival,
+	// an interleaved one's against the arrival of the reply it describes.
+	t3 := wire.Time(r.transmit).UnixNano(wire.DefaultEraPivot)
 	if isRx {
 		w.st.interleaved++
+		origin := s.origins[seq&s.mask]
+		for _, p := range s.recent {
+			if p.receive == origin && origin != 0 {
+				w.st.txErr[1].Record(time.Duration(p.rxNs - t3))
+				break
+			}
+		}
+	} else {
+		w.st.txErr[0].Record(time.Duration(rxNs - t3))
 	}
 	if w.cfg.Xleave {
 		s.lastRx = r.receive
+		s.recent[s.recentNext%recentReplies] = rxStamp{r.receive, rxNs}
+		s.recentNext++
 	}
 }

@@ -76,8 +76,9 @@ func putRequest(b []byte, version uint8, origin, rxCookie, txCookie uint64) {
 
 // reply is what check extracts from a reply.
 type reply struct {
-	origin  uint64
-	receive uint64
+	origin   uint64
+	receive  uint64
+	transmit uint64
 }
 
 // checkHeader validates the fields of a reply that do not depend on matching
@@ -88,8 +89,9 @@ func checkHeader(b []byte, version uint8, allowUnsync bool) (reply, Reason) {
 		return reply{}, ReasonShort
 	}
 	r := reply{
-		origin:  binary.BigEndian.Uint64(b[wire.OffOrigin:]),
-		receive: binary.BigEndian.Uint64(b[wire.OffReceive:]),
+		origin:   binary.BigEndian.Uint64(b[wire.OffOrigin:]),
+		receive:  binary.BigEndian.Uint64(b[wire.OffReceive:]),
+		transmit: binary.BigEndian.Uint64(b[wire.OffTransmit:]),
 	}
 	if len(b) > wire.HeaderLen {
 		return r, ReasonLong
@@ -110,7 +112,7 @@ func checkHeader(b []byte, version uint8, allowUnsync bool) (reply, Reason) {
 	if li == clock.LeapUnsync && !allowUnsync {
 		return r, ReasonLeap
 	}
-	if r.receive == 0 || binary.BigEndian.Uint64(b[wire.OffTransmit:]) == 0 {
+	if r.receive == 0 || r.transmit == 0 {
 		return r, ReasonZeroTime
 	}
 	return r, ReasonValid

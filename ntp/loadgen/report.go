@@ -56,6 +56,36 @@ type Result struct {
 
 	RequestRate, ReplyRate float64
 	RTT                    Histogram
+	// TXRaw holds, for basic [0] and interleaved [1] valid replies, the
+	// client's kernel RX stamp minus the server's Transmit timestamp (for
+	// an interleaved reply: the RX stamp of the earlier reply its Transmit
+	// describes). TXError takes the one-way delay off it.
+	TXRaw [2]Histogram
+}
+
+// TXError summarises the transmit-timestamp error of basic (interleaved
+// false) or interleaved replies: client RX stamp − server Transmit − half
+// the minimum RTT of the run (the one-way delay, both paths alike), so 0
+// is a Transmit taken exactly at departure and a positive error a stamp
+// that leads the packet's real departure. Both ends read one clock (one
+// host, network namespaces). ok is false without samples.
+func (r *Result) TXError(interleaved bool) (e TXError, ok bool) {
+	h := &r.TXRaw[0]
+	if interleaved {
+		h = &r.TXRaw[1]
+	}
+	if h.Count() == 0 || r.RTT.Count() == 0 {
+		return TXError{}, false
+	}
+	half := r.RTT.Min() / 2
+	return TXError{Samples: h.Count(), Mean: h.Mean() - half, StdDev: h.StdDev(),
+		P99: h.Quantile(0.99) - half, Max: h.Max() - half}, true
+}
+
+// TXError is Result.TXError's summary.
+type TXError struct {
+	Samples                uint64
+	Mean, StdDev, P99, Max time.Duration
 }
 
 func (r *Result) add(s *stats) {
@@ -88,6 +118,9 @@ func (r *Result) add(s *stats) {
 		}
 	}
 	r.RTT.Merge(&s.hist)
+	for i := range r.TXRaw {
+		r.TXRaw[i].Merge(&s.txErr[i])
+	}
 	r.Busy += s.busy
 }
 
@@ -164,6 +197,8 @@ type jsonResult struct {
 	RTTP99US         float64           `json:"rtt_p99_us"`
 	RTTMaxUS         float64           `json:"rtt_max_us"`
 	RTTSamples       uint64            `json:"rtt_samples"`
+	TXErrBasic       *jsonTXError      `json:"tx_error_basic,omitempty"`
+	TXErrXleave      *jsonTXError      `json:"tx_error_interleaved,omitempty"`
 	UserRxStamps     uint64            `json:"user_rx_stamps"`
 	GSOSends         uint64            `json:"gso_sends"`
 	GSOFallbacks     uint64            `json:"gso_fallbacks"`
@@ -179,6 +214,23 @@ type jsonResult struct {
 }
 
 func us(d time.Duration) float64 { return float64(d) / 1e3 }
+
+// jsonTXError is a TXError in µs.
+type jsonTXError struct {
+	Samples  uint64  `json:"samples"`
+	MeanUS   float64 `json:"mean_us"`
+	StdDevUS float64 `json:"stddev_us"`
+	P99US    float64 `json:"p99_us"`
+	MaxUS    float64 `json:"max_us"`
+}
+
+func (r *Result) jsonTXError(interleaved bool) *jsonTXError {
+	e, ok := r.TXError(interleaved)
+	if !ok {
+		return nil
+	}
+	return &jsonTXError{Samples: e.Samples, MeanUS: us(e.Mean), StdDevUS: us(e.StdDev), P99US: us(e.P99), MaxUS: us(e.Max)}
+}
 
 // MarshalJSON renders the result with explicit units.
 func (r *Result) MarshalJSON() ([]byte, error) {
@@ -196,7 +248,7 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		RequestRate: r.RequestRate, ReplyRate: r.ReplyRate,
 		RTTMinUS: us(r.RTT.Min()), RTTMeanUS: us(r.RTT.Mean()), RTTP50US: us(r.RTT.Quantile(0.5)),
 		RTTP90US: us(r.RTT.Quantile(0.9)), RTTP99US: us(r.RTT.Quantile(0.99)), RTTMaxUS: us(r.RTT.Max()),
-		RTTSamples: r.RTT.Count(), UserRxStamps: r.UserRxStamps, GSOSends: r.GSOSends, GSOFallbacks: r.GSOFallbacks,
+		RTTSamples: r.RTT.Count(), TXErrBasic: r.jsonTXError(false), TXErrXleave: r.jsonTXError(true), UserRxStamps: r.UserRxStamps, GSOSends: r.GSOSends, GSOFallbacks: r.GSOFallbacks,
 		Skipped: r.Skipped, SendBlocked: r.SendBlocked, RxDrops: r.RxDrops,
 		SendErrors: r.SendErrors, RecvErrors: r.RecvErrors, ICMPErrors: r.ICMPErrors,
 		CPUPct: r.CPUPct(), BusyPct: r.BusyPct(), GeneratorLimited: r.GeneratorLimited(),
@@ -228,8 +280,20 @@ func (r *Result) WriteTable(w io.Writer) error {
 		{"reply rate", fmt.Sprintf("%.0f/s", r.ReplyRate)},
 		{"rtt min / p50 / p90", fmt.Sprintf("%s / %s / %s", d(r.RTT.Min()), d(r.RTT.Quantile(.5)), d(r.RTT.Quantile(.9)))},
 		{"rtt p99 / max", fmt.Sprintf("%s / %s", d(r.RTT.Quantile(.99)), d(r.RTT.Max()))},
-		{"generator cpu / busy", fmt.Sprintf("%.0f %% of one core / %.0f %% in send/receive", r.CPUPct(), r.BusyPct())},
 	}
+	for _, x := range []bool{false, true} {
+		if e, ok := r.TXError(x); ok {
+			name := "tx stamp error basic"
+			if x {
+				name = "tx stamp error interleaved"
+			}
+			rows = append(rows, [2]string{name + " mean / sd / p99 / max", fmt.Sprintf("%s / %s / %s / %s (%d replies)",
+				d(e.Mean), d(e.StdDev), d(e.P99), d(e.Max), e.Samples)})
+		}
+	}
+	rows = append(rows, [][2]string{
+		{"generator cpu / busy", fmt.Sprintf("%.0f %% of one core / %.0f %% in send/receive", r.CPUPct(), r.BusyPct())},
+	}...)
 	if r.Invalid > 0 {
 		s := ""
 		for i := ReasonShort; i < NumReasons; i++ {
