@@ -137,6 +137,9 @@ func buildCmd(dir, name string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/"+name)
 	cmd.Dir = root
+	// As the Makefile builds it: without cgo, so that gnomond can change
+	// its capabilities on every thread (internal/privdrop).
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/%s: %w\n%s", name, err, out)
 	}

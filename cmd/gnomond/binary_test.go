@@ -89,7 +89,10 @@ func buildGnomond(t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "gnomond")
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	// As the Makefile builds it (internal/privdrop needs a binary without cgo).
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
