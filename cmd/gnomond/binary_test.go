@@ -101,7 +101,12 @@ func buildGnomond(t *testing.T) string {
 
 func startBinary(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	return startCmd(t, exec.Command(bin, args...))
+}
+
+// startCmd starts cmd (a gnomond with a JSON log on stderr).
+func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +186,10 @@ func TestBinarySignals(t *testing.T) {
 	m := p.mark()
 	write("ntp:\n  allow: [not-a-prefix]\n")
 	p.cmd.Process.Signal(syscall.SIGHUP)
-	p.wait(t, m, "reload failed; keeping the running configuration")
+	rec, _ = p.wait(t, m, "reload failed; keeping the running configuration")
+	if e := rec.str("error"); !strings.Contains(e, `ntp.allow[0]: "not-a-prefix"`) {
+		t.Errorf("reload failure logged error=%q, want it to name the key and value", e)
+	}
 	if _, err := q(2 * time.Second); err != nil {
 		t.Errorf("query after an invalid reload: %v (old ACL should be kept)", err)
 	}

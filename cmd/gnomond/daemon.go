@@ -250,7 +250,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	nt := openNotifier(env, log)
 	defer nt.close()
 	if env.dropPrivileges {
-		if err := dropPrivileges(cfg, disc.steered, ctl.SocketPath(), log); err != nil {
+		if err := dropPrivileges(cfg, ctl.SocketPath(), log); err != nil {
 			svc.Close()
 			ctl.Close()
 			if httpLn != nil {
@@ -357,13 +357,12 @@ func (d *discipline) close() {
 // the local reference or unsynchronised. Either way the engine is the one
 // publisher of cell. It does no I/O.
 func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger, virtualOffset time.Duration) (*discipline, error) {
-	mode := cfg.Clock.Mode
-	if virtualOffset != 0 && mode != config.ClockVirtual {
+	if virtualOffset != 0 && cfg.Clock.Mode != config.ClockVirtual {
 		return nil, configError{err: errors.New("--virtual-clock-offset needs clock.mode virtual")}
 	}
-	if mode == config.ClockSystem && len(cfg.NTPSources())+len(cfg.PHCSources())+len(cfg.GNSSSources()) == 0 {
+	mode := servedMode(cfg)
+	if mode != cfg.Clock.Mode {
 		log.Info("clock.mode system without ntp, phc or gnss sources: nothing to steer with; CLOCK_REALTIME is served as it is")
-		mode = config.ClockNone
 	}
 	var clk source.Clock
 	switch mode {
@@ -431,6 +430,16 @@ func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger
 	// the smear around a leap in leap.mode smear.
 	d.served = d.runner.Engine().Served()
 	return d, nil
+}
+
+// servedMode is the clock.mode gnomond runs in: clock.mode, except that
+// system without ntp, phc or gnss sources (nothing to steer with) serves
+// CLOCK_REALTIME as it is (none).
+func servedMode(cfg *config.Config) string {
+	if cfg.Clock.Mode == config.ClockSystem && len(cfg.NTPSources())+len(cfg.PHCSources())+len(cfg.GNSSSources()) == 0 {
+		return config.ClockNone
+	}
+	return cfg.Clock.Mode
 }
 
 func configName(f *flags) string {

@@ -38,11 +38,10 @@ func (e procEnv) env(k string) string {
 }
 
 // capNeeds says what cfg does after start-up that needs a capability.
-// steered is false when nothing steers a clock (clock.mode none, or system
-// without sources: see buildDiscipline).
-func capNeeds(cfg *config.Config, steered bool) privdrop.Needs {
+func capNeeds(cfg *config.Config) privdrop.Needs {
 	return privdrop.Needs{
-		SteerRealtime: steered && cfg.Clock.Mode == config.ClockSystem,
+		// servedMode: system without sources steers nothing.
+		SteerRealtime: servedMode(cfg) == config.ClockSystem,
 		// Every gnss entry of sources runs a kernel PPS device; the phc
 		// section's pulse is EXTTS on the PHC (no capability).
 		KernelPPS: len(cfg.GNSSSources()) > 0,
@@ -54,8 +53,8 @@ func capNeeds(cfg *config.Config, steered bool) privdrop.Needs {
 // path ("" = none): it is given to the user first, so that the socket
 // belongs to whoever serves it. A process without privileges to give up
 // passes through with its credentials logged.
-func dropPrivileges(cfg *config.Config, steered bool, ctlSocket string, log *slog.Logger) error {
-	plan := privdrop.PlanFor(capNeeds(cfg, steered))
+func dropPrivileges(cfg *config.Config, ctlSocket string, log *slog.Logger) error {
+	plan := privdrop.PlanFor(capNeeds(cfg))
 	var t privdrop.Target
 	if u := cfg.Process.User; u != "" {
 		uid, gid, err := cfg.Process.IDs()
@@ -210,7 +209,11 @@ func statusLine(t report.Tracking, ok bool) string {
 	if t.Mode == report.SyncLocal || t.RefName == "" {
 		s = fmt.Sprintf("%s, stratum %d", t.Mode, t.Stratum)
 	} else {
-		s = fmt.Sprintf("%s to %s, stratum %d, last offset %+v", t.Mode, t.RefName, t.Stratum, t.LastOffset.Round(time.Nanosecond))
+		off := t.LastOffset.Round(time.Nanosecond).String()
+		if t.LastOffset >= 0 {
+			off = "+" + off
+		}
+		s = fmt.Sprintf("%s to %s, stratum %d, last offset %s", t.Mode, t.RefName, t.Stratum, off)
 	}
 	return s + fmt.Sprintf(", error bound ±%v", t.ErrorBound.Round(time.Nanosecond))
 }
