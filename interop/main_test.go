@@ -194,3 +194,20 @@ func stateDir(t *testing.T, name string) string {
 	}
 	return d
 }
+
+// gnomondDir makes a private directory for one gnomond instance, owned by
+// root with mode 0755, as /run/gnomond is: after start-up gnomond holds no
+// capability (CAP_DAC_OVERRIDE included) even as root, so it reaches only
+// what root's or process.user's own permissions allow, such as the chronyc
+// client socket that chronyc binds next to gnomond's control socket.
+func gnomondDir(t *testing.T, name string) string {
+	t.Helper()
+	d, err := os.MkdirTemp(suite.dir, name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
