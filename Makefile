@@ -10,8 +10,10 @@ export PATH := $(PATH):/usr/local/go/bin
 
 all: build
 
+# CGO_ENABLED=0: gnomond changes its capabilities on every thread
+# (syscall.AllThreadsSyscall), which a cgo binary cannot (internal/privdrop).
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/...
 
 # Starts gnomond in the foreground on the embedded default configuration:
 # it serves NTP on an unprivileged loopback port, reads the host clock and

@@ -39,7 +39,21 @@ type Config struct {
 	PHC PHCClock `yaml:"phc"`
 	// ClockBound exports the error bound as a ClockBound segment.
 	ClockBound ClockBound `yaml:"clockbound"`
-	Log        Log        `yaml:"log"`
+	// Process says whom gnomond runs as once it is set up.
+	Process Process `yaml:"process"`
+	Log     Log     `yaml:"log"`
+}
+
+// Process configures the privileges gnomond keeps after start-up.
+type Process struct {
+	// User is the user (name or number) gnomond switches to once every
+	// socket, device and file is open ("" = stay the user it was started
+	// as). Its capabilities are cut to what the configured clocks need
+	// either way.
+	User string `yaml:"user"`
+	// Group is the group (name or number) to run as ("" = the user's
+	// primary group). Supplementary groups are dropped.
+	Group string `yaml:"group"`
 }
 
 // NTP configures the NTP server.
@@ -253,6 +267,7 @@ func builtin() *Config {
 		Control: Control{Listen: []string{}, ListenOptional: []string{"127.0.0.1:323", "[::1]:323"},
 			Socket: DefaultControlSocket, SocketMode: "0660"},
 		ClockBound: ClockBound{MaxDriftPPB: 50000},
+		Process:    Process{},
 		PTP:        builtinPTP(),
 		PHC:        builtinPHC(),
 		Log:        Log{Level: "info", Format: FormatText},

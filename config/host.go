@@ -81,7 +81,58 @@ func (c *Config) CheckHost() error {
 			}
 		}
 	}
+	if u := c.Process.User; u != "" {
+		if _, err := lookupUser(u); err != nil {
+			bad("process.user", u, err)
+		} else if _, _, err := c.Process.IDs(); err != nil {
+			bad("process.group", c.Process.Group, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// IDs resolves process.user and process.group to a uid and gid (the
+// user's primary group when process.group is empty). Call it only when
+// process.user is set. The error names which of the two failed.
+func (p *Process) IDs() (uid, gid int, err error) {
+	u, err := lookupUser(p.User)
+	if err != nil {
+		return 0, 0, err
+	}
+	if uid, err = strconv.Atoi(u.Uid); err != nil {
+		return 0, 0, fmt.Errorf("uid %q: %w", u.Uid, err)
+	}
+	if gid, err = strconv.Atoi(u.Gid); err != nil {
+		return 0, 0, fmt.Errorf("gid %q: %w", u.Gid, err)
+	}
+	if g := p.Group; g != "" {
+		if n, err := strconv.Atoi(g); err == nil && n >= 0 {
+			return uid, n, nil
+		}
+		gr, err := user.LookupGroup(g)
+		if err != nil {
+			return 0, 0, errors.New("no such group on this host")
+		}
+		if gid, err = strconv.Atoi(gr.Gid); err != nil {
+			return 0, 0, fmt.Errorf("gid %q: %w", gr.Gid, err)
+		}
+	}
+	return uid, gid, nil
+}
+
+// lookupUser finds a user by name, or by number when it is one.
+func lookupUser(s string) (*user.User, error) {
+	if _, err := strconv.Atoi(s); err == nil {
+		if u, err := user.LookupId(s); err == nil {
+			return u, nil
+		}
+		return nil, errors.New("no user with this uid on this host (a numeric user needs a passwd entry for its group)")
+	}
+	u, err := user.Lookup(s)
+	if err != nil {
+		return nil, errors.New("no such user on this host")
+	}
+	return u, nil
 }
 
 // checkZone checks that the zone of an IPv6 address names an interface, by

@@ -174,6 +174,15 @@ func (c *Config) Validate() error {
 		bad("clockbound.max_drift_ppb", d, "must be 1 … 1000000 ppb")
 	}
 
+	for _, k := range []struct{ key, v string }{{"process.user", c.Process.User}, {"process.group", c.Process.Group}} {
+		if k.v != "" && (strings.ContainsAny(k.v, " \t\n:/") || strings.HasPrefix(k.v, "-")) {
+			bad(k.key, k.v, "not a user or group name or number")
+		}
+	}
+	if c.Process.Group != "" && c.Process.User == "" {
+		bad("process.group", c.Process.Group, "needs process.user (gnomond changes group only together with user)")
+	}
+
 	c.validatePTP(bad)
 	c.validateRefclocks(bad)
 

@@ -49,7 +49,7 @@ func TestChronycAgainstGnomond(t *testing.T) {
 		ups = append(ups, addr)
 		fmt.Fprintf(&srcYAML, "  - ntp: {address: %q, iburst: true, minpoll: -2, maxpoll: -2}\n", addr.String())
 	}
-	dir := stateDir(t, "gnomond-ctl")
+	dir := gnomondDir(t, "gnomond-ctl")
 	sock := filepath.Join(dir, "gnomond.sock")
 	const udpPort = 11323
 	g := startGnomond(t, pair, gnomondOpts{sources: srcYAML.String(), stratum: 2, extra: fmt.Sprintf(

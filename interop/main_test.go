@@ -137,6 +137,9 @@ func buildCmd(dir, name string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/"+name)
 	cmd.Dir = root
+	// As the Makefile builds it: without cgo, so that gnomond can change
+	// its capabilities on every thread (internal/privdrop).
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/%s: %w\n%s", name, err, out)
 	}
@@ -187,6 +190,23 @@ func stateDir(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(d, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// gnomondDir makes a private directory for one gnomond instance, owned by
+// root with mode 0755, as /run/gnomond is: after start-up gnomond holds no
+// capability (CAP_DAC_OVERRIDE included) even as root, so it reaches only
+// what root's or process.user's own permissions allow, such as the chronyc
+// client socket that chronyc binds next to gnomond's control socket.
+func gnomondDir(t *testing.T, name string) string {
+	t.Helper()
+	d, err := os.MkdirTemp(suite.dir, name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return d

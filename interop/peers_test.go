@@ -57,7 +57,7 @@ type gnomondOpts struct {
 func startGnomond(t *testing.T, pair *netns.Pair, o gnomondOpts, limit time.Duration) *server {
 	t.Helper()
 	bin := gnomondBinary(t)
-	dir := stateDir(t, "gnomond")
+	dir := gnomondDir(t, "gnomond")
 	if o.allow == nil {
 		o.allow = []string{pair.Prefix.String()}
 	}

@@ -327,7 +327,7 @@ func TestReadmeControlSocket(t *testing.T) {
 		t.Errorf("README no longer says chronyc reaches gnomond at --control-socket PATH")
 	}
 	pair := suite.h.NewPairT(t)
-	sock := filepath.Join(stateDir(t, "readme-ctl"), "gnomond.sock")
+	sock := filepath.Join(gnomondDir(t, "readme-ctl"), "gnomond.sock")
 	p, err := pair.Srv.Start(netns.Spec{Name: "gnomond", Args: []string{gnomondBinary(t),
 		"--ntp-listen", "127.0.0.1:11123", "--metrics-listen", "", "--control-socket", sock},
 		Limit: time.Minute})

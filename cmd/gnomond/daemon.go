@@ -54,6 +54,9 @@ type daemon struct {
 	hup   <-chan os.Signal
 	// reloads carries the control socket's reload requests.
 	reloads chan chan error
+	// notify tells systemd about reloads; status is its STATUS= text.
+	notify *notifier
+	status func() string
 }
 
 // newLogger builds the slog logger of cfg.Log writing to w.
@@ -81,7 +84,7 @@ func parseLevel(s string) slog.Level {
 }
 
 // runDaemon wires gnomond together and runs it until ctx ends.
-func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Command, stderr io.Writer, hup <-chan os.Signal) error {
+func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Command, stderr io.Writer, hup <-chan os.Signal, env procEnv) error {
 	log, level := newLogger(stderr, cfg.Log)
 	cell := new(clock.StateCell)
 	disc, err := buildDiscipline(cfg, cell, log, f.virtualOffset)
@@ -241,6 +244,29 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		return err
 	}
 
+	// Everything that needs root is open: sockets, devices, files. The
+	// notification socket too (systemd's is writable by anyone, but a
+	// test's may not be).
+	nt := openNotifier(env, log)
+	defer nt.close()
+	if env.dropPrivileges {
+		if err := dropPrivileges(cfg, ctl.SocketPath(), log); err != nil {
+			svc.Close()
+			ctl.Close()
+			if httpLn != nil {
+				httpLn.Close()
+			}
+			if cb != nil {
+				cb.Close()
+			}
+			return err
+		}
+	} else if cfg.Process.User != "" {
+		log.Warn("process.user ignored: gnomond runs inside another program (a test) and keeps its credentials")
+	}
+	d.notify = nt
+	d.status = func() string { return statusLine(disc.runner.Tracking()) }
+
 	logServing(log, cfg, svc, httpLn, ctl)
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -283,6 +309,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		})
 	}
 	g.Go(func() error { return d.reloadLoop(gctx) })
+	g.Go(func() error { return nt.run(gctx, d.status) })
 	err = g.Wait()
 	if err != nil && ctx.Err() == nil {
 		log.Error("gnomond failed", "error", err.Error())
@@ -330,13 +357,12 @@ func (d *discipline) close() {
 // the local reference or unsynchronised. Either way the engine is the one
 // publisher of cell. It does no I/O.
 func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger, virtualOffset time.Duration) (*discipline, error) {
-	mode := cfg.Clock.Mode
-	if virtualOffset != 0 && mode != config.ClockVirtual {
+	if virtualOffset != 0 && cfg.Clock.Mode != config.ClockVirtual {
 		return nil, configError{err: errors.New("--virtual-clock-offset needs clock.mode virtual")}
 	}
-	if mode == config.ClockSystem && len(cfg.NTPSources())+len(cfg.PHCSources())+len(cfg.GNSSSources()) == 0 {
+	mode := servedMode(cfg)
+	if mode != cfg.Clock.Mode {
 		log.Info("clock.mode system without ntp, phc or gnss sources: nothing to steer with; CLOCK_REALTIME is served as it is")
-		mode = config.ClockNone
 	}
 	var clk source.Clock
 	switch mode {
@@ -404,6 +430,16 @@ func buildDiscipline(cfg *config.Config, cell *clock.StateCell, log *slog.Logger
 	// the smear around a leap in leap.mode smear.
 	d.served = d.runner.Engine().Served()
 	return d, nil
+}
+
+// servedMode is the clock.mode gnomond runs in: clock.mode, except that
+// system without ntp, phc or gnss sources (nothing to steer with) serves
+// CLOCK_REALTIME as it is (none).
+func servedMode(cfg *config.Config) string {
+	if cfg.Clock.Mode == config.ClockSystem && len(cfg.NTPSources())+len(cfg.PHCSources())+len(cfg.GNSSSources()) == 0 {
+		return config.ClockNone
+	}
+	return cfg.Clock.Mode
 }
 
 func configName(f *flags) string {

@@ -40,16 +40,22 @@ func main() {
 	go func() { <-ctx.Done(); stop() }()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, hup)
+	code := runIn(ctx, os.Args[1:], os.Stdout, os.Stderr, hup, procEnv{getenv: os.Getenv, dropPrivileges: true})
 	signal.Stop(hup)
 	stop()
 	os.Exit(code)
 }
 
 // run executes gnomond with args and returns the exit code. hup delivers
-// reload requests.
+// reload requests. It runs as tests run gnomond inside their own process:
+// no environment, no change of credentials.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) int {
-	root := newRootCmd(stdout, stderr, hup)
+	return runIn(ctx, args, stdout, stderr, hup, procEnv{})
+}
+
+// runIn is run in the process environment env.
+func runIn(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal, env procEnv) int {
+	root := newRootCmd(stdout, stderr, hup, env)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -23,11 +23,19 @@ func (d *daemon) reloadLoop(ctx context.Context) error {
 				d.hup = nil // closed: no more reloads
 				continue
 			}
-			d.reload()
+			d.notifiedReload()
 		case done := <-d.reloads:
-			done <- d.reload()
+			done <- d.notifiedReload()
 		}
 	}
+}
+
+// notifiedReload is reload between RELOADING=1 and READY=1 for systemd.
+func (d *daemon) notifiedReload() error {
+	d.notify.reloading()
+	err := d.reload()
+	d.notify.reloaded(err, d.status())
+	return err
 }
 
 // requestReload asks the reload goroutine for a reload (chronyc reload

@@ -25,7 +25,7 @@ type flags struct {
 	virtualOffset time.Duration
 }
 
-func newRootCmd(stdout, stderr io.Writer, hup <-chan os.Signal) *cobra.Command {
+func newRootCmd(stdout, stderr io.Writer, hup <-chan os.Signal, env procEnv) *cobra.Command {
 	var f flags
 	root := &cobra.Command{
 		Use:   "gnomond",
@@ -49,7 +49,7 @@ Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.`,
 			if err != nil {
 				return err
 			}
-			return runDaemon(cmd.Context(), cfg, &f, cmd, stderr, hup)
+			return runDaemon(cmd.Context(), cfg, &f, cmd, stderr, hup, env)
 		},
 	}
 	root.SetOut(stdout)
