@@ -284,6 +284,7 @@ func serverStatsReply(s *report.ServerStats, cmd Stats) wire.ServerStats {
 		LogDrops:              s.ClientLog.Evictions,
 		NTPTimestamps:         s.ClientLog.TimestampsHeld,
 		NTPInterleavedHits:    s.Interleaved,
+		NTPAuthHits:           s.Authenticated,
 		NTPDaemonRxTimestamps: s.RXTimestamps.Daemon,
 		NTPDaemonTxTimestamps: s.TXTimestamps.Daemon,
 		NTPKernelRxTimestamps: s.RXTimestamps.Kernel,

@@ -85,6 +85,10 @@ type NTP struct {
 	// gnomond's default (4 MiB), -1 the system default
 	// (net.core.rmem_default).
 	RecvBuffer int `yaml:"recv_buffer"`
+	// KeysFile is a chrony-format key file of symmetric keys for RFC 5905
+	// MACs ("" = none: requests with a MAC are dropped). Re-read on
+	// SIGHUP.
+	KeysFile string `yaml:"keys_file"`
 }
 
 // RateLimit is chrony's `ratelimit` directive.

@@ -20,7 +20,8 @@
 // The package only parses and checks. Parse and Validate look at the text
 // alone: they open no sockets and read no files other than the one Load is
 // given. CheckHost looks at this host without binding anything (network
-// interfaces exist, leap.table is readable); `gnomond validate` and a run
+// interfaces exist, leap.table is readable, ntp.keys_file loads and is
+// private); `gnomond validate` and a run
 // both call it after Validate, so that validate refuses what a run would
 // refuse before its first bind. Interpreting the values (sockets, ACLs,
 // clocks) is cmd/gnomond's job.

@@ -19,7 +19,7 @@ const RunOnlyChecks = "binding ports, hardware timestamping and PHCs, resolving 
 // be checked without binding anything: that ntp.interface and the zones of
 // ntp.listen and metrics.listen name existing network interfaces, and that
 // leap.table is a readable file (its contents are the leap package's to
-// judge). It returns every problem joined, each naming key and value like
+// judge), that ntp.keys_file loads (readable, private, parses). It returns every problem joined, each naming key and value like
 // Validate's, and that control.socket_group names a group. Call it after
 // Validate; it looks only at keys a run refuses to start without, so ntp.listen_optional (skipped at run time when it cannot
 // be bound), control.listen_optional and control.socket (both skipped with
@@ -56,6 +56,11 @@ func (c *Config) CheckHost() error {
 					bad("metrics.listen", s, err)
 				}
 			}
+		}
+	}
+	if p := c.NTP.KeysFile; p != "" {
+		if _, err := c.NTP.LoadKeys(); err != nil {
+			errs = append(errs, err) // names the key, the file and the line
 		}
 	}
 	if p := c.Leap.Table; p != "" {

@@ -47,6 +47,9 @@ type gnomondOpts struct {
 	stratum int
 	// extra is appended to the configuration verbatim (top-level keys).
 	extra string
+	// ntpExtra is appended inside the ntp: mapping verbatim (each line
+	// indented by two spaces).
+	ntpExtra string
 	// args are extra command-line arguments.
 	args []string
 }
@@ -72,6 +75,7 @@ func startGnomond(t *testing.T, pair *netns.Pair, o gnomondOpts, limit time.Dura
 			fmt.Fprintf(&b, "    %s\n", strings.TrimSpace(l))
 		}
 	}
+	b.WriteString(o.ntpExtra)
 	if o.sources == "" {
 		o.sources = fmt.Sprintf("sources:\n  - local: {stratum: %d}\n", gnomondStratum)
 		o.stratum = gnomondStratum

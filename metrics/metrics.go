@@ -83,6 +83,7 @@ type Collector struct {
 	rxHWUnused, txHWUnused, txRecorded, txUnmatched    *prometheus.Desc
 	interleaved, ctlRequests                           *prometheus.Desc
 	replies, sendErrors, recvErrors, truncated, kDrops *prometheus.Desc
+	authenticated, sealFailed                          *prometheus.Desc
 
 	clCapacity, clRecords, clHits, clDrops, clKoDs, clLeaks, clContended, clEvictions, clStampsHeld, clStampEvictions *prometheus.Desc
 
@@ -127,6 +128,10 @@ func NewCollector(src Sources) *Collector {
 		recvErrors: d("gnomon_ntp_receive_errors_total", "Failed receive calls on NTP sockets."),
 		truncated: d("gnomon_ntp_requests_truncated_total",
 			"NTP datagrams longer than the receive buffer (also counted as malformed)."),
+		authenticated: d("gnomon_ntp_authenticated_replies_total",
+			"NTP replies sent with a symmetric-key MAC (requests whose MAC verified); failures are the verdicts auth_failed, crypto_nak and no_key."),
+		sealFailed: d("gnomon_ntp_seal_failures_total",
+			"Authenticated NTP replies not sent because they could not be sealed (a bug if ever non-zero)."),
 		kDrops: d("gnomon_ntp_socket_drops_total",
 			"Datagrams the kernel dropped because an NTP socket's receive queue was full."),
 
@@ -175,7 +180,7 @@ func Register(r prometheus.Registerer, src Sources) (*Collector, error) {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched, c.interleaved, c.ctlRequests,
-		c.replies, c.sendErrors, c.recvErrors, c.truncated, c.kDrops,
+		c.replies, c.sendErrors, c.recvErrors, c.truncated, c.kDrops, c.authenticated, c.sealFailed,
 		c.clCapacity, c.clRecords, c.clHits, c.clDrops, c.clKoDs, c.clLeaks, c.clContended, c.clEvictions,
 		c.clStampsHeld, c.clStampEvictions,
 		c.stratum, c.rootDelay, c.rootDisp, c.synchronized, c.leap,
@@ -238,6 +243,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.recvErrors, st.ReceiveErrors)
 		counter(c.truncated, st.Truncated)
 		counter(c.kDrops, st.KernelDrops)
+		counter(c.authenticated, st.Authenticated)
+		counter(c.sealFailed, st.SealFailed)
 	}
 
 	if c.src.ClientLog != nil {

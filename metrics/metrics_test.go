@@ -32,16 +32,17 @@ func (f *fakeServed) Served() (report.Served, bool) { return f.r, f.ok }
 // verdicts are ntp's verdict labels in ntp's order, as ntp/serve reports
 // them (its tests check that every verdict is there).
 var verdicts = []string{"served", "interleaved", "kod_rate", "rate_limited", "denied", "malformed",
-	"bad_version", "bad_mode", "no_key", "short_buffer"}
+	"bad_version", "bad_mode", "no_key", "auth_failed", "crypto_nak", "short_buffer"}
 
 func fixture() (*fakeServe, *fakeLog, *fakeServed) {
 	counts := map[string]uint64{"served": 100, "interleaved": 40, "kod_rate": 3, "rate_limited": 7, "denied": 2,
-		"malformed": 5, "bad_version": 1, "bad_mode": 4, "no_key": 6}
+		"malformed": 5, "bad_version": 1, "bad_mode": 4, "no_key": 6, "auth_failed": 11, "crypto_nak": 12}
 	ss := report.ServerStats{
 		RXTimestamps:     report.TimestampCounts{Daemon: 12, Kernel: 150},
 		TXTimestamps:     report.TimestampCounts{Daemon: 103, Kernel: 140, Hardware: 9},
 		RXHardwareUnused: 6, TXHardwareUnused: 2, TXRecorded: 139, TXUnmatched: 1,
 		Interleaved: 40, Replies: 143, SendErrors: 2, ReceiveErrors: 3, Truncated: 1, KernelDrops: 8,
+		Authenticated: 13, SealFailed: 0,
 	}
 	for _, v := range verdicts {
 		ss.Requests = append(ss.Requests, report.VerdictCount{Verdict: v, Count: counts[v]})
@@ -87,6 +88,9 @@ gnomon_build_info{goversion="GOVERSION",version="v0.0.0-test"} 1
 gnomon_control_requests_total{verdict="answered"} 12
 gnomon_control_requests_total{verdict="dropped_address"} 1
 gnomon_control_requests_total{verdict="refused"} 3
+# HELP gnomon_ntp_authenticated_replies_total NTP replies sent with a symmetric-key MAC (requests whose MAC verified); failures are the verdicts auth_failed, crypto_nak and no_key.
+# TYPE gnomon_ntp_authenticated_replies_total counter
+gnomon_ntp_authenticated_replies_total 13
 # HELP gnomon_ntp_client_log_capacity Client log size in records.
 # TYPE gnomon_ntp_client_log_capacity gauge
 gnomon_ntp_client_log_capacity 4096
@@ -134,8 +138,10 @@ gnomon_ntp_receive_errors_total 3
 gnomon_ntp_replies_total 143
 # HELP gnomon_ntp_requests_total NTP datagrams received, by the verdict of the server.
 # TYPE gnomon_ntp_requests_total counter
+gnomon_ntp_requests_total{verdict="auth_failed"} 11
 gnomon_ntp_requests_total{verdict="bad_mode"} 4
 gnomon_ntp_requests_total{verdict="bad_version"} 1
+gnomon_ntp_requests_total{verdict="crypto_nak"} 12
 gnomon_ntp_requests_total{verdict="denied"} 2
 gnomon_ntp_requests_total{verdict="interleaved"} 40
 gnomon_ntp_requests_total{verdict="kod_rate"} 3
@@ -158,6 +164,9 @@ gnomon_ntp_rx_timestamps_total{kind="kernel"} 150
 # HELP gnomon_ntp_tx_hardware_timestamps_unused_total NIC hardware transmit timestamps gnomond could not map to the system clock; the packet's kernel software timestamp was used.
 # TYPE gnomon_ntp_tx_hardware_timestamps_unused_total counter
 gnomon_ntp_tx_hardware_timestamps_unused_total 2
+# HELP gnomon_ntp_seal_failures_total Authenticated NTP replies not sent because they could not be sealed (a bug if ever non-zero).
+# TYPE gnomon_ntp_seal_failures_total counter
+gnomon_ntp_seal_failures_total 0
 # HELP gnomon_ntp_send_errors_total NTP replies the kernel refused to send.
 # TYPE gnomon_ntp_send_errors_total counter
 gnomon_ntp_send_errors_total 2

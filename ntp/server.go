@@ -10,6 +10,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/symkey"
 	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
@@ -28,6 +29,10 @@ type ServerConfig struct {
 	// ACL is the initial access list; nil serves nobody (like chrony
 	// without allow). Replace it at run time with Server.SetACL.
 	ACL *ACL
+	// Keys are the symmetric keys for RFC 5905 MACs (RespondAuth); nil
+	// means none: requests with a MAC are dropped as VerdictNoKey. Replace
+	// them at run time with Server.SetKeys.
+	Keys *symkey.Keys
 }
 
 // DefaultServerConfig returns chrony's defaults: interleaved mode on, no
@@ -63,6 +68,7 @@ type Server struct {
 	cfg        ServerConfig
 	log        *clientlog.Log
 	acl        atomic.Pointer[ACL]
+	keys       atomic.Pointer[symkey.Keys]
 	pivotUnix  int64
 	interleave bool
 	pollFloor  int8 // minimum advertised poll; −128 = none
@@ -92,8 +98,16 @@ func NewServer(cfg ServerConfig, log *clientlog.Log) (*Server, error) {
 		s.pollFloor = rl.IntervalLog2
 	}
 	s.acl.Store(cfg.ACL)
+	s.keys.Store(cfg.Keys)
 	return s, nil
 }
+
+// SetKeys atomically replaces the symmetric keys; nil means none. A reply
+// being built concurrently keeps the key that verified its request.
+func (s *Server) SetKeys(k *symkey.Keys) { s.keys.Store(k) }
+
+// Keys returns the current symmetric keys (nil: none).
+func (s *Server) Keys() *symkey.Keys { return s.keys.Load() }
 
 // SetACL atomically replaces the access list; nil serves nobody. Packets
 // being answered concurrently may still see the old list.
@@ -115,12 +129,24 @@ const (
 	ntpPort         = 123
 )
 
-// Respond builds the reply to the request req from client from, received at
-// rx (the best available receive timestamp, in the served timescale), into
+// Respond is RespondAuth without authentication (a nil ReplyAuth): a request
+// carrying a MAC is dropped as VerdictNoKey whatever keys the server holds,
+// and the reply needs no Seal.
+func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx wire.Time, st *clock.SyncState) (n int, v Verdict) {
+	return s.RespondAuth(out, req, from, rx, st, nil)
+}
+
+// RespondAuth builds the reply to the request req from client from, received
+// at rx (the best available receive timestamp, in the served timescale), into
 // out, and returns its length and the verdict. n is 0 unless v.Replied().
 // When v.NeedsTransmit() the Transmit field is zero and the caller must write
 // it with wire.PutTransmit right before sending. st is the current clock
 // state; nil is treated as unsynchronised.
+//
+// a (owned by the caller, one per reply slot; may be nil) receives, when
+// v.Replied(), what the request's authentication requires of the reply.
+// After writing the Transmit timestamp the caller must call Seal(out, n, a)
+// and send the length it returns (0: send nothing); n is the header alone.
 //
 // Rules, in order (reference/ntp.md §1.2, chrony NCR_ProcessRxUnknown):
 //  1. The ACL must allow the client (IPv4-mapped addresses as IPv4), else
@@ -132,11 +158,22 @@ const (
 //  5. Length a multiple of 4 and a well-formed RFC 7822 trailer
 //     (wire.CheckTrailer), else VerdictMalformed. Extension fields are
 //     otherwise ignored.
-//  6. No legacy symmetric-key MAC (NTPv4: 20–24 bytes after any extension
-//     fields; NTPv1–3: any bytes after the header), else VerdictNoKey: the
-//     server has no keys, and chrony likewise drops a request whose key it
-//     lacks rather than answer it unauthenticated. An NTPv4 crypto-NAK (4
-//     zero bytes) is not a MAC. These requests never reach the client log.
+//  6. A legacy symmetric-key MAC (NTPv4: 20–24 bytes after any extension
+//     fields; NTPv1–3: any bytes after the header; an NTPv4 crypto-NAK, 4
+//     zero bytes, is not one) is checked (RFC 5905 §7.3, RFC 8573):
+//     a. a is nil (Respond) or the server has no keys (SetKeys(nil)):
+//     VerdictNoKey, dropped, as chrony drops a request whose key it lacks
+//     rather than answer it unauthenticated;
+//     b. the key ID is not in the key set: the reply will carry a
+//     crypto-NAK (RFC 5905 fast_xmit; chrony sends nothing) and is never
+//     interleaved; verdict VerdictCryptoNAK (VerdictKoDRate or
+//     VerdictRateLimited when over the rate);
+//     c. the MAC does not verify (digest, or digest length for the key's
+//     type and the version, constant-time): VerdictAuthFailed, dropped,
+//     as chrony does;
+//     d. it verifies: a records the key, and Seal appends a MAC with it
+//     over the final header (also to KoD and interleaved replies).
+//     Requests dropped here never reach the client log.
 //  7. The client log (if any) records the request; over the rate limit it
 //     says Drop (VerdictRateLimited) or KoD.
 //  8. Interleaved (VerdictInterleaved) when interleaving is on, the request
@@ -147,11 +184,15 @@ const (
 //     log then holds this reply's Receive field; only interleaved-form
 //     requests do that, so a chronyd xleave client's first interleaved
 //     reply answers its third request, as from chronyd.
-//  9. The reply has the request's version and mode 4, and is 48 bytes, so
-//     never longer than the request.
+//  9. The reply has the request's version and mode 4, and is 48 bytes
+//     (plus, after Seal, the MAC or crypto-NAK of rule 6, no longer than the
+//     request's own MAC), so never longer than the request.
 //
 // It never allocates and never panics, whatever req holds.
-func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx wire.Time, st *clock.SyncState) (n int, v Verdict) {
+func (s *Server) RespondAuth(out, req []byte, from netip.AddrPort, rx wire.Time, st *clock.SyncState, a *ReplyAuth) (n int, v Verdict) {
+	if a != nil {
+		a.reset(len(req))
+	}
 	addr := clientAddr(from.Addr())
 	if !s.acl.Load().Allowed(addr) {
 		return 0, VerdictDenied
@@ -174,16 +215,22 @@ func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx wire.Time, st 
 	default:
 		return 0, VerdictBadMode
 	}
-	switch kind, _, _ := wire.ScanTrailer(req, version); kind {
+	switch kind, macOff, _ := wire.ScanTrailer(req, version); kind {
 	case wire.TrailerOK:
 	case wire.TrailerMAC:
-		return 0, VerdictNoKey
+		if v := checkMAC(req, macOff, version, s.keys.Load(), a); v != VerdictServed {
+			return 0, v
+		}
 	default:
 		return 0, VerdictMalformed
 	}
-	if len(out) < wire.HeaderLen {
+	if len(out) < wire.HeaderLen || a != nil && a.replyLen(wire.HeaderLen) > len(out) {
+		if a != nil {
+			a.reset(len(req))
+		}
 		return 0, VerdictShortBuffer
 	}
+	nak := a != nil && a.kind == AuthCryptoNAK
 
 	// Low-bit trick: every Receive field we send has bit 0 set, so an
 	// interleaved request is recognised by bit 0 of its Origin.
@@ -202,7 +249,7 @@ func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx wire.Time, st 
 		// transmit timestamp and hold this reply's Receive field (the same
 		// replies WantsTX asks a TX timestamp for).
 		var x clientlog.Exchange
-		if s.interleave && version == 4 && reqOrigin&1 == 1 && reqReceive != reqTransmit {
+		if s.interleave && !nak && version == 4 && reqOrigin&1 == 1 && reqReceive != reqTransmit {
 			x = clientlog.Exchange{Origin: uint64(reqOrigin), RX: uint64(rxField)}
 		}
 		hit := s.log.Hit(addr, rx.UnixNano(s.pivotUnix), x)
@@ -217,7 +264,7 @@ func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx wire.Time, st 
 		// address. The log keys them by Receive field, so every
 		// association behind one address (NAT) finds its own, and hands
 		// each out once, so it is never replayed.
-		if v == VerdictServed && hit.PrevTX != 0 {
+		if v == VerdictServed && hit.PrevTX != 0 && !nak {
 			v = VerdictInterleaved
 			prevTX = wire.Time(hit.PrevTX)
 		}
@@ -249,6 +296,9 @@ func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx wire.Time, st 
 		binary.BigEndian.PutUint64(o[wire.OffTransmit:], 0)
 	}
 	binary.BigEndian.PutUint64(o[wire.OffReceive:], uint64(rxField))
+	if nak && v == VerdictServed {
+		v = VerdictCryptoNAK
+	}
 	return wire.HeaderLen, v
 }
 

@@ -33,11 +33,22 @@ const (
 	VerdictBadMode
 	// VerdictNoKey: the request is authenticated with a symmetric key (a
 	// legacy MAC after the header and any extension fields) and this
-	// server has no keys: dropped, no reply, as chrony does for a key it
-	// does not have. An unauthenticated reply would not be what the client
-	// asked for (ntpdig crashes on one). A crypto-NAK (lone zero key ID)
-	// is not a MAC.
+	// server has no keys (or the shell called Respond, which does not
+	// authenticate): dropped, no reply, as chrony does for a key it does
+	// not have. An unauthenticated reply would not be what the client asked
+	// for (ntpdig crashes on one). A crypto-NAK (lone zero key ID) is not
+	// a MAC.
 	VerdictNoKey
+	// VerdictAuthFailed: the request's MAC names a key the server has but
+	// does not verify (wrong digest, or a digest length that key's type
+	// does not give in this NTP version): dropped, no reply, as chrony does.
+	VerdictAuthFailed
+	// VerdictCryptoNAK: the request's MAC names a key ID the server does
+	// not have (and it has keys): a basic reply was written that Seal
+	// completes with a crypto-NAK (a zero key ID, RFC 5905 §7.3), so the
+	// client learns that it is not authenticated. Stamp it with
+	// wire.PutTransmit and Seal it.
+	VerdictCryptoNAK
 	// VerdictShortBuffer: the output buffer cannot hold a reply (a shell
 	// bug); no reply.
 	VerdictShortBuffer
@@ -68,6 +79,10 @@ func (v Verdict) String() string {
 		return "bad_mode"
 	case VerdictNoKey:
 		return "no_key"
+	case VerdictAuthFailed:
+		return "auth_failed"
+	case VerdictCryptoNAK:
+		return "crypto_nak"
 	case VerdictShortBuffer:
 		return "short_buffer"
 	}
@@ -76,12 +91,12 @@ func (v Verdict) String() string {
 
 // Replied reports whether a reply was written and should be sent.
 func (v Verdict) Replied() bool {
-	return v == VerdictServed || v == VerdictInterleaved || v == VerdictKoDRate
+	return v == VerdictServed || v == VerdictInterleaved || v == VerdictKoDRate || v == VerdictCryptoNAK
 }
 
 // NeedsTransmit reports whether the shell must write the Transmit timestamp
 // with wire.PutTransmit before sending. Interleaved replies already carry the
 // previous reply's TX timestamp.
 func (v Verdict) NeedsTransmit() bool {
-	return v == VerdictServed || v == VerdictKoDRate
+	return v == VerdictServed || v == VerdictKoDRate || v == VerdictCryptoNAK
 }

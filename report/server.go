@@ -51,6 +51,13 @@ type ServerStats struct {
 	// Truncated counts datagrams longer than the receive buffer (also in
 	// the "malformed" verdict).
 	Truncated uint64
+	// Authenticated counts replies sent with a symmetric-key MAC (chronyc
+	// "Authenticated NTP packets"); authentication failures are the
+	// verdicts auth_failed, crypto_nak and no_key. SealFailed counts
+	// authenticated replies not sent because they could not be sealed
+	// (never expected).
+	Authenticated uint64
+	SealFailed    uint64
 	// KernelDrops counts datagrams the kernel dropped because a socket's
 	// receive queue was full.
 	KernelDrops uint64

@@ -112,6 +112,16 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	scfg.Interleave = cfg.NTP.Interleaved
 	scfg.Precision = precision
 	scfg.ACL = acl
+	// checkConfig loaded the key file already (CheckHost); load it again
+	// for the keys themselves.
+	keys, err := cfg.NTP.LoadKeys()
+	if err != nil {
+		return configError{err: err}
+	}
+	if keys != nil {
+		log.Info("ntp symmetric keys loaded", "keys_file", cfg.NTP.KeysFile, "keys", keys.Len())
+	}
+	scfg.Keys = keys
 	srv, err := ntp.NewServer(scfg, clog)
 	if err != nil {
 		return configError{err: err}

@@ -56,7 +56,9 @@ func (d *daemon) requestReload(ctx context.Context) error {
 }
 
 // reload re-reads the configuration file, re-applies the command-line
-// overrides and, if the result is valid, swaps the ACL and the log level.
+// overrides and, if the result is valid and ntp.keys_file (re-read every
+// time, changed or not) loads, swaps the ACL, the symmetric keys and the
+// log level.
 // Keys that need a restart are logged and not applied. The error says why
 // nothing was reloaded.
 func (d *daemon) reload() error {
@@ -80,8 +82,21 @@ func (d *daemon) reload() error {
 			"error", err.Error())
 		return err
 	}
+	keys, err := next.NTP.LoadKeys()
+	if err != nil {
+		d.log.Error("reload failed; keeping the running configuration and keys", "config", d.flags.configFile,
+			"error", err.Error())
+		return err
+	}
 	prev := d.cfg
 	d.srv.SetACL(acl)
+	d.srv.SetKeys(keys)
+	switch {
+	case keys != nil:
+		d.log.Info("reload: ntp symmetric keys loaded", "keys_file", next.NTP.KeysFile, "keys", keys.Len())
+	case prev.NTP.KeysFile != "":
+		d.log.Info("reload: ntp.keys_file removed: no symmetric keys", "was", prev.NTP.KeysFile)
+	}
 	if a, r := diffPrefixes(prev.NTP.AllowPrefixes(), next.NTP.AllowPrefixes()); len(a)+len(r) > 0 {
 		d.log.Info("reload: ntp.allow changed", "added", a, "removed", r)
 	}
@@ -95,13 +110,14 @@ func (d *daemon) reload() error {
 	if len(next.NTP.Allow) == 0 {
 		d.log.Warn("ntp.allow is empty: every NTP request is denied")
 	}
-	if keys := changedKeys(prev, next, "ntp.allow", "ntp.deny", "log.level"); len(keys) > 0 {
+	if keys := changedKeys(prev, next, "ntp.allow", "ntp.deny", "ntp.keys_file", "log.level"); len(keys) > 0 {
 		d.log.Warn("reload: these keys changed but need a restart; running values kept",
 			"keys", strings.Join(keys, ", "))
 		// Keep the running values of restart-only keys so that a later
 		// reload compares against what actually runs.
 		kept := *prev
 		kept.NTP.Allow, kept.NTP.Deny, kept.Log.Level = next.NTP.Allow, next.NTP.Deny, next.Log.Level
+		kept.NTP.KeysFile = next.NTP.KeysFile
 		next = &kept
 	}
 	d.cfg = next

@@ -21,9 +21,13 @@
 //     hardware one is counted apart as received but unused). TX hardware
 //     stamps likewise replace the packet's software stamp in the client
 //     log when they can be mapped;
-//  4. calls ntp.Server.Respond for each request into the reply buffer;
+//  4. calls ntp.Server.RespondAuth for each request into the reply buffer,
+//     with the ntp.ReplyAuth of that reply slot (one per slot, reused);
 //  5. reads the served clock once, right before sending, and writes it with
-//     wire.PutTransmit into every reply whose verdict NeedsTransmit;
+//     wire.PutTransmit into every reply whose verdict NeedsTransmit, then
+//     seals each reply with ntp.Server.Seal (a MAC over the final header,
+//     or a crypto-NAK, for authenticated requests; a reply Seal refuses is
+//     not sent and is counted);
 //  6. sends all replies with one sendmmsg (hwts.WriteBatch) from the local
 //     address and interface each request arrived on (IP_PKTINFO), asking
 //     for a kernel TX timestamp only for the replies ntp.Server.WantsTX

@@ -35,6 +35,8 @@ func (st *Stats) Report() report.ServerStats {
 		SendErrors:       st.SendErrors,
 		ReceiveErrors:    st.ReceiveErrors,
 		Truncated:        st.Truncated,
+		Authenticated:    st.Authenticated,
+		SealFailed:       st.SealFailed,
 		KernelDrops:      st.KernelDrops,
 	}
 	for i, n := range st.Requests {

@@ -44,6 +44,14 @@ type Stats struct {
 	// Truncated counts datagrams longer than the receive buffer (also
 	// counted as malformed in Requests).
 	Truncated uint64
+	// Authenticated counts replies sent with a symmetric-key MAC (to
+	// requests whose MAC verified: served, interleaved or KoD); chronyc's
+	// "Authenticated NTP packets". Failures are the verdicts auth_failed,
+	// crypto_nak and no_key.
+	Authenticated uint64
+	// SealFailed counts replies not sent because ntp.Server.Seal could not
+	// authenticate them (never expected: a shell or core bug).
+	SealFailed uint64
 	// KernelDrops is the sum over sockets of the kernel's count of datagrams
 	// dropped because the receive queue was full (SO_RXQ_OVFL).
 	KernelDrops uint64
@@ -74,6 +82,8 @@ type counters struct {
 	sendErrors       atomic.Uint64
 	receiveErrors    atomic.Uint64
 	truncated        atomic.Uint64
+	authenticated    atomic.Uint64
+	sealFailed       atomic.Uint64
 	_                [64]byte
 }
 
@@ -94,4 +104,6 @@ func (c *counters) addTo(s *Stats) {
 	s.SendErrors += c.sendErrors.Load()
 	s.ReceiveErrors += c.receiveErrors.Load()
 	s.Truncated += c.truncated.Load()
+	s.Authenticated += c.authenticated.Load()
+	s.SealFailed += c.sealFailed.Load()
 }
