@@ -53,7 +53,7 @@ func TestReloadKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	cmd := newRootCmd(io.Discard, io.Discard, nil)
+	cmd := newRootCmd(io.Discard, io.Discard, nil, procEnv{})
 	d := &daemon{log: slog.New(slog.NewTextHandler(&logs, nil)), level: new(slog.LevelVar),
 		flags: &flags{configFile: cfgPath}, cmd: cmd, srv: srv, cfg: cfg}
 	has := func(id uint32) bool { return srv.Keys().Lookup(id) != nil }

@@ -95,8 +95,8 @@ func TestTXError(t *testing.T) {
 	if x.Mean < -100*time.Microsecond || x.Mean > 500*time.Microsecond {
 		t.Errorf("interleaved mean error %v, want about 0", x.Mean)
 	}
-	if b.P99 < lead {
-		t.Errorf("basic p99 %v below the lead %v", b.P99, lead)
+	if b.P99 < lead-200*time.Microsecond {
+		t.Errorf("basic p99 %v well below the lead %v", b.P99, lead)
 	}
 	if _, ok := (&Result{}).TXError(false); ok {
 		t.Error("an empty result has a TX error")
