@@ -57,6 +57,7 @@ type rxState struct {
 	oob   []byte
 	// Arguments and results of recv, which runs inside RawConn.Read.
 	fn    func(uintptr) bool
+	fnBlk func(uintptr) bool // recvBlocking, for a Config.BlockingRead socket
 	vlen  int
 	got   int
 	errno syscall.Errno
@@ -77,6 +78,7 @@ func (r *rxState) init(c *Conn) {
 		h.Control = &r.oob[i*rxOOBLen]
 	}
 	r.fn = r.recv
+	r.fnBlk = r.recvBlocking
 }
 
 // recv is the RawConn.Read callback: false means "would block, park". The
@@ -84,22 +86,46 @@ func (r *rxState) init(c *Conn) {
 // sysmon wake-up) is safe here and in send and the error-queue read; see
 // "Batched I/O and the netpoller" in doc.go.
 func (r *rxState) recv(fd uintptr) bool {
-	got, errno, done := mmsg(unix.SYS_RECVMMSG, fd, unsafe.Pointer(&r.hdrs[0]), r.vlen)
+	got, errno, done := mmsg(unix.SYS_RECVMMSG, fd, unsafe.Pointer(&r.hdrs[0]), r.vlen, 0)
 	if done {
 		r.got, r.errno = got, errno
 	}
 	return done
 }
 
-// mmsg runs recvmmsg or sendmmsg (trap) on the non-blocking socket fd with
-// vlen headers at hdrs, retrying on EINTR. done is false on EAGAIN (the
+// recvBlocking is the Read callback of a Config.BlockingRead socket: one
+// recvmmsg that sleeps in the kernel until the first datagram arrives and
+// then takes what else is queued, up to vlen, without waiting
+// (MSG_WAITFORONE). Because it may sleep it enters the kernel through the
+// runtime (unix.Syscall6: the goroutine's P can be handed to other work);
+// see "Blocking reads" in doc.go. false: the wait ended without data
+// (SO_RCVTIMEO expired, or a signal interrupted it, which a socket with a
+// receive timeout reports as EINTR instead of restarting).
+func (r *rxState) recvBlocking(fd uintptr) bool {
+	n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.vlen),
+		unix.MSG_WAITFORONE, 0, 0)
+	switch e {
+	case 0:
+		r.got, r.errno = int(n), 0
+		return true
+	case unix.EAGAIN, unix.EINTR:
+		return false
+	default:
+		r.got, r.errno = 0, e
+		return true
+	}
+}
+
+// mmsg runs recvmmsg or sendmmsg (trap) with flags on the socket fd with
+// vlen headers at hdrs, retrying on EINTR. The call must not sleep: the
+// socket is non-blocking or flags has MSG_DONTWAIT. done is false on EAGAIN (the
 // RawConn callback must park); otherwise got is the number of messages
 // transferred, or 0 with errno set. hdrs is passed as an unsafe.Pointer and
 // converted to uintptr only in the call expression, so the GC keeps the
 // headers alive for the system call (unsafe.Pointer rule 4). No allocation.
-func mmsg(trap, fd uintptr, hdrs unsafe.Pointer, vlen int) (got int, errno syscall.Errno, done bool) {
+func mmsg(trap, fd uintptr, hdrs unsafe.Pointer, vlen int, flags uintptr) (got int, errno syscall.Errno, done bool) {
 	for {
-		n, _, e := unix.RawSyscall6(trap, fd, uintptr(hdrs), uintptr(vlen), 0, 0, 0)
+		n, _, e := unix.RawSyscall6(trap, fd, uintptr(hdrs), uintptr(vlen), flags, 0, 0)
 		switch e {
 		case 0:
 			return int(n), 0, true
@@ -114,7 +140,8 @@ func mmsg(trap, fd uintptr, hdrs unsafe.Pointer, vlen int) (got int, errno sysca
 }
 
 // ReadBatch receives up to min(len(msgs), BatchSize) datagrams, blocking
-// (parked in the netpoller) until at least one arrives, and fills Buf[:N],
+// (parked in the netpoller, or with Config.BlockingRead asleep in recvmmsg
+// on the caller's thread) until at least one arrives, and fills Buf[:N],
 // Trunc, Addr, Local, IfIndex, RX and RXHW of each. It returns how many
 // messages it filled. It does not allocate. Close or an expired read
 // deadline make a blocked call return an error wrapping net.ErrClosed or
@@ -125,7 +152,11 @@ func (c *Conn) ReadBatch(msgs []Message) (int, error) {
 		return 0, nil
 	}
 	r := &c.r
-	if err := c.rc.Read(r.fn); err != nil {
+	fn := r.fn
+	if c.unp != nil && c.unp.blocking {
+		fn = r.fnBlk
+	}
+	if err := c.rc.Read(fn); err != nil {
 		if !isNotPollable(err) {
 			return 0, fmt.Errorf("hwts: read: %w", err)
 		}
@@ -367,7 +398,9 @@ func (w *txState) init(c *Conn) {
 }
 
 func (w *txState) send(fd uintptr) bool {
-	got, errno, done := mmsg(unix.SYS_SENDMMSG, fd, unsafe.Pointer(&w.hdrs[w.off]), w.vlen)
+	// MSG_DONTWAIT: a Config.BlockingRead socket is in blocking mode, and
+	// a raw system call must never sleep (unpolled.Write waits instead).
+	got, errno, done := mmsg(unix.SYS_SENDMMSG, fd, unsafe.Pointer(&w.hdrs[w.off]), w.vlen, unix.MSG_DONTWAIT)
 	if done {
 		w.got, w.errno = got, errno
 	}

@@ -42,7 +42,9 @@ type Conn struct {
 
 	drops atomic.Uint32 // last SO_RXQ_OVFL value (cumulative kernel drops)
 
-	sendOnly *unpolled // Config.SendOnly: the socket outside the netpoller
+	// unp is the socket outside the netpoller (Config.SendOnly or
+	// Config.BlockingRead); nil for a socket in it.
+	unp *unpolled
 }
 
 // Listen opens a UDP socket as cfg says and enables timestamping. ctx
@@ -97,15 +99,15 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 		uc.Close()
 		return nil, fmt.Errorf("hwts: %s: %w", cfg.Addr, serr)
 	}
-	if cfg.SendOnly {
-		if err := c.leavePoller(); err != nil {
+	if cfg.SendOnly || cfg.BlockingRead {
+		if err := c.leavePoller(cfg.BlockingRead && !cfg.SendOnly); err != nil {
 			return nil, fmt.Errorf("hwts: %s: %w", cfg.Addr, err)
 		}
 	}
 	c.r.init(c)
 	c.w.init(c)
 	c.e.init(c)
-	log.Info("hwts socket ready", "send_only", cfg.SendOnly, "rx_timestamp", c.info.RX.String(), "tx_timestamp", c.info.TX.String(),
+	log.Info("hwts socket ready", "send_only", cfg.SendOnly, "blocking_read", cfg.BlockingRead, "rx_timestamp", c.info.RX.String(), "tx_timestamp", c.info.TX.String(),
 		"phc_index", c.info.PHCIndex, "rx_filter", c.info.RXFilter.String(),
 		"tx_id_per_packet", c.info.TXIDPerPacket, "tx_on_demand", c.txCmsgFlags != 0,
 		"recv_buffer_requested", c.info.RecvBufferRequested, "recv_buffer_granted", c.info.RecvBuffer,
@@ -344,8 +346,8 @@ func (c *Conn) Info() Info {
 // LocalAddr is the bound address and port (with the kernel-chosen port
 // when Config.Addr had port 0).
 func (c *Conn) LocalAddr() netip.AddrPort {
-	if c.sendOnly != nil {
-		return c.sendOnly.local
+	if c.unp != nil {
+		return c.unp.local
 	}
 	return c.uc.LocalAddr().(*net.UDPAddr).AddrPort()
 }
@@ -359,7 +361,7 @@ func (c *Conn) Drops() uint32 { return c.drops.Load() }
 // SetReadDeadline sets the deadline for ReadBatch; a blocked ReadBatch
 // returns an error wrapping os.ErrDeadlineExceeded.
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	if c.sendOnly != nil {
+	if c.unp != nil {
 		return ErrUnsupported
 	}
 	return c.uc.SetReadDeadline(t)
@@ -368,18 +370,19 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 // SetWriteDeadline sets the deadline for WriteBatch when the send buffer is
 // full.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
-	if c.sendOnly != nil {
+	if c.unp != nil {
 		return ErrUnsupported
 	}
 	return c.uc.SetWriteDeadline(t)
 }
 
 // Close closes the socket; blocked ReadBatch and WriteBatch calls return an
-// error wrapping net.ErrClosed. NIC timestamping stays enabled: the setting
-// is NIC-wide and other daemons may rely on it.
+// error wrapping net.ErrClosed (with Config.BlockingRead, Close waits until
+// they have returned, which shutdown(2) makes immediate). NIC timestamping
+// stays enabled: the setting is NIC-wide and other daemons may rely on it.
 func (c *Conn) Close() error {
-	if c.sendOnly != nil {
-		return c.sendOnly.close()
+	if c.unp != nil {
+		return c.unp.close()
 	}
 	return c.uc.Close()
 }

@@ -95,6 +95,28 @@
 // testing.AllocsPerRun over a full echo round (client WriteBatch, server
 // ReadBatch, WriteBatch, ReadTX on both ends, client ReadBatch) is 0.
 //
+// # Blocking reads
+//
+// With Config.BlockingRead the socket leaves the netpoller (like SendOnly:
+// a CLOEXEC duplicate of the descriptor is kept, the net.UDPConn closed) and
+// is put in blocking mode. ReadBatch then makes one recvmmsg with
+// MSG_WAITFORONE, which sleeps until the first datagram and then takes
+// whatever else is queued without waiting. That call may sleep, so it is
+// made through the runtime (unix.Syscall6, entersyscall/exitsyscall: the
+// goroutine's P stays attached and is resumed without a hand-off when the
+// call returns, or is taken by sysmon for other work after 20 µs when no P
+// is idle, hence serve's advice to run with spare Ps). WriteBatch and
+// ReadTX stay raw and pass MSG_DONTWAIT, so they never sleep. Close sets
+// the closed flag, calls shutdown(SHUT_RDWR) — which wakes a sleeping
+// receiver on an unconnected UDP socket too (it returns ENOTCONN but sets
+// the flag and wakes the waiters) — waits for the calls in progress and
+// closes the descriptor; SO_RCVTIMEO (1 s) bounds each sleep in case that
+// wake-up were lost, and a signal (the runtime's preemption) ends a sleep
+// with EINTR because of it. A sleeping recvmmsg does not return for
+// error-queue messages (a TX stamp only makes it wake and sleep again in
+// the kernel): callers read TX stamps with ReadTX after each send, as
+// before.
+//
 // golang.org/x/net/ipv4 PacketConn.ReadBatch/WriteBatch, which issue 2
 // names, also use recvmmsg/sendmmsg, but measured on the same echo
 // (BenchmarkEchoXNet, x/net v0.62.0, Go 1.26, Linux 6.18) the server side
@@ -138,7 +160,11 @@
 // unblocking ReadBatch; daemon stamps from the injected clock in ModeNone;
 // hardware mode on lo failing with ErrNoHardware and auto falling back with
 // a reason; DSCP/SO_BINDTODEVICE/SO_RCVBUF readback; bad WriteBatch input;
-// SO_RXQ_OVFL drops; zero allocations. In fresh network namespaces joined by
+// SO_RXQ_OVFL drops; zero allocations. Config.BlockingRead, IPv4 and IPv6:
+// echo rounds with kernel RX/TX stamps and no allocation, a queued batch
+// taken by one ReadBatch, Close waking a sleeping reader in well under the
+// receive timeout (shutdown, not SO_RCVTIMEO), an idle reader surviving its
+// timeout. In fresh network namespaces joined by
 // a veth pair (root only, names carry the PID, deleted at cleanup): the same
 // fallback on a veth, SO_BINDTODEVICE by name (a socket bound to lo sees
 // nothing), pktinfo interface index, TX stamps on both ends and the one-way

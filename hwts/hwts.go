@@ -291,6 +291,19 @@ type Config struct {
 	// that. ReadBatch and deadlines then return ErrUnsupported; a full send
 	// buffer makes WriteBatch fail with EAGAIN instead of waiting.
 	SendOnly bool
+	// BlockingRead takes the socket out of Go's netpoller and puts it in
+	// blocking mode: ReadBatch sleeps in the kernel, in one
+	// recvmmsg(MSG_WAITFORONE) that returns with the first datagram and
+	// whatever else is queued by then, on the calling goroutine's thread.
+	// That saves, per wake-up, the poller's epoll_pwait calls, the
+	// recvmmsg that finds the queue empty before parking and the futex
+	// hand-offs between threads; it costs a thread per blocked reader (see
+	// "Blocking reads" in doc.go). WriteBatch and ReadTX never sleep
+	// (MSG_DONTWAIT); a full send buffer makes WriteBatch wait in poll(2).
+	// Close wakes a blocked ReadBatch at once (shutdown(2)) and returns when
+	// it has left the kernel; SO_RCVTIMEO (1 s) bounds each sleep should that
+	// wake-up be lost. Deadlines return ErrUnsupported. Ignored with SendOnly.
+	BlockingRead bool
 	// Multicast lists groups the socket joins on Interface (required):
 	// IP_ADD_MEMBERSHIP for IPv4 groups, IPV6_JOIN_GROUP for IPv6 ones, of
 	// the socket's family. Only a socket bound to the unspecified address

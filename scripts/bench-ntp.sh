@@ -54,6 +54,10 @@
 #                      "none"): who runs each side's receive path, see below
 #   BENCH_BISECT       bisection steps between the last passing and the failing rate (default 3)
 #   BENCH_KEEP=1       keep the state directory (logs, configs, JSON results)
+#   BENCH_FIXED_ONLY=1 measure only at the two fixed rates (RTT, CPU and system calls
+#                      per request), no ramp and no --max run: a quick comparison
+#   BENCH_GNOMOND_BIN  run this gnomond binary instead of building ./cmd/gnomond (e.g. an
+#                      older commit's, to compare)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -179,7 +183,11 @@ else
 fi
 HAVE_GNOMOND=0
 if [[ " $SERVERS " == *" gnomond "* ]]; then
-	if (cd "$ROOT" && go build -o "$BIN/gnomond" ./cmd/gnomond) 2>"$STATE/gnomond-build.log"; then
+	if [ -n "${BENCH_GNOMOND_BIN:-}" ]; then
+		cp "$BENCH_GNOMOND_BIN" "$BIN/gnomond" || die "BENCH_GNOMOND_BIN $BENCH_GNOMOND_BIN: cannot copy"
+		HAVE_GNOMOND=1
+		log "gnomond: $BENCH_GNOMOND_BIN (BENCH_GNOMOND_BIN)"
+	elif (cd "$ROOT" && go build -o "$BIN/gnomond" ./cmd/gnomond) 2>"$STATE/gnomond-build.log"; then
 		HAVE_GNOMOND=1
 	else
 		log "note: ./cmd/gnomond does not build yet; skipping gnomond (see below)"
@@ -541,6 +549,12 @@ bench_server() { # name
 	R_SYS1[$name]=$(cat "$STATE/$name/common.sys" 2>/dev/null || echo "?")
 	R_SYS2[$name]=$(cat "$STATE/$name/eff.sys" 2>/dev/null || echo "?")
 	log "$name: server CPU per answered request: ${R_CPU1[$name]} µs @ $COMMON_RATE/s, ${R_CPU2[$name]} µs @ $EFF_RATE/s (loss $loss %); system calls per answered request: ${R_SYS1[$name]}, ${R_SYS2[$name]}"
+
+	if [ "${BENCH_FIXED_ONLY:-0}" = 1 ]; then
+		R_MAX[$name]="-" R_NEXT[$name]="- (BENCH_FIXED_ONLY)" R_BOTTLENECK[$name]="-" R_XMAX[$name]="-"
+		stop_server
+		return 0
+	fi
 
 	# 2. Ramp. A step passes with loss < 1 %; it is credited with the rate the
 	# generator actually achieved (loss is relative to what was sent, so a

@@ -157,6 +157,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	if err := svc.Open(ctx); err != nil {
 		return err
 	}
+	raiseGOMAXPROCS(log, svc.BlockingWorkers())
 	phcRuns, closePHCs := phcTranslators(log, svc.Sockets(), hwClocks, phc.OpenReadOnly)
 	defer closePHCs()
 

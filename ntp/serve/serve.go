@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,12 @@ type Config struct {
 	// and the size granted (doubled by the kernel) are in Socket.Info
 	// (RecvBufferRequested, RecvBuffer) and the start-up log.
 	RecvBuffer int
+	// Netpoller parks the workers in Go's netpoller (non-blocking sockets,
+	// the design before issue 13) instead of the default: each worker on
+	// its own locked OS thread, asleep in recvmmsg on a blocking socket
+	// (hwts.Config.BlockingRead; see "NTP workers" in
+	// docs/architecture.md). Kept for comparison and as an escape hatch.
+	Netpoller bool
 
 	// Server decides the replies; Clock is the served clock; State holds
 	// the current SyncState (a nil state answers unsynchronised).
@@ -235,6 +242,7 @@ func (s *Service) openAddr(ctx context.Context, addr netip.AddrPort, batch int) 
 			RecvBuffer:   rcvbuf,
 			Timestamping: s.cfg.Timestamping,
 			TXOnDemand:   true, // stamp only replies interleaved mode can use (ntp.Server.WantsTX)
+			BlockingRead: !s.cfg.Netpoller,
 			BatchSize:    batch,
 			Now:          s.cfg.Clock.Now,
 			Logger:       s.workerLogger(wi),
@@ -314,6 +322,21 @@ func (s *Service) Addrs() []netip.AddrPort {
 	return out
 }
 
+// BlockingWorkers is the number of workers that sleep in the kernel with a
+// blocking socket (all of them unless Config.Netpoller). Each holds a P of
+// the Go scheduler while it sleeps; unless as many Ps are idle besides, the
+// runtime takes the P back after 20 µs, which costs wake-ups and latency
+// (see "NTP workers" in docs/architecture.md), so the daemon raises
+// GOMAXPROCS by this number. 0 before Open.
+func (s *Service) BlockingWorkers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.Netpoller {
+		return 0
+	}
+	return len(s.workers)
+}
+
 // Sockets describes every open socket. Empty before Open.
 func (s *Service) Sockets() []Socket {
 	s.mu.Lock()
@@ -361,12 +384,28 @@ const (
 	errorPause    = 10 * time.Millisecond
 )
 
+// yieldEvery is how often a worker with a blocking socket yields its P
+// (runtime.Gosched) while it keeps serving. The scheduler counts a
+// goroutine that has not been rescheduled for 10 ms as a CPU hog: the
+// runtime's sysmon thread then signals it, takes its P away in the middle of
+// its system call and polls every 20 µs for a while; a blocking recvmmsg
+// never reschedules the goroutine by itself. Yielding more often than that
+// costs one wake-up of an idle thread per period instead.
+const yieldEvery = 4 * time.Millisecond
+
 // loop runs one worker until its socket is closed.
 func (s *Service) loop(ctx context.Context, i int, w *worker) error {
 	burst := 0
 	var lastErr string
+	lastYield := time.Now()
 	for {
 		err := w.step()
+		if !s.cfg.Netpoller {
+			if now := time.Now(); now.Sub(lastYield) >= yieldEvery {
+				runtime.Gosched()
+				lastYield = now
+			}
+		}
 		if err == nil {
 			burst = 0
 			continue

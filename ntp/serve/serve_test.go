@@ -39,6 +39,9 @@ type testOpts struct {
 	acl     *ntp.ACL
 	state   *clock.SyncState // nil = local stratum 2
 	batch   int
+	// netpoller: the workers park in Go's netpoller (Config.Netpoller)
+	// instead of sleeping in recvmmsg.
+	netpoller bool
 }
 
 func loopbackACL(t testing.TB) *ntp.ACL {
@@ -85,7 +88,7 @@ func buildService(t testing.TB, o testOpts) (*Service, *ntp.Server) {
 		st = l.State(o.clk.Now().Add(-time.Second))
 	}
 	cell.Store(st)
-	svc, err := New(Config{Listen: o.listen, Optional: o.opt, Workers: o.workers, BatchSize: o.batch, Server: srv, Clock: o.clk, State: cell})
+	svc, err := New(Config{Listen: o.listen, Optional: o.opt, Workers: o.workers, BatchSize: o.batch, Netpoller: o.netpoller, Server: srv, Clock: o.clk, State: cell})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,8 +361,17 @@ func TestServeDenied(t *testing.T) {
 // request's Origin is the first reply's Receive field; the reply must be
 // interleaved and carry the kernel TX timestamp of the first reply. This
 // checks the whole TX path: WriteBatch TXID → ring → ReadTX → RecordTX.
+// Interleaved mode with both worker designs: the TX stamp of a reply is
+// drained after its send (a blocking recvmmsg does not wake for the error
+// queue) and serves the next request.
 func TestServeInterleaved(t *testing.T) {
-	ts := newTestServer(t, testOpts{workers: 1})
+	for _, np := range []bool{false, true} {
+		t.Run("netpoller="+strconv.FormatBool(np), func(t *testing.T) { testServeInterleaved(t, np) })
+	}
+}
+
+func testServeInterleaved(t *testing.T, netpoller bool) {
+	ts := newTestServer(t, testOpts{workers: 1, netpoller: netpoller})
 	so := ts.svc.Sockets()[0]
 	if so.Info.TX != hwts.KindKernel && so.Info.TX != hwts.KindHardware {
 		t.Skipf("no kernel TX timestamps on loopback here (%v): interleaved mode cannot work", so.Info.TX)

@@ -1,0 +1,5 @@
+//go:build race
+
+package hwts
+
+const runtimeRaceEnabled = true
