@@ -34,7 +34,7 @@ func TestWorkerStepAuthZeroAllocs(t *testing.T) {
 	}{{"md5", 1}, {"sha1", 2}, {"sha256", 3}, {"aes128", 30}, {"aes256", 31}, {"unknown_key_crypto_nak", 99}} {
 		t.Run(tc.name, func(t *testing.T) {
 			const batch = 8
-			w, cl, server := loopbackPair(t, batch)
+			w, cl, server := loopbackPair(t, batch, false)
 			w.srv.SetKeys(keys)
 			req := clientBatch(batch, server, true)
 			k := keys.Lookup(tc.id)
@@ -57,9 +57,7 @@ func TestWorkerStepAuthZeroAllocs(t *testing.T) {
 				if _, err := cl.WriteBatch(req); err != nil {
 					t.Fatal(err)
 				}
-				if err := w.step(); err != nil {
-					t.Fatal(err)
-				}
+				stepAll(t, w, batch)
 				for got := 0; got < batch; {
 					n, err := cl.ReadBatch(rep[got:])
 					if err != nil {
@@ -112,7 +110,7 @@ func TestWorkerStepAuthMixed(t *testing.T) {
 		t.Fatal(err)
 	}
 	const batch = 6
-	w, cl, server := loopbackPair(t, batch)
+	w, cl, server := loopbackPair(t, batch, false)
 	w.srv.SetKeys(keys)
 	req := clientBatch(batch, server, false)
 	k := keys.Lookup(30)
@@ -131,9 +129,7 @@ func TestWorkerStepAuthMixed(t *testing.T) {
 	if _, err := cl.WriteBatch(req); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.step(); err != nil {
-		t.Fatal(err)
-	}
+	stepAll(t, w, batch)
 	rep := make([]hwts.Message, batch)
 	for i := range rep {
 		rep[i].Buf = make([]byte, 512)
