@@ -221,3 +221,6 @@ func (k *Key) Open(dst, ciphertext, ad, nonce []byte) bool {
 	}
 	return true
 }
+
+// HasAESNI reports whether the zero-allocation AES-NI path is in use.
+func HasAESNI() bool { return hasAESNI }
