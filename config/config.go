@@ -39,7 +39,9 @@ type Config struct {
 	PHC PHCClock `yaml:"phc"`
 	// ClockBound exports the error bound as a ClockBound segment.
 	ClockBound ClockBound `yaml:"clockbound"`
-	Log        Log        `yaml:"log"`
+	// NTS is Network Time Security: the NTS-KE server and master keys.
+	NTS NTS `yaml:"nts"`
+	Log Log `yaml:"log"`
 }
 
 // NTP configures the NTP server.
@@ -254,6 +256,7 @@ func builtin() *Config {
 			Socket: DefaultControlSocket, SocketMode: "0660"},
 		ClockBound: ClockBound{MaxDriftPPB: 50000},
 		PTP:        builtinPTP(),
+		NTS:        builtinNTS(),
 		PHC:        builtinPHC(),
 		Log:        Log{Level: "info", Format: FormatText},
 	}

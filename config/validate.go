@@ -175,6 +175,7 @@ func (c *Config) Validate() error {
 	}
 
 	c.validatePTP(bad)
+	c.validateNTS(bad)
 	c.validateRefclocks(bad)
 
 	switch c.Log.Level {
