@@ -41,7 +41,9 @@ type Config struct {
 	ClockBound ClockBound `yaml:"clockbound"`
 	// Process says whom gnomond runs as once it is set up.
 	Process Process `yaml:"process"`
-	Log     Log     `yaml:"log"`
+	// NTS is Network Time Security: the NTS-KE server and master keys.
+	NTS NTS `yaml:"nts"`
+	Log Log `yaml:"log"`
 }
 
 // Process configures the privileges gnomond keeps after start-up.
@@ -273,6 +275,7 @@ func builtin() *Config {
 		ClockBound: ClockBound{MaxDriftPPB: 50000},
 		Process:    Process{},
 		PTP:        builtinPTP(),
+		NTS:        builtinNTS(),
 		PHC:        builtinPHC(),
 		Log:        Log{Level: "info", Format: FormatText},
 	}

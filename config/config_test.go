@@ -512,3 +512,37 @@ func TestOptionalListen(t *testing.T) {
 		}
 	}
 }
+
+func TestNTSValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*NTS)
+		want string
+	}{
+		{"listen", func(n *NTS) { n.Listen = []string{"nope"} }, "nts.listen[0]: "},
+		{"no certificate", func(n *NTS) { n.Listen = []string{":4460"}; n.Key = "/k" }, `nts.certificate: "": required`},
+		{"relative key file", func(n *NTS) { n.KeyFile = "keys" }, `nts.key_file: "keys": must be an absolute path`},
+		{"rotate", func(n *NTS) { n.RotateSeconds = 60 }, "nts.rotate: 60: must be 0"},
+		{"reader without file", func(n *NTS) {
+			n.Listen, n.Certificate, n.Key, n.RotateSeconds = []string{":4460"}, "/c", "/k", 0
+		}, "nts.rotate: 0: 0 needs nts.key_file"},
+		{"keep", func(n *NTS) { n.Keep = 15 }, "nts.keep: 15: must be 0 … 14"},
+		{"server", func(n *NTS) { n.NTPServer = "a b" }, `nts.ntp_server: "a b": must be`},
+		{"port", func(n *NTS) { n.NTPPort = 70000 }, "nts.ntp_port: 70000"},
+		{"connections", func(n *NTS) { n.MaxConnections = 0 }, "nts.max_connections: 0"},
+		{"timeout", func(n *NTS) { n.TimeoutSeconds = 0 }, "nts.timeout: 0"},
+	}
+	for _, tc := range tests {
+		c := Default()
+		tc.mod(&c.NTS)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+	c := Default()
+	c.NTS.Listen, c.NTS.Certificate, c.NTS.Key, c.NTS.KeyFile = []string{"0.0.0.0:4460", "[::]:4460"}, "/etc/gnomon/nts.crt", "/etc/gnomon/nts.key", "/var/lib/gnomond/nts.keys"
+	if err := c.Validate(); err != nil {
+		t.Errorf("valid nts section: %v", err)
+	}
+}

@@ -184,6 +184,7 @@ func (c *Config) Validate() error {
 	}
 
 	c.validatePTP(bad)
+	c.validateNTS(bad)
 	c.validateRefclocks(bad)
 
 	switch c.Log.Level {

@@ -24,7 +24,8 @@ func RefIDString(id uint32) string {
 // String renders one for logs.
 type KissCode uint32
 
-// Kiss codes of RFC 5905 §7.4 (Figure 13). The server core sends RATE; the
+// Kiss codes of RFC 5905 §7.4 (Figure 13) and NTSN of RFC 8915 §5.7. The
+// server core sends RATE (and the NTS core NTSN); the
 // client core acts on RATE (back off) and DENY and RSTR (demobilise) and
 // ignores the others.
 const (
@@ -39,6 +40,7 @@ const (
 	KissINIT KissCode = 0x494e4954 // "INIT": the association has not yet synchronised for the first time
 	KissMCST KissCode = 0x4d435354 // "MCST": the association belongs to a dynamically discovered server
 	KissNKEY KissCode = 0x4e4b4559 // "NKEY": no key found
+	KissNTSN KissCode = 0x4e54534e // "NTSN": NTS negative acknowledgement: the cookie was not accepted (RFC 8915 §5.7)
 	KissRATE KissCode = 0x52415445 // "RATE": rate exceeded: reduce your polling rate
 	KissRMOT KissCode = 0x524d4f54 // "RMOT": alteration of association from a remote host running ntpdc
 	KissSTEP KissCode = 0x53544550 // "STEP": a step change in system time has occurred
