@@ -42,7 +42,7 @@ type Conn struct {
 
 	drops atomic.Uint32 // last SO_RXQ_OVFL value (cumulative kernel drops)
 
-	sendOnly *unpolled // Config.SendOnly: the socket outside the netpoller
+	sendOnly *unpolled // Config.SendOnly or NoWait: the socket outside the netpoller
 }
 
 // Listen opens a UDP socket as cfg says and enables timestamping. ctx
@@ -97,15 +97,15 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 		uc.Close()
 		return nil, fmt.Errorf("hwts: %s: %w", cfg.Addr, serr)
 	}
-	if cfg.SendOnly {
-		if err := c.leavePoller(); err != nil {
+	if cfg.SendOnly || cfg.NoWait {
+		if err := c.leavePoller(cfg.NoWait); err != nil {
 			return nil, fmt.Errorf("hwts: %s: %w", cfg.Addr, err)
 		}
 	}
 	c.r.init(c)
 	c.w.init(c)
 	c.e.init(c)
-	log.Info("hwts socket ready", "send_only", cfg.SendOnly, "rx_timestamp", c.info.RX.String(), "tx_timestamp", c.info.TX.String(),
+	log.Info("hwts socket ready", "send_only", cfg.SendOnly, "no_wait", cfg.NoWait, "rx_timestamp", c.info.RX.String(), "tx_timestamp", c.info.TX.String(),
 		"phc_index", c.info.PHCIndex, "rx_filter", c.info.RXFilter.String(),
 		"tx_id_per_packet", c.info.TXIDPerPacket, "tx_on_demand", c.txCmsgFlags != 0,
 		"recv_buffer_requested", c.info.RecvBufferRequested, "recv_buffer_granted", c.info.RecvBuffer,

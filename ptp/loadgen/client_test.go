@@ -14,7 +14,7 @@ type recorder struct {
 	event []bool
 }
 
-func (r *recorder) send(event bool, b []byte) bool {
+func (r *recorder) send(event bool, b []byte, _ *sent) bool {
 	r.msgs = append(r.msgs, append([]byte(nil), b...))
 	r.event = append(r.event, event)
 	return true
