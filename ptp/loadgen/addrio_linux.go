@@ -188,7 +188,10 @@ func (a *addrIO) poll(w *worker, d int64) {
 		return
 	}
 	a.lastRd = now()
-	for k := range a.conns {
+	// Event socket first: a tick's Syncs are processed before its
+	// Follow_Ups (the order they arrive in), so follow_up_before_sync keeps
+	// counting reordering rather than the read order.
+	for _, k := range [2]int{1, 0} {
 		if a.poller.Readable(k) {
 			a.read(w, k)
 		}
