@@ -157,6 +157,10 @@ func (c *Conn) ReadBatch(msgs []Message) (int, error) {
 		fn = r.fnBlk
 	}
 	if err := c.rc.Read(fn); err != nil {
+		if errors.Is(err, unix.EAGAIN) { // Config.NoWait: nothing queued
+			c.clearRX(n)
+			return 0, nil
+		}
 		if !isNotPollable(err) {
 			return 0, fmt.Errorf("hwts: read: %w", err)
 		}
@@ -185,10 +189,15 @@ func (c *Conn) ReadBatch(msgs []Message) (int, error) {
 			m.RX = Timestamp{Time: daemon, Kind: KindDaemon}
 		}
 	}
-	for i := range n {
-		r.iov[i].Base = nil // do not keep the caller's buffers reachable
-	}
+	c.clearRX(n)
 	return got, nil
+}
+
+// clearRX drops the references to the caller's buffers.
+func (c *Conn) clearRX(n int) {
+	for i := range n {
+		c.r.iov[i].Base = nil
+	}
 }
 
 // prepareRX points the receive headers at msgs' buffers and returns how

@@ -99,15 +99,16 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 		uc.Close()
 		return nil, fmt.Errorf("hwts: %s: %w", cfg.Addr, serr)
 	}
-	if cfg.SendOnly || cfg.BlockingRead {
-		if err := c.leavePoller(cfg.BlockingRead && !cfg.SendOnly); err != nil {
+	if cfg.SendOnly || cfg.BlockingRead || cfg.NoWait {
+		if err := c.leavePoller(cfg.BlockingRead && !cfg.SendOnly, cfg.NoWait); err != nil {
 			return nil, fmt.Errorf("hwts: %s: %w", cfg.Addr, err)
 		}
 	}
 	c.r.init(c)
 	c.w.init(c)
 	c.e.init(c)
-	log.Info("hwts socket ready", "send_only", cfg.SendOnly, "blocking_read", cfg.BlockingRead, "rx_timestamp", c.info.RX.String(), "tx_timestamp", c.info.TX.String(),
+	log.Info("hwts socket ready", "send_only", cfg.SendOnly, "blocking_read", cfg.BlockingRead, "no_wait", cfg.NoWait,
+		"rx_timestamp", c.info.RX.String(), "tx_timestamp", c.info.TX.String(),
 		"phc_index", c.info.PHCIndex, "rx_filter", c.info.RXFilter.String(),
 		"tx_id_per_packet", c.info.TXIDPerPacket, "tx_on_demand", c.txCmsgFlags != 0,
 		"recv_buffer_requested", c.info.RecvBufferRequested, "recv_buffer_granted", c.info.RecvBuffer,

@@ -46,3 +46,15 @@ func (c *Conn) SetWriteDeadline(t time.Time) error { return ErrUnsupported }
 
 // Close returns nil on this platform.
 func (c *Conn) Close() error { return nil }
+
+// Poller waits for several sockets; only Linux has an implementation.
+type Poller struct{}
+
+// NewPoller returns ErrUnsupported on this platform.
+func NewPoller(conns ...*Conn) (*Poller, error) { return nil, ErrUnsupported }
+
+// Wait returns ErrUnsupported on this platform.
+func (p *Poller) Wait(timeout time.Duration) (int, error) { return 0, ErrUnsupported }
+
+// Readable reports false on this platform.
+func (p *Poller) Readable(i int) bool { return false }

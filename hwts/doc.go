@@ -72,7 +72,10 @@
 // reply with Message.Local set leaves from that address. DSCP sets
 // IP_TOS/IPV6_TCLASS. SO_BROADCAST, which Go's net package turns on for
 // every UDP socket, is turned off: a server must never answer by broadcast.
-// SO_RXQ_OVFL feeds Conn.Drops.
+// SO_RXQ_OVFL feeds Conn.Drops. Config.NoWait takes a socket out of Go's
+// netpoller so that ReadBatch never waits; a Poller (ppoll) waits for
+// several such sockets at once, for a caller with its own event loop
+// (ptp/loadgen's address mode).
 //
 // # Batched I/O and the netpoller
 //

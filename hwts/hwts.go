@@ -304,6 +304,14 @@ type Config struct {
 	// it has left the kernel; SO_RCVTIMEO (1 s) bounds each sleep should that
 	// wake-up be lost. Deadlines return ErrUnsupported. Ignored with SendOnly.
 	BlockingRead bool
+	// NoWait makes ReadBatch never wait: the socket leaves Go's netpoller
+	// after setup (as with SendOnly) and ReadBatch returns 0 at once when
+	// nothing is queued. Wait for data with a Poller, which polls several
+	// such sockets in one system call. For a caller that runs its own
+	// event loop over several sockets and timers in one goroutine (the PTP
+	// load generator). Deadlines return ErrUnsupported; a full send buffer
+	// makes WriteBatch fail with EAGAIN instead of waiting.
+	NoWait bool
 	// Multicast lists groups the socket joins on Interface (required):
 	// IP_ADD_MEMBERSHIP for IPv4 groups, IPV6_JOIN_GROUP for IPv6 ones, of
 	// the socket's family. Only a socket bound to the unspecified address
@@ -363,6 +371,12 @@ func (c *Config) Validate() error {
 		if !g.IsMulticast() || (c.Addr.IsValid() && g.Is4() != c.Addr.Addr().Is4()) {
 			errs = append(errs, fmt.Errorf("hwts: multicast %s: not a multicast group of %s's family", g, c.Addr.Addr()))
 		}
+	}
+	if c.SendOnly && c.NoWait {
+		errs = append(errs, errors.New("hwts: send_only and no_wait: give at most one (a send-only socket is never read)"))
+	}
+	if c.BlockingRead && c.NoWait {
+		errs = append(errs, errors.New("hwts: blocking_read and no_wait: give at most one"))
 	}
 	if c.BatchSize < 0 || c.BatchSize > MaxBatchSize {
 		errs = append(errs, fmt.Errorf("hwts: batch_size %d: out of range 0..%d", c.BatchSize, MaxBatchSize))

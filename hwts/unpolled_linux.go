@@ -35,24 +35,26 @@ type unpolled struct {
 	fd    int
 	local netip.AddrPort
 	// blocking: the descriptor is in blocking mode and Read waits in the
-	// kernel (Config.BlockingRead); otherwise it is non-blocking and Read
-	// is not supported (Config.SendOnly).
-	blocking bool
+	// kernel (Config.BlockingRead); otherwise it is non-blocking, and Read
+	// runs once and fails with EAGAIN when nothing is queued
+	// (Config.NoWait, readable) or is not supported (Config.SendOnly).
+	blocking, readable bool
 
 	closed atomic.Bool
 	mu     sync.RWMutex // held shared by calls in progress; Close takes it to close fd
 }
 
 // leavePoller replaces c's socket by an unpolled duplicate, in blocking
-// mode with SO_RCVTIMEO when blocking is set.
-func (c *Conn) leavePoller(blocking bool) error {
+// mode with SO_RCVTIMEO when blocking is set; readable allows
+// non-waiting reads (Config.NoWait).
+func (c *Conn) leavePoller(blocking, readable bool) error {
 	var fd int
 	var derr error
 	if err := c.rc.Control(func(f uintptr) { fd, derr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0) }); err != nil || derr != nil {
 		c.uc.Close()
 		return fmt.Errorf("unpolled socket: dup: %w", errors.Join(err, derr))
 	}
-	u := &unpolled{fd: fd, local: c.uc.LocalAddr().(*net.UDPAddr).AddrPort(), blocking: blocking}
+	u := &unpolled{fd: fd, local: c.uc.LocalAddr().(*net.UDPAddr).AddrPort(), blocking: blocking, readable: readable && !blocking}
 	c.uc.Close()
 	if blocking {
 		tv := unix.NsecToTimeval(blockingTimeout.Nanoseconds())
@@ -79,13 +81,25 @@ func (u *unpolled) Control(f func(fd uintptr)) error {
 	return nil
 }
 
-// Read runs f until it reports done, on a blocking socket only (a
-// send-only socket is never read). f must block in the kernel through the
+// Read runs f once on a NoWait socket: a read that would block fails with
+// EAGAIN (ReadBatch turns that into 0 messages). On a blocking socket it
+// runs f until it reports done (a send-only socket is never read). f must block in the kernel through the
 // runtime's system-call entry (rxState.recvBlocking): false means the wait
 // ended without data (SO_RCVTIMEO, a signal), and Read looks at the closed
 // flag before trying again. Whatever f returned after Close began (shutdown
 // makes recvmmsg return empty datagrams) is reported as net.ErrClosed.
 func (u *unpolled) Read(f func(fd uintptr) bool) error {
+	if u.readable {
+		u.mu.RLock()
+		defer u.mu.RUnlock()
+		if u.closed.Load() {
+			return net.ErrClosed
+		}
+		if f(uintptr(u.fd)) {
+			return nil
+		}
+		return unix.EAGAIN
+	}
 	if !u.blocking {
 		return ErrUnsupported
 	}

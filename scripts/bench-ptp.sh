@@ -13,14 +13,14 @@
 # Generator mode: address mode (--source-prefix). ptp4u sends Sync, Announce
 # and Follow_Up to the client's ports 319/320 (only a Delay_Req from a
 # "ptping" client, portNumber > 10, is answered to its source port), so port
-# mode receives no Sync from it. Client i of generator process k binds 319 and
-# 320 on its own address in 10.201.(16k).0/20; these addresses live on the
-# client veth as /32s and the server namespace routes 10.201.0.0/16 via the
-# client's main address (one neighbour entry, not one per client). gnomond
-# answers 319/320 clients on 319/320 too, so both servers see the same load.
-# One generator process serves at most BENCH_PER_PROC clients (loadgen caps a
-# process at 4096), so N clients run as ceil(N / BENCH_PER_PROC) processes
-# started together.
+# mode receives no Sync from it. Client i has its own address 10.201.0.0 +
+# 1 + i; these addresses live on the client veth as /32s and the server
+# namespace routes 10.201.0.0/16 via the client's main address (one neighbour
+# entry, not one per client). One generator process serves every client
+# through one socket on 319 and one on 320 bound to the wildcard address
+# (the destination address of each datagram names its client; each client's
+# messages leave from its own address). gnomond answers 319/320 clients on
+# 319/320 too, so both servers see the same load.
 #
 # Measure: for a client count N, a step starts the server afresh (no state
 # from the previous step), waits until it answers, runs the generators for
@@ -55,7 +55,6 @@
 #   BENCH_BISECT         bisection steps after the doubling (default 3)
 #   BENCH_LOSS           maximum loss per message type, % (default 0.1)
 #   BENCH_PTP4U_ARGS     extra ptp4u flags (e.g. "-queue 1000"; the default is none)
-#   BENCH_PER_PROC       clients per generator process (default 4000, max 4094)
 #   BENCH_BUDGET         total seconds (default 570)
 #   BENCH_NICE           nice value of servers and generators (default -10)
 #   BENCH_NET            rps (default: each side's receive path on its own CPU) or none
@@ -79,7 +78,6 @@ START=${BENCH_START_CLIENTS:-500}
 MAXC=${BENCH_MAX_CLIENTS:-32000}
 BISECT=${BENCH_BISECT:-3}
 LOSS=${BENCH_LOSS:-0.1}
-PER_PROC=${BENCH_PER_PROC:-4000}
 BUDGET=${BENCH_BUDGET:-570}
 NICE=${BENCH_NICE:--10}
 NETMODEL=${BENCH_NET:-rps}
@@ -91,13 +89,10 @@ die() { log "error: $*"; exit 1; }
 for c in ip setpriv taskset go jq python3 timeout; do
 	command -v "$c" >/dev/null || die "missing command: $c"
 done
-[ "$PER_PROC" -ge 1 ] && [ "$PER_PROC" -le 4094 ] || die "BENCH_PER_PROC must be 1..4094 (one /20 of addresses per process)"
-[ "$MAXC" -le $((16 * PER_PROC)) ] || die "BENCH_MAX_CLIENTS must be ≤ 16 × BENCH_PER_PROC (sixteen /20s in 10.201.0.0/16)"
+[ "$MAXC" -le 65534 ] || die "BENCH_MAX_CLIENTS must be ≤ 65534 (the hosts of 10.201.0.0/16)"
 [ "$START" -ge 1 ] && [ "$START" -le "$MAXC" ] || die "BENCH_START_CLIENTS must be 1..BENCH_MAX_CLIENTS"
 [ "$REPS" -ge 1 ] && [ "$REPS" -le 9 ] || die "BENCH_REPS must be 1..9"
 [ "$STEP" -ge 3 ] && [ "$STEP" -le 120 ] || die "BENCH_STEP must be 3..120 s"
-# Two sockets per client in one process.
-[ "$(ulimit -n)" -ge $((2 * PER_PROC + 64)) ] || ulimit -n $((2 * PER_PROC + 64)) || die "cannot raise the open-file limit"
 
 ID=$$
 SRV_NS=gpb-srv-$ID CLI_NS=gpb-cli-$ID
@@ -206,19 +201,17 @@ none) NETDESC="no steering: each side runs the other's receive path" ;;
 esac
 log "namespaces $SRV_NS ($SRV_IP) <-> $CLI_NS ($CLI_IP, clients in $CLI_NET); $NETDESC"
 
-# Client addresses: block k (10.201.16k.0/20) serves generator process k;
-# blocks are added when first needed.
-BLOCKS=0
-ensure_blocks() { # n
-	local k i b
-	while [ "$BLOCKS" -lt "$1" ]; do
-		k=$BLOCKS b=$((16 * k))
-		for ((i = 1; i <= PER_PROC; i++)); do
-			echo "addr add 10.201.$((b + i / 256)).$((i % 256))/32 dev $CLI_IF"
-		done >"$STATE/addr-$k.batch"
-		ip -n "$CLI_NS" -batch "$STATE/addr-$k.batch" || die "adding client addresses of block $k failed"
-		BLOCKS=$((k + 1))
-	done
+# Client addresses 10.201.0.1 … (client i: 10.201.0.0 + 1 + i), added when
+# first needed.
+ADDRS=0
+ensure_addrs() { # n
+	local j
+	[ "$ADDRS" -lt "$1" ] || return 0
+	for ((j = ADDRS + 1; j <= $1; j++)); do
+		echo "addr add 10.201.$((j / 256)).$((j % 256))/32 dev $CLI_IF"
+	done >"$STATE/addr.batch"
+	ip -n "$CLI_NS" -batch "$STATE/addr.batch" || die "adding client addresses $((ADDRS + 1))..$1 failed"
+	ADDRS=$1
 }
 
 # --- servers -----------------------------------------------------------------
@@ -302,8 +295,8 @@ clidrops() { ip netns exec "$CLI_NS" awk 'NR > 1 { d += $NF } END { print d + 0 
 step() {
 	local name=$1 n=$2 tag=$3 dir="$STATE/$1/$3"
 	mkdir -p "$dir"
-	local procs=$(((n + PER_PROC - 1) / PER_PROC)) k c rest=$n gp=()
-	ensure_blocks "$procs"
+	local procs=1 k gp=()
+	ensure_addrs "$n"
 	start_server "$name" "$dir" "${4:-}"
 	local prof=""
 	if [ "${4:-}" = pprof ]; then
@@ -322,11 +315,9 @@ open(sys.argv[2], "wb").write(d)' $((STEP - 2)) "$dir/cpu.pb.gz" 2>"$dir/pprof.l
 	s0=$(ticks "$SRV_PID")
 	t0=$(date +%s.%N)
 	for ((k = 0; k < procs; k++)); do
-		c=$(((rest + procs - k - 1) / (procs - k)))
-		rest=$((rest - c))
 		ip netns exec "$CLI_NS" nice -n "$NICE" taskset -c "$GEN_CPU" "${NOTIME[@]}" \
-			timeout -k 5 $((STEP + 60)) "$BIN/gnomonctl" bench ptp --server "$SRV_IP" --clients "$c" \
-			--source-prefix "10.201.$((16 * k)).0/20" --sync-rate 1 --announce-log 0 --grant 60s \
+			timeout -k 5 $((STEP + 60)) "$BIN/gnomonctl" bench ptp --server "$SRV_IP" --clients "$n" \
+			--source-prefix 10.201.0.0/16 --sync-rate 1 --announce-log 0 --grant 60s \
 			--duration "${STEP}s" --json >"$dir/gen-$k.json" 2>"$dir/gen-$k.log" &
 		gp+=($!)
 		PIDS+=($!)
@@ -372,7 +363,7 @@ search() {
 			NOTE[$name,$rep]="time budget hit"
 			return 1
 		fi
-		# Not in $(...): step must update BLOCKS, RCVBUF and PIDS here.
+		# Not in $(...): step must update ADDRS, RCVBUF and PIDS here.
 		step "$name" "$1" "r$rep-n$1" >"$STATE/last.out"
 		out=$(cat "$STATE/last.out")
 		read -r pass loss flow cpu scpu gcpu den gap rtt sd cd <<<"$out"
@@ -468,7 +459,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR] = $1} END {if (NR 
 {
 	echo "Machine: $MACHINE; load average $LOAD_BEFORE before, $LOAD_AFTER after"
 	[ -z "${BENCH_GNOMOND_BIN:-}" ] || echo "gnomond: EXPERIMENT, binary $BENCH_GNOMOND_BIN (not ./cmd/gnomond of this tree)"
-	echo "Generator: gnomonctl bench ptp, address mode (each client binds 319/320 on its own address), 1 Hz Sync/Delay_Req, Announce 1 s, 60 s grants, ${STEP} s per step, ≤ $PER_PROC clients per process, all on CPU $GEN_CPU; server on CPU $SRV_CPU, restarted per step; $NETDESC; nice $NICE"
+	echo "Generator: gnomonctl bench ptp, address mode (each client has its own address; one process, one socket on 319 and one on 320), 1 Hz Sync/Delay_Req, Announce 1 s, 60 s grants, ${STEP} s per step, on CPU $GEN_CPU; server on CPU $SRV_CPU, restarted per step; $NETDESC; nice $NICE"
 	echo "Search: doubling from $START clients (cap $MAXC), then ≤ $BISECT bisection steps; pass = every message type ≤ $LOSS % missing and no grant denied; $REPS repetitions alternating $SERVERS"
 	echo
 	echo "| server | max clients @ 1 Hz, ≤ $LOSS % loss (median) | per repetition | failing step bounding it, per repetition (clients: worst loss, type) | server CPU µs per client-second at $START clients (median) | same at the max (median) | socket rcvbuf (B) |"

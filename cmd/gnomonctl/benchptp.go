@@ -33,10 +33,12 @@ counts, and grants denied.
 
 Reply ports: by default every client binds an ephemeral port pair (general G,
 event G-1) and the server must answer to the requests' source ports. ptp4l
-always answers to 319/320: for it use --source-prefix P, which makes client i
-bind 319 and 320 on the address of P plus i (plus i+1 when P is given by
+always answers to 319/320: for it use --source-prefix P, which gives client i
+319 and 320 on the address of P plus i (plus i+1 when P is given by
 its network address, e.g. 10.201.0.0/16; the addresses must be
-configured on a local interface, e.g. in a network namespace).
+configured on a local interface, e.g. in a network namespace). One worker
+serves all clients through two sockets bound to 0.0.0.0:319 and :320, so
+run one such generator per network namespace.
 
 Only load servers you run. Targets outside loopback, private and link-local
 ranges are refused without --allow-public.`,
@@ -97,7 +99,7 @@ ranges are refused without --allow-public.`,
 	f.StringVar(&server, "server", "", "grandmaster IPv4 address")
 	f.Uint16Var(&cfg.EventPort, "event-port", ptpload.DefaultEventPort, "server event port (Delay_Req)")
 	f.Uint16Var(&cfg.GeneralPort, "general-port", ptpload.DefaultGeneralPort, "server general port (Signaling)")
-	f.IntVar(&cfg.Clients, "clients", ptpload.DefaultClients, fmt.Sprintf("simulated clients (max %d)", ptpload.MaxClients))
+	f.IntVar(&cfg.Clients, "clients", ptpload.DefaultClients, fmt.Sprintf("simulated clients (max %d; with --source-prefix %d)", ptpload.MaxClients, ptpload.MaxAddressClients))
 	f.Float64Var(&cfg.SyncRate, "sync-rate", ptpload.DefaultSyncRate, "Sync and Delay_Req rate in Hz, a power of two (1/64..128)")
 	f.Int8Var(&announceLog, "announce-log", ptpload.DefaultAnnounceLog, "log2 of the Announce interval requested (s)")
 	f.Uint8Var(&domain, "domain", 0, "PTP domainNumber")
@@ -106,7 +108,7 @@ ranges are refused without --allow-public.`,
 	f.DurationVar(&cfg.Drain, "drain", ptpload.DefaultDrain, "how long to collect messages after the CANCELs")
 	f.DurationVar(&cfg.LateAfter, "late-after", ptpload.DefaultLateAfter, "Follow_Up lag or Delay_Resp RTT above this counts as late")
 	f.DurationVar(&cfg.GrantWait, "grant-wait", ptpload.DefaultGrantWait, "resend an unanswered request (or retry a denied one) after this")
-	f.StringVar(&prefix, "source-prefix", "", "address mode: client i binds 319/320 on this prefix's address + i (network address given: + i+1)")
+	f.StringVar(&prefix, "source-prefix", "", "address mode: client i uses 319/320 on this prefix's address + i (network address given: + i+1); one worker, two shared sockets")
 	f.StringVar(&source, "source", "", "port mode: local IPv4 address the clients bind (default any)")
 	f.IntVar(&cfg.Workers, "workers", 0, fmt.Sprintf("event loops (0 = one per %d clients, at most GOMAXPROCS)", ptpload.ClientsPerWorker))
 	f.BoolVar(&cfg.AllowPublic, "allow-public", false, "allow a target outside loopback/private/link-local ranges")

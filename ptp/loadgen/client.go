@@ -152,9 +152,71 @@ func (c *client) next() int64 {
 }
 
 // sender hands one message to the network; event selects the event socket
-// and port. It reports whether the message was sent.
+// and port. It reports whether the message was sent; b is valid only during
+// the call. A batching sender may report true and send later: when that
+// send fails it calls client.unsend with s (a copy), which takes back what
+// the client did for a sent message and does what it does for a failed one.
 type sender interface {
-	send(event bool, b []byte) bool
+	send(event bool, b []byte, s *sent) bool
+}
+
+// sent describes one message the client handed to a sender.
+type sent struct {
+	at    int64 // step time the message was sent at
+	kind  uint8 // sentDelayReq, sentRequest, sentCancel
+	grp   uint8 // sentRequest: the group requested
+	tlvs  uint8 // sentRequest, sentCancel: TLVs in the Signaling
+	first bool  // sentRequest: this request set the group's firstReq
+	seq   uint16
+	prev  dreqSlot // sentDelayReq: the ring slot it replaced
+}
+
+const (
+	sentDelayReq = iota + 1
+	sentRequest
+	sentCancel
+)
+
+// unsend takes back a message a batching sender reported sent and then
+// failed to send: the counters and state end as if send had reported false
+// (the Delay_Req's sequenceId stays used, as it does for a failed send).
+func (c *client) unsend(s *sent, st *stats) {
+	st.sendErrors++
+	switch s.kind {
+	case sentDelayReq:
+		st.dreqSent--
+		sl := &c.dreq[int(s.seq)&(len(c.dreq)-1)]
+		if sl.used && sl.seq == s.seq {
+			if s.prev.used {
+				st.dreqOverwritten--
+			}
+			*sl = s.prev
+		}
+	case sentRequest:
+		st.signalingSent--
+		st.requests -= uint64(s.tlvs)
+		gr := &c.grp[s.grp]
+		if gr.requestedAt == s.at { // not answered meanwhile
+			gr.requestedAt, gr.nextReq = 0, s.at+c.p.grantWait
+		}
+		if s.first && gr.firstReq == s.at {
+			gr.firstReq = 0
+		}
+	case sentCancel:
+		st.signalingSent--
+		st.cancelsSent -= uint64(s.tlvs)
+	}
+}
+
+// sentAt sets the send time of a Delay_Req a batching sender sent at t
+// (CLOCK_REALTIME just before the system call), later than its step time.
+func (c *client) sentAt(s *sent, t int64) {
+	if s.kind != sentDelayReq {
+		return
+	}
+	if sl := &c.dreq[int(s.seq)&(len(c.dreq)-1)]; sl.used && sl.seq == s.seq && t > sl.sent {
+		sl.sent = t
+	}
 }
 
 // codec holds a worker's scratch messages and buffer, so that encoding and
@@ -176,7 +238,7 @@ func (c *client) step(now int64, cx *codec, out sender, st *stats) {
 		return
 	}
 	if now >= c.p.sendEnd {
-		c.cancel(cx, out, st)
+		c.cancel(now, cx, out, st)
 		return
 	}
 	for g := range c.grp {
@@ -238,12 +300,13 @@ func (c *client) request(g int, now int64, cx *codec, out sender, st *stats) {
 			st.renewals++
 		}
 	}
-	if !c.signal(tlvs, cx, out, st) {
-		c.grp[g].nextReq = now + c.p.grantWait
+	gr := &c.grp[g]
+	rec := sent{at: now, kind: sentRequest, grp: uint8(g), tlvs: uint8(len(tlvs)), first: gr.firstReq == 0}
+	if !c.signal(tlvs, cx, out, &rec, st) {
+		gr.nextReq = now + c.p.grantWait
 		return
 	}
 	st.requests += uint64(len(tlvs))
-	gr := &c.grp[g]
 	gr.requestedAt, gr.nextReq = now, 0
 	if gr.firstReq == 0 {
 		gr.firstReq = now
@@ -251,7 +314,7 @@ func (c *client) request(g int, now int64, cx *codec, out sender, st *stats) {
 }
 
 // signal encodes and sends a Signaling to the general port.
-func (c *client) signal(tlvs []protocol.TLV, cx *codec, out sender, st *stats) bool {
+func (c *client) signal(tlvs []protocol.TLV, cx *codec, out sender, rec *sent, st *stats) bool {
 	c.header(&cx.sig.Header, protocol.MessageSignaling, 0, c.sigSeq, ctlOther)
 	cx.sig.TargetPortIdentity = protocol.DefaultTargetPortIdentity
 	cx.sig.TLVs = tlvs
@@ -262,8 +325,9 @@ func (c *client) signal(tlvs []protocol.TLV, cx *codec, out sender, st *stats) b
 		return false
 	}
 	binary.BigEndian.PutUint16(cx.tx[2:], uint16(n))
+	rec.seq = c.sigSeq
 	c.sigSeq++
-	if !out.send(false, cx.tx[:n]) {
+	if !out.send(false, cx.tx[:n], rec) {
 		st.sendErrors++
 		return false
 	}
@@ -280,12 +344,13 @@ func (c *client) sendDelayReq(now int64, cx *codec, out sender, st *stats) {
 		st.encodeErrors++
 		return
 	}
-	if !out.send(true, cx.tx[:n]) {
+	s := &c.dreq[int(seq)&(len(c.dreq)-1)]
+	rec := sent{at: now, kind: sentDelayReq, seq: seq, prev: *s}
+	if !out.send(true, cx.tx[:n], &rec) {
 		st.sendErrors++
 		return
 	}
 	st.dreqSent++
-	s := &c.dreq[int(seq)&(len(c.dreq)-1)]
 	if s.used {
 		st.dreqOverwritten++ // unanswered after a whole ring: stays missing
 	}
@@ -294,7 +359,7 @@ func (c *client) sendDelayReq(now int64, cx *codec, out sender, st *stats) {
 
 // cancel ends the client's contracts: one Signaling with a CANCEL TLV for
 // every contract it ever asked for.
-func (c *client) cancel(cx *codec, out sender, st *stats) {
+func (c *client) cancel(now int64, cx *codec, out sender, st *stats) {
 	c.cancelled = true
 	c.nextDreq = 0
 	tlvs := make([]protocol.TLV, 0, numContracts)
@@ -307,7 +372,8 @@ func (c *client) cancel(cx *codec, out sender, st *stats) {
 			MsgTypeAndFlags: protocol.NewUnicastMsgTypeAndFlags(contractMsg[con], 0),
 		})
 	}
-	if len(tlvs) > 0 && c.signal(tlvs, cx, out, st) {
+	rec := sent{at: now, kind: sentCancel, tlvs: uint8(len(tlvs))}
+	if len(tlvs) > 0 && c.signal(tlvs, cx, out, &rec, st) {
 		st.cancelsSent += uint64(len(tlvs))
 	}
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"encoding/binary"
+	"reflect"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ type recorder struct {
 	event []bool
 }
 
-func (r *recorder) send(event bool, b []byte) bool {
+func (r *recorder) send(event bool, b []byte, _ *sent) bool {
 	r.msgs = append(r.msgs, append([]byte(nil), b...))
 	r.event = append(r.event, event)
 	return true
@@ -194,4 +195,82 @@ func grantMsgBytes(to protocol.PortIdentity) []byte {
 	n, _ := s.MarshalBinaryTo(b)
 	binary.BigEndian.PutUint16(b[2:], uint16(n))
 	return b[:n]
+}
+
+// failer is a sender whose every send fails.
+type failer struct{}
+
+func (failer) send(bool, []byte, *sent) bool { return false }
+
+// deferrer reports every send done and keeps the records, like the batching
+// address-mode shell before its system call.
+type deferrer struct{ recs []sent }
+
+func (d *deferrer) send(_ bool, _ []byte, s *sent) bool {
+	d.recs = append(d.recs, *s)
+	return true
+}
+
+// TestUnsendEqualsFailedSend: a message a batching sender reported sent and
+// then took back (unsend) leaves the client and the counters exactly as a
+// send that failed at once, for the first request, a renewal, a Delay_Req
+// that overwrote a ring slot, and the final CANCEL.
+func TestUnsendEqualsFailedSend(t *testing.T) {
+	ms := int64(time.Millisecond)
+	id := protocol.PortIdentity{ClockIdentity: 7, PortNumber: 1}
+	// setup drives a client (ring of 2 slots) to time at with every send
+	// succeeding: grants for everything, Delay_Reqs never answered.
+	setup := func(at int64) (*client, stats) {
+		p := testParams()
+		c := newClient(id, p, 100, 0, 2)
+		var cx codec
+		var st stats
+		r := &recorder{}
+		t0 := int64(100)
+		c.step(t0, &cx, r, &st)
+		if at <= t0 {
+			return newClient(id, p, 100, 0, 2), stats{}
+		}
+		c.receive(t0+ms, grantMsg(t, id, [3]int{int(protocol.MessageAnnounce), 0, 10}), &cx, &st)
+		c.step(t0+ms, &cx, r, &st)
+		c.receive(t0+2*ms, grantMsg(t, id, [3]int{int(protocol.MessageSync), -3, 10}, [3]int{int(protocol.MessageDelayResp), -3, 10}), &cx, &st)
+		for n := c.next(); n < at; n = c.next() {
+			c.step(n, &cx, r, &st)
+		}
+		return c, st
+	}
+	for _, tc := range []struct {
+		name string
+		at   int64
+		kind uint8
+	}{
+		{"first request", 100, sentRequest},
+		{"delay_req over a used slot", 3 * int64(time.Second), sentDelayReq},
+		{"renewal", 7500 * ms, sentRequest},
+		{"cancel", 20 * int64(time.Second), sentCancel},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, sa := setup(tc.at)
+			b, sb := setup(tc.at)
+			var cx codec
+			at := a.next()
+			a.step(at, &cx, failer{}, &sa)
+			d := &deferrer{}
+			b.step(at, &cx, d, &sb)
+			found := false
+			for i := len(d.recs) - 1; i >= 0; i-- {
+				found = found || d.recs[i].kind == tc.kind
+				b.unsend(&d.recs[i], &sb)
+			}
+			if !found {
+				t.Fatalf("step at %d sent %+v, no message of kind %d", at, d.recs, tc.kind)
+			}
+			if sa.sendErrors == 0 {
+				t.Fatal("failing sender: no send error counted")
+			}
+			if !reflect.DeepEqual(a, b) || !reflect.DeepEqual(sa, sb) {
+				t.Errorf("after unsend:\nclient %+v\nwant   %+v\nstats %+v\nwant  %+v", b, a, sb, sa)
+			}
+		})
+	}
 }

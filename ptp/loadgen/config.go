@@ -12,8 +12,11 @@ import (
 // caller asks (house rule: every load loop bounded in count and time).
 const (
 	MaxDuration = 10 * time.Minute
-	MaxClients  = 4096
-	MaxWorkers  = 16
+	// MaxClients bounds port mode (two sockets per client);
+	// MaxAddressClients address mode (two sockets in all; a /16's hosts).
+	MaxClients        = 4096
+	MaxAddressClients = 65534
+	MaxWorkers        = 16
 	// MinLogInterval and MaxLogInterval bound the requested Sync (and
 	// Delay_Req) and Announce intervals: 2^-7 s (128 Hz) .. 2^6 s.
 	MinLogInterval = -7
@@ -117,6 +120,9 @@ func (c Config) withDefaults(gomaxprocs int) Config {
 	if c.GrantWait == 0 {
 		c.GrantWait = DefaultGrantWait
 	}
+	if c.Workers == 0 && c.SourcePrefix.IsValid() {
+		c.Workers = 1 // one pair of sockets on the wildcard address
+	}
 	if c.Workers == 0 {
 		c.Workers = min(max(gomaxprocs, 1), (c.Clients+ClientsPerWorker-1)/ClientsPerWorker)
 	}
@@ -136,8 +142,8 @@ func (c Config) Validate() error {
 	if c.EventPort == c.GeneralPort {
 		bad("ports %d/%d: event and general port must differ", c.EventPort, c.GeneralPort)
 	}
-	if c.Clients < 1 || c.Clients > MaxClients {
-		bad("clients %d: need 1..%d", c.Clients, MaxClients)
+	if maxc := c.maxClients(); c.Clients < 1 || c.Clients > maxc {
+		bad("clients %d: need 1..%d", c.Clients, maxc)
 	}
 	if l := -math.Log2(c.SyncRate); !(c.SyncRate > 0) || l != math.Round(l) || l < MinLogInterval || l > MaxLogInterval {
 		bad("sync rate %g Hz: need a power of two from 1/%d to %d Hz", c.SyncRate, 1<<MaxLogInterval, 1<<-MinLogInterval)
@@ -172,11 +178,22 @@ func (c Config) Validate() error {
 		if c.Source.IsValid() {
 			bad("source %v and source prefix %v: give at most one", c.Source, c.SourcePrefix)
 		}
+		if c.Workers > 1 {
+			bad("workers %d: address mode runs one worker (its two sockets serve every client)", c.Workers)
+		}
 	}
 	if c.Source.IsValid() && !c.Source.Unmap().Is4() {
 		bad("source %v: need an IPv4 address", c.Source)
 	}
 	return errors.Join(errs...)
+}
+
+// maxClients is the client limit of c's mode.
+func (c Config) maxClients() int {
+	if c.SourcePrefix.IsValid() {
+		return MaxAddressClients
+	}
+	return MaxClients
 }
 
 // clientAddr is client i's address in address mode: the prefix's address

@@ -4,10 +4,9 @@
 // and Delay_Resp messages it should have sent arrived, and how timely.
 //
 // Each client has its own clockIdentity (random per run, low 16 bits the
-// client index) and portNumber, and its own pair of UDP sockets: event
-// (Delay_Req out, Sync in) and general (Signaling out; Announce, Follow_Up,
-// Delay_Resp, GRANT and ACKNOWLEDGE_CANCEL in). Messages are accepted on
-// either socket. A client first sends REQUEST_UNICAST_TRANSMISSION for
+// client index) and portNumber, and its own event (Delay_Req out, Sync in)
+// and general (Signaling out; Announce, Follow_Up, Delay_Resp, GRANT and
+// ACKNOWLEDGE_CANCEL in) endpoint. Messages are accepted on either. A client first sends REQUEST_UNICAST_TRANSMISSION for
 // ANNOUNCE; when that is granted, one Signaling with two TLVs for SYNC and
 // DELAY_RESP. A contract is renewed at 3/4 of the granted duration; a
 // request not answered within GrantWait is sent again, a denial (GRANT with
@@ -25,11 +24,22 @@
 //     (or G). ptp4u does this for Delay_Req from "ptping" clients; ptp4l does
 //     not: its udp_send overwrites every destination port with 319 or 320,
 //     so against ptp4l this mode receives nothing.
-//   - addresses (Config.SourcePrefix): client i binds 319 and 320 on the
+//   - addresses (Config.SourcePrefix): client i uses 319 and 320 on the
 //     prefix's address plus i (plus i+1 when the prefix is given by its
 //     network address, e.g. 10.201.0.0/16); the addresses must be
 //     configured on a local interface (e.g. in a network namespace) and
 //     routed back from the server. This works with ptp4l (unicast_listen 1).
+//     One worker serves every client through two sockets bound to the
+//     wildcard address on 319 and 320 (hwts, Config.NoWait): IP_PKTINFO's
+//     destination address names the client of a received datagram, and a
+//     client's messages leave from its address (IP_PKTINFO on send). Reads
+//     and sends are batched (recvmmsg/sendmmsg): the sends of the clients
+//     stepped in one pass (due in the same millisecond) go in one system
+//     call per socket, and the sockets are read at most once per
+//     millisecond. A send the kernel refuses is taken back from its client
+//     (client.unsend), so the counters are those of a send that failed at
+//     once. One such generator per network namespace (a second gets
+//     EADDRINUSE); up to MaxAddressClients clients.
 //
 // Accounting (Result): Announce and Sync are expected once per granted
 // period from one period after a client's first grant (never granted: after
@@ -42,14 +52,16 @@
 // Follow_Up lag is Follow_Up receive − Sync receive; Delay_Resp RTT is
 // Delay_Resp receive − Delay_Req send; Sync gap is the time between a
 // client's consecutive Syncs. Receive times are kernel stamps
-// (SO_TIMESTAMPNS, CLOCK_REALTIME); send times CLOCK_REALTIME just before
-// sendto. Units: ns inside, µs in reports. "Late": Follow_Up or Delay_Resp
+// (SO_TIMESTAMPNS, or SO_TIMESTAMPING through hwts in address mode;
+// CLOCK_REALTIME); send times CLOCK_REALTIME just before sendto (or the
+// sendmmsg carrying the message). Reading later does not change any figure. Units: ns inside, µs in reports. "Late": Follow_Up or Delay_Resp
 // more than LateAfter after its partner, Sync more than 1.5 periods after
 // the previous one; late messages count as received.
 //
 // Design: client.go is the sans-IO core (no clock reads, no sockets); the
-// shell (loadgen.go, socket_linux.go) runs a few workers, each an epoll loop
-// over its clients' sockets with a timer heap of the clients' next steps:
+// shell (loadgen.go, socket_linux.go, addrio_linux.go) runs a few workers
+// (one in address mode), each an epoll (address mode: ppoll) loop over its
+// sockets with a timer heap of the clients' next steps:
 // no goroutine per client, memory O(clients), every loop bounded in count
 // and time (Duration ≤ MaxDuration, Drain ≤ MaxDrain, then a hard stop).
 // Messages are encoded and decoded with github.com/facebook/time/ptp/protocol

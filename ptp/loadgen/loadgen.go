@@ -1,7 +1,6 @@
 package loadgen
 
 import (
-	"container/heap"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -67,17 +66,58 @@ type timer struct {
 	idx int32
 }
 
+// timerHeap is a binary min-heap by due time (typed, so that pushing and
+// popping do not box timers into interfaces).
 type timerHeap []timer
 
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].due < h[j].due }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
-func (h *timerHeap) Pop() any {
+func (h *timerHeap) push(t timer) {
+	*h = append(*h, t)
+	h.up(len(*h) - 1)
+}
+
+func (h *timerHeap) pop() timer {
 	old := *h
-	t := old[len(old)-1]
-	*h = old[:len(old)-1]
+	t := old[0]
+	last := len(old) - 1
+	old[0] = old[last]
+	*h = old[:last]
+	h.down(0)
 	return t
+}
+
+func (h timerHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p].due <= h[i].due {
+			return
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func (h timerHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h[r].due < h[l].due {
+			m = r
+		}
+		if h[i].due <= h[m].due {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+func (h timerHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
 }
 
 // worker is one event loop over a subset of the clients.
@@ -97,10 +137,14 @@ type worker struct {
 	rxBuf   []byte
 	oob     []byte
 	events  []unix.EpollEvent
+	aio     *addrIO // address mode: shared sockets instead of fds and ep
 }
 
 // send implements sender for the client being stepped.
-func (w *worker) send(event bool, b []byte) bool {
+func (w *worker) send(event bool, b []byte, s *sent) bool {
+	if w.aio != nil {
+		return w.aio.queue(w, int32(w.cur), event, b, s)
+	}
 	k := 0
 	if event {
 		k = 1
@@ -148,6 +192,14 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 		w.dst[0] = unix.SockaddrInet4{Port: int(cfg.GeneralPort), Addr: w.server}
 		w.dst[1] = unix.SockaddrInet4{Port: int(cfg.EventPort), Addr: w.server}
 		workers[i] = w
+		if cfg.SourcePrefix.IsValid() {
+			aio, err := openAddrIO(&cfg) // one worker (Validate)
+			if err != nil {
+				return nil, err
+			}
+			w.aio = aio
+			continue
+		}
 		ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 		if err != nil {
 			return nil, fmt.Errorf("worker %d: epoll: %w", i, err)
@@ -156,17 +208,19 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	}
 	for i := range cfg.Clients {
 		w := workers[i%cfg.Workers]
-		ev, gen, err := openClient(&cfg, i)
-		if err != nil {
-			return nil, err
-		}
 		idx := int32(len(w.clients))
-		w.fds = append(w.fds, [2]int{gen, ev})
-		for _, fd := range []int{gen, ev} {
-			w.byFd[fd] = idx
-			e := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
-			if err := unix.EpollCtl(w.ep, unix.EPOLL_CTL_ADD, fd, &e); err != nil {
-				return nil, fmt.Errorf("client %d: epoll add: %w", i, err)
+		if w.aio == nil {
+			ev, gen, err := openClient(&cfg, i)
+			if err != nil {
+				return nil, err
+			}
+			w.fds = append(w.fds, [2]int{gen, ev})
+			for _, fd := range []int{gen, ev} {
+				w.byFd[fd] = idx
+				e := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+				if err := unix.EpollCtl(w.ep, unix.EPOLL_CTL_ADD, fd, &e); err != nil {
+					return nil, fmt.Errorf("client %d: epoll add: %w", i, err)
+				}
 			}
 		}
 		id := protocol.PortIdentity{ClockIdentity: protocol.ClockIdentity(idBase | uint64(i&0xffff)), PortNumber: uint16(1 + i>>16)}
@@ -178,7 +232,7 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 		w.timers = append(w.timers, timer{due: at, idx: idx})
 	}
 	for _, w := range workers {
-		heap.Init(&w.timers)
+		w.timers.init()
 	}
 	mode := "ports"
 	if cfg.SourcePrefix.IsValid() {
@@ -218,6 +272,9 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 }
 
 func (w *worker) close() {
+	if w.aio != nil {
+		w.aio.close()
+	}
 	for _, f := range w.fds {
 		unix.Close(f[0])
 		unix.Close(f[1])
@@ -279,7 +336,7 @@ func (w *worker) schedule(i int32, due int64) {
 		return
 	}
 	w.sched[i] = due
-	heap.Push(&w.timers, timer{due: due, idx: i})
+	w.timers.push(timer{due: due, idx: i})
 	if len(w.timers) > 4*len(w.clients)+16 {
 		w.compact()
 	}
@@ -298,15 +355,24 @@ func (w *worker) compact() {
 		w.sched[t.idx] = t.due
 	}
 	w.timers = live
-	heap.Init(&w.timers)
+	w.timers.init()
 }
 
+// stepDue steps the clients due at t; address mode then sends their
+// messages in batches.
 func (w *worker) stepDue(t int64) {
+	w.stepTimers(t)
+	if w.aio != nil {
+		w.aio.flush(w)
+	}
+}
+
+func (w *worker) stepTimers(t int64) {
 	for range maxStepsPerLoop {
 		if len(w.timers) == 0 || w.timers[0].due > t {
 			return
 		}
-		tm := heap.Pop(&w.timers).(timer)
+		tm := w.timers.pop()
 		if w.sched[tm.idx] != tm.due {
 			continue // stale
 		}
@@ -321,6 +387,12 @@ func (w *worker) stepDue(t int64) {
 // poll waits up to d ns for messages and reads every ready socket.
 func (w *worker) poll(d int64) {
 	ms := int((d + int64(time.Millisecond) - 1) / int64(time.Millisecond))
+	if w.aio != nil {
+		// Whole milliseconds as epoll waits, so clients due in the same
+		// millisecond are stepped, and their messages sent, together.
+		w.aio.poll(w, int64(ms)*int64(time.Millisecond))
+		return
+	}
 	n, err := unix.EpollWait(w.ep, w.events, ms)
 	if err != nil {
 		if !errors.Is(err, unix.EINTR) {

@@ -55,22 +55,11 @@ func localPort(fd int) (uint16, error) {
 	return uint16(s4.Port), nil
 }
 
-// openClient opens client i's event and general sockets. Address mode binds
-// the configured ports on the client's own address; port mode binds an
+// openClient opens client i's event and general sockets in port mode: an
 // ephemeral general port and the port just below it for events (a pair like
-// 319/320, so a server may derive one from the other).
+// 319/320, so a server may derive one from the other). Address mode shares
+// two sockets among all clients (addrio_linux.go).
 func openClient(cfg *Config, i int) (ev, gen int, err error) {
-	if cfg.SourcePrefix.IsValid() {
-		a := cfg.clientAddr(i)
-		if ev, err = openUDP(a, cfg.EventPort); err != nil {
-			return -1, -1, fmt.Errorf("client %d event socket (is %v configured on an interface?): %w", i, a, err)
-		}
-		if gen, err = openUDP(a, cfg.GeneralPort); err != nil {
-			unix.Close(ev)
-			return -1, -1, fmt.Errorf("client %d general socket: %w", i, err)
-		}
-		return ev, gen, nil
-	}
 	for range maxPortTries {
 		gen, err = openUDP(cfg.Source, 0)
 		if err != nil {
