@@ -144,6 +144,14 @@
 // Status.Disruptions counts. The engine cannot know of a disruption
 // before it is told (up to one poll of the source that reads the marker).
 //
+// # Events
+//
+// State changes go to Config.Sink (an EventSink; gnomond's LogSink logs
+// them): steps, system peer changes, mode changes, leaps armed and
+// cancelled, holdover leaving its specification, recoveries, and a source
+// becoming a falseticker (outside the majority's intersection, or no
+// majority at all, when nothing is selected) or ceasing to be one.
+//
 // # Error bound
 //
 // ErrorBound = |offset| + root dispersion + root delay / 2 at the reference

@@ -87,6 +87,7 @@ type source struct {
 	lastSample Sample
 	lastFed    time.Time // Local of the last sample given to the servo
 	hist       sampleHist
+	falsetick  bool // a falseticker at the last selection (EventSink.Falseticker)
 }
 
 // addr is the source's address: the one its last report gave (a resolved
@@ -335,6 +336,15 @@ func (e *Engine) selectAt(now time.Time) {
 		})
 	}
 	e.res = e.sel.Select(e.cands)
+	for i, st := range e.res.Sources {
+		if i >= len(e.srcs) {
+			break
+		}
+		if ft := st.State == selection.Falseticker; ft != e.srcs[i].falsetick {
+			e.srcs[i].falsetick = ft
+			e.sink.Falseticker(now, st.ID, ft, st.Reason, e.cands[i].Offset)
+		}
+	}
 	if e.res.Selected && now.Before(e.waitUntil) {
 		for i := range e.cands {
 			if !e.cands[i].Reachable && !e.cands[i].NoSelect {
