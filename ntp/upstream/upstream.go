@@ -348,7 +348,7 @@ func (u *Upstream) logVerdict(s *source, v client.Verdict, pollBefore int8) {
 		if p := s.core.PollExponent(); p != pollBefore {
 			u.log.Info("upstream source sent RATE: polling less often", "source", s.id,
 				"poll", p, "previous_poll", pollBefore)
-		} else {
+		} else if !u.warnRejected(s, v, "poll", p) {
 			u.log.Debug("upstream source sent RATE", "source", s.id, "poll", p)
 		}
 	case client.KoDOther:
