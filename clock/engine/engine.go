@@ -87,7 +87,8 @@ type source struct {
 	lastSample Sample
 	lastFed    time.Time // Local of the last sample given to the servo
 	hist       sampleHist
-	falsetick  bool // a falseticker at the last selection (EventSink.Falseticker)
+	falsetick  bool             // a falseticker at the last selection (EventSink.Falseticker)
+	ftReason   selection.Reason // and why (no majority, or outside the intersection)
 }
 
 // addr is the source's address: the one its last report gave (a resolved
@@ -340,8 +341,10 @@ func (e *Engine) selectAt(now time.Time) {
 		if i >= len(e.srcs) {
 			break
 		}
-		if ft := st.State == selection.Falseticker; ft != e.srcs[i].falsetick {
-			e.srcs[i].falsetick = ft
+		src := e.srcs[i]
+		ft := st.State == selection.Falseticker
+		if ft != src.falsetick || ft && st.Reason != src.ftReason {
+			src.falsetick, src.ftReason = ft, st.Reason
 			e.sink.Falseticker(now, st.ID, ft, st.Reason, e.cands[i].Offset)
 		}
 	}

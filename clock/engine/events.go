@@ -111,8 +111,9 @@ type EventSink interface {
 	// Falseticker: selection found source a falseticker (rejected = true;
 	// reason selection.ReasonFalseticker: outside the majority's
 	// intersection, or ReasonNoMajority: no majority agrees, so nothing
-	// is selected), or no longer one (rejected = false, reason its new
-	// one). offset is the source's estimate then (reference − local).
+	// is selected; reported again when the reason changes), or no longer
+	// one (rejected = false, reason its new one). offset is the source's
+	// estimate then (reference − local).
 	Falseticker(now time.Time, source string, rejected bool, reason selection.Reason, offset time.Duration)
 }
 

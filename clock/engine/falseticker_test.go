@@ -76,6 +76,14 @@ func TestFalsetickerEvents(t *testing.T) {
 	if e.Status().Peer != "" {
 		t.Errorf("peer %q without a majority", e.Status().Peer)
 	}
+	// A majority again: a stays a falseticker, now outside the
+	// intersection (reported, since the reason changed); b agrees.
+	rec.events = nil
+	set(2, 0, true)
+	tick()
+	if got, want := strings.Join(rec.events, " "), "xa:falseticker +b:none"; got != want {
+		t.Errorf("events %q, want %q", got, want)
+	}
 }
 
 func TestLogSinkFalseticker(t *testing.T) {
