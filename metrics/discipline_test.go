@@ -42,10 +42,10 @@ func disciplineFixture() *fakeDiscipline {
 	sources := []report.Source{
 		{ID: "a", Addr: netip.MustParseAddr("192.0.2.1"), State: report.StateSelected, Reach: 0xff, Stratum: 1,
 			Offset: 3 * time.Microsecond, Delay: 80 * time.Microsecond, Jitter: time.Microsecond,
-			Polls: 1000, Timeouts: 4, PollsKnown: true, Replies: []report.ReplyCount{{"accepted", 996}, {"bogus_origin", 0}}},
+			Polls: 1000, Timeouts: 4, PollsKnown: true, Replies: []report.ReplyCount{{Verdict: "accepted", Count: 996}, {Verdict: "bogus_origin", Count: 0}}},
 		{ID: "b", Addr: netip.MustParseAddr("192.0.2.2"), State: report.StateFalseticker, Reach: 0, Stratum: 1,
 			Offset: -50 * time.Millisecond, Delay: 90 * time.Microsecond, Jitter: 2 * time.Microsecond,
-			Polls: 990, Timeouts: 80, PollsKnown: true, Replies: []report.ReplyCount{{"accepted", 900}, {"bogus_origin", 10}}},
+			Polls: 990, Timeouts: 80, PollsKnown: true, Replies: []report.ReplyCount{{Verdict: "accepted", Count: 900}, {Verdict: "bogus_origin", Count: 10}}},
 	}
 	return &fakeDiscipline{tr: tr, sources: sources,
 		stats: report.DriverStats{Samples: 900, Dropped: 2, Straddled: 3, Restarts: 1}}

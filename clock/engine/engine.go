@@ -46,6 +46,7 @@ type Engine struct {
 	freqUnknown  bool          // Disrupt: no clock update since (skew includes DisruptionRatePPB)
 	disruptSteps bool          // Disrupt: the servo rebuilt at the next update steps per the policy
 	waitUntil    time.Time     // until then, select only when every source has a sample (StartupWait)
+	wrongLogged  bool          // EventSink.ClockWrong reported; cleared once |offset| ≤ logChange
 	lastUpdate   time.Time     // local time of the last clock update
 	peerInterval time.Duration // poll interval of the peer at the last update
 	base         clock.SyncState
@@ -370,6 +371,10 @@ func (e *Engine) selectAt(now time.Time) {
 	}
 }
 
+// logChange is chronyd's logchange default: a clock update slewing an
+// offset beyond it is reported (EventSink.ClockWrong).
+const logChange = time.Second
+
 func pollInterval(poll int8) time.Duration {
 	p := max(-7, min(17, int(poll)))
 	if p >= 0 {
@@ -461,6 +466,15 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		e.stepped += d.Step
 		e.sink.Stepped(now, d.Step, StepMakestep)
 		e.resetSources()
+	}
+	if off := s.Offset.Abs(); !stepped && off > logChange && !e.wrongLogged {
+		// chronyd's "System clock wrong by …, adjustment started": an
+		// offset the step policy does not step is slewed at the servo's
+		// bound, for as long as that takes.
+		e.wrongLogged = true
+		e.sink.ClockWrong(now, src.cfg.ID, s.Offset)
+	} else if off <= logChange {
+		e.wrongLogged = false
 	}
 	e.steer.setFreq(at, d.FreqPPB)
 

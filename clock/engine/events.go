@@ -115,6 +115,11 @@ type EventSink interface {
 	// one (rejected = false, reason its new one). offset is the source's
 	// estimate then (reference − local).
 	Falseticker(now time.Time, source string, rejected bool, reason selection.Reason, offset time.Duration)
+	// ClockWrong: a clock update from source found the clock off by
+	// offset (reference − local), more than 1 s (chronyd's logchange),
+	// and the step policy did not step it: it is slewed. Reported once
+	// until the offset is back within 1 s.
+	ClockWrong(now time.Time, source string, offset time.Duration)
 }
 
 // NopSink discards events.
@@ -127,6 +132,7 @@ func (NopSink) LeapScheduled(time.Time, clock.Leap, time.Time)                  
 func (NopSink) HoldoverOutOfSpec(time.Time, string, time.Duration, clock.ClockClass) {}
 func (NopSink) Recovered(time.Time, string, Recovery, time.Duration, time.Duration)  {}
 func (NopSink) Falseticker(time.Time, string, bool, selection.Reason, time.Duration) {}
+func (NopSink) ClockWrong(time.Time, string, time.Duration)                          {}
 
 // Counters counts events; the metrics layer reads them at scrape time.
 type Counters struct {
@@ -237,4 +243,10 @@ func (s *LogSink) Falseticker(now time.Time, source string, rejected bool, reaso
 	}
 	s.log.LogAttrs(context.Background(), slog.LevelWarn, msg,
 		slog.String("source", source), slog.String("reason", reason.String()), slog.Duration("offset", offset))
+}
+
+// ClockWrong implements EventSink.
+func (s *LogSink) ClockWrong(now time.Time, source string, offset time.Duration) {
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, "clock wrong by more than 1 s: slewing, the step policy allows no step",
+		slog.String("source", source), slog.Duration("offset", offset))
 }

@@ -93,10 +93,12 @@ func TestLogSinkFalseticker(t *testing.T) {
 	s.Falseticker(now, "a", true, selection.ReasonFalseticker, 100*time.Millisecond)
 	s.Falseticker(now, "b", true, selection.ReasonNoMajority, time.Hour)
 	s.Falseticker(now, "a", false, selection.ReasonNone, 0)
+	s.ClockWrong(now, "c", time.Hour)
 	out := buf.String()
 	for _, want := range []string{`"level":"WARN","msg":"source rejected by selection: falseticker","source":"a","reason":"falseticker","offset":100000000`,
 		`"msg":"source rejected by selection: no majority of sources agrees","source":"b","reason":"no_majority"`,
-		`"level":"INFO","msg":"source no longer a falseticker","source":"a"`} {
+		`"level":"INFO","msg":"source no longer a falseticker","source":"a"`,
+		`"level":"WARN","msg":"clock wrong by more than 1 s: slewing, the step policy allows no step","source":"c","offset":3600000000000`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}

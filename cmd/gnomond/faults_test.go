@@ -376,24 +376,34 @@ func testFaultHour(t *testing.T) {
 		t.Errorf("stepped by %v ns, want 1 h", step)
 	}
 	d.locked(t, 20*time.Second)
-	d.until(t, 10*time.Second, "makestep limit spent", func(m string) string {
+	m := d.until(t, 10*time.Second, "makestep limit spent", func(m string) string {
 		if v := sample(m, "gnomon_clock_updates_total"); !(v > 3) {
 			return fmt.Sprintf("%v updates", v)
 		}
 		return ""
 	})
+	// On a loaded machine a second update of the three may step a
+	// residual above 1 ms too, as the policy allows; none may after.
+	steps := sample(m, "gnomon_clock_steps_total")
+	if !(steps >= 1 && steps <= 3) {
+		t.Errorf("%v steps at start, want 1 … 3 (makestep limit 3)", steps)
+	}
 	before := d.query(t)
 	f.set(faultNone, 2*time.Hour)
 	start := time.Now()
+	rec = d.findLog(t, 10*time.Second, "clock wrong by more than 1 s: slewing, the step policy allows no step", "source", f.addr.String())
+	if off, _ := rec["offset"].(float64); math.Abs(off-float64(time.Hour)) > float64(time.Second) {
+		t.Errorf("logged offset %v ns, want ≈ 1 h", off)
+	}
 	d.findLog(t, 10*time.Second, "sync mode changed", "from", "locked", "to", "locking")
-	m := d.until(t, 10*time.Second, "error bound covers the hour", func(m string) string {
+	m = d.until(t, 10*time.Second, "error bound covers the hour", func(m string) string {
 		if v := sample(m, "gnomon_clock_error_bound_seconds"); !(v >= 3599) {
 			return fmt.Sprintf("error bound %v s", v)
 		}
 		return ""
 	})
-	if v := sample(m, "gnomon_clock_steps_total"); v != 1 {
-		t.Errorf("%v steps, want 1 (the start only)", v)
+	if v := sample(m, "gnomon_clock_steps_total"); v != steps {
+		t.Errorf("%v steps after the source jumped by 1 h, want %v (none since)", v, steps)
 	}
 	if v := sample(m, "gnomon_clock_offset_seconds"); math.Abs(v-3600) > 1 {
 		t.Errorf("last offset %v s, want ≈ 3600", v)
