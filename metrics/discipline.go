@@ -38,7 +38,7 @@ var (
 // engineDescs are one discipline's metrics.
 type engineDescs struct {
 	srcReachable, srcReach, srcOffset, srcDelay, srcJitter, srcStratum, srcSelected, srcState *prometheus.Desc
-	srcPolls, srcTimeouts                                                                     *prometheus.Desc
+	srcPolls, srcTimeouts, srcReplies                                                         *prometheus.Desc
 	clkFreq, clkOffset, clkRMS, clkErrBound, clkSteps, clkLeapSteps, clkUpdates, clkMode      *prometheus.Desc
 	clkSkew, class, hoEntries, hoOutOfSpec, hoRecoveries                                      *prometheus.Desc
 	discSamples, discDropped, discStraddled                                                   *prometheus.Desc
@@ -95,6 +95,10 @@ func newEngineDescs(n engineNames) engineDescs {
 	if n.polls {
 		e.srcPolls = d(src+"polls_total", "Requests sent to the source.", "source")
 		e.srcTimeouts = d(src+"timeouts_total", "Requests to the source still unanswered at the next poll.", "source")
+		e.srcReplies = d(src+"replies_total",
+			"Replies from the source by what the client did with them: accepted, or why not (malformed, bad_version, bad_mode, "+
+				"bogus_origin, kod_rate, kod_deny, kod_other, bad_timestamps, unsynchronised, bad_header, duplicate, not_expected, demobilised).",
+			"source", "verdict")
 	}
 	return e
 }
@@ -102,7 +106,7 @@ func newEngineDescs(n engineNames) engineDescs {
 func (e *engineDescs) describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		e.srcReachable, e.srcReach, e.srcOffset, e.srcDelay, e.srcJitter, e.srcStratum, e.srcSelected, e.srcState,
-		e.srcPolls, e.srcTimeouts,
+		e.srcPolls, e.srcTimeouts, e.srcReplies,
 		e.clkFreq, e.clkOffset, e.clkRMS, e.clkSkew, e.clkErrBound, e.clkSteps, e.clkLeapSteps, e.clkUpdates, e.clkMode,
 		e.class, e.hoEntries, e.hoOutOfSpec, e.hoRecoveries,
 		e.discSamples, e.discDropped, e.discStraddled,
@@ -148,6 +152,9 @@ func (e *engineDescs) collect(src Discipline, gauge func(*prometheus.Desc, float
 		if s.PollsKnown && e.srcPolls != nil {
 			counter(e.srcPolls, s.Polls, s.ID)
 			counter(e.srcTimeouts, s.Timeouts, s.ID)
+			for _, r := range s.Replies {
+				counter(e.srcReplies, r.Count, s.ID, r.Verdict)
+			}
 		}
 	}
 	gauge(e.clkFreq, tr.FrequencyPPB*1e-9)

@@ -42,10 +42,10 @@ func disciplineFixture() *fakeDiscipline {
 	sources := []report.Source{
 		{ID: "a", Addr: netip.MustParseAddr("192.0.2.1"), State: report.StateSelected, Reach: 0xff, Stratum: 1,
 			Offset: 3 * time.Microsecond, Delay: 80 * time.Microsecond, Jitter: time.Microsecond,
-			Polls: 1000, Timeouts: 4, PollsKnown: true},
+			Polls: 1000, Timeouts: 4, PollsKnown: true, Replies: []report.ReplyCount{{Verdict: "accepted", Count: 996}, {Verdict: "bogus_origin", Count: 0}}},
 		{ID: "b", Addr: netip.MustParseAddr("192.0.2.2"), State: report.StateFalseticker, Reach: 0, Stratum: 1,
 			Offset: -50 * time.Millisecond, Delay: 90 * time.Microsecond, Jitter: 2 * time.Microsecond,
-			Polls: 990, Timeouts: 80, PollsKnown: true},
+			Polls: 990, Timeouts: 80, PollsKnown: true, Replies: []report.ReplyCount{{Verdict: "accepted", Count: 900}, {Verdict: "bogus_origin", Count: 10}}},
 	}
 	return &fakeDiscipline{tr: tr, sources: sources,
 		stats: report.DriverStats{Samples: 900, Dropped: 2, Straddled: 3, Restarts: 1}}
@@ -147,6 +147,12 @@ gnomon_source_state{source="b",state="jittery"} 0
 gnomon_source_state{source="b",state="selectable"} 0
 gnomon_source_state{source="b",state="selected"} 0
 gnomon_source_state{source="b",state="unusable"} 0
+# HELP gnomon_source_replies_total Replies from the source by what the client did with them: accepted, or why not (malformed, bad_version, bad_mode, bogus_origin, kod_rate, kod_deny, kod_other, bad_timestamps, unsynchronised, bad_header, duplicate, not_expected, demobilised).
+# TYPE gnomon_source_replies_total counter
+gnomon_source_replies_total{source="a",verdict="accepted"} 996
+gnomon_source_replies_total{source="a",verdict="bogus_origin"} 0
+gnomon_source_replies_total{source="b",verdict="accepted"} 900
+gnomon_source_replies_total{source="b",verdict="bogus_origin"} 10
 # HELP gnomon_source_stratum Stratum of the source's last reply (0 if none).
 # TYPE gnomon_source_stratum gauge
 gnomon_source_stratum{source="a"} 1

@@ -275,6 +275,18 @@ type Source struct {
 	Polls      uint64
 	Timeouts   uint64
 	PollsKnown bool
+	// Replies counts the source's replies by what the client did with
+	// them (ReplyCount.Verdict: accepted, malformed, bogus_origin,
+	// kod_rate, unsynchronised, …; every verdict the poller knows, in its
+	// order), with the poll counters (nil when not PollsKnown).
+	Replies []ReplyCount
+}
+
+// ReplyCount is how many of a source's replies got one verdict (a stable
+// snake_case name) since start.
+type ReplyCount struct {
+	Verdict string
+	Count   uint64
 }
 
 // SourceStats is one row of chronyc sourcestats: the regression over the

@@ -168,6 +168,13 @@ func (c *recorder) Recovered(_ time.Time, source string, how engine.Recovery, _,
 	c.events = append(c.events, Event{T: c.at(), Kind: "recovery", Source: source, To: how.String()})
 }
 
+// Falseticker is not recorded as an event: every Point's States holds each
+// source's selection state.
+func (c *recorder) Falseticker(time.Time, string, bool, selection.Reason, time.Duration) {}
+
+// ClockWrong is not recorded: the trace's TE shows it.
+func (c *recorder) ClockWrong(time.Time, string, time.Duration) {}
+
 func (c *recorder) record(r *runner) {
 	now := r.tl.Now()
 	r.local.Now() // a due kernel leap first

@@ -12,6 +12,8 @@ type Counters struct {
 	ID       string
 	Polls    uint64 // requests sent
 	Timeouts uint64 // requests unanswered at the next poll
+	// Replies counts replies by verdict (report.Source.Replies).
+	Replies []report.ReplyCount
 }
 
 // Counted is a source that counts its polls (the NTP poller). Counters
@@ -63,6 +65,7 @@ func mergeCounters(rows []report.Source, counters []Counters) {
 		for i := range rows {
 			if rows[i].ID == c.ID {
 				rows[i].Polls, rows[i].Timeouts, rows[i].PollsKnown = c.Polls, c.Timeouts, true
+				rows[i].Replies = c.Replies
 				break
 			}
 		}

@@ -144,6 +144,19 @@
 // Status.Disruptions counts. The engine cannot know of a disruption
 // before it is told (up to one poll of the source that reads the marker).
 //
+// # Events
+//
+// State changes go to Config.Sink (an EventSink; gnomond's LogSink logs
+// them): steps, system peer changes, mode changes, leaps armed and
+// cancelled, holdover leaving its specification, recoveries, and a source
+// becoming a falseticker (outside the majority's intersection, or no
+// majority at all, when nothing is selected) or ceasing to be one, and a
+// clock update that finds the clock more than 1 s off (chronyd's
+// logchange) without stepping it: once the makestep limit is spent, a
+// source that jumps by an hour is slewed toward at servo.maxslew, never
+// stepped to, and the published root dispersion and error bound hold the
+// offset.
+//
 // # Error bound
 //
 // ErrorBound = |offset| + root dispersion + root delay / 2 at the reference

@@ -46,6 +46,7 @@ type Engine struct {
 	freqUnknown  bool          // Disrupt: no clock update since (skew includes DisruptionRatePPB)
 	disruptSteps bool          // Disrupt: the servo rebuilt at the next update steps per the policy
 	waitUntil    time.Time     // until then, select only when every source has a sample (StartupWait)
+	wrongLogged  bool          // EventSink.ClockWrong reported; cleared once |offset| ≤ logChange
 	lastUpdate   time.Time     // local time of the last clock update
 	peerInterval time.Duration // poll interval of the peer at the last update
 	base         clock.SyncState
@@ -87,6 +88,8 @@ type source struct {
 	lastSample Sample
 	lastFed    time.Time // Local of the last sample given to the servo
 	hist       sampleHist
+	falsetick  bool             // a falseticker at the last selection (EventSink.Falseticker)
+	ftReason   selection.Reason // and why (no majority, or outside the intersection)
 }
 
 // addr is the source's address: the one its last report gave (a resolved
@@ -335,6 +338,17 @@ func (e *Engine) selectAt(now time.Time) {
 		})
 	}
 	e.res = e.sel.Select(e.cands)
+	for i, st := range e.res.Sources {
+		if i >= len(e.srcs) {
+			break
+		}
+		src := e.srcs[i]
+		ft := st.State == selection.Falseticker
+		if ft != src.falsetick || ft && st.Reason != src.ftReason {
+			src.falsetick, src.ftReason = ft, st.Reason
+			e.sink.Falseticker(now, st.ID, ft, st.Reason, e.cands[i].Offset)
+		}
+	}
 	if e.res.Selected && now.Before(e.waitUntil) {
 		for i := range e.cands {
 			if !e.cands[i].Reachable && !e.cands[i].NoSelect {
@@ -356,6 +370,10 @@ func (e *Engine) selectAt(now time.Time) {
 		e.stepNext = false // a makestep waits for the selected source's next sample, not for a later selection
 	}
 }
+
+// logChange is chronyd's logchange default: a clock update slewing an
+// offset beyond it is reported (EventSink.ClockWrong).
+const logChange = time.Second
 
 func pollInterval(poll int8) time.Duration {
 	p := max(-7, min(17, int(poll)))
@@ -448,6 +466,15 @@ func (e *Engine) clockUpdate(now time.Time, src *source, s Sample) error {
 		e.stepped += d.Step
 		e.sink.Stepped(now, d.Step, StepMakestep)
 		e.resetSources()
+	}
+	if off := s.Offset.Abs(); !stepped && off > logChange && !e.wrongLogged {
+		// chronyd's "System clock wrong by …, adjustment started": an
+		// offset the step policy does not step is slewed at the servo's
+		// bound, for as long as that takes.
+		e.wrongLogged = true
+		e.sink.ClockWrong(now, src.cfg.ID, s.Offset)
+	} else if off <= logChange {
+		e.wrongLogged = false
 	}
 	e.steer.setFreq(at, d.FreqPPB)
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/clock/selection"
 )
 
 // Mode is the engine's synchronisation mode (see the package doc).
@@ -107,6 +108,18 @@ type EventSink interface {
 	// lasted held) with combined offset `offset` (reference − local), and
 	// the clock was slewed or stepped by how.
 	Recovered(now time.Time, source string, how Recovery, offset, held time.Duration)
+	// Falseticker: selection found source a falseticker (rejected = true;
+	// reason selection.ReasonFalseticker: outside the majority's
+	// intersection, or ReasonNoMajority: no majority agrees, so nothing
+	// is selected; reported again when the reason changes), or no longer
+	// one (rejected = false, reason its new one). offset is the source's
+	// estimate then (reference − local).
+	Falseticker(now time.Time, source string, rejected bool, reason selection.Reason, offset time.Duration)
+	// ClockWrong: a clock update from source found the clock off by
+	// offset (reference − local), more than 1 s (chronyd's logchange),
+	// and the step policy did not step it: it is slewed. Reported once
+	// until the offset is back within 1 s.
+	ClockWrong(now time.Time, source string, offset time.Duration)
 }
 
 // NopSink discards events.
@@ -118,6 +131,8 @@ func (NopSink) ModeChanged(time.Time, Mode, Mode, string)                       
 func (NopSink) LeapScheduled(time.Time, clock.Leap, time.Time)                       {}
 func (NopSink) HoldoverOutOfSpec(time.Time, string, time.Duration, clock.ClockClass) {}
 func (NopSink) Recovered(time.Time, string, Recovery, time.Duration, time.Duration)  {}
+func (NopSink) Falseticker(time.Time, string, bool, selection.Reason, time.Duration) {}
+func (NopSink) ClockWrong(time.Time, string, time.Duration)                          {}
 
 // Counters counts events; the metrics layer reads them at scrape time.
 type Counters struct {
@@ -213,4 +228,25 @@ func (s *LogSink) Recovered(now time.Time, source string, how Recovery, offset, 
 	}
 	s.info("holdover recovered", slog.String("source", source), slog.String("recovery", how.String()),
 		slog.Duration("offset", offset), slog.Duration("holdover", held))
+}
+
+// Falseticker implements EventSink: Warn when a source is rejected, Info
+// when it is accepted again.
+func (s *LogSink) Falseticker(now time.Time, source string, rejected bool, reason selection.Reason, offset time.Duration) {
+	if !rejected {
+		s.info("source no longer a falseticker", slog.String("source", source), slog.String("reason", reason.String()))
+		return
+	}
+	msg := "source rejected by selection: falseticker"
+	if reason == selection.ReasonNoMajority {
+		msg = "source rejected by selection: no majority of sources agrees"
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, msg,
+		slog.String("source", source), slog.String("reason", reason.String()), slog.Duration("offset", offset))
+}
+
+// ClockWrong implements EventSink.
+func (s *LogSink) ClockWrong(now time.Time, source string, offset time.Duration) {
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, "clock wrong by more than 1 s: slewing, the step policy allows no step",
+		slog.String("source", source), slog.Duration("offset", offset))
 }

@@ -21,7 +21,8 @@ const (
 	MinPollLimit = -7 // 1/128 s (chrony allows −7 for LAN sources)
 	MaxPollLimit = 17 // 36 h (RFC 5905 MAXPOLL)
 
-	// BurstInterval separates the requests of an iburst or burst.
+	// BurstInterval separates the requests of an iburst or burst, or the
+	// poll interval when that is shorter (chrony's "2 seconds or less").
 	BurstInterval = 2 * time.Second
 	// IBurstCount requests go out BurstInterval apart at start with IBurst.
 	IBurstCount = 4
@@ -36,7 +37,8 @@ type Config struct {
 	// MinPoll and MaxPoll bound the poll exponent (log2 s). Defaults 6
 	// and 10 (64 s and 1024 s) when both are zero.
 	MinPoll, MaxPoll int8
-	// IBurst sends the first IBurstCount requests BurstInterval apart.
+	// IBurst sends the first IBurstCount requests BurstInterval apart
+	// (at most the poll interval).
 	IBurst bool
 	// Burst makes every regular poll a burst of BurstCount requests while
 	// the server is reachable.
@@ -222,7 +224,9 @@ func (s *Source) Poll(now time.Time, out *[RequestLen]byte) (send bool, next tim
 
 	if s.burstLeft > 1 {
 		s.burstLeft--
-		s.next = now.Add(BurstInterval)
+		// chrony: "2 seconds or less": a burst never polls slower than
+		// the poll interval (minpoll < 1 with iburst).
+		s.next = now.Add(min(BurstInterval, s.interval()))
 	} else {
 		s.burstLeft = 0
 		s.next = now.Add(s.interval())

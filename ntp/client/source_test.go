@@ -612,3 +612,30 @@ func TestHandleReplyAllocs(t *testing.T) {
 		t.Errorf("Poll+HandleReply+Estimate allocate %v times", allocs)
 	}
 }
+
+// An iburst never polls slower than the poll interval: with minpoll −2 the
+// first requests go out 0.25 s apart, not 2 s (chrony: "2 seconds or less").
+func TestIBurstNotSlowerThanPoll(t *testing.T) {
+	for _, tt := range []struct {
+		minpoll int8
+		gap     time.Duration
+	}{{-2, 250 * time.Millisecond}, {0, time.Second}, {1, BurstInterval}, {6, BurstInterval}} {
+		s := newSource(t, Config{MinPoll: tt.minpoll, MaxPoll: max(tt.minpoll, 6), IBurst: true})
+		now := base
+		var sends []time.Duration
+		for range 100 {
+			if len(sends) == IBurstCount {
+				break
+			}
+			c, n := poll(s, now)
+			if c != 0 {
+				sends = append(sends, now.Sub(base))
+			}
+			now = n
+		}
+		want := []time.Duration{0, tt.gap, 2 * tt.gap, 3 * tt.gap}
+		if !equalDurations(sends, want) {
+			t.Errorf("minpoll %d: iburst sends at %v, want %v", tt.minpoll, sends, want)
+		}
+	}
+}

@@ -151,6 +151,9 @@ func (u *Upstream) RestartAll() error {
 func (u *Upstream) restart(s *source) {
 	s.core.Restart()
 	s.txPending, s.wasDemob = false, false
+	// The emptied reach register is not the server going away: no
+	// "unreachable" line unless it stays silent (noteTransitions).
+	s.restarted, s.restartTimeouts = true, s.core.Stats().Timeouts
 }
 
 func (u *Upstream) onSource(id string, f func(*source)) error {

@@ -41,6 +41,15 @@ type source struct {
 	everReach   bool
 	warnedNever bool // "not reachable yet" logged
 	wasDemob    bool
+	// restarted: Restart emptied the reach register; until the next
+	// reply (or unreachPolls more timeouts) that is no news to log.
+	restarted       bool
+	restartTimeouts uint64
+	// warnedAt: when each rejection verdict was last logged at Warn, and
+	// warnedCount: the verdict's count then (rejectWarnEvery bounds the
+	// lines per source and verdict).
+	warnedAt    [client.NumVerdicts]time.Time
+	warnedCount [client.NumVerdicts]uint64
 	ctr         counters
 }
 

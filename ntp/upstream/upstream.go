@@ -310,6 +310,13 @@ func (u *Upstream) reportState(s *source, at time.Time) {
 // unreachable, poll floor raised by RATE, demobilised.
 func (u *Upstream) noteTransitions(s *source, e *client.Estimate) {
 	reach := e.Reach != 0
+	if reach {
+		s.restarted = false
+	} else if s.restarted && s.core.Stats().Timeouts-s.restartTimeouts < restartQuietPolls {
+		// Restarted (after a clock step) and not yet answered: the
+		// register was emptied by the restart, not by timeouts.
+		return
+	}
 	if reach != s.wasReach {
 		s.wasReach, s.everReach = reach, s.everReach || reach
 		if reach {
@@ -341,12 +348,46 @@ func (u *Upstream) logVerdict(s *source, v client.Verdict, pollBefore int8) {
 		if p := s.core.PollExponent(); p != pollBefore {
 			u.log.Info("upstream source sent RATE: polling less often", "source", s.id,
 				"poll", p, "previous_poll", pollBefore)
-		} else {
+		} else if !u.warnRejected(s, v, "poll", p) {
 			u.log.Debug("upstream source sent RATE", "source", s.id, "poll", p)
 		}
 	case client.KoDOther:
-		u.log.Debug("upstream kiss-o'-death ignored", "source", s.id, "kiss_code", s.core.KissCode())
+		if !u.warnRejected(s, v, "kiss_code", s.core.KissCode()) {
+			u.log.Debug("upstream kiss-o'-death ignored", "source", s.id, "kiss_code", s.core.KissCode())
+		}
+	case client.Malformed, client.BadVersion, client.BadMode, client.BogusOrigin, client.BadTimestamps,
+		client.Unsynchronised, client.BadHeader:
+		if !u.warnRejected(s, v) {
+			u.log.Debug("upstream reply not accepted", "source", s.id, "verdict", v.String())
+		}
 	default:
+		// not_expected, duplicate (late or repeated replies: routine on
+		// a lossy path), kod_deny (logged as demobilised), demobilised.
 		u.log.Debug("upstream reply not accepted", "source", s.id, "verdict", v.String())
 	}
+}
+
+// rejectWarnEvery bounds the Warn lines about rejected replies to one per
+// source and verdict per interval; the rest go to Debug and every one is
+// counted (gnomon_source_replies_total).
+const rejectWarnEvery = 10 * time.Minute
+
+// restartQuietPolls is how many unanswered polls after a Restart it takes
+// before a source that has not answered since is logged unreachable.
+const restartQuietPolls = 8
+
+// warnRejected logs "upstream reply rejected" at Warn for verdict v of s
+// unless it was logged less than rejectWarnEvery ago, and reports whether
+// it did. count is the verdict's total, since_last how many came since
+// the previous Warn line.
+func (u *Upstream) warnRejected(s *source, v client.Verdict, attrs ...any) bool {
+	now := u.clk.Now()
+	if last := s.warnedAt[v]; !last.IsZero() && now.Sub(last) < rejectWarnEvery && now.Sub(last) > -rejectWarnEvery {
+		return false
+	}
+	n := s.core.Stats().Verdicts[v]
+	u.log.Warn("upstream reply rejected", append([]any{"source", s.id, "addr", s.addr.String(), "verdict", v.String(),
+		"count", n, "since_last", n - s.warnedCount[v]}, attrs...)...)
+	s.warnedAt[v], s.warnedCount[v] = now, n
+	return true
 }

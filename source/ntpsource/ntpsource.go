@@ -17,6 +17,7 @@ import (
 	"github.com/gnomon-time/gnomon/internal/hostname"
 	"github.com/gnomon-time/gnomon/ntp/client"
 	"github.com/gnomon-time/gnomon/ntp/upstream"
+	"github.com/gnomon-time/gnomon/report"
 	"github.com/gnomon-time/gnomon/source"
 )
 
@@ -141,7 +142,11 @@ func (s *Source) Counters(ctx context.Context) []source.Counters {
 	}
 	out := make([]source.Counters, len(st.Sources))
 	for i, src := range st.Sources {
-		out[i] = source.Counters{ID: src.ID, Polls: src.Stats.Sent, Timeouts: src.Stats.Timeouts}
+		out[i] = source.Counters{ID: src.ID, Polls: src.Stats.Sent, Timeouts: src.Stats.Timeouts,
+			Replies: make([]report.ReplyCount, client.NumVerdicts)}
+		for v := range client.NumVerdicts {
+			out[i].Replies[v] = report.ReplyCount{Verdict: v.String(), Count: src.Stats.Verdicts[v]}
+		}
 	}
 	return out
 }
