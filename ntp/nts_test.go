@@ -272,3 +272,34 @@ func BenchmarkRespondAuthNTS(b *testing.B) {
 		})
 	}
 }
+
+// FuzzRespondAuthNTS: with NTS on, any request gets no reply or one that
+// Seal makes no longer than the request; a reply sealed for an authentic
+// NTS request opens with the session's S2C key.
+func FuzzRespondAuthNTS(f *testing.F) {
+	_, _, sess := ntsServer(f, nil)
+	f.Add(sess.Request(ntstest.Spec{NonceLen: 16}))
+	f.Add(sess.Request(ntstest.Spec{Placeholders: 3}))
+	f.Add(sess.Request(ntstest.Spec{NonceLen: 16, Placeholders: 7}))
+	f.Add(basicReq())
+	f.Add(signed(f, basicReq(), 30))
+	f.Fuzz(func(t *testing.T, req []byte) {
+		s, a, sess := ntsServer(t, newLog(t, clientlog.RateLimit{}))
+		rx := wire.TimeFromTime(testNow())
+		out := make([]byte, 2048)
+		n, v := s.RespondAuth(out, req, client, rx, syncedState(), a)
+		if !v.Replied() {
+			return
+		}
+		wire.PutTransmit(out[:n], rx)
+		m := s.Seal(out, n, a)
+		if m > len(req) {
+			t.Fatalf("reply of %d bytes to a %d-byte request", m, len(req))
+		}
+		if m > 0 && a.NTSVerdict() == nts.VerdictAuthentic {
+			if _, err := sess.OpenReply(out[:m], req); err != nil {
+				t.Fatalf("authentic request, reply does not open: %v", err)
+			}
+		}
+	})
+}
