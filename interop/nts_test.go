@@ -130,6 +130,7 @@ func (n *ntsClient) sourceRow(ctx context.Context, addr netip.Addr) ([]string, s
 // Name/IP address, Mode, KeyID, Type, KLen, Last, Atmp, NAK, Cook, CLen.
 type ntsAuth struct {
 	mode       string
+	keID       int    // KeyID: for NTS, the number of NTS-KE sessions done
 	last       string // time since the last NTS-KE ("-": none)
 	attempts   int    // NTS-KE attempts since the last success
 	nak        int    // 1 once an NTS NAK was received since the last KE
@@ -149,7 +150,8 @@ func (n *ntsClient) authdata(ctx context.Context, addr netip.Addr) (ntsAuth, err
 			continue
 		}
 		a := ntsAuth{mode: f[1], last: f[5], raw: l, table: out}
-		var errs [4]error
+		var errs [5]error
+		a.keID, errs[4] = strconv.Atoi(f[2])
 		a.attempts, errs[0] = strconv.Atoi(f[6])
 		a.nak, errs[1] = strconv.Atoi(f[7])
 		a.cookies, errs[2] = strconv.Atoi(f[8])
@@ -277,7 +279,7 @@ func TestChronydNTS(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", c.name, err, a.table)
 		}
 		t.Logf("%s authdata: %s", c.name, a.raw)
-		if a.mode != "NTS" || a.last == "-" || a.cookies < 1 || a.nak != 0 || a.attempts != 0 {
+		if a.mode != "NTS" || a.keID < 1 || a.last == "-" || a.cookies < 1 || a.nak != 0 || a.attempts != 0 {
 			t.Errorf("%s: authdata %q: want mode NTS, a KE done, cookies > 0, no NAK, no pending attempt", c.name, a.raw)
 		}
 		out, err := c.c.chronyc(ctx, "ntpdata", g.addr.String())
@@ -340,8 +342,8 @@ func TestChronydNTS(t *testing.T) {
 		}
 		t.Logf("%s authdata after restart: %s", c.name, a.raw)
 		b := before[c.name]
-		if a.mode != "NTS" || a.nak != 0 || a.attempts != 0 || a.cookies < 1 || lastSeconds(a.last) < lastSeconds(b.last) {
-			t.Errorf("%s: authdata after restart %q (before %q): want no NAK, no new KE (Last not reset), cookies", c.name, a.raw, b.raw)
+		if a.mode != "NTS" || a.keID != b.keID || a.nak != 0 || a.attempts != 0 || a.cookies < 1 || lastSeconds(a.last) < lastSeconds(b.last) {
+			t.Errorf("%s: authdata after restart %q (before %q): want no NAK, no new KE (KeyID, the KE count, unchanged; Last not reset), cookies", c.name, a.raw, b.raw)
 		}
 		blk := parseColonBlock(must(c.c.chronyc(ctx, "ntpdata", g.addr.String())))
 		valid, _ := strconv.Atoi(blk["Total valid RX"])
