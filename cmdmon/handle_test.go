@@ -45,8 +45,10 @@ func (f *fakeDiscipline) Burst(_ context.Context, p netip.Prefix, n int) (int, e
 type fakeServer struct{ clients []report.Client }
 
 func (f *fakeServer) ServerStats() report.ServerStats {
-	return report.ServerStats{Received: 1000, Interleaved: 7,
-		Requests: []report.VerdictCount{{Verdict: "served", Count: 990}, {Verdict: "rate_limited", Count: 10}}}
+	return report.ServerStats{Received: 1000, Interleaved: 7, Authenticated: 5,
+		Requests: []report.VerdictCount{{Verdict: "served", Count: 990}, {Verdict: "rate_limited", Count: 10}},
+		NTS:      report.NTSStats{Authenticated: 30},
+		NTSKE:    report.NTSKEStats{Accepted: 4, Dropped: 2}}
 }
 
 func (f *fakeServer) Clients(first, limit int, minHits uint32) report.ClientPage {
@@ -317,7 +319,8 @@ func TestCommands(t *testing.T) {
 	// and (as chronyd does) itself.
 	out, _ = h.Handle(ctx, request(t, wire.CmdServerStats, nil, 0), AccessSocket)
 	ss, err := wire.ParseServerStats(out)
-	if err != nil || ss.NTPHits != 1000 || ss.NTPDrops != 10 || ss.NTPInterleavedHits != 7 || ss.CmdHits != 10 || ss.CmdDrops != 0 {
+	if err != nil || ss.NTPHits != 1000 || ss.NTPDrops != 10 || ss.NTPInterleavedHits != 7 || ss.CmdHits != 10 || ss.CmdDrops != 0 ||
+		ss.NKEHits != 4 || ss.NKEDrops != 2 || ss.NTPAuthHits != 35 {
 		t.Errorf("serverstats %+v %v", ss, err)
 	}
 	h.Handle(ctx, []byte{1, 2, 3}, AccessSocket)

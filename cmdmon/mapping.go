@@ -279,12 +279,14 @@ func serverStatsReply(s *report.ServerStats, cmd Stats) wire.ServerStats {
 		NTPHits: s.Received,
 		// chronyd's "NTP packets dropped" are rate-limit drops.
 		NTPDrops:              s.Verdict("rate_limited"),
+		NKEHits:               s.NTSKE.Accepted,
+		NKEDrops:              s.NTSKE.Dropped,
 		CmdHits:               cmd.Received,
 		CmdDrops:              cmd.Dropped,
 		LogDrops:              s.ClientLog.Evictions,
 		NTPTimestamps:         s.ClientLog.TimestampsHeld,
 		NTPInterleavedHits:    s.Interleaved,
-		NTPAuthHits:           s.Authenticated,
+		NTPAuthHits:           s.Authenticated + s.NTS.Authenticated, // chronyd counts MAC and NTS
 		NTPDaemonRxTimestamps: s.RXTimestamps.Daemon,
 		NTPDaemonTxTimestamps: s.TXTimestamps.Daemon,
 		NTPKernelRxTimestamps: s.RXTimestamps.Kernel,

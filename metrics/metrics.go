@@ -71,6 +71,9 @@ type Sources struct {
 	Reference Discipline
 	// GNSS gives gnomon_gnss_* of every GNSS reference.
 	GNSS GNSSStats
+	// NTSKE, set when NTS is on, gives gnomon_nts_* (the NTP side from
+	// Serve's report).
+	NTSKE NTSKEStats
 	// Version is the gnomond version for gnomon_build_info.
 	Version string
 }
@@ -95,6 +98,7 @@ type Collector struct {
 
 	ptp  ptpDescs
 	gnss gnssDescs
+	nts  ntsDescs
 }
 
 // NewCollector returns a collector over src.
@@ -161,6 +165,7 @@ func NewCollector(src Sources) *Collector {
 		buildInfo: d("gnomon_build_info", "Build information; the value is always 1.", "version", "goversion"),
 		ptp:       newPTPDescs(d),
 		gnss:      newGNSSDescs(d),
+		nts:       newNTSDescs(d),
 	}
 }
 
@@ -192,6 +197,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	c.phc.describe(ch)
 	c.ptp.describe(ch)
 	c.gnss.describe(ch)
+	c.nts.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -245,6 +251,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.kDrops, st.KernelDrops)
 		counter(c.authenticated, st.Authenticated)
 		counter(c.sealFailed, st.SealFailed)
+		if c.src.NTSKE != nil {
+			c.nts.collect(c.src.NTSKE.NTSKEStats(), st.NTS, counter)
+		}
 	}
 
 	if c.src.ClientLog != nil {

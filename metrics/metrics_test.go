@@ -32,17 +32,22 @@ func (f *fakeServed) Served() (report.Served, bool) { return f.r, f.ok }
 // verdicts are ntp's verdict labels in ntp's order, as ntp/serve reports
 // them (its tests check that every verdict is there).
 var verdicts = []string{"served", "interleaved", "kod_rate", "rate_limited", "denied", "malformed",
-	"bad_version", "bad_mode", "no_key", "auth_failed", "crypto_nak", "short_buffer"}
+	"bad_version", "bad_mode", "no_key", "auth_failed", "crypto_nak", "nts_nak", "short_buffer"}
 
 func fixture() (*fakeServe, *fakeLog, *fakeServed) {
 	counts := map[string]uint64{"served": 100, "interleaved": 40, "kod_rate": 3, "rate_limited": 7, "denied": 2,
-		"malformed": 5, "bad_version": 1, "bad_mode": 4, "no_key": 6, "auth_failed": 11, "crypto_nak": 12}
+		"malformed": 5, "bad_version": 1, "bad_mode": 4, "no_key": 6, "auth_failed": 11, "crypto_nak": 12, "nts_nak": 2}
 	ss := report.ServerStats{
 		RXTimestamps:     report.TimestampCounts{Daemon: 12, Kernel: 150},
 		TXTimestamps:     report.TimestampCounts{Daemon: 103, Kernel: 140, Hardware: 9},
 		RXHardwareUnused: 6, TXHardwareUnused: 2, TXRecorded: 139, TXUnmatched: 1,
 		Interleaved: 40, Replies: 143, SendErrors: 2, ReceiveErrors: 3, Truncated: 1, KernelDrops: 8,
 		Authenticated: 13, SealFailed: 0,
+		NTS: report.NTSStats{
+			Requests: []report.VerdictCount{{Verdict: "authentic", Count: 30}, {Verdict: "nak_unknown_key", Count: 2},
+				{Verdict: "nak_bad_cookie", Count: 0}, {Verdict: "malformed", Count: 1}, {Verdict: "bad_authenticator", Count: 4}},
+			Authenticated: 29, NAKs: 2, SealFailed: 0,
+		},
 	}
 	for _, v := range verdicts {
 		ss.Requests = append(ss.Requests, report.VerdictCount{Verdict: v, Count: counts[v]})
@@ -62,6 +67,12 @@ type fakeControl struct{}
 func (fakeControl) ControlStats() report.ControlStats {
 	return report.ControlStats{Requests: []report.VerdictCount{
 		{Verdict: "answered", Count: 12}, {Verdict: "refused", Count: 3}, {Verdict: "dropped_address", Count: 1}}}
+}
+
+type fakeNTSKE struct{}
+
+func (fakeNTSKE) NTSKEStats() report.NTSKEStats {
+	return report.NTSKEStats{Accepted: 21, Dropped: 1, HandshakeFailed: 3, Failed: 2, Served: 15, Refusals: 1, Cookies: 120}
 }
 
 type fakePTP struct{}
@@ -147,6 +158,7 @@ gnomon_ntp_requests_total{verdict="interleaved"} 40
 gnomon_ntp_requests_total{verdict="kod_rate"} 3
 gnomon_ntp_requests_total{verdict="malformed"} 5
 gnomon_ntp_requests_total{verdict="no_key"} 6
+gnomon_ntp_requests_total{verdict="nts_nak"} 2
 gnomon_ntp_requests_total{verdict="rate_limited"} 7
 gnomon_ntp_requests_total{verdict="served"} 100
 gnomon_ntp_requests_total{verdict="short_buffer"} 0
@@ -193,6 +205,39 @@ gnomon_sync_stratum 3
 # HELP gnomon_sync_synchronized 1 if the served clock is synchronised (or declared so by a local reference), else 0.
 # TYPE gnomon_sync_synchronized gauge
 gnomon_sync_synchronized 1
+# HELP gnomon_nts_authenticated_replies_total NTP replies sent with an NTS authenticator and fresh cookies.
+# TYPE gnomon_nts_authenticated_replies_total counter
+gnomon_nts_authenticated_replies_total 29
+# HELP gnomon_nts_ke_connections_accepted_total NTS-KE TCP connections accepted (chronyc serverstats: NTS-KE connections accepted).
+# TYPE gnomon_nts_ke_connections_accepted_total counter
+gnomon_nts_ke_connections_accepted_total 21
+# HELP gnomon_nts_ke_connections_dropped_total NTS-KE connections closed at once because nts.max_connections were open (chronyc: NTS-KE connections dropped).
+# TYPE gnomon_nts_ke_connections_dropped_total counter
+gnomon_nts_ke_connections_dropped_total 1
+# HELP gnomon_nts_ke_cookies_issued_total Cookies issued by NTS-KE.
+# TYPE gnomon_nts_ke_cookies_issued_total counter
+gnomon_nts_ke_cookies_issued_total 120
+# HELP gnomon_nts_ke_errors_total NTS-KE exchanges that failed: kind = handshake (TLS handshake, no ALPN ntske/1), exchange (timeout, oversized or truncated request, reset).
+# TYPE gnomon_nts_ke_errors_total counter
+gnomon_nts_ke_errors_total{kind="exchange"} 2
+gnomon_nts_ke_errors_total{kind="handshake"} 3
+# HELP gnomon_nts_ke_responses_total NTS-KE responses: result = served (with cookies), refused (an Error record).
+# TYPE gnomon_nts_ke_responses_total counter
+gnomon_nts_ke_responses_total{result="refused"} 1
+gnomon_nts_ke_responses_total{result="served"} 15
+# HELP gnomon_nts_naks_total NTS NAKs sent (cookie of an unknown master key or that does not open: the client redoes NTS-KE).
+# TYPE gnomon_nts_naks_total counter
+gnomon_nts_naks_total 2
+# HELP gnomon_nts_requests_total NTP requests with NTS extension fields, by NTS verdict: authentic, nak_unknown_key and nak_bad_cookie (answered with an NTS NAK), malformed and bad_authenticator (dropped).
+# TYPE gnomon_nts_requests_total counter
+gnomon_nts_requests_total{verdict="authentic"} 30
+gnomon_nts_requests_total{verdict="bad_authenticator"} 4
+gnomon_nts_requests_total{verdict="malformed"} 1
+gnomon_nts_requests_total{verdict="nak_bad_cookie"} 0
+gnomon_nts_requests_total{verdict="nak_unknown_key"} 2
+# HELP gnomon_nts_seal_failures_total NTS replies not sent because they could not be sealed (no randomness; a bug if ever non-zero).
+# TYPE gnomon_nts_seal_failures_total counter
+gnomon_nts_seal_failures_total 0
 # HELP gnomon_ptp_foreign_announces_total Announces from other PTP masters: noted and logged, never obeyed.
 # TYPE gnomon_ptp_foreign_announces_total counter
 gnomon_ptp_foreign_announces_total 3
@@ -237,7 +282,7 @@ gnomon_ptp_unicast_negotiations_total{result="granted"} 6
 
 func TestGoldenExposition(t *testing.T) {
 	s, l, served := fixture()
-	c := NewCollector(Sources{Serve: s, ClientLog: l, Served: served, Control: fakeControl{}, PTP: fakePTP{}, Version: "v0.0.0-test"})
+	c := NewCollector(Sources{Serve: s, ClientLog: l, Served: served, Control: fakeControl{}, PTP: fakePTP{}, NTSKE: fakeNTSKE{}, Version: "v0.0.0-test"})
 	want := strings.ReplaceAll(golden, "GOVERSION", runtime.Version())
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Error(err)

@@ -3,6 +3,7 @@ package ntp
 import (
 	"encoding/binary"
 
+	"github.com/gnomon-time/gnomon/ntp/nts"
 	"github.com/gnomon-time/gnomon/ntp/symkey"
 	"github.com/gnomon-time/gnomon/ntp/wire"
 )
@@ -22,9 +23,12 @@ const (
 	// RFC 5905 §7.3 / Appendix A fast_xmit), which tells the client the
 	// reply is not authenticated.
 	AuthCryptoNAK
-	// AuthNTS is reserved for NTS (RFC 8915, package ntp/nts): the reply
-	// gets the echoed Unique Identifier and an authenticator. Seal refuses
-	// it (returns 0) until NTS is plugged in.
+	// AuthNTS: the request carried NTS extension fields (RFC 8915) with a
+	// cookie that opened. Its authenticator verified (NTSVerdict
+	// nts.VerdictAuthentic): Seal appends the echoed Unique Identifier and
+	// an authenticator with fresh cookies; or the cookie's key is unknown
+	// or the cookie does not open (a NAK verdict): Seal turns the reply
+	// into an NTS NAK.
 	AuthNTS
 )
 
@@ -58,6 +62,22 @@ type ReplyAuth struct {
 	version uint8 // the request's (and reply's) NTP version: the digest length depends on it
 	reqLen  int   // the request's length: Seal never makes the reply longer
 	scratch symkey.Scratch
+	ntsw    *nts.Worker   // the worker's NTS scratch; nil: NTS requests are not verified
+	nts     nts.ReplyAuth // the NTS verdict and session keys (AuthNTS)
+}
+
+// SetNTSWorker gives the slot its worker's NTS scratch (Core.NewWorker of
+// the Server's ServerConfig.NTS). Slots without one never verify NTS: their
+// NTS requests are treated as when the server has no NTS.
+func (a *ReplyAuth) SetNTSWorker(w *nts.Worker) { a.ntsw = w }
+
+// NTSVerdict returns what nts.Worker.Verify made of the request
+// (nts.VerdictNone unless Kind is AuthNTS).
+func (a *ReplyAuth) NTSVerdict() nts.Verdict {
+	if a.kind != AuthNTS {
+		return nts.VerdictNone
+	}
+	return a.nts.Verdict
 }
 
 // Kind returns how the reply is to be authenticated.
@@ -70,6 +90,34 @@ func (a *ReplyAuth) KeyID() uint32 { return a.keyID }
 // reset makes a unauthenticated for a request of reqLen bytes.
 func (a *ReplyAuth) reset(reqLen int) {
 	a.kind, a.keyID, a.key, a.version, a.reqLen = AuthNone, 0, nil, 0, reqLen
+	a.nts.Verdict = nts.VerdictNone
+}
+
+// nak reports whether the reply to the request is a NAK (crypto-NAK or
+// NTS NAK): never interleaved.
+func (a *ReplyAuth) nak() bool {
+	return a != nil && (a.kind == AuthCryptoNAK || a.kind == AuthNTS && a.nts.Verdict.NAK())
+}
+
+// checkNTS applies the NTS rule of RespondAuth: it returns VerdictServed
+// to go on (a filled for an NTS request, or nts.VerdictNone: not one),
+// or the verdict that drops the request; isNTS says whether the request
+// carried NTS fields (then the legacy MAC rule does not apply: an NTS
+// authenticator of 20–24 bytes looks like a MAC to wire.ScanTrailer).
+func checkNTS(req []byte, a *ReplyAuth) (v Verdict, isNTS bool) {
+	if a == nil || a.ntsw == nil {
+		return VerdictServed, false
+	}
+	switch nv := a.ntsw.Verify(req, &a.nts); {
+	case nv == nts.VerdictNone:
+		return VerdictServed, false
+	case nv == nts.VerdictMalformed:
+		return VerdictMalformed, true
+	case nv.Drop():
+		return VerdictAuthFailed, true
+	}
+	a.kind = AuthNTS
+	return VerdictServed, true
 }
 
 // replyLen returns the length of the sealed reply to a request for which
@@ -112,14 +160,22 @@ func checkMAC(req []byte, macOff int, version uint8, keys *symkey.Keys, a *Reply
 // AuthCryptoNAK appends a zero key ID. The result is never longer than the
 // request. It returns 0 — send nothing, never an unauthenticated reply to
 // an authenticated request — if out cannot hold the MAC, the reply would be
-// longer than the request, or the kind is one Seal cannot produce (AuthNTS
-// until NTS is plugged in). It never allocates.
+// longer than the request, or the kind is one Seal cannot produce.
+// AuthNTS hands the reply to the slot's nts.Worker (Seal: Unique Identifier
+// echo and authenticator with fresh cookies, as many as fit in the
+// request's length; or the NTS NAK). It never allocates.
 func (s *Server) Seal(out []byte, n int, a *ReplyAuth) int {
 	if a == nil || a.kind == AuthNone {
 		return n
 	}
 	if n < wire.HeaderLen || n > len(out) {
 		return 0
+	}
+	if a.kind == AuthNTS {
+		if a.ntsw == nil {
+			return 0
+		}
+		return a.ntsw.Seal(out, n, &a.nts)
 	}
 	end := a.replyLen(n)
 	if end > len(out) || end > a.reqLen {

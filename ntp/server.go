@@ -10,6 +10,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/nts"
 	"github.com/gnomon-time/gnomon/ntp/symkey"
 	"github.com/gnomon-time/gnomon/ntp/wire"
 )
@@ -33,6 +34,11 @@ type ServerConfig struct {
 	// means none: requests with a MAC are dropped as VerdictNoKey. Replace
 	// them at run time with Server.SetKeys.
 	Keys *symkey.Keys
+	// NTS is the NTS core (RFC 8915: master-key ring shared with the
+	// NTS-KE server); nil: no NTS. The I/O shell makes one nts.Worker per
+	// worker from it (NTS().NewWorker) and gives it to that worker's
+	// ReplyAuth slots (ReplyAuth.SetNTSWorker).
+	NTS *nts.Core
 }
 
 // DefaultServerConfig returns chrony's defaults: interleaved mode on, no
@@ -102,6 +108,9 @@ func NewServer(cfg ServerConfig, log *clientlog.Log) (*Server, error) {
 	return s, nil
 }
 
+// NTS returns the NTS core of the configuration (nil: no NTS).
+func (s *Server) NTS() *nts.Core { return s.cfg.NTS }
+
 // SetKeys atomically replaces the symmetric keys; nil means none. A reply
 // being built concurrently keeps the key that verified its request.
 func (s *Server) SetKeys(k *symkey.Keys) { s.keys.Store(k) }
@@ -155,10 +164,23 @@ func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx wire.Time, st 
 //  3. Version 1–4, else VerdictBadVersion.
 //  4. Mode 3, or mode 0 with version 1 from a source port other than 123
 //     (an NTPv1 client; chrony answers these too), else VerdictBadMode.
-//  5. Length a multiple of 4 and a well-formed RFC 7822 trailer
+//  5. NTS (RFC 8915 §5.7), when a carries an nts.Worker (ReplyAuth.
+//     SetNTSWorker; the server has NTS): Verify parses the NTS extension
+//     fields of an NTPv4 request, opens the cookie and checks the
+//     authenticator. No NTS fields: go on as plain NTP. Broken NTS fields:
+//     VerdictMalformed; an authenticator that does not verify:
+//     VerdictAuthFailed; both dropped. A cookie that opens and verifies:
+//     Seal appends the Unique Identifier and an authenticator with fresh
+//     cookies (also to KoD and interleaved replies); a cookie of an
+//     unknown master key or one that does not open: the reply is an NTS
+//     NAK (VerdictNTSNAK, or VerdictKoDRate / VerdictRateLimited when
+//     over the rate; never interleaved). An NTS request skips rules 6–7:
+//     its fields were checked here, and an NTS authenticator of 20–24
+//     bytes is not a legacy MAC.
+//  6. Length a multiple of 4 and a well-formed RFC 7822 trailer
 //     (wire.CheckTrailer), else VerdictMalformed. Extension fields are
 //     otherwise ignored.
-//  6. A legacy symmetric-key MAC (NTPv4: 20–24 bytes after any extension
+//  7. A legacy symmetric-key MAC (NTPv4: 20–24 bytes after any extension
 //     fields; NTPv1–3: any bytes after the header; an NTPv4 crypto-NAK, 4
 //     zero bytes, is not one) is checked (RFC 5905 §7.3, RFC 8573):
 //     a. a is nil (Respond) or the server has no keys (SetKeys(nil)):
@@ -173,20 +195,22 @@ func (s *Server) Respond(out, req []byte, from netip.AddrPort, rx wire.Time, st 
 //     as chrony does;
 //     d. it verifies: a records the key, and Seal appends a MAC with it
 //     over the final header (also to KoD and interleaved replies).
-//     Requests dropped here never reach the client log.
-//  7. The client log (if any) records the request; over the rate limit it
+//     Requests dropped here (and in rule 5) never reach the client log.
+//  8. The client log (if any) records the request; over the rate limit it
 //     says Drop (VerdictRateLimited) or KoD.
-//  8. Interleaved (VerdictInterleaved) when interleaving is on, the request
+//  9. Interleaved (VerdictInterleaved) when interleaving is on, the request
 //     is NTPv4 in interleaved form (Origin bit 0 set, Receive ≠ Transmit),
-//     no KoD, and the log holds a TX timestamp for the Receive field the
-//     Origin echoes, sent to this address (RFC 9769; reference/ntp.md §2).
-//     A stale, replayed, evicted or foreign Origin gets a basic reply. The
+//     no KoD, no NAK, and the log holds a TX timestamp for the Receive
+//     field the Origin echoes, sent to this address (RFC 9769;
+//     reference/ntp.md §2). NTS requests are served interleaved alike. A
+//     stale, replayed, evicted or foreign Origin gets a basic reply. The
 //     log then holds this reply's Receive field; only interleaved-form
 //     requests do that, so a chronyd xleave client's first interleaved
 //     reply answers its third request, as from chronyd.
-//  9. The reply has the request's version and mode 4, and is 48 bytes
-//     (plus, after Seal, the MAC or crypto-NAK of rule 6, no longer than the
-//     request's own MAC), so never longer than the request.
+//  10. The reply has the request's version and mode 4, and is 48 bytes
+//     (plus, after Seal, the MAC or crypto-NAK of rule 7, no longer than
+//     the request's own MAC, or the NTS fields of rule 5, which Seal fits
+//     in the request's length), so never longer than the request.
 //
 // It never allocates and never panics, whatever req holds.
 func (s *Server) RespondAuth(out, req []byte, from netip.AddrPort, rx wire.Time, st *clock.SyncState, a *ReplyAuth) (n int, v Verdict) {
@@ -215,14 +239,20 @@ func (s *Server) RespondAuth(out, req []byte, from netip.AddrPort, rx wire.Time,
 	default:
 		return 0, VerdictBadMode
 	}
-	switch kind, macOff, _ := wire.ScanTrailer(req, version); kind {
-	case wire.TrailerOK:
-	case wire.TrailerMAC:
-		if v := checkMAC(req, macOff, version, s.keys.Load(), a); v != VerdictServed {
-			return 0, v
+	v, isNTS := checkNTS(req, a)
+	if v != VerdictServed {
+		return 0, v
+	}
+	if !isNTS {
+		switch kind, macOff, _ := wire.ScanTrailer(req, version); kind {
+		case wire.TrailerOK:
+		case wire.TrailerMAC:
+			if v := checkMAC(req, macOff, version, s.keys.Load(), a); v != VerdictServed {
+				return 0, v
+			}
+		default:
+			return 0, VerdictMalformed
 		}
-	default:
-		return 0, VerdictMalformed
 	}
 	if len(out) < wire.HeaderLen || a != nil && a.replyLen(wire.HeaderLen) > len(out) {
 		if a != nil {
@@ -230,7 +260,7 @@ func (s *Server) RespondAuth(out, req []byte, from netip.AddrPort, rx wire.Time,
 		}
 		return 0, VerdictShortBuffer
 	}
-	nak := a != nil && a.kind == AuthCryptoNAK
+	nak := a.nak()
 
 	// Low-bit trick: every Receive field we send has bit 0 set, so an
 	// interleaved request is recognised by bit 0 of its Origin.
@@ -298,6 +328,9 @@ func (s *Server) RespondAuth(out, req []byte, from netip.AddrPort, rx wire.Time,
 	binary.BigEndian.PutUint64(o[wire.OffReceive:], uint64(rxField))
 	if nak && v == VerdictServed {
 		v = VerdictCryptoNAK
+		if a.kind == AuthNTS {
+			v = VerdictNTSNAK
+		}
 	}
 	return wire.HeaderLen, v
 }

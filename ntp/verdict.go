@@ -49,6 +49,14 @@ const (
 	// client learns that it is not authenticated. Stamp it with
 	// wire.PutTransmit and Seal it.
 	VerdictCryptoNAK
+	// VerdictNTSNAK: the request carried NTS fields whose cookie this
+	// server cannot use (sealed with a master key it no longer or never
+	// held, or damaged): a basic reply was written that Seal turns into an
+	// NTS NAK (KoD NTSN with the request's Unique Identifier, RFC 8915
+	// §5.7), so the client redoes NTS-KE. Stamp it and Seal it. NTS
+	// requests that are dropped get VerdictMalformed (broken NTS fields) or
+	// VerdictAuthFailed (the authenticator does not verify).
+	VerdictNTSNAK
 	// VerdictShortBuffer: the output buffer cannot hold a reply (a shell
 	// bug); no reply.
 	VerdictShortBuffer
@@ -83,6 +91,8 @@ func (v Verdict) String() string {
 		return "auth_failed"
 	case VerdictCryptoNAK:
 		return "crypto_nak"
+	case VerdictNTSNAK:
+		return "nts_nak"
 	case VerdictShortBuffer:
 		return "short_buffer"
 	}
@@ -91,12 +101,12 @@ func (v Verdict) String() string {
 
 // Replied reports whether a reply was written and should be sent.
 func (v Verdict) Replied() bool {
-	return v == VerdictServed || v == VerdictInterleaved || v == VerdictKoDRate || v == VerdictCryptoNAK
+	return v == VerdictServed || v == VerdictInterleaved || v == VerdictKoDRate || v == VerdictCryptoNAK || v == VerdictNTSNAK
 }
 
 // NeedsTransmit reports whether the shell must write the Transmit timestamp
 // with wire.PutTransmit before sending. Interleaved replies already carry the
 // previous reply's TX timestamp.
 func (v Verdict) NeedsTransmit() bool {
-	return v == VerdictServed || v == VerdictKoDRate || v == VerdictCryptoNAK
+	return v == VerdictServed || v == VerdictKoDRate || v == VerdictCryptoNAK || v == VerdictNTSNAK
 }

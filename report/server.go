@@ -61,9 +61,50 @@ type ServerStats struct {
 	// KernelDrops counts datagrams the kernel dropped because a socket's
 	// receive queue was full.
 	KernelDrops uint64
+	// NTS is the NTP side of NTS (filled by the shell; zero without NTS);
+	// NTSKE the NTS-KE server's counters (filled by gnomond, which runs
+	// it; zero without NTS).
+	NTS   NTSStats
+	NTSKE NTSKEStats
 	// ClientLog is the client log's part (filled by ntp/clientlog, not
 	// by the shell).
 	ClientLog ClientLogStats
+}
+
+// NTSStats are the NTS counters of the NTP server (gnomon_nts_*).
+type NTSStats struct {
+	// Requests has one entry per NTS verdict of ntp/nts (authentic,
+	// nak_unknown_key, nak_bad_cookie, malformed, bad_authenticator; not
+	// "none", the plain requests), every verdict present, in a fixed
+	// order: requests that carried NTS extension fields.
+	Requests []VerdictCount
+	// Authenticated counts replies sent with an NTS authenticator and
+	// fresh cookies; NAKs the NTS NAKs sent; SealFailed NTS replies not
+	// sent because they could not be sealed (no randomness; never
+	// expected).
+	Authenticated uint64
+	NAKs          uint64
+	SealFailed    uint64
+}
+
+// NTSKEStats are the NTS-KE server's counters (gnomon_nts_ke_*; chronyc
+// serverstats "NTS-KE connections accepted/dropped").
+type NTSKEStats struct {
+	// Accepted counts TCP connections accepted; Dropped those closed at
+	// once because max_connections were open.
+	Accepted uint64
+	Dropped  uint64
+	// HandshakeFailed counts failed TLS handshakes (or no ALPN ntske/1);
+	// Failed exchanges that broke after it (timeout, oversized or
+	// truncated request, reset).
+	HandshakeFailed uint64
+	Failed          uint64
+	// Served counts responses with cookies; Refusals responses with an
+	// Error record (bad request, unsupported protocol or AEAD).
+	Served   uint64
+	Refusals uint64
+	// Cookies counts the cookies issued.
+	Cookies uint64
 }
 
 // VerdictCount is the number of requests that got one verdict. Verdict is

@@ -39,11 +39,15 @@ type ntpServer struct {
 	svc  *serve.Service
 	clog *clientlog.Log
 	clk  clock.Served // the clock the client log's times are on
+	nts  *ntsRuntime  // nil: NTS off
 }
 
 func (s ntpServer) ServerStats() report.ServerStats {
 	st := s.svc.ServerStats()
 	st.ClientLog = s.clog.ClientLogStats()
+	if s.nts != nil {
+		st.NTSKE = s.nts.NTSKEStats()
+	}
 	return st
 }
 

@@ -122,6 +122,21 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		log.Info("ntp symmetric keys loaded", "keys_file", cfg.NTP.KeysFile, "keys", keys.Len())
 	}
 	scfg.Keys = keys
+	// NTS: certificate, key file and NTS-KE port are opened now, before
+	// the privilege drop; Run serves them afterwards.
+	ntsRT, err := openNTS(cfg, log)
+	if err != nil {
+		return err
+	}
+	ntsRunning := false
+	defer func() {
+		if !ntsRunning {
+			ntsRT.close()
+		}
+	}()
+	if ntsRT != nil {
+		scfg.NTS = ntsRT.core
+	}
 	srv, err := ntp.NewServer(scfg, clog)
 	if err != nil {
 		return configError{err: err}
@@ -163,7 +178,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 
 	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup, reloads: make(chan chan error)}
 	ctlCfg := cmdmon.Config{Discipline: ctlDiscipline{Runner: disc.runner, realtimeOffset: disc.realtimeOffset},
-		Server: ntpServer{svc: svc, clog: clog, clk: disc.served}, Reload: d.requestReload}
+		Server: ntpServer{svc: svc, clog: clog, clk: disc.served, nts: ntsRT}, Reload: d.requestReload}
 	if disc.ref != nil {
 		// chronyc sources lists the PHC's GNSS receiver after the
 		// served clock's sources.
@@ -209,6 +224,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		}
 		if len(disc.gnss) > 0 {
 			msrc.GNSS = disc.gnss
+		}
+		if ntsRT != nil {
+			msrc.NTSKE = ntsRT
 		}
 		if _, err := metrics.Register(reg, msrc); err != nil {
 			svc.Close()
@@ -287,6 +305,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 		g.Go(func() error { return ptpSvc.Run(gctx) })
 	}
 	g.Go(func() error { return ctl.Run(gctx) })
+	if ntsRT != nil {
+		ntsRunning = true
+		g.Go(func() error { return ntsRT.Run(gctx) })
+	}
 	if cb != nil {
 		g.Go(func() error { return cb.Run(gctx) })
 	}

@@ -147,7 +147,7 @@ func checkConfig(cfg *config.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	return cfg.CheckHost()
+	return errors.Join(cfg.CheckHost(), checkNTS(&cfg.NTS))
 }
 
 // applyFlags overrides cfg with the flags that were given.

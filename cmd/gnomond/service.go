@@ -62,6 +62,9 @@ func dropPrivileges(cfg *config.Config, ctlSocket string, log *slog.Logger) erro
 			return configError{err: fmt.Errorf("process.user %q: %w", u, err)}
 		}
 		t = privdrop.Target{Switch: true, UID: uid, GID: gid}
+		if err := giveKeyFile(cfg, uid, gid); err != nil {
+			return err
+		}
 		if ctlSocket != "" {
 			// control.socket_group "" means gnomond's group: the
 			// process's after the switch.

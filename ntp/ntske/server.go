@@ -146,6 +146,18 @@ func (s *Server) Open() error {
 	return nil
 }
 
+// Close closes the listeners of a Server that was opened but will not Run
+// (Run closes them itself when its context ends).
+func (s *Server) Close() error {
+	var errs []error
+	for _, l := range s.lns {
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Addrs returns the bound addresses (after Open).
 func (s *Server) Addrs() []net.Addr {
 	var out []net.Addr

@@ -15,7 +15,13 @@ import (
 // caller drives worker.step) and a hwts client socket, both on 127.0.0.1.
 func loopbackPair(t testing.TB, batch int, netpoller bool) (*worker, *hwts.Conn, netip.AddrPort) {
 	t.Helper()
-	svc, _ := buildService(t, testOpts{workers: 1, batch: batch, netpoller: netpoller})
+	return loopbackPairOpts(t, testOpts{workers: 1, batch: batch, netpoller: netpoller})
+}
+
+func loopbackPairOpts(t testing.TB, o testOpts) (*worker, *hwts.Conn, netip.AddrPort) {
+	t.Helper()
+	batch := o.batch
+	svc, _ := buildService(t, o)
 	cl, err := hwts.Listen(t.Context(), hwts.Config{
 		Addr: netip.MustParseAddrPort("127.0.0.1:0"), Timestamping: hwts.ModeNone, BatchSize: batch,
 	})

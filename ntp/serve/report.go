@@ -3,6 +3,7 @@ package serve
 import (
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/ntp/nts"
 	"github.com/gnomon-time/gnomon/report"
 )
 
@@ -38,6 +39,17 @@ func (st *Stats) Report() report.ServerStats {
 		Authenticated:    st.Authenticated,
 		SealFailed:       st.SealFailed,
 		KernelDrops:      st.KernelDrops,
+		NTS: report.NTSStats{
+			Requests:      make([]report.VerdictCount, 0, nts.NumVerdicts-1),
+			Authenticated: st.NTSAuthenticated,
+			NAKs:          st.NTSNAKs,
+			SealFailed:    st.NTSSealFailed,
+		},
+	}
+	for i, n := range st.NTSVerdicts {
+		if v := nts.Verdict(i); v != nts.VerdictNone {
+			r.NTS.Requests = append(r.NTS.Requests, report.VerdictCount{Verdict: v.String(), Count: n})
+		}
 	}
 	for i, n := range st.Requests {
 		v := ntp.Verdict(i)

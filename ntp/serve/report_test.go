@@ -7,6 +7,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/ntp/nts"
 	"github.com/gnomon-time/gnomon/report"
 )
 
@@ -27,6 +28,8 @@ func TestStatsReport(t *testing.T) {
 	st.TXTimestamps[hwts.KindHardware] = 9
 	st.RXHardwareUnused, st.TXHardwareUnused, st.TXRecorded, st.TXUnmatched = 6, 2, 139, 1
 	st.Replies, st.SendErrors, st.ReceiveErrors, st.Truncated, st.KernelDrops = 143, 2, 3, 1, 8
+	st.NTSVerdicts = [nts.NumVerdicts]uint64{1000, 20, 3, 4, 5, 6}
+	st.NTSAuthenticated, st.NTSNAKs, st.NTSSealFailed = 19, 7, 1
 
 	want := report.ServerStats{
 		Received: 157, Dropped: 14, KoD: 3, Interleaved: 40,
@@ -34,6 +37,11 @@ func TestStatsReport(t *testing.T) {
 		TXTimestamps:     report.TimestampCounts{Daemon: 103, Kernel: 140, Hardware: 9},
 		RXHardwareUnused: 6, TXHardwareUnused: 2, TXRecorded: 139, TXUnmatched: 1,
 		Replies: 143, SendErrors: 2, ReceiveErrors: 3, Truncated: 1, KernelDrops: 8,
+		NTS: report.NTSStats{
+			Requests: []report.VerdictCount{{Verdict: "authentic", Count: 20}, {Verdict: "nak_unknown_key", Count: 3},
+				{Verdict: "nak_bad_cookie", Count: 4}, {Verdict: "malformed", Count: 5}, {Verdict: "bad_authenticator", Count: 6}},
+			Authenticated: 19, NAKs: 7, SealFailed: 1,
+		},
 	}
 	for v := range ntp.NumVerdicts {
 		want.Requests = append(want.Requests, report.VerdictCount{Verdict: ntp.Verdict(v).String(), Count: st.Requests[v]})

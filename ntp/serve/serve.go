@@ -467,6 +467,7 @@ func (s *Service) Stats() Stats {
 	var st Stats
 	for _, w := range workers {
 		w.ctr.addTo(&st)
+		addNTS(w.nts, &st)
 		st.KernelDrops += uint64(w.conn.Drops())
 	}
 	return st

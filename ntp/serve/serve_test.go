@@ -20,6 +20,7 @@ import (
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
+	"github.com/gnomon-time/gnomon/ntp/nts"
 	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
@@ -42,6 +43,8 @@ type testOpts struct {
 	// netpoller: the workers park in Go's netpoller (Config.Netpoller)
 	// instead of sleeping in recvmmsg.
 	netpoller bool
+	// nts gives the server an NTS core.
+	nts *nts.Core
 }
 
 func loopbackACL(t testing.TB) *ntp.ACL {
@@ -75,6 +78,7 @@ func buildService(t testing.TB, o testOpts) (*Service, *ntp.Server) {
 	}
 	scfg := ntp.DefaultServerConfig()
 	scfg.ACL = o.acl
+	scfg.NTS = o.nts
 	srv, err := ntp.NewServer(scfg, cl)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/ntp/nts"
 )
 
 // Stats is a snapshot of the shell's counters, summed over all worker
@@ -49,6 +50,17 @@ type Stats struct {
 	// "Authenticated NTP packets". Failures are the verdicts auth_failed,
 	// crypto_nak and no_key.
 	Authenticated uint64
+	// NTSAuthenticated counts replies sent with an NTS authenticator and
+	// fresh cookies; NTSNAKs NTS NAKs sent (stale or foreign cookies: the
+	// client must redo NTS-KE).
+	NTSAuthenticated uint64
+	NTSNAKs          uint64
+	// NTSVerdicts counts the NTS verdicts of requests that reached the NTS
+	// check (rule 5 of ntp.Server.RespondAuth; nts.VerdictNone = plain
+	// NTP), summed over the workers' nts.Worker; NTSSealFailed the NTS
+	// replies that could not be sealed. All zero without NTS.
+	NTSVerdicts   [nts.NumVerdicts]uint64
+	NTSSealFailed uint64
 	// SealFailed counts replies not sent because ntp.Server.Seal could not
 	// authenticate them (never expected: a shell or core bug).
 	SealFailed uint64
@@ -84,6 +96,8 @@ type counters struct {
 	truncated        atomic.Uint64
 	authenticated    atomic.Uint64
 	sealFailed       atomic.Uint64
+	ntsAuthenticated atomic.Uint64
+	ntsNAKs          atomic.Uint64
 	_                [64]byte
 }
 
@@ -106,4 +120,18 @@ func (c *counters) addTo(s *Stats) {
 	s.Truncated += c.truncated.Load()
 	s.Authenticated += c.authenticated.Load()
 	s.SealFailed += c.sealFailed.Load()
+	s.NTSAuthenticated += c.ntsAuthenticated.Load()
+	s.NTSNAKs += c.ntsNAKs.Load()
+}
+
+// addNTS adds an NTS worker's counters into s.
+func addNTS(w *nts.Worker, s *Stats) {
+	if w == nil {
+		return
+	}
+	v, failed := w.Counts()
+	for i := range v {
+		s.NTSVerdicts[i] += v[i]
+	}
+	s.NTSSealFailed += failed
 }

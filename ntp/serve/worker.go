@@ -8,6 +8,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
+	"github.com/gnomon-time/gnomon/ntp/nts"
 	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
@@ -54,10 +55,13 @@ type worker struct {
 	hw  HWClock
 	phc int
 
-	rx       []hwts.Message  // requests
-	tx       []hwts.Message  // replies
-	verdict  []ntp.Verdict   // verdict of the reply in tx[i]
-	auth     []ntp.ReplyAuth // authentication of the reply in tx[i] (RespondAuth → Seal)
+	rx      []hwts.Message  // requests
+	tx      []hwts.Message  // replies
+	verdict []ntp.Verdict   // verdict of the reply in tx[i]
+	auth    []ntp.ReplyAuth // authentication of the reply in tx[i] (RespondAuth → Seal)
+	// nts is this worker's NTS scratch (nil: the server has no NTS),
+	// given to every auth slot; Stats reads its counters.
+	nts      *nts.Worker
 	ring     [ringSize]sentReply
 	onTXFunc func(id uint32, ts hwts.Timestamp) // bound once: no per-call allocation
 	// pending counts TX timestamp reports asked for and not yet read
@@ -93,6 +97,12 @@ func newWorker(conn packetConn, srv *ntp.Server, clk clock.Served, state *clock.
 		verdict:      make([]ntp.Verdict, batch),
 		auth:         make([]ntp.ReplyAuth, batch),
 		ctr:          new(counters),
+	}
+	if core := srv.NTS(); core != nil {
+		w.nts = core.NewWorker()
+		for i := range w.auth {
+			w.auth[i].SetNTSWorker(w.nts)
+		}
 	}
 	for i := range batch {
 		w.rx[i].Buf = make([]byte, bufSize)
@@ -210,8 +220,15 @@ func (w *worker) send(out int) (stamped bool) {
 			continue
 		}
 		r.N = n
-		if a.Kind() == ntp.AuthMAC {
+		switch a.Kind() {
+		case ntp.AuthMAC:
 			w.ctr.authenticated.Add(1)
+		case ntp.AuthNTS:
+			if a.NTSVerdict().NAK() {
+				w.ctr.ntsNAKs.Add(1)
+			} else {
+				w.ctr.ntsAuthenticated.Add(1)
+			}
 		}
 		if kept != j {
 			// Rare: close the gap left by a reply that is not sent.
