@@ -232,6 +232,9 @@ func checkTarget(a netip.Addr, allowPublic bool) error {
 
 // validateMix checks Mix against the other fields.
 func (c Config) validateMix(bad func(string, ...any)) {
+	if c.MACKey != nil && c.MACKey.ID() == UnknownKeyID {
+		bad("mac key id %d: reserved for the malformed unknown-key requests", UnknownKeyID)
+	}
 	if c.Mix.IsZero() {
 		return
 	}
@@ -256,9 +259,6 @@ func (c Config) validateMix(bad func(string, ...any)) {
 	}
 	if c.Mix[KindMAC] > 0 && c.MACKey == nil {
 		bad("mix %v: a mac share needs a MAC key", c.Mix)
-	}
-	if c.MACKey != nil && c.MACKey.ID() == UnknownKeyID {
-		bad("mac key id %d: reserved for the malformed unknown-key requests", UnknownKeyID)
 	}
 	if c.Mix[KindNTS] > 0 {
 		if _, port, err := net.SplitHostPort(c.NTSServer); err != nil || port == "" {
