@@ -35,18 +35,18 @@ const testKeys = `30 AES128 HEX:7EA62AE64D190114D46D5A082F948EC1
 // with an ntske NTS-KE server. tamper, when set, may rewrite every reply
 // (request and reply bytes; it returns the reply to send, nil for none).
 type authServer struct {
-	conn    *net.UDPConn
-	addr    netip.AddrPort
-	keAddr  string
-	tls     *tls.Config
-	srv     *ntp.Server
-	core    *nts.Core
-	tamper  func(req, rep []byte) []byte
+	conn   *net.UDPConn
+	addr   netip.AddrPort
+	keAddr string
+	tls    *tls.Config
+	srv    *ntp.Server
+	core   *nts.Core
+	tamper func(req, rep []byte) []byte
 	// answerDropped: also answer requests the rules drop, with a plain
 	// 48-byte reply (a server that breaks the rules).
 	answerDropped bool
-	replies atomic.Uint64
-	wg      sync.WaitGroup
+	replies       atomic.Uint64
+	wg            sync.WaitGroup
 }
 
 func startAuthServer(t *testing.T, withNTS bool) *authServer {
