@@ -310,3 +310,41 @@ growth = 100 * (max(num(r, "vmrss_kib") for r in post) - base) / base
 g = [num(r, "goroutines") for r in post if num(r, "goroutines") is not None]
 f = [num(r, "open_fds") for r in post if num(r, "open_fds") is not None]
 print(f"{growth:.2f}", int(min(g)), int(max(g)), int(min(f)), int(max(f)), len(post))
+EOF
+read -r RSS_GROWTH G_MIN G_MAX FD_MIN FD_MAX NSAMP <"$STATE/stats"
+WRONG=$(jq .wrong_replies "$J")
+SENDERR=$(tail -1 "$SAMPLES" | cut -f8)
+RECVERR=$(tail -1 "$SAMPLES" | cut -f9)
+FAIL=()
+[ "$WRONG" = 0 ] || FAIL+=("$WRONG wrong replies ($(jq -c .reasons "$J"))")
+[ -z "$RESTART" ] || FAIL+=("$RESTART")
+if [ "$RSS_GROWTH" = "?" ]; then
+	FAIL+=("fewer than 2 samples after the warm-up")
+else
+	awk -v g="$RSS_GROWTH" -v l="$RSS_PCT" 'BEGIN{exit !(g < l)}' || FAIL+=("RSS grew $RSS_GROWTH % after the warm-up (limit $RSS_PCT %)")
+	[ $((G_MAX - G_MIN)) -le "$SLACK" ] || FAIL+=("goroutines not flat: $G_MIN..$G_MAX (slack $SLACK)")
+fi
+[ "$SENDERR" = 0 ] && [ "$RECVERR" = 0 ] || FAIL+=("gnomond send/receive errors: $SENDERR / $RECVERR")
+[ "$CLOCK_BEFORE" = "$CLOCK_AFTER" ] || FAIL+=("kernel clock state changed: $CLOCK_BEFORE -> $CLOCK_AFTER")
+VERDICT=PASS
+[ ${#FAIL[@]} -eq 0 ] || VERDICT=FAIL
+
+{
+	echo "### Soak run $(date -u +%Y-%m-%d) ($VERDICT)"
+	echo
+	echo "Machine: $MACHINE; gnomond $REV on CPU $SRV_CPU, generator on CPU $GEN_CPU; load average before $(cut -d' ' -f1 /proc/loadavg)."
+	echo "Mix: $MIX ($CLIENTS sockets, one client address each)${NTS_NOTE:+. **$NTS_NOTE**}."
+	echo "Max rate with the mix (< 1 % loss, 0 wrong): ${MAXR:-not measured (SOAK_RATE)}/s; soak at $SOAKR/s for ${DURATION} s, warm-up ${WARMUP} s."
+	echo
+	jq -r '"Generator: sent \(.sent) (\(.request_rate|floor)/s), received \(.received), lost \(.lost) (\(.loss_pct*1000|floor/1000) %), wrong replies \(.wrong_replies), KoD \(.kod), malformed sent \(.malformed_sent // 0) (crypto-NAKs \(.crypto_naks // 0)), NTS key exchanges \(.nts_key_exchanges // 0), NTS NAKs \(.nts_naks // 0), cookies reused \(.nts_cookie_reuse // 0); generator CPU \(.gen_cpu_pct|floor) % of a core; RTT p50/p99 \(.rtt_p50_us|floor)/\(.rtt_p99_us|floor) µs."' "$J"
+	jq -r '"Per kind (sockets / sent / valid): " + ([.kinds // {} | to_entries[] | "\(.key) \(.value.sockets)/\(.value.sent)/\(.value.valid)"] | join(", "))' "$J"
+	echo
+	echo "| t (s) | VmRSS (KiB) | process_resident_memory_bytes | go_goroutines | process_open_fds | requests | replies | send err | recv err |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+	tail -n +2 "$SAMPLES" | awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}'
+	echo
+	echo "After warm-up ($NSAMP samples): RSS growth ${RSS_GROWTH} % (limit ${RSS_PCT} %), goroutines ${G_MIN}..${G_MAX} (slack ${SLACK}), open fds ${FD_MIN}..${FD_MAX}; restarts: ${RESTART:-none}; kernel clock state unchanged: $([ "$CLOCK_BEFORE" = "$CLOCK_AFTER" ] && echo yes || echo NO)."
+	if [ "$VERDICT" = PASS ]; then echo; echo "Verdict: PASS."; else echo; echo "Verdict: FAIL: $(IFS=';'; echo "${FAIL[*]}")."; fi
+} | tee "$STATE/result.md"
+[ -z "${SOAK_OUT:-}" ] || cp "$STATE/result.md" "$SOAK_OUT"
+[ "$VERDICT" = PASS ] || exit 1
