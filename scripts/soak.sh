@@ -215,7 +215,7 @@ if [[ $MIX == *nts=* ]] && ! [[ $MIX =~ nts=0(,|$) ]]; then
 		[ "$(jq .wrong_replies "$STATE/nts-probe.json")" = 0 ] && [ "$(jq '.kinds.nts.valid' "$STATE/nts-probe.json")" -gt 0 ]; then
 		log "NTS answered (probe: $(jq -c '{valid: .kinds.nts.valid, naks: .nts_naks}' "$STATE/nts-probe.json"))"
 	else
-		why=$(tail -1 "$STATE/nts-probe.err" 2>/dev/null; [ -s "$STATE/nts-probe.json" ] && jq -c .reasons "$STATE/nts-probe.json")
+		why=$( (grep -v '^gnomonctl: note' "$STATE/nts-probe.err" | tail -1; [ -s "$STATE/nts-probe.json" ] && jq -c '{reasons, nts_valid: .kinds.nts.valid}' "$STATE/nts-probe.json") 2>/dev/null | tr '\n' ' ' || true)
 		[ "${SOAK_REQUIRE_NTS:-0}" = 1 ] && die "gnomond does not serve NTS: $why"
 		share=$(grep -o 'nts=[0-9]*' <<<"$MIX" | cut -d= -f2)
 		basic=$(grep -o 'basic=[0-9]*' <<<"$MIX" | cut -d= -f2)
@@ -235,19 +235,19 @@ ok_step() { # JSON: < 1 % loss, no wrong reply, generator kept up
 }
 step() { # RATE -> prints sent rate; status 0 when the step passed
 	local f="$STATE/step-$1.json"
-	gen "$f" --rate "$1" --duration "${STEP}s" --mix "$MIX" "${NTSARGS[@]}" || true
+	gen "$f" --rate "$1" --duration "${STEP}s" --mix "$MIX" "${NTSARGS[@]}" 2>>"$STATE/gen.err" || true
 	[ -s "$f" ] || return 1
 	log "  rate $1: sent $(jq -r '.request_rate | floor' "$f")/s loss $(jq -r .loss_pct "$f") % wrong $(jq -r .wrong_replies "$f") gen_limited $(jq -r .generator_limited "$f") gen_cpu $(jq -r '.gen_cpu_pct | floor' "$f") %"
 	ok_step "$f"
 }
 if [ -n "${SOAK_RATE:-}" ]; then
-	MAXR="" SOAKR=$SOAK_RATE
+	MAXR="" SOAKR=$SOAK_RATE LIMIT=""
 	log "soak rate given: $SOAKR/s (no measurement)"
 else
 	log "measuring the max rate with the mix (ramp from $START_RATE ×$FACTOR, ${STEP}s steps)"
-	good=0 bad=0 r=$START_RATE
+	good=0 bad=0 r=$START_RATE LIMIT=""
 	while [ "$r" -le "$MAX_RATE" ]; do
-		if step "$r"; then good=$r; r=$(awk -v r="$r" -v f="$FACTOR" 'BEGIN{printf "%d", r*f}'); else bad=$r; break; fi
+		if step "$r"; then good=$r; r=$(awk -v r="$r" -v f="$FACTOR" 'BEGIN{printf "%d", r*f}'); else bad=$r LIMIT=$(jq -r 'if .generator_limited then "the generator (it could not keep the rate: the max is a floor for gnomond)" else "gnomond (loss or wrong replies)" end' "$STATE/step-$r.json" 2>/dev/null || echo "?"); break; fi
 	done
 	[ "$good" -gt 0 ] || die "gnomond fails the mix even at $START_RATE/s (see above)"
 	[ "$bad" -gt 0 ] || bad=$r
@@ -334,7 +334,7 @@ VERDICT=PASS
 	echo
 	echo "Machine: $MACHINE; gnomond $REV on CPU $SRV_CPU, generator on CPU $GEN_CPU; load average before $(cut -d' ' -f1 /proc/loadavg)."
 	echo "Mix: $MIX ($CLIENTS sockets, one client address each)${NTS_NOTE:+. **$NTS_NOTE**}."
-	echo "Max rate with the mix (< 1 % loss, 0 wrong): ${MAXR:-not measured (SOAK_RATE)}/s; soak at $SOAKR/s for ${DURATION} s, warm-up ${WARMUP} s."
+	echo "Max rate with the mix (< 1 % loss, 0 wrong): ${MAXR:-not measured (SOAK_RATE)}/s${LIMIT:+ (the ramp stopped at ${bad}/s, limited by $LIMIT)}; soak at $SOAKR/s for ${DURATION} s, warm-up ${WARMUP} s."
 	echo
 	jq -r '"Generator: sent \(.sent) (\(.request_rate|floor)/s), received \(.received), lost \(.lost) (\(.loss_pct*1000|floor/1000) %), wrong replies \(.wrong_replies), KoD \(.kod), malformed sent \(.malformed_sent // 0) (crypto-NAKs \(.crypto_naks // 0)), NTS key exchanges \(.nts_key_exchanges // 0), NTS NAKs \(.nts_naks // 0), cookies reused \(.nts_cookie_reuse // 0); generator CPU \(.gen_cpu_pct|floor) % of a core; RTT p50/p99 \(.rtt_p50_us|floor)/\(.rtt_p99_us|floor) µs."' "$J"
 	jq -r '"Per kind (sockets / sent / valid): " + ([.kinds // {} | to_entries[] | "\(.key) \(.value.sockets)/\(.value.sent)/\(.value.valid)"] | join(", "))' "$J"
