@@ -49,7 +49,9 @@ type authServer struct {
 	wg            sync.WaitGroup
 }
 
-func startAuthServer(t *testing.T, withNTS bool) *authServer {
+// startAuthServer starts the server; set, if not nil, sets tamper or
+// answerDropped before it serves.
+func startAuthServer(t *testing.T, withNTS bool, set func(a *authServer)) *authServer {
 	t.Helper()
 	keys, err := symkey.Parse("test", []byte(testKeys))
 	if err != nil {
@@ -66,6 +68,9 @@ func startAuthServer(t *testing.T, withNTS bool) *authServer {
 		t.Fatal(err)
 	}
 	a := &authServer{srv: srv}
+	if set != nil {
+		set(a)
+	}
 	if withNTS {
 		a.startKE(t)
 	}

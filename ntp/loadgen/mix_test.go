@@ -115,7 +115,7 @@ func TestValidateMix(t *testing.T) {
 // is wrong, malformed requests get nothing but crypto-NAKs for the unknown
 // key, NTS cookies keep flowing.
 func TestMixAgainstServer(t *testing.T) {
-	a := startAuthServer(t, true)
+	a := startAuthServer(t, true, nil)
 	cfg := a.mixConfig(t, "basic=20,xleave=20,nts=20,mac=20,malformed=20")
 	cfg.Count = 2000
 	res := run(t, cfg)
@@ -199,8 +199,9 @@ func TestMixWrongReplies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := startAuthServer(t, strings.Contains(tc.mix, "nts"))
-			a.tamper, a.answerDropped = tc.tamper, tc.answer
+			a := startAuthServer(t, strings.Contains(tc.mix, "nts"), func(a *authServer) {
+				a.tamper, a.answerDropped = tc.tamper, tc.answer
+			})
 			cfg := a.mixConfig(t, tc.mix)
 			cfg.Count, cfg.Clients = 600, 4
 			cfg.Drain = 300 * time.Millisecond
