@@ -6,7 +6,7 @@ PKGS    := ./...
 FUZZTIME ?= 60s
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build run test unit interop peers vet fuzz bench bench-ntp bench-ptp clean
+.PHONY: all build run test unit interop peers vet fuzz bench bench-ntp bench-ptp soak clean
 
 all: build
 
@@ -58,6 +58,14 @@ bench-ntp: build
 # <= 0.1 % loss, and server CPU per client-second (about 10 minutes).
 bench-ptp: build
 	bash scripts/bench-ptp.sh
+
+# gnomond at 80 % of its measured max rate for SOAK_DURATION (default 600 s)
+# under mixed basic, interleaved, NTS, MAC and malformed clients, in fresh
+# network namespaces (root); samples RSS, goroutines and fds; fails on any
+# wrong reply, RSS growth >= 5 % after warm-up, goroutine growth or a
+# restart. Not part of `make test`.
+soak: build
+	bash scripts/soak.sh
 
 clean:
 	rm -rf $(BIN)

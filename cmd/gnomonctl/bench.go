@@ -1,16 +1,22 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gnomon-time/gnomon/ntp/loadgen"
+	"github.com/gnomon-time/gnomon/ntp/symkey"
 )
 
 func newBenchNTPCmd() *cobra.Command {
@@ -21,6 +27,12 @@ func newBenchNTPCmd() *cobra.Command {
 		ntpVersion uint8
 		jsonOut    bool
 		verbose    bool
+		mix        string
+		malformed  int
+		macSpec    string
+		macKeys    string
+		macKeyID   uint32
+		ntsCA      string
 	)
 	cmd := &cobra.Command{
 		Use:   "ntp --server ADDR:PORT (--rate R | --max) [--duration D] [--count N] [flags]",
@@ -41,7 +53,20 @@ Workers: by default one per 50,000 req/s of --rate (at most GOMAXPROCS), so a
 1000 req/s run uses one worker, which sleeps between sends; --max uses
 GOMAXPROCS workers. A worker spins on its CPU only when its sends are less
 than 100 µs apart (above about 10,000 req/s per worker) and in --max mode.
---workers N overrides the default.`,
+--workers N overrides the default.
+
+Mixed clients (--mix KIND=PCT,...; kinds basic, xleave, nts, mac, malformed;
+shares of the sockets, summing to 100): mac sockets sign every request with
+--mac ID:TYPE:HEXKEY (or --mac-keys FILE --mac-key-id ID, chrony's format)
+and need a valid MAC with that key on every reply; nts sockets do NTS-KE with
+--nts HOST:PORT (trusting --nts-ca FILE) before the run and send NTS requests
+(Unique Identifier, cookie, a placeholder when cookies run low,
+authenticator) whose replies must echo the identifier and authenticate with
+the S2C key; malformed sockets (--malformed PCT, the same as malformed=PCT)
+send truncated, bad-version, bad-mode, oversized, bad-extension,
+unknown-key MAC (a crypto-NAK is the only allowed answer) and, with a MAC
+key, wrong-digest requests, and with NTS in the mix broken NTS fields; they
+must get no reply. Any reply that breaks a rule counts as a wrong reply.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if server == "" {
@@ -59,6 +84,9 @@ than 100 µs apart (above about 10,000 req/s per worker) and in --max mode.
 					return usagef("--source %q: %v", s, err)
 				}
 				cfg.Sources = append(cfg.Sources, a)
+			}
+			if err := benchAuth(&cfg, mix, malformed, macSpec, macKeys, macKeyID, ntsCA); err != nil {
+				return usageError{err}
 			}
 			if cmd.Flags().Changed("rate") == cfg.Max {
 				return usagef("give exactly one of --rate or --max")
@@ -110,6 +138,14 @@ than 100 µs apart (above about 10,000 req/s per worker) and in --max mode.
 	f.Uint8Var(&ntpVersion, "ntp-version", loadgen.DefaultVersion, "NTP version of requests (1..4)")
 	f.BoolVar(&cfg.AllowUnsync, "allow-unsync", false, "count replies with LI=3 (unsynchronised) as valid")
 	f.BoolVar(&cfg.AllowPublic, "allow-public", false, "allow a target outside loopback/private/link-local ranges")
+	f.StringVar(&mix, "mix", "", "socket shares, e.g. basic=40,xleave=30,nts=15,mac=15 (percent, sum 100)")
+	f.IntVar(&malformed, "malformed", 0, "percent of sockets sending requests that must get no reply (taken from basic when --mix has no malformed)")
+	f.StringVar(&macSpec, "mac", "", "symmetric key for mac clients: ID:TYPE:HEXKEY (TYPE as in chrony's key file, e.g. AES128)")
+	f.StringVar(&macKeys, "mac-keys", "", "chrony-format key file holding the mac clients' key (with --mac-key-id)")
+	f.Uint32Var(&macKeyID, "mac-key-id", 0, "key ID in --mac-keys")
+	f.StringVar(&cfg.NTSServer, "nts", "", "NTS-KE server HOST:PORT for nts clients (NTP still goes to --server)")
+	f.StringVar(&ntsCA, "nts-ca", "", "PEM file of the CA the NTS-KE server's certificate must chain to (default: system roots)")
+	f.IntVar(&cfg.NTSPerKE, "nts-per-ke", loadgen.DefaultNTSPerKE, "nts sockets sharing one NTS-KE session")
 	f.BoolVar(&jsonOut, "json", false, "print the result as JSON")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log progress to stderr")
 	return cmd
@@ -130,4 +166,89 @@ func parseServer(s string) (netip.AddrPort, error) {
 		}
 	}
 	return netip.AddrPort{}, fmt.Errorf("want ADDR:PORT")
+}
+
+// benchAuth fills the mix, MAC key and NTS TLS fields of cfg from the flags.
+func benchAuth(cfg *loadgen.Config, mix string, malformed int, macSpec, macKeys string, macKeyID uint32, ntsCA string) error {
+	if mix != "" {
+		m, err := loadgen.ParseMix(mix)
+		if err != nil {
+			return err
+		}
+		cfg.Mix = m
+	}
+	if malformed != 0 {
+		if malformed < 0 || malformed > 100 {
+			return fmt.Errorf("--malformed %d: want 0..100", malformed)
+		}
+		switch {
+		case cfg.Mix.IsZero():
+			k := loadgen.KindBasic
+			if cfg.Xleave {
+				k, cfg.Xleave = loadgen.KindXleave, false
+			}
+			cfg.Mix[k], cfg.Mix[loadgen.KindMalformed] = 100-malformed, malformed
+		case cfg.Mix[loadgen.KindMalformed] == 0 && cfg.Mix[loadgen.KindBasic] >= malformed:
+			cfg.Mix[loadgen.KindBasic] -= malformed
+			cfg.Mix[loadgen.KindMalformed] = malformed
+		default:
+			return fmt.Errorf("--malformed %d with --mix %q: give malformed= in the mix, or a basic share of at least %d", malformed, mix, malformed)
+		}
+	}
+	var text, name string
+	switch {
+	case macSpec != "" && macKeys != "":
+		return fmt.Errorf("give --mac or --mac-keys, not both")
+	case macSpec != "":
+		parts := strings.SplitN(macSpec, ":", 3)
+		if len(parts) != 3 {
+			return fmt.Errorf("--mac %q: want ID:TYPE:HEXKEY", "…")
+		}
+		text, name = parts[0]+" "+parts[1]+" HEX:"+parts[2]+"\n", "--mac"
+		id, err := strconv.ParseUint(parts[0], 10, 32)
+		if err != nil {
+			return fmt.Errorf("--mac: key ID %q: %v", parts[0], err)
+		}
+		macKeyID = uint32(id)
+	case macKeys != "":
+		b, err := os.ReadFile(macKeys)
+		if err != nil {
+			return fmt.Errorf("--mac-keys: %w", err)
+		}
+		text, name = string(b), macKeys
+	}
+	if text != "" {
+		keys, err := symkey.Parse(name, []byte(text))
+		if err != nil {
+			return err
+		}
+		if cfg.MACKey = keys.Lookup(macKeyID); cfg.MACKey == nil {
+			return fmt.Errorf("%s: no key %d (--mac-key-id)", name, macKeyID)
+		}
+		if cfg.Mix.IsZero() {
+			cfg.Mix[loadgen.KindMAC] = 100
+		}
+	}
+	if cfg.NTSServer != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS13}
+		if host, _, err := net.SplitHostPort(cfg.NTSServer); err == nil {
+			tc.ServerName = host
+		}
+		if ntsCA != "" {
+			pem, err := os.ReadFile(ntsCA)
+			if err != nil {
+				return fmt.Errorf("--nts-ca: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("--nts-ca %s: no PEM certificate in it", ntsCA)
+			}
+			tc.RootCAs = pool
+		}
+		cfg.NTSTLS = tc
+		if cfg.Mix.IsZero() {
+			cfg.Mix[loadgen.KindNTS] = 100
+		}
+	}
+	return nil
 }

@@ -1,11 +1,16 @@
 package loadgen
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
+	"strconv"
 	"time"
+
+	"github.com/gnomon-time/gnomon/ntp/symkey"
 )
 
 // Hard limits. They bound every run in time and rate whatever the caller
@@ -28,6 +33,8 @@ const (
 	DefaultDrain       = 500 * time.Millisecond
 	DefaultStallAfter  = 50 * time.Millisecond
 	DefaultVersion     = 4
+	DefaultNTSPerKE    = 1
+	DefaultNTSTimeout  = 5 * time.Second
 	// WorkerRate is the request rate per worker DefaultWorkers plans for:
 	// half of what one worker sent and received on one vCPU in make
 	// bench-ntp (docs/benchmarks.md), so a default run keeps headroom.
@@ -88,8 +95,28 @@ type Config struct {
 	// the measured send ceilings). The generator falls back to sendmmsg by
 	// itself when the kernel refuses GSO.
 	NoGSO bool
-	// Xleave sends chrony-style interleaved requests (RFC 9769).
+	// Xleave sends chrony-style interleaved requests (RFC 9769) from
+	// every socket; the same as Mix xleave=100. Not with Mix.
 	Xleave bool
+	// Mix gives each socket kind its share of the sockets (and so of the
+	// requests); zero: all basic (all interleaved with Xleave).
+	Mix Mix
+	// MACKey signs every request of the KindMAC sockets; each reply must
+	// carry a valid MAC with it. Needed for a mac share; with it, the
+	// malformed share also sends requests with a wrong digest.
+	MACKey *symkey.Key
+	// NTSServer is the NTS-KE server (HOST:PORT) the KindNTS sockets get
+	// keys and cookies from before the run; NTS requests still go to
+	// Server (Server and Port records are ignored). Needed for an nts share.
+	NTSServer string
+	// NTSTLS is the TLS configuration for NTS-KE (trusted roots; ALPN and
+	// TLS 1.3 are set by the handshake).
+	NTSTLS *tls.Config
+	// NTSPerKE is how many NTS sockets share one NTS-KE session (keys and
+	// the initial cookies; default 1: one handshake per socket).
+	NTSPerKE int
+	// NTSTimeout bounds one NTS-KE exchange (default 5 s).
+	NTSTimeout time.Duration
 	// Version is the NTP version of requests (1..4, default 4).
 	Version uint8
 	// AllowUnsync accepts replies with LI = 3 (alarm) as valid.
@@ -118,6 +145,12 @@ func (c Config) withDefaults(gomaxprocs int) Config {
 	}
 	if c.Version == 0 {
 		c.Version = DefaultVersion
+	}
+	if c.NTSPerKE == 0 {
+		c.NTSPerKE = DefaultNTSPerKE
+	}
+	if c.NTSTimeout == 0 {
+		c.NTSTimeout = DefaultNTSTimeout
 	}
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers(c.Rate, c.Max, gomaxprocs)
@@ -171,6 +204,7 @@ func (c Config) Validate() error {
 	if c.Xleave && c.Version != 4 {
 		bad("xleave with version %d: interleaved mode needs version 4", c.Version)
 	}
+	c.validateMix(bad)
 	for _, s := range c.Sources {
 		if !s.IsValid() || s.Is4() != c.Server.Addr().Unmap().Is4() {
 			bad("source %v: need an address of the server's family", s)
@@ -194,4 +228,55 @@ func checkTarget(a netip.Addr, allowPublic bool) error {
 	}
 	return fmt.Errorf("server %v: not a loopback, private or link-local address; "+
 		"load only servers you run (allow with AllowPublic / --allow-public)", a)
+}
+
+// validateMix checks Mix against the other fields.
+func (c Config) validateMix(bad func(string, ...any)) {
+	if c.MACKey != nil && c.MACKey.ID() == UnknownKeyID {
+		bad("mac key id %d: reserved for the malformed unknown-key requests", UnknownKeyID)
+	}
+	if c.Mix.IsZero() {
+		return
+	}
+	if err := c.Mix.validate(); err != nil {
+		bad("%v", err)
+		return
+	}
+	if c.Xleave {
+		bad("xleave and mix %v: give interleaved clients as xleave= in the mix", c.Mix)
+	}
+	if c.Mix != (Mix{KindBasic: 100}) && c.Version != 4 {
+		bad("version %d with mix %v: interleaved, NTS, MAC and malformed clients speak version 4", c.Version, c.Mix)
+	}
+	kinds := 0
+	for _, v := range c.Mix {
+		if v > 0 {
+			kinds++
+		}
+	}
+	if c.Clients < kinds {
+		bad("clients %d: mix %v needs at least one socket per kind (%d)", c.Clients, c.Mix, kinds)
+	}
+	if c.Mix[KindMAC] > 0 && c.MACKey == nil {
+		bad("mix %v: a mac share needs a MAC key", c.Mix)
+	}
+	if c.Mix[KindNTS] > 0 {
+		if _, port, err := net.SplitHostPort(c.NTSServer); err != nil || port == "" {
+			bad("nts server %q: need HOST:PORT of an NTS-KE server for an nts share", c.NTSServer)
+		} else if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			bad("nts server %q: bad port", c.NTSServer)
+		}
+		if c.NTSTLS == nil {
+			bad("mix %v: an nts share needs a TLS configuration (the NTS-KE server's CA)", c.Mix)
+		}
+	}
+	if c.NTSPerKE < 1 || c.NTSPerKE > MaxClients {
+		bad("nts_per_ke %d: need 1..%d", c.NTSPerKE, MaxClients)
+	}
+	if c.NTSTimeout <= 0 || c.NTSTimeout > time.Minute {
+		bad("nts_timeout %v: need 0 < timeout <= 1m", c.NTSTimeout)
+	}
+	if c.Mix[KindMalformed] > 0 && c.Max {
+		bad("mix %v with max: malformed requests get no reply, so only a paced --rate run can send them", c.Mix)
+	}
 }

@@ -75,7 +75,31 @@
 // and link-local ranges are refused unless Config.AllowPublic is set. The
 // generator never sets any clock.
 //
+// Mixed clients (Config.Mix, mix.go): each socket is of one kind, the
+// rate spread evenly over the sockets. KindMAC sockets sign every request
+// with Config.MACKey (ntp/symkey) and a reply must be the 48-byte header
+// plus a valid MAC with that key (ReasonBadMAC otherwise, a crypto-NAK
+// included). KindNTS sockets do NTS-KE (facebook/time's client) before the
+// run, one session per Config.NTSPerKE sockets, and send RFC 8915 requests:
+// Unique Identifier (random per socket + sequence number), one cookie from
+// the socket's pool of 8 (the last one again when the pool is empty,
+// counted), one Cookie Placeholder while fewer than 4 are left, and an
+// Authenticator (AES-SIV with C2S, ntp/nts/siv); a reply must echo the
+// Unique Identifier, end with an Authenticator that opens with S2C over
+// the reply before it and holds at least one cookie (stored), and be no
+// longer than its request (ReasonBadNTS otherwise); an NTS NAK with the
+// right identifier is counted apart (ReasonNTSNAK). KindMalformed sockets
+// send, in rotation, truncated, bad-version, bad-mode (never mode 0),
+// oversized, bad-extension and unknown-key-MAC requests, plus wrong-digest
+// MACs with a MAC key and broken NTS fields with NTS in the mix (malformed.go):
+// by ntp.Server's rules none gets a reply except the unknown key, which may
+// get a crypto-NAK; any other reply is ReasonAnswered. Result.Invalid counts
+// every wrong reply (Reason.Wrong). Malformed requests are left out of the
+// loss. NTS and MAC requests and replies allocate nothing per request
+// (siv and symkey's scratch); the AES-SIV and CMAC work costs generator CPU
+// (Result.CPU).
+//
 // It does not: spoof source addresses (all sockets share the local address or
-// the configured source addresses), speak NTS or MACs, or compute clock
-// offsets.
+// the configured source addresses), compute clock offsets, or follow NTS-KE
+// Server/Port records (NTS requests go to Config.Server).
 package loadgen

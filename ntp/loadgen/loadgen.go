@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
+	"github.com/gnomon-time/gnomon/ntp/symkey"
 	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
@@ -118,8 +119,14 @@ type sock struct {
 	// reqs holds the requests of a batch back to back; tx[i] points at its
 	// i-th 48 bytes, and a UDP_SEGMENT send takes a prefix of it whole.
 	reqs []byte
-	// gsoOOB is the UDP_SEGMENT control message; nil without GSO.
+	// gsoOOB is the UDP_SEGMENT control message; nil without GSO, and for
+	// kinds whose requests differ in length (NTS, malformed).
 	gsoOOB []byte
+	// kind is what this socket sends; slot is the room per request in
+	// reqs (the request length itself for fixed-length kinds).
+	kind Kind
+	slot int
+	nts  *ntsSock // KindNTS only
 }
 
 // recentReplies is how many replies per socket are remembered for the
@@ -146,6 +153,10 @@ type worker struct {
 	tokens   uint64
 	st       stats
 	lastSend time.Time
+	// mac is the scratch space for MACs (KindMAC, malformed MACs).
+	mac symkey.Scratch
+	// bad is the rotation of malformed sorts (Config.badKinds).
+	bad []badKind
 	// gso: send batches with UDP generic segmentation offload (one
 	// sendmsg, segmented by the kernel into one datagram per request);
 	// cleared for the rest of the run when the kernel refuses it.
@@ -166,6 +177,11 @@ type stats struct {
 	// txErr: client RX stamp − server Transmit, basic [0] and
 	// interleaved [1] replies.
 	txErr [2]Histogram
+	// Per socket kind: requests sent and valid replies.
+	kindSent, kindValid [NumKinds]uint64
+	// NTS: fresh cookies received, requests that reused a cookie because
+	// the pool was empty.
+	ntsCookies, ntsCookieReuse uint64
 }
 
 // Run sends load until the duration ends or ctx is cancelled, collects
@@ -175,18 +191,32 @@ type stats struct {
 func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	cfg := g.cfg
 	ring := ringSize(cfg)
+	kinds, err := socketKinds(cfg.effectiveMix(), cfg.Clients, cfg.Workers)
+	if err != nil {
+		return nil, err
+	}
+	ke, err := g.keyExchanges(ctx, kinds)
+	if err != nil {
+		return nil, err
+	}
 	socks := make([]*sock, 0, cfg.Clients)
 	defer func() {
 		for _, s := range socks {
 			s.conn.Close()
 		}
 	}()
+	ntsIdx := 0
 	for i := range cfg.Clients {
 		var src netip.Addr
 		if len(cfg.Sources) > 0 {
 			src = cfg.Sources[i%len(cfg.Sources)]
 		}
-		s, err := newSock(cfg, src, ring)
+		var ses *ntsSession
+		if kinds[i] == KindNTS {
+			ses = ke.sessions[ntsIdx/cfg.NTSPerKE]
+			ntsIdx++
+		}
+		s, err := newSock(cfg, src, ring, kinds[i], ses)
 		if err != nil {
 			return nil, fmt.Errorf("client socket %d: %w", i, err)
 		}
@@ -200,7 +230,7 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 	workers := make([]*worker, cfg.Workers)
 	for i := range workers {
 		w := &worker{cfg: cfg, base: start.UnixNano(), start: start, rate: cfg.Rate / float64(cfg.Workers), lastSend: start,
-			gso: !cfg.NoGSO}
+			gso: !cfg.NoGSO, bad: cfg.badKinds()}
 		if cfg.Count > 0 {
 			w.limit = cfg.Count / uint64(cfg.Workers)
 			if uint64(i) < cfg.Count%uint64(cfg.Workers) {
@@ -237,7 +267,10 @@ func (g *Generator) Run(ctx context.Context) (*Result, error) {
 		<-done
 	}
 	end := time.Now()
-	res := &Result{Config: cfg, Wall: end.Sub(start)}
+	res := &Result{Config: cfg, Wall: end.Sub(start), NTSKeyExchanges: len(ke.sessions), NTSKETime: ke.took}
+	for _, k := range kinds {
+		res.Kinds[k].Sockets++
+	}
 	if cpu := cpuTime(); cpu > 0 && cpu0 > 0 {
 		res.CPU = time.Duration(cpu - cpu0)
 	}
@@ -271,7 +304,7 @@ func ringSize(cfg Config) int {
 	return max(n, 1<<bits.Len(uint(cfg.Outstanding)))
 }
 
-func newSock(cfg Config, src netip.Addr, ring int) (*sock, error) {
+func newSock(cfg Config, src netip.Addr, ring int, kind Kind, ses *ntsSession) (*sock, error) {
 	conn, fd, err := openSocket(cfg.Server, src)
 	if err != nil {
 		return nil, err
@@ -285,22 +318,36 @@ func newSock(cfg Config, src netip.Addr, ring int) (*sock, error) {
 		conn: conn, fd: fd, key: binary.LittleEndian.Uint32(kb[:]),
 		ring: make([]uint64, ring), mask: uint32(ring - 1),
 		tx: make([]ipv4.Message, cfg.Batch), rx: make([]ipv4.Message, cfg.Batch),
+		kind: kind, slot: wire.HeaderLen,
 	}
-	if cfg.Xleave {
+	rxSize := rxBufSize
+	switch kind {
+	case KindXleave:
 		s.origins = make([]uint64, ring)
+	case KindMAC:
+		s.slot += cfg.MACKey.MACLen(4)
+	case KindNTS:
+		if s.nts, err = newNTSSock(ses, ring); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		s.slot = ntsMaxReq
+		rxSize = ntsMaxReq + 64
+	case KindMalformed:
+		s.slot = malformedMaxReq + 3
 	}
 	if cfg.Server.Addr().Unmap().Is4() {
 		s.pc = ipv4.NewPacketConn(conn)
 	} else {
 		s.pc = ipv6PacketConn(conn)
 	}
-	if !cfg.NoGSO {
-		s.gsoOOB = gsoControl(wire.HeaderLen)
+	if !cfg.NoGSO && kind != KindNTS && kind != KindMalformed {
+		s.gsoOOB = gsoControl(s.slot)
 	}
-	s.reqs = make([]byte, cfg.Batch*wire.HeaderLen)
+	s.reqs = make([]byte, cfg.Batch*s.slot)
 	for i := range s.tx {
-		s.tx[i].Buffers = [][]byte{s.reqs[i*wire.HeaderLen : (i+1)*wire.HeaderLen : (i+1)*wire.HeaderLen]}
-		s.rx[i].Buffers = [][]byte{make([]byte, rxBufSize)}
+		s.tx[i].Buffers = [][]byte{s.reqs[i*s.slot : (i+1)*s.slot : (i+1)*s.slot]}
+		s.rx[i].Buffers = [][]byte{make([]byte, rxSize)}
 		s.rx[i].OOB = make([]byte, oobLen)
 	}
 	return s, nil
@@ -419,7 +466,7 @@ func (w *worker) send(s *sock, k int) int {
 			return 0
 		}
 	}
-	gso := w.gso && k > 1
+	gso := w.gso && k > 1 && s.gsoOOB != nil
 	if gso {
 		k = min(k, maxGSOSegments)
 	}
@@ -429,12 +476,25 @@ func (w *worker) send(s *sock, k int) int {
 	for i := range k {
 		seq := s.seq + 1 + uint32(i)
 		tx := cookie(seq, s.key, false)
-		var origin, rx uint64
-		if w.cfg.Xleave {
-			origin, rx = s.lastRx, cookie(seq, s.key, true)
+		buf := s.reqs[i*s.slot : (i+1)*s.slot]
+		n := wire.HeaderLen
+		switch s.kind {
+		case KindBasic:
+			putRequest(buf, w.cfg.Version, 0, 0, tx)
+		case KindXleave:
+			origin := s.lastRx
 			s.origins[seq&s.mask] = origin
+			putRequest(buf, 4, origin, cookie(seq, s.key, true), tx)
+		case KindMAC:
+			putRequest(buf, 4, 0, 0, tx)
+			n += w.cfg.MACKey.Put(&w.mac, 4, buf[wire.HeaderLen:], buf[:wire.HeaderLen])
+		case KindNTS:
+			n = s.nts.putNTSRequest(buf, seq, tx, &w.st)
+			s.nts.reqLen[seq&s.mask] = uint16(n)
+		case KindMalformed:
+			n = putMalformed(buf, w.bad[seq%uint32(len(w.bad))], seq, tx, w.cfg.MACKey, &w.mac)
 		}
-		putRequest(s.tx[i].Buffers[0], w.cfg.Version, origin, rx, tx)
+		s.tx[i].Buffers[0] = buf[:n]
 		s.ring[seq&s.mask] = uint64(seq&tagMask)<<relBits | rel
 	}
 	var n int
@@ -462,8 +522,11 @@ func (w *worker) send(s *sock, k int) int {
 		s.ring[(s.seq+1+uint32(i))&s.mask] = 0
 	}
 	s.seq += uint32(n)
-	s.inflight += n
+	if s.kind != KindMalformed {
+		s.inflight += n
+	}
 	w.st.sent += uint64(n)
+	w.st.kindSent[s.kind] += uint64(n)
 	if n > 0 {
 		s.progress = wall
 		w.lastSend = wallNow
@@ -477,7 +540,7 @@ func (w *worker) send(s *sock, k int) int {
 // the socket layer. It returns k, or 0 with the error, or -1 when the kernel
 // does not support segmentation offload (then w.gso is cleared).
 func (w *worker) sendGSO(s *sock, k int) (int, error) {
-	_, err := unix.SendmsgN(s.fd, s.reqs[:k*wire.HeaderLen], s.gsoOOB, nil, unix.MSG_DONTWAIT)
+	_, err := unix.SendmsgN(s.fd, s.reqs[:k*s.slot], s.gsoOOB, nil, unix.MSG_DONTWAIT)
 	switch {
 	case err == nil:
 		w.st.gsoSends++
@@ -551,14 +614,21 @@ func (w *worker) handle(s *sock, b, oob []byte, userWall int64) {
 		rxNs = userWall
 		w.st.userRxStamps++
 	}
-	r, reason := checkHeader(b, w.cfg.Version, w.cfg.AllowUnsync)
+	hdr, version := b, uint8(4)
+	switch s.kind {
+	case KindBasic:
+		version = w.cfg.Version
+	case KindMAC, KindNTS, KindMalformed:
+		hdr = b[:min(len(b), wire.HeaderLen)] // the trailer is checked below
+	}
+	r, reason := checkHeader(hdr, version, w.cfg.AllowUnsync)
 	if reason == ReasonShort {
-		w.st.reasons[ReasonShort]++
+		w.st.reasons[w.answered(s, ReasonShort)]++
 		return
 	}
 	seq, isRx, ok := splitCookie(r.origin, s.key)
-	if !ok || (isRx && !w.cfg.Xleave) {
-		w.st.reasons[ReasonOrigin]++
+	if !ok || (isRx && s.kind != KindXleave) {
+		w.st.reasons[w.answered(s, ReasonOrigin)]++
 		return
 	}
 	slot := &s.ring[seq&s.mask]
@@ -568,6 +638,15 @@ func (w *worker) handle(s *sock, b, oob []byte, userWall int64) {
 		return
 	}
 	*slot = 0
+	switch s.kind {
+	case KindMalformed:
+		w.st.reasons[checkMalformedReply(b, w.bad[seq%uint32(len(w.bad))], reason)]++
+		return
+	case KindMAC:
+		reason = checkMACReply(b, w.cfg.MACKey, &w.mac, reason)
+	case KindNTS:
+		reason = s.nts.checkNTSReply(b, seq, s.mask, reason, &w.st)
+	}
 	w.st.matched++
 	if s.inflight > 0 {
 		s.inflight--
@@ -577,6 +656,7 @@ func (w *worker) handle(s *sock, b, oob []byte, userWall int64) {
 	if reason != ReasonValid {
 		return
 	}
+	w.st.kindValid[s.kind]++
 	sendNs := w.base + int64(v&relMask) - 1
 	w.st.hist.Record(time.Duration(rxNs - sendNs))
 	// Transmit-timestamp error, before the one-way delay is taken off
@@ -595,9 +675,32 @@ func (w *worker) handle(s *sock, b, oob []byte, userWall int64) {
 	} else {
 		w.st.txErr[0].Record(time.Duration(rxNs - t3))
 	}
-	if w.cfg.Xleave {
+	if s.kind == KindXleave {
 		s.lastRx = r.receive
 		s.recent[s.recentNext%recentReplies] = rxStamp{r.receive, rxNs}
 		s.recentNext++
 	}
+}
+
+// answered maps a failing reply on a KindMalformed socket, where no reply
+// of any shape is allowed, to ReasonAnswered; other sockets keep reason.
+func (w *worker) answered(s *sock, reason Reason) Reason {
+	if s.kind == KindMalformed {
+		return ReasonAnswered
+	}
+	return reason
+}
+
+// checkMACReply checks the MAC of a reply (header passed checkHeader with
+// reason) on a KindMAC socket: exactly the 48-byte header and key's MAC
+// over it (RFC 5905 §7.3: the reply is signed with the request's key). A
+// crypto-NAK, a missing or wrong MAC, or a different key ID is ReasonBadMAC.
+func checkMACReply(b []byte, key *symkey.Key, s *symkey.Scratch, reason Reason) Reason {
+	if reason != ReasonValid && reason != ReasonKoD {
+		return reason
+	}
+	if len(b) != wire.HeaderLen+key.MACLen(4) || !key.Verify(s, 4, b[:wire.HeaderLen], b[wire.HeaderLen:]) {
+		return ReasonBadMAC
+	}
+	return reason
 }

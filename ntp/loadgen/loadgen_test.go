@@ -471,7 +471,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte{0x24, 1, 0, 0}, make([]byte, 64))
 	f.Fuzz(func(t *testing.T, b, oob []byte) {
 		w := &worker{cfg: Config{Version: 4, Xleave: true}.withDefaults(1)}
-		s := &sock{key: 7, ring: make([]uint64, 16), mask: 15, seq: 3}
+		s := &sock{key: 7, ring: make([]uint64, 16), mask: 15, seq: 3, kind: KindXleave, origins: make([]uint64, 16)}
 		s.ring[2] = 2<<relBits | 1
 		w.handle(s, b, oob, 1)
 		var total uint64

@@ -17,22 +17,39 @@ type Reason uint8
 
 // Reply classifications.
 const (
-	ReasonValid    Reason = iota // matched and passed every check
-	ReasonKoD                    // matched Kiss-o'-Death (stratum 0)
-	ReasonShort                  // shorter than 48 bytes
-	ReasonLong                   // longer than the request
-	ReasonMode                   // mode != 4
-	ReasonVersion                // version differs from the request's
-	ReasonOrigin                 // Origin is not a cookie of ours
-	ReasonLate                   // our cookie, but the request is no longer in flight (duplicate or too late)
-	ReasonStratum                // stratum 16..255
-	ReasonLeap                   // LI = 3 (alarm) with a non-zero stratum
-	ReasonZeroTime               // Receive or Transmit is zero
-	NumReasons                   // number of reasons, for counter arrays
+	ReasonValid     Reason = iota // matched and passed every check
+	ReasonKoD                     // matched Kiss-o'-Death (stratum 0)
+	ReasonShort                   // shorter than 48 bytes
+	ReasonLong                    // longer than the request
+	ReasonMode                    // mode != 4
+	ReasonVersion                 // version differs from the request's
+	ReasonOrigin                  // Origin is not a cookie of ours
+	ReasonLate                    // our cookie, but the request is no longer in flight (duplicate or too late)
+	ReasonStratum                 // stratum 16..255
+	ReasonLeap                    // LI = 3 (alarm) with a non-zero stratum
+	ReasonZeroTime                // Receive or Transmit is zero
+	ReasonBadMAC                  // MAC socket: no valid MAC with the request's key (also a crypto-NAK)
+	ReasonBadNTS                  // NTS socket: Unique Identifier, authenticator or cookies wrong or missing
+	ReasonNTSNAK                  // NTS socket: an NTS NAK (KoD NTSN) echoing the Unique Identifier
+	ReasonAnswered                // malformed socket: a reply to a request that must get none
+	ReasonCryptoNAK               // malformed socket: the crypto-NAK an unknown key ID may get
+	NumReasons                    // number of reasons, for counter arrays
 )
 
 var reasonNames = [NumReasons]string{"valid", "kod", "short", "long", "bad_mode", "bad_version",
-	"bad_origin", "late", "bad_stratum", "unsynchronized", "zero_timestamp"}
+	"bad_origin", "late", "bad_stratum", "unsynchronized", "zero_timestamp",
+	"bad_mac", "bad_nts", "nts_nak", "answered_malformed", "crypto_nak"}
+
+// Wrong reports whether a reply of this classification breaks the rules
+// (Result.Invalid): all but valid replies, KoDs, NTS NAKs, allowed
+// crypto-NAKs and late (duplicate) replies.
+func (r Reason) Wrong() bool {
+	switch r {
+	case ReasonValid, ReasonKoD, ReasonLate, ReasonNTSNAK, ReasonCryptoNAK:
+		return false
+	}
+	return r < NumReasons
+}
 
 func (r Reason) String() string {
 	if r < NumReasons {

@@ -25,18 +25,35 @@ type Result struct {
 	Interrupted bool
 
 	Sent     uint64 // requests handed to the kernel
-	Received uint64 // replies matched to a request in flight (valid, KoD or failing a check)
-	Lost     uint64 // Sent - Received
+	Received uint64 // replies matched to a request in flight (valid, KoD or failing a check), malformed sockets left out
+	Lost     uint64 // Sent - MalformedSent - Received
 	LossPct  float64
 	Valid    uint64 // matched and passing every check; only these have an RTT
 	KoD      uint64 // matched Kiss-o'-Death replies
-	Invalid  uint64 // replies failing a check, matched or not (KoD and late not included)
-	Late     uint64 // our cookie, but not in flight any more (duplicate or arrived too late)
+	// Invalid counts wrong replies: failing a check, matched or not, on
+	// any socket, including any reply to a malformed request other than an
+	// allowed crypto-NAK (Reason.Wrong).
+	Invalid uint64
+	Late    uint64 // our cookie, but not in flight any more (duplicate or arrived too late)
 	// Interleaved counts valid replies that echoed the Receive cookie
 	// (server answered in interleaved mode).
 	Interleaved uint64
 	// Reasons counts every reply by classification (Reason.String keys).
 	Reasons map[string]uint64
+	// Kinds holds, per socket kind (Kind index), sockets, requests sent and
+	// valid replies.
+	Kinds [NumKinds]KindResult
+	// MalformedSent is Kinds[KindMalformed].Sent: requests that expect no
+	// reply (left out of the loss).
+	MalformedSent uint64
+	// NTSNAKs counts NTS NAKs, CryptoNAKs crypto-NAKs to the malformed
+	// unknown-key requests (both allowed answers, not wrong).
+	NTSNAKs, CryptoNAKs uint64
+	// NTS: key exchanges before the run and their total time; fresh
+	// cookies received; requests that reused a cookie (pool empty).
+	NTSKeyExchanges            int
+	NTSKETime                  time.Duration
+	NTSCookies, NTSCookieReuse uint64
 
 	// Generator-side trouble; non-zero values mean the generator, not the
 	// server, limited the run.
@@ -88,6 +105,12 @@ type TXError struct {
 	Mean, StdDev, P99, Max time.Duration
 }
 
+// KindResult is one socket kind's share of a run.
+type KindResult struct {
+	Sockets     int
+	Sent, Valid uint64
+}
+
 func (r *Result) add(s *stats) {
 	r.Sent += s.sent
 	r.Received += s.matched
@@ -112,11 +135,20 @@ func (r *Result) add(s *stats) {
 	r.Valid += s.reasons[ReasonValid]
 	r.KoD += s.reasons[ReasonKoD]
 	r.Late += s.reasons[ReasonLate]
-	for i := ReasonShort; i < NumReasons; i++ {
-		if i != ReasonLate {
+	for i := range Reason(NumReasons) {
+		if i.Wrong() {
 			r.Invalid += s.reasons[i]
 		}
 	}
+	r.NTSNAKs += s.reasons[ReasonNTSNAK]
+	r.CryptoNAKs += s.reasons[ReasonCryptoNAK]
+	for k := range r.Kinds {
+		r.Kinds[k].Sent += s.kindSent[k]
+		r.Kinds[k].Valid += s.kindValid[k]
+	}
+	r.MalformedSent += s.kindSent[KindMalformed]
+	r.NTSCookies += s.ntsCookies
+	r.NTSCookieReuse += s.ntsCookieReuse
 	r.RTT.Merge(&s.hist)
 	for i := range r.TXRaw {
 		r.TXRaw[i].Merge(&s.txErr[i])
@@ -125,11 +157,12 @@ func (r *Result) add(s *stats) {
 }
 
 func (r *Result) finish() {
-	if r.Sent >= r.Received {
-		r.Lost = r.Sent - r.Received
+	expect := r.Sent - min(r.Sent, r.MalformedSent)
+	if expect >= r.Received {
+		r.Lost = expect - r.Received
 	}
-	if r.Sent > 0 {
-		r.LossPct = 100 * float64(r.Lost) / float64(r.Sent)
+	if expect > 0 {
+		r.LossPct = 100 * float64(r.Lost) / float64(expect)
 	}
 	if w := r.SendWindow.Seconds(); w > 0 {
 		r.RequestRate = float64(r.Sent) / w
@@ -167,53 +200,83 @@ func (r *Result) GeneratorLimited() bool {
 
 // jsonResult is the stable JSON form: units in the key names.
 type jsonResult struct {
-	Server           string            `json:"server"`
-	Mode             string            `json:"mode"`
-	TargetRate       float64           `json:"target_rate"`
-	Clients          int               `json:"clients"`
-	Workers          int               `json:"workers"`
-	Outstanding      int               `json:"outstanding,omitempty"`
-	Xleave           bool              `json:"xleave"`
-	DurationS        float64           `json:"duration_s"`
-	Count            uint64            `json:"count,omitempty"`
-	SendWindowS      float64           `json:"send_window_s"`
-	Interrupted      bool              `json:"interrupted"`
-	Sent             uint64            `json:"sent"`
-	Received         uint64            `json:"received"`
-	Lost             uint64            `json:"lost"`
-	LossPct          float64           `json:"loss_pct"`
-	Valid            uint64            `json:"valid"`
-	Invalid          uint64            `json:"invalid"`
-	KoD              uint64            `json:"kod"`
-	Late             uint64            `json:"late"`
-	Interleaved      uint64            `json:"interleaved"`
-	Reasons          map[string]uint64 `json:"reasons"`
-	RequestRate      float64           `json:"request_rate"`
-	ReplyRate        float64           `json:"reply_rate"`
-	RTTMinUS         float64           `json:"rtt_min_us"`
-	RTTMeanUS        float64           `json:"rtt_mean_us"`
-	RTTP50US         float64           `json:"rtt_p50_us"`
-	RTTP90US         float64           `json:"rtt_p90_us"`
-	RTTP99US         float64           `json:"rtt_p99_us"`
-	RTTMaxUS         float64           `json:"rtt_max_us"`
-	RTTSamples       uint64            `json:"rtt_samples"`
-	TXErrBasic       *jsonTXError      `json:"tx_error_basic,omitempty"`
-	TXErrXleave      *jsonTXError      `json:"tx_error_interleaved,omitempty"`
-	UserRxStamps     uint64            `json:"user_rx_stamps"`
-	GSOSends         uint64            `json:"gso_sends"`
-	GSOFallbacks     uint64            `json:"gso_fallbacks"`
-	Skipped          uint64            `json:"gen_skipped"`
-	SendBlocked      uint64            `json:"gen_send_blocked"`
-	RxDrops          uint64            `json:"gen_rx_drops"`
-	SendErrors       uint64            `json:"send_errors"`
-	RecvErrors       uint64            `json:"recv_errors"`
-	ICMPErrors       uint64            `json:"icmp_errors"`
-	CPUPct           float64           `json:"gen_cpu_pct"`
-	BusyPct          float64           `json:"gen_busy_pct"`
-	GeneratorLimited bool              `json:"generator_limited"`
+	Server           string              `json:"server"`
+	Mode             string              `json:"mode"`
+	TargetRate       float64             `json:"target_rate"`
+	Clients          int                 `json:"clients"`
+	Workers          int                 `json:"workers"`
+	Outstanding      int                 `json:"outstanding,omitempty"`
+	Xleave           bool                `json:"xleave"`
+	Mix              string              `json:"mix,omitempty"`
+	Kinds            map[string]jsonKind `json:"kinds,omitempty"`
+	Wrong            uint64              `json:"wrong_replies"`
+	MalformedSent    uint64              `json:"malformed_sent,omitempty"`
+	NTSNAKs          uint64              `json:"nts_naks,omitempty"`
+	CryptoNAKs       uint64              `json:"crypto_naks,omitempty"`
+	NTSKeyExchanges  int                 `json:"nts_key_exchanges,omitempty"`
+	NTSKETimeS       float64             `json:"nts_ke_time_s,omitempty"`
+	NTSCookies       uint64              `json:"nts_cookies_received,omitempty"`
+	NTSCookieReuse   uint64              `json:"nts_cookie_reuse,omitempty"`
+	DurationS        float64             `json:"duration_s"`
+	Count            uint64              `json:"count,omitempty"`
+	SendWindowS      float64             `json:"send_window_s"`
+	Interrupted      bool                `json:"interrupted"`
+	Sent             uint64              `json:"sent"`
+	Received         uint64              `json:"received"`
+	Lost             uint64              `json:"lost"`
+	LossPct          float64             `json:"loss_pct"`
+	Valid            uint64              `json:"valid"`
+	Invalid          uint64              `json:"invalid"`
+	KoD              uint64              `json:"kod"`
+	Late             uint64              `json:"late"`
+	Interleaved      uint64              `json:"interleaved"`
+	Reasons          map[string]uint64   `json:"reasons"`
+	RequestRate      float64             `json:"request_rate"`
+	ReplyRate        float64             `json:"reply_rate"`
+	RTTMinUS         float64             `json:"rtt_min_us"`
+	RTTMeanUS        float64             `json:"rtt_mean_us"`
+	RTTP50US         float64             `json:"rtt_p50_us"`
+	RTTP90US         float64             `json:"rtt_p90_us"`
+	RTTP99US         float64             `json:"rtt_p99_us"`
+	RTTMaxUS         float64             `json:"rtt_max_us"`
+	RTTSamples       uint64              `json:"rtt_samples"`
+	TXErrBasic       *jsonTXError        `json:"tx_error_basic,omitempty"`
+	TXErrXleave      *jsonTXError        `json:"tx_error_interleaved,omitempty"`
+	UserRxStamps     uint64              `json:"user_rx_stamps"`
+	GSOSends         uint64              `json:"gso_sends"`
+	GSOFallbacks     uint64              `json:"gso_fallbacks"`
+	Skipped          uint64              `json:"gen_skipped"`
+	SendBlocked      uint64              `json:"gen_send_blocked"`
+	RxDrops          uint64              `json:"gen_rx_drops"`
+	SendErrors       uint64              `json:"send_errors"`
+	RecvErrors       uint64              `json:"recv_errors"`
+	ICMPErrors       uint64              `json:"icmp_errors"`
+	CPUPct           float64             `json:"gen_cpu_pct"`
+	BusyPct          float64             `json:"gen_busy_pct"`
+	GeneratorLimited bool                `json:"generator_limited"`
 }
 
 func us(d time.Duration) float64 { return float64(d) / 1e3 }
+
+// jsonKind is one socket kind's share in JSON.
+type jsonKind struct {
+	Sockets int    `json:"sockets"`
+	Sent    uint64 `json:"sent"`
+	Valid   uint64 `json:"valid"`
+}
+
+func (r *Result) jsonKinds() map[string]jsonKind {
+	if r.Config.Mix.IsZero() {
+		return nil
+	}
+	m := make(map[string]jsonKind, NumKinds)
+	for k, v := range r.Kinds {
+		if v.Sockets > 0 {
+			m[Kind(k).String()] = jsonKind{v.Sockets, v.Sent, v.Valid}
+		}
+	}
+	return m
+}
 
 // jsonTXError is a TXError in µs.
 type jsonTXError struct {
@@ -242,6 +305,9 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 	return json.Marshal(jsonResult{
 		Server: r.Config.Server.String(), Mode: mode, TargetRate: r.Config.Rate,
 		Clients: r.Config.Clients, Workers: r.Config.Workers, Outstanding: out, Xleave: r.Config.Xleave,
+		Mix: r.Config.Mix.String(), Kinds: r.jsonKinds(), Wrong: r.Invalid, MalformedSent: r.MalformedSent,
+		NTSNAKs: r.NTSNAKs, CryptoNAKs: r.CryptoNAKs, NTSKeyExchanges: r.NTSKeyExchanges, NTSKETimeS: r.NTSKETime.Seconds(),
+		NTSCookies: r.NTSCookies, NTSCookieReuse: r.NTSCookieReuse,
 		DurationS: r.Config.Duration.Seconds(), Count: r.Config.Count, SendWindowS: r.SendWindow.Seconds(), Interrupted: r.Interrupted,
 		Sent: r.Sent, Received: r.Received, Lost: r.Lost, LossPct: r.LossPct,
 		Valid: r.Valid, Invalid: r.Invalid, KoD: r.KoD, Late: r.Late, Interleaved: r.Interleaved, Reasons: r.Reasons,
@@ -265,6 +331,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if r.Config.Xleave {
 		mode += ", interleaved"
 	}
+	if !r.Config.Mix.IsZero() {
+		mode += ", mix " + r.Config.Mix.String()
+	}
 	d := func(x time.Duration) string { return fmt.Sprintf("%.1f µs", us(x)) }
 	rows := [][2]string{
 		{"server", r.Config.Server.String()},
@@ -276,6 +345,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		{"lost", fmt.Sprintf("%d (%.3f %%)", r.Lost, r.LossPct)},
 		{"valid / invalid / kod / late", fmt.Sprintf("%d / %d / %d / %d", r.Valid, r.Invalid, r.KoD, r.Late)},
 		{"interleaved", fmt.Sprint(r.Interleaved)},
+		{"wrong replies", fmt.Sprint(r.Invalid)},
 		{"request rate", fmt.Sprintf("%.0f/s", r.RequestRate)},
 		{"reply rate", fmt.Sprintf("%.0f/s", r.ReplyRate)},
 		{"rtt min / p50 / p90", fmt.Sprintf("%s / %s / %s", d(r.RTT.Min()), d(r.RTT.Quantile(.5)), d(r.RTT.Quantile(.9)))},
@@ -291,13 +361,29 @@ func (r *Result) WriteTable(w io.Writer) error {
 				d(e.Mean), d(e.StdDev), d(e.P99), d(e.Max), e.Samples)})
 		}
 	}
+	if !r.Config.Mix.IsZero() {
+		s := ""
+		for k, v := range r.Kinds {
+			if v.Sockets > 0 {
+				s += fmt.Sprintf("%s %d/%d/%d  ", Kind(k), v.Sockets, v.Sent, v.Valid)
+			}
+		}
+		rows = append(rows, [2]string{"kind sockets/sent/valid", s})
+		if r.MalformedSent > 0 {
+			rows = append(rows, [2]string{"malformed sent / crypto-NAKs", fmt.Sprintf("%d / %d (lost and loss leave malformed requests out)", r.MalformedSent, r.CryptoNAKs)})
+		}
+		if r.NTSKeyExchanges > 0 {
+			rows = append(rows, [2]string{"nts key exchanges / naks / cookies / reused", fmt.Sprintf("%d in %v / %d / %d / %d",
+				r.NTSKeyExchanges, r.NTSKETime.Round(time.Millisecond), r.NTSNAKs, r.NTSCookies, r.NTSCookieReuse)})
+		}
+	}
 	rows = append(rows, [][2]string{
 		{"generator cpu / busy", fmt.Sprintf("%.0f %% of one core / %.0f %% in send/receive", r.CPUPct(), r.BusyPct())},
 	}...)
 	if r.Invalid > 0 {
 		s := ""
-		for i := ReasonShort; i < NumReasons; i++ {
-			if c := r.Reasons[i.String()]; c > 0 && i != ReasonLate {
+		for i := range Reason(NumReasons) {
+			if c := r.Reasons[i.String()]; c > 0 && i.Wrong() {
 				s += fmt.Sprintf("%s=%d ", i, c)
 			}
 		}
