@@ -500,7 +500,16 @@ step() {
 }
 
 FRAME_WARN=0
-declare -A R_RB R_CPU1 R_CPU2 R_SYS1 R_SYS2
+declare -A R_RB R_CPU1 R_CPU2 R_SYS1 R_SYS2 R_TXE1 R_TXE2
+
+# txerr NAME TAG: the transmit-timestamp error of that step's replies
+# (gnomonctl bench ntp: client kernel RX stamp − server Transmit − half
+# the minimum RTT), "basic mean/sd/p99/max" and, when any, "xleave …", µs.
+txerr() {
+	jq -r 'def f(e): if e == null then "-" else "\(e.mean_us*100|round/100)/\(e.stddev_us*100|round/100)/\(e.p99_us*100|round/100)/\(e.max_us*100|round/100)" end;
+		"basic " + f(.tx_error_basic) + (if .tx_error_interleaved == null then "" else "; xleave " + f(.tx_error_interleaved) end)' \
+		"$STATE/$1/$2.json" 2>/dev/null || echo "?"
+}
 declare -A R_MAX R_NEXT R_P50 R_P99 R_XMAX R_BOTTLENECK R_NOTE
 DEADLINE=$((SECONDS + BUDGET))
 
@@ -549,6 +558,8 @@ bench_server() { # name
 	R_SYS1[$name]=$(cat "$STATE/$name/common.sys" 2>/dev/null || echo "?")
 	R_SYS2[$name]=$(cat "$STATE/$name/eff.sys" 2>/dev/null || echo "?")
 	log "$name: server CPU per answered request: ${R_CPU1[$name]} µs @ $COMMON_RATE/s, ${R_CPU2[$name]} µs @ $EFF_RATE/s (loss $loss %); system calls per answered request: ${R_SYS1[$name]}, ${R_SYS2[$name]}"
+	R_TXE1[$name]=$(txerr "$name" common) R_TXE2[$name]=$(txerr "$name" eff)
+	log "$name: TX-timestamp error mean/sd/p99/max (µs) @ $COMMON_RATE/s: ${R_TXE1[$name]}; @ $EFF_RATE/s: ${R_TXE2[$name]}"
 
 	if [ "${BENCH_FIXED_ONLY:-0}" = 1 ]; then
 		R_MAX[$name]="-" R_NEXT[$name]="- (BENCH_FIXED_ONLY)" R_BOTTLENECK[$name]="-" R_XMAX[$name]="-"
@@ -694,6 +705,14 @@ LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 	for s in "${ORDER[@]}"; do
 		printf '| %s | %s | %s | %s | %s | %.1f | %.1f | %s, %s | %s, %s | %s | %s%s |\n' "${s#*@}" "${s%@*}" "${R_RB[$s]:-?}" "${R_MAX[$s]}" "${R_NEXT[$s]}" \
 			"${R_P50[$s]}" "${R_P99[$s]}" "${R_CPU1[$s]:-?}" "${R_CPU2[$s]:-?}" "${R_SYS1[$s]:-?}" "${R_SYS2[$s]:-?}" "${R_XMAX[$s]}" "${R_BOTTLENECK[$s]}" "${R_NOTE[$s]:+; ${R_NOTE[$s]}}"
+	done
+	echo
+	echo "TX-timestamp error, µs (client kernel RX stamp − server Transmit − half the minimum RTT; mean/sd/p99/max):"
+	echo
+	echo "| model | server | @ $COMMON_RATE/s | @ $EFF_RATE/s |"
+	echo "|---|---|---|---|"
+	for s in "${ORDER[@]}"; do
+		printf '| %s | %s | %s | %s |\n' "${s#*@}" "${s%@*}" "${R_TXE1[$s]:-?}" "${R_TXE2[$s]:-?}"
 	done
 	echo
 	for mode in "${MODELS[@]}"; do
