@@ -125,10 +125,17 @@ func testWorkerStepZeroAllocs(t *testing.T, xleave, netpoller bool) {
 		t.Errorf("served %d, want %d", got, 202*batch)
 	}
 	// Kernel TX stamps exactly for the replies to interleaved-form
-	// requests (when the socket has kernel TX stamps at all).
+	// requests and the basic replies stamped for the transmit calibration
+	// (when the socket has kernel TX stamps at all).
 	want := uint64(0)
-	if xleave && w.conn.(*hwts.Conn).Info().TX != hwts.KindNone {
-		want = 202 * batch / 2
+	if w.conn.(*hwts.Conn).Info().TX != hwts.KindNone {
+		want = st.txCalibration.Load()
+		if xleave {
+			want += 202 * batch / 2
+		}
+		if st.txCalibration.Load() == 0 {
+			t.Error("no basic reply was stamped for the transmit calibration")
+		}
 	}
 	if got := st.tx[hwts.KindKernel].Load(); got != want {
 		t.Errorf("kernel TX stamps %d, want %d", got, want)

@@ -98,6 +98,7 @@ type counters struct {
 	sealFailed       atomic.Uint64
 	ntsAuthenticated atomic.Uint64
 	ntsNAKs          atomic.Uint64
+	txCalibration    atomic.Uint64 // basic replies sent with a TX stamp request for txCal
 	_                [64]byte
 }
 

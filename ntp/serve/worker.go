@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/hwts"
@@ -41,6 +42,13 @@ type sentReply struct {
 	hwDone  bool // its hardware stamp was recorded; the software one is ignored
 	addr    netip.Addr
 	rxField wire.Time
+	// For the transmit calibration (txCal): the clock reading the batch
+	// was stamped from and the reply's position in its sendmmsg batch;
+	// calDone once a stamp was learned from; calOnly for a basic reply
+	// stamped only to calibrate (no client asks for its timestamp).
+	t3               wire.Time
+	pos              int
+	calDone, calOnly bool
 }
 
 // worker serves one socket. Every field is owned by the worker goroutine
@@ -73,6 +81,14 @@ type worker struct {
 	reportsPerTX int
 	drained      int // reports seen by the current drainTX call
 
+	// cal predicts when a basic reply leaves after the batch's clock
+	// reading; calSeq counts batches (a basic reply is stamped for it
+	// every calEvery); calOnly[k]: the reply at position k of the batch
+	// being sent asked for a stamp only for cal.
+	cal     txCal
+	calSeq  uint64
+	calOnly []bool
+
 	ctr *counters
 }
 
@@ -96,6 +112,7 @@ func newWorker(conn packetConn, srv *ntp.Server, clk clock.Served, state *clock.
 		tx:           make([]hwts.Message, batch),
 		verdict:      make([]ntp.Verdict, batch),
 		auth:         make([]ntp.ReplyAuth, batch),
+		calOnly:      make([]bool, batch),
 		ctr:          new(counters),
 	}
 	if core := srv.NTS(); core != nil {
@@ -202,14 +219,28 @@ func (w *worker) receiveTime(m *hwts.Message) wire.Time {
 func (w *worker) send(out int) (stamped bool) {
 	// Read the served clock once, as late as possible before sendmmsg.
 	// Sealing (a MAC over the final header, ≈ 50–300 ns per authenticated
-	// reply) comes after it: the Transmit timestamp is inside the MAC.
+	// reply; NTS a few µs) comes after it: the Transmit timestamp is inside
+	// the MAC. A basic reply's Transmit is that reading plus when the
+	// calibration expects the reply to leave (txCal): its position in the
+	// batch, after the sends and seals before it.
 	t3 := wire.TimeFromTime(w.clk.Now())
+	calPos := -1
+	if w.reportsPerTX > 0 {
+		if w.calSeq++; w.calSeq%calEvery == 0 {
+			calPos = int(w.calSeq/calEvery) % out
+		}
+	}
 	kept := 0
 	for j := range out {
 		r := &w.tx[j]
+		w.calOnly[kept] = false
 		if w.verdict[j].NeedsTransmit() {
-			wire.PutTransmit(r.Buf[:r.N], t3)
+			wire.PutTransmit(r.Buf[:r.N], t3.Add(time.Duration(w.cal.predict(kept))))
 			w.ctr.tx[hwts.KindDaemon].Add(1)
+			if kept == calPos && !r.WantTX {
+				r.WantTX, w.calOnly[kept] = true, true
+				w.ctr.txCalibration.Add(1)
+			}
 		}
 		a := &w.auth[j]
 		n := w.srv.Seal(r.Buf, r.N, a)
@@ -237,14 +268,16 @@ func (w *worker) send(out int) (stamped bool) {
 		kept++
 	}
 	msgs := w.tx[:kept]
+	off := 0 // position of msgs[0] in the batch
 	for len(msgs) > 0 {
 		sent, err := w.conn.WriteBatch(msgs)
 		for k := range sent {
 			// Only replies that asked for a TX timestamp can be matched to
-			// one (ntp.Server.WantsTX; never a KoD: chrony keeps no
-			// timestamps for them either).
+			// one (ntp.Server.WantsTX, or one basic reply now and then for
+			// the calibration; never a KoD: chrony keeps no timestamps for
+			// them either).
 			if msgs[k].WantTX && w.reportsPerTX > 0 {
-				w.remember(&msgs[k])
+				w.remember(&msgs[k], t3, off+k, w.calOnly[off+k])
 				w.pending += w.reportsPerTX
 				stamped = true
 			}
@@ -252,9 +285,9 @@ func (w *worker) send(out int) (stamped bool) {
 		w.ctr.replies.Add(uint64(sent))
 		if err == nil {
 			if sent == 0 {
-				return stamped // nothing accepted and no error: give up this batch
+				break // nothing accepted and no error: give up this batch
 			}
-			msgs = msgs[sent:]
+			msgs, off = msgs[sent:], off+sent
 			continue
 		}
 		// msgs[sent] failed: count it and go on with the rest, unless the
@@ -262,21 +295,22 @@ func (w *worker) send(out int) (stamped bool) {
 		w.ctr.sendErrors.Add(1)
 		if errClosed(err) {
 			w.ctr.sendErrors.Add(uint64(len(msgs) - sent - 1))
-			return stamped
+			break
 		}
-		msgs = msgs[sent+1:]
+		msgs, off = msgs[sent+1:], off+sent+1
 	}
 	return stamped
 }
 
 // remember stores a sent reply in the ring so that its TX timestamp can be
 // matched to the client and Receive field.
-func (w *worker) remember(m *hwts.Message) {
+func (w *worker) remember(m *hwts.Message, t3 wire.Time, pos int, calOnly bool) {
 	e := &w.ring[m.TXID&(ringSize-1)]
 	e.id = m.TXID
 	e.valid, e.swDone, e.hwDone = true, false, false
 	e.addr = m.Addr.Addr()
 	e.rxField = wire.ReceiveField(m.Buf[:m.N])
+	e.t3, e.pos, e.calDone, e.calOnly = t3, pos, false, calOnly
 }
 
 // drainTX reads the TX timestamps waiting on the error queue. A stamp that
@@ -339,6 +373,15 @@ func (w *worker) onTX(id uint32, ts hwts.Timestamp) {
 		e.swDone, e.valid = true, useHW // a hardware stamp may still come and replace it
 	}
 	tx := wire.TimeFromTime(w.clk.FromRealtime(rt))
+	if !e.calDone {
+		// The first stamp used (the kernel's; with a NIC usually its
+		// software companion) teaches the calibration when replies leave.
+		e.calDone = true
+		w.cal.add(e.pos, int64(tx.Sub(e.t3)))
+	}
+	if e.calOnly {
+		return
+	}
 	if w.srv.RecordTX(e.addr, e.rxField, tx) {
 		w.ctr.txRecorded.Add(1)
 	}
