@@ -3,8 +3,10 @@ package serve
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +28,7 @@ type fakeConn struct {
 	nextID uint32
 	tx     []txStamp // stamps ReadTX reports on its next call
 	txRead int       // ReadTX calls
+	writes []int     // messages per WriteBatch call
 }
 
 type txStamp struct {
@@ -53,6 +56,7 @@ func (f *fakeConn) ReadBatch(msgs []hwts.Message) (int, error) {
 }
 
 func (f *fakeConn) WriteBatch(msgs []hwts.Message) (int, error) {
+	f.writes = append(f.writes, len(msgs))
 	for i := range msgs {
 		if msgs[i].Addr == f.failAt {
 			return i, syscall.ENETUNREACH
@@ -351,5 +355,59 @@ func TestWorkerTXOnDemand(t *testing.T) {
 	}
 	if conn.txRead != 2 {
 		t.Errorf("ReadTX calls %d after a basic batch with nothing pending, want still 2", conn.txRead)
+	}
+}
+
+// A batch with few basic replies sends each on its own, stamped from its
+// own clock reading; a larger one shares one sendmmsg, each reply stamped
+// from one reading plus the calibrated delay of its position.
+func TestWorkerSoloAndCalibratedSends(t *testing.T) {
+	now := time.Now().Round(0)
+	clk := &stepClock{now: now}
+	k := hwts.Timestamp{Time: now, Kind: hwts.KindKernel}
+	batch := func(n int) []hwts.Message {
+		var b []hwts.Message
+		for i := range n {
+			b = append(b, msg(fmt.Sprintf("127.0.0.2:%d", 1000+i), k, hwts.Timestamp{}, request(4, 3, uint64(0x100+i))))
+		}
+		return b
+	}
+	conn := &fakeConn{in: [][]hwts.Message{batch(soloMax), batch(soloMax + 4), batch(soloMax + 4)}}
+	w, _, _ := fakeWorker(t, conn, clk)
+	w = newWorker(conn, w.srv, clk, w.state, 16, hwts.KindKernel)
+	transmit := func(m hwts.Message) time.Duration {
+		return wire.Time(binary.BigEndian.Uint64(m.Buf[40:])).Time(now).Sub(now)
+	}
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	if len(conn.writes) != soloMax || slices.Max(conn.writes) != 1 {
+		t.Fatalf("%d basic replies: sends %v, want %d of one each", soloMax, conn.writes, soloMax)
+	}
+	conn.writes, conn.sent = nil, nil
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(conn.writes, []int{soloMax + 4}) {
+		t.Fatalf("%d basic replies: sends %v, want one of all", soloMax+4, conn.writes)
+	}
+	for _, m := range conn.sent {
+		if d := transmit(m); d != 0 {
+			t.Fatalf("cold calibration: transmit %v after the clock reading, want 0", d)
+		}
+	}
+	// Replies leave 3 µs + 1 µs per position after the reading.
+	for i := range 200 {
+		w.cal.add(i%16, int64(3000+1000*(i%16)))
+	}
+	conn.writes, conn.sent = nil, nil
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range conn.sent {
+		want := time.Duration(3000+1000*i) * time.Nanosecond
+		if d := transmit(m) - want; d < -2 || d > 2 {
+			t.Errorf("reply %d: transmit %v after the reading, want %v", i, transmit(m), want)
+		}
 	}
 }
