@@ -50,6 +50,11 @@ type ControlStats interface {
 	ControlStats() report.ControlStats
 }
 
+// ReloadStats is the configuration reloads' counter source (gnomond).
+type ReloadStats interface {
+	ReloadStats() report.ReloadStats
+}
+
 // sourceCountersTimeout bounds the round trip to the poller per scrape.
 const sourceCountersTimeout = time.Second
 
@@ -74,6 +79,9 @@ type Sources struct {
 	// NTSKE, set when NTS is on, gives gnomon_nts_* (the NTP side from
 	// Serve's report).
 	NTSKE NTSKEStats
+	// Reload gives gnomon_config_reloads_total and
+	// gnomon_config_last_reload_successful.
+	Reload ReloadStats
 	// Version is the gnomond version for gnomon_build_info.
 	Version string
 }
@@ -85,6 +93,7 @@ type Collector struct {
 	requests, rxStamps, txStamps                       *prometheus.Desc
 	rxHWUnused, txHWUnused, txRecorded, txUnmatched    *prometheus.Desc
 	interleaved, ctlRequests                           *prometheus.Desc
+	reloads, lastReloadOK                              *prometheus.Desc
 	replies, sendErrors, recvErrors, truncated, kDrops *prometheus.Desc
 	authenticated, sealFailed                          *prometheus.Desc
 
@@ -126,6 +135,10 @@ func NewCollector(src Sources) *Collector {
 		replies: d("gnomon_ntp_replies_total", "NTP replies sent."),
 		ctlRequests: d("gnomon_control_requests_total",
 			"Control-protocol (chronyc) requests by verdict: answered, refused (an error status), or dropped without a reply.", "verdict"),
+		reloads: d("gnomon_config_reloads_total",
+			"Configuration reloads (SIGHUP, chronyc reload sources): result = ok (applied), failed (refused: the running configuration and keys kept; the log says why).", "result"),
+		lastReloadOK: d("gnomon_config_last_reload_successful",
+			"1 if the last configuration reload was applied (or none was tried since start), 0 if it failed and the running configuration is older than the file."),
 		interleaved: d("gnomon_ntp_interleaved_replies_total",
 			"NTP replies sent in interleaved mode (RFC 9769)."),
 		sendErrors: d("gnomon_ntp_send_errors_total", "NTP replies the kernel refused to send."),
@@ -184,7 +197,7 @@ func Register(r prometheus.Registerer, src Sources) (*Collector, error) {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched, c.interleaved, c.ctlRequests,
+		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched, c.interleaved, c.ctlRequests, c.reloads, c.lastReloadOK,
 		c.replies, c.sendErrors, c.recvErrors, c.truncated, c.kDrops, c.authenticated, c.sealFailed,
 		c.clCapacity, c.clRecords, c.clHits, c.clDrops, c.clKoDs, c.clLeaks, c.clContended, c.clEvictions,
 		c.clStampsHeld, c.clStampEvictions,
@@ -223,6 +236,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.ctlRequests, v.Count, v.Verdict)
 		}
 	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) { emit(d, prometheus.GaugeValue, v, labels...) }
+	if c.src.Reload != nil {
+		st := c.src.Reload.ReloadStats()
+		counter(c.reloads, st.OK, "ok")
+		counter(c.reloads, st.Failed, "failed")
+		gauge(c.lastReloadOK, b2f(st.LastOK))
+	}
 	if c.src.Serve != nil {
 		st := c.src.Serve.ServerStats()
 		for _, v := range st.Requests {
@@ -252,7 +272,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.authenticated, st.Authenticated)
 		counter(c.sealFailed, st.SealFailed)
 		if c.src.NTSKE != nil {
-			c.nts.collect(c.src.NTSKE.NTSKEStats(), st.NTS, counter)
+			c.nts.collect(c.src.NTSKE.NTSKEStats(), st.NTS, counter, gauge)
 		}
 	}
 
@@ -284,7 +304,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) { emit(d, prometheus.GaugeValue, v, labels...) }
 	if c.src.Discipline != nil {
 		c.served.collect(c.src.Discipline, gauge, counter)
 	}

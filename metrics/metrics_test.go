@@ -72,7 +72,14 @@ func (fakeControl) ControlStats() report.ControlStats {
 type fakeNTSKE struct{}
 
 func (fakeNTSKE) NTSKEStats() report.NTSKEStats {
-	return report.NTSKEStats{Accepted: 21, Dropped: 1, HandshakeFailed: 3, Failed: 2, Served: 15, Refusals: 1, Cookies: 120}
+	return report.NTSKEStats{Accepted: 21, Dropped: 1, HandshakeFailed: 3, Failed: 2, Served: 15, Refusals: 1, Cookies: 120,
+		Keys: report.NTSKeyStats{Rotations: 4, SaveErrors: 2, ReloadErrors: 1, HasFile: true, FileCurrent: false}}
+}
+
+type fakeReload struct{}
+
+func (fakeReload) ReloadStats() report.ReloadStats {
+	return report.ReloadStats{OK: 5, Failed: 2, LastOK: false}
 }
 
 type fakePTP struct{}
@@ -99,6 +106,13 @@ gnomon_build_info{goversion="GOVERSION",version="v0.0.0-test"} 1
 gnomon_control_requests_total{verdict="answered"} 12
 gnomon_control_requests_total{verdict="dropped_address"} 1
 gnomon_control_requests_total{verdict="refused"} 3
+# HELP gnomon_config_last_reload_successful 1 if the last configuration reload was applied (or none was tried since start), 0 if it failed and the running configuration is older than the file.
+# TYPE gnomon_config_last_reload_successful gauge
+gnomon_config_last_reload_successful 0
+# HELP gnomon_config_reloads_total Configuration reloads (SIGHUP, chronyc reload sources): result = ok (applied), failed (refused: the running configuration and keys kept; the log says why).
+# TYPE gnomon_config_reloads_total counter
+gnomon_config_reloads_total{result="failed"} 2
+gnomon_config_reloads_total{result="ok"} 5
 # HELP gnomon_ntp_authenticated_replies_total NTP replies sent with a symmetric-key MAC (requests whose MAC verified); failures are the verdicts auth_failed, crypto_nak and no_key.
 # TYPE gnomon_ntp_authenticated_replies_total counter
 gnomon_ntp_authenticated_replies_total 13
@@ -208,6 +222,16 @@ gnomon_sync_synchronized 1
 # HELP gnomon_nts_authenticated_replies_total NTP replies sent with an NTS authenticator and fresh cookies.
 # TYPE gnomon_nts_authenticated_replies_total counter
 gnomon_nts_authenticated_replies_total 29
+# HELP gnomon_nts_key_file_current 1 if nts.key_file holds the master keys in use, 0 while they live only in memory (unsaved, or the file missing or broken: cookies would not survive a restart). Only with nts.key_file set.
+# TYPE gnomon_nts_key_file_current gauge
+gnomon_nts_key_file_current 0
+# HELP gnomon_nts_key_file_errors_total Failed operations on nts.key_file: op = save (writing it: full disk, read-only or missing directory), reload (reading it at run time: removed, broken, loose permissions). The keys in use are kept.
+# TYPE gnomon_nts_key_file_errors_total counter
+gnomon_nts_key_file_errors_total{op="reload"} 1
+gnomon_nts_key_file_errors_total{op="save"} 2
+# HELP gnomon_nts_key_rotations_total NTS master-key rotations done by this server (a writer: nts.rotate > 0).
+# TYPE gnomon_nts_key_rotations_total counter
+gnomon_nts_key_rotations_total 4
 # HELP gnomon_nts_ke_connections_accepted_total NTS-KE TCP connections accepted (chronyc serverstats: NTS-KE connections accepted).
 # TYPE gnomon_nts_ke_connections_accepted_total counter
 gnomon_nts_ke_connections_accepted_total 21
@@ -282,7 +306,8 @@ gnomon_ptp_unicast_negotiations_total{result="granted"} 6
 
 func TestGoldenExposition(t *testing.T) {
 	s, l, served := fixture()
-	c := NewCollector(Sources{Serve: s, ClientLog: l, Served: served, Control: fakeControl{}, PTP: fakePTP{}, NTSKE: fakeNTSKE{}, Version: "v0.0.0-test"})
+	c := NewCollector(Sources{Serve: s, ClientLog: l, Served: served, Control: fakeControl{}, PTP: fakePTP{}, NTSKE: fakeNTSKE{},
+		Reload: fakeReload{}, Version: "v0.0.0-test"})
 	want := strings.ReplaceAll(golden, "GOVERSION", runtime.Version())
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
 		t.Error(err)

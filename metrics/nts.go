@@ -16,6 +16,7 @@ type NTSKEStats interface {
 type ntsDescs struct {
 	keAccepted, keDropped, keErrors, keResponses, keCookies *prometheus.Desc
 	requests, authenticated, naks, sealFailed               *prometheus.Desc
+	keyRotations, keyFileErrors, keyFileCurrent             *prometheus.Desc
 }
 
 func newNTSDescs(d func(name, help string, labels ...string) *prometheus.Desc) ntsDescs {
@@ -37,17 +38,24 @@ func newNTSDescs(d func(name, help string, labels ...string) *prometheus.Desc) n
 			"NTS NAKs sent (cookie of an unknown master key or that does not open: the client redoes NTS-KE)."),
 		sealFailed: d("gnomon_nts_seal_failures_total",
 			"NTS replies not sent because they could not be sealed (no randomness; a bug if ever non-zero)."),
+		keyRotations: d("gnomon_nts_key_rotations_total",
+			"NTS master-key rotations done by this server (a writer: nts.rotate > 0)."),
+		keyFileErrors: d("gnomon_nts_key_file_errors_total",
+			"Failed operations on nts.key_file: op = save (writing it: full disk, read-only or missing directory), reload (reading it at run time: removed, broken, loose permissions). The keys in use are kept.", "op"),
+		keyFileCurrent: d("gnomon_nts_key_file_current",
+			"1 if nts.key_file holds the master keys in use, 0 while they live only in memory (unsaved, or the file missing or broken: cookies would not survive a restart). Only with nts.key_file set."),
 	}
 }
 
 func (n *ntsDescs) describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{n.keAccepted, n.keDropped, n.keErrors, n.keResponses, n.keCookies,
-		n.requests, n.authenticated, n.naks, n.sealFailed} {
+		n.requests, n.authenticated, n.naks, n.sealFailed, n.keyRotations, n.keyFileErrors, n.keyFileCurrent} {
 		ch <- d
 	}
 }
 
-func (n *ntsDescs) collect(ke report.NTSKEStats, st report.NTSStats, counter func(*prometheus.Desc, uint64, ...string)) {
+func (n *ntsDescs) collect(ke report.NTSKEStats, st report.NTSStats, counter func(*prometheus.Desc, uint64, ...string),
+	gauge func(*prometheus.Desc, float64, ...string)) {
 	counter(n.keAccepted, ke.Accepted)
 	counter(n.keDropped, ke.Dropped)
 	counter(n.keErrors, ke.HandshakeFailed, "handshake")
@@ -61,4 +69,10 @@ func (n *ntsDescs) collect(ke report.NTSKEStats, st report.NTSStats, counter fun
 	counter(n.authenticated, st.Authenticated)
 	counter(n.naks, st.NAKs)
 	counter(n.sealFailed, st.SealFailed)
+	counter(n.keyRotations, ke.Keys.Rotations)
+	counter(n.keyFileErrors, ke.Keys.SaveErrors, "save")
+	counter(n.keyFileErrors, ke.Keys.ReloadErrors, "reload")
+	if ke.Keys.HasFile {
+		gauge(n.keyFileCurrent, b2f(ke.Keys.FileCurrent))
+	}
 }

@@ -105,6 +105,37 @@ type NTSKEStats struct {
 	Refusals uint64
 	// Cookies counts the cookies issued.
 	Cookies uint64
+	// Keys are the master keys' store (gnomon_nts_key_*).
+	Keys NTSKeyStats
+}
+
+// NTSKeyStats are the NTS master-key store's counters and its key file's
+// state (gnomon_nts_key_*).
+type NTSKeyStats struct {
+	// Rotations counts master-key rotations (not the first keys' creation).
+	Rotations uint64
+	// SaveErrors counts failed writes of the key file (full disk,
+	// read-only or missing directory); ReloadErrors failed reads of it at
+	// run time (a reader's reload, a writer's check: file removed, broken,
+	// loose permissions).
+	SaveErrors   uint64
+	ReloadErrors uint64
+	// HasFile: nts.key_file is set. FileCurrent: the file holds the keys
+	// in use (false while they live only in memory).
+	HasFile     bool
+	FileCurrent bool
+}
+
+// ReloadStats count configuration reloads (SIGHUP, chronyc reload
+// sources) since start (gnomon_config_*).
+type ReloadStats struct {
+	// OK counts reloads applied, Failed those refused (the running
+	// configuration and keys kept).
+	OK     uint64
+	Failed uint64
+	// LastOK: the last reload was applied, or there was none (the
+	// configuration loaded at start is in force).
+	LastOK bool
 }
 
 // VerdictCount is the number of requests that got one verdict. Verdict is

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,7 @@ import (
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
 	"github.com/gnomon-time/gnomon/ntp/serve"
+	"github.com/gnomon-time/gnomon/report"
 	"github.com/gnomon-time/gnomon/source"
 	"github.com/gnomon-time/gnomon/statuspage"
 )
@@ -57,6 +59,17 @@ type daemon struct {
 	// notify tells systemd about reloads; status is its STATUS= text.
 	notify *notifier
 	status func() string
+	// nts, when NTS is on, has its key file checked on every reload.
+	nts *ntsRuntime
+	// reloadsOK and reloadsFailed count reloads; lastReloadFailed says
+	// the last one failed (metrics.ReloadStats).
+	reloadsOK, reloadsFailed atomic.Uint64
+	lastReloadFailed         atomic.Bool
+}
+
+// ReloadStats returns the reload counters (metrics.ReloadStats).
+func (d *daemon) ReloadStats() report.ReloadStats {
+	return report.ReloadStats{OK: d.reloadsOK.Load(), Failed: d.reloadsFailed.Load(), LastOK: !d.lastReloadFailed.Load()}
 }
 
 // newLogger builds the slog logger of cfg.Log writing to w.
@@ -176,7 +189,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	phcRuns, closePHCs := phcTranslators(log, svc.Sockets(), hwClocks, phc.OpenReadOnly)
 	defer closePHCs()
 
-	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup, reloads: make(chan chan error)}
+	d := &daemon{log: log, level: level, flags: f, cmd: cmd, srv: srv, cfg: cfg, hup: hup, reloads: make(chan chan error), nts: ntsRT}
 	ctlCfg := cmdmon.Config{Discipline: ctlDiscipline{Runner: disc.runner, realtimeOffset: disc.realtimeOffset},
 		Server: ntpServer{svc: svc, clog: clog, clk: disc.served, nts: ntsRT}, Reload: d.requestReload}
 	if disc.ref != nil {
@@ -212,7 +225,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, f *flags, cmd *cobra.Com
 	if cfg.Metrics.Listen != "" {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		msrc := metrics.Sources{Serve: svc, ClientLog: clog, Served: disc.runner, Control: ctlHandler, Version: version()}
+		msrc := metrics.Sources{Serve: svc, ClientLog: clog, Served: disc.runner, Control: ctlHandler, Reload: d, Version: version()}
 		if ptpSvc != nil {
 			msrc.PTP = ptpSvc
 		}

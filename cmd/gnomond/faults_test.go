@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,14 +61,21 @@ func ntpSources(fakes ...*fakeUpstream) string {
 // (then it must exit 0 within 10 s).
 func startDaemon(t *testing.T, extra string, args ...string) *inproc {
 	t.Helper()
-	conf := writeFile(t, "gnomond.yaml", faultConfig+extra)
+	return startDaemonHUP(t, faultConfig+extra, nil, args...)
+}
+
+// startDaemonHUP is startDaemon with the whole configuration text and a
+// channel that delivers SIGHUP (reloads) to it.
+func startDaemonHUP(t *testing.T, config string, hup <-chan os.Signal, args ...string) *inproc {
+	t.Helper()
+	conf := writeFile(t, "gnomond.yaml", config)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	d := &inproc{proc: &proc{}, cancel: cancel, code: make(chan int, 1)}
 	scanned := make(chan struct{})
 	go func() { d.scan(pr); close(scanned) }()
 	go func() {
-		code := run(ctx, append([]string{"--config", conf}, args...), io.Discard, pw, nil)
+		code := run(ctx, append([]string{"--config", conf}, args...), io.Discard, pw, hup)
 		pw.Close()
 		<-scanned
 		d.code <- code

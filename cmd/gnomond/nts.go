@@ -121,10 +121,12 @@ func (r *ntsRuntime) close() {
 
 // NTSKEStats returns the NTS-KE server's counters (metrics.NTSKEStats).
 func (r *ntsRuntime) NTSKEStats() report.NTSKEStats {
-	s := r.ke.Stats()
+	s, k := r.ke.Stats(), r.keys.Stats()
 	return report.NTSKEStats{
 		Accepted: s.Accepted, Dropped: s.Refused, HandshakeFailed: s.HandshakeFailed, Failed: s.Failed,
 		Served: s.Served, Refusals: s.Refusals, Cookies: s.Cookies,
+		Keys: report.NTSKeyStats{Rotations: k.Rotations, SaveErrors: k.SaveErrors, ReloadErrors: k.ReloadErrors,
+			HasFile: k.HasFile, FileCurrent: k.FileCurrent},
 	}
 }
 

@@ -30,10 +30,23 @@ func (d *daemon) reloadLoop(ctx context.Context) error {
 	}
 }
 
-// notifiedReload is reload between RELOADING=1 and READY=1 for systemd.
+// notifiedReload is reload between RELOADING=1 and READY=1 for systemd,
+// counted for gnomon_config_reloads_total. With NTS on, the master-key
+// store checks its file too (a reader reloads it, a writer restores or
+// saves it again): its outcome is its own (logged, gnomon_nts_key_file_*),
+// not the reload's.
 func (d *daemon) notifiedReload() error {
 	d.notify.reloading()
 	err := d.reload()
+	if err != nil {
+		d.reloadsFailed.Add(1)
+	} else {
+		d.reloadsOK.Add(1)
+	}
+	d.lastReloadFailed.Store(err != nil)
+	if d.nts != nil {
+		d.nts.keys.Tick()
+	}
 	d.notify.reloaded(err, d.status())
 	return err
 }
@@ -85,7 +98,7 @@ func (d *daemon) reload() error {
 	keys, err := next.NTP.LoadKeys()
 	if err != nil {
 		d.log.Error("reload failed; keeping the running configuration and keys", "config", d.flags.configFile,
-			"error", err.Error())
+			"keys_file", next.NTP.KeysFile, "error", err.Error())
 		return err
 	}
 	prev := d.cfg

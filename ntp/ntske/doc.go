@@ -39,9 +39,14 @@
 // file if missing, rotates when due (the next key becomes current, a new next
 // key is drawn, Keep previous keys stay accepted) and saves. If saving fails
 // (full disk, read-only or missing directory) it logs the error and keeps
-// serving the new keys from memory. With Rotate = 0 it is a reader: it reloads
-// the file when its content changes (checked every Reload, 1 min), keeping
-// its keys if the file is missing or broken. Several servers share keys by
+// serving the new keys from memory. Between rotations the writer checks its
+// file every Reload (1 min): a file removed or broken is written again from
+// the keys in use, an unsaved rotation is saved again (so a full disk heals
+// once space is freed). With Rotate = 0 it is a reader: it reloads the file
+// when its content changes (checked every Reload), keeping its keys if the
+// file is missing or broken. Failures are counted (KeyStats: save and reload
+// errors, whether the file holds the keys in use) and logged once per new
+// error; repeats are logged at Debug. Several servers share keys by
 // sharing the file: one writer rotates, the others read; or an external
 // program writes the file and every gnomond reads (chrony's ntsrotate 0). A
 // writer draws the next key one period before sealing with it, so readers

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gnomon-time/gnomon/ntp/nts"
@@ -106,11 +108,44 @@ type KeysConfig struct {
 // KeyStore owns the master keys of one gnomond: it loads or creates the
 // key file, rotates on schedule (writer) or reloads the file (reader), and
 // publishes every new Ring to the nts.Core, which the NTP workers and the
-// NTS-KE server read.
+// NTS-KE server read. Tick may be called from any goroutine (Run's and a
+// reload's); Stats too.
 type KeyStore struct {
 	cfg  KeysConfig
 	core *nts.Core
-	set  nts.KeySet
+
+	mu  sync.Mutex
+	set nts.KeySet
+	// saveErr and readErr are the last failure's text ("" after a
+	// success): a repeated failure is logged at Debug, a new one at
+	// Error/Warn.
+	saveErr, readErr string
+
+	rotations, saveErrors, readErrors atomic.Uint64
+	fileCurrent                       atomic.Bool
+}
+
+// KeyStats are a KeyStore's counters since start and the key file's state.
+type KeyStats struct {
+	// Rotations counts rotations (not the creation of the first keys).
+	Rotations uint64
+	// SaveErrors counts failed writes of the key file (writer: creation,
+	// rotation, restoring a removed file, retrying an unsaved rotation).
+	SaveErrors uint64
+	// ReloadErrors counts failed reads of the key file at run time (reader:
+	// its reload; writer: its check that the file still holds its keys).
+	ReloadErrors uint64
+	// HasFile: a key file is configured. FileCurrent: the file holds the
+	// keys in use (false while they live only in memory: unsaved, or the
+	// file missing or broken).
+	HasFile     bool
+	FileCurrent bool
+}
+
+// Stats returns the counters and the key file's state.
+func (k *KeyStore) Stats() KeyStats {
+	return KeyStats{Rotations: k.rotations.Load(), SaveErrors: k.saveErrors.Load(), ReloadErrors: k.readErrors.Load(),
+		HasFile: k.cfg.Path != "", FileCurrent: k.fileCurrent.Load()}
 }
 
 // OpenKeyStore loads the key file (a writer creates it when missing, and
@@ -147,6 +182,7 @@ func OpenKeyStore(cfg KeysConfig, core *nts.Core) (*KeyStore, error) {
 		switch {
 		case err == nil:
 			k.set = s
+			k.fileCurrent.Store(true)
 		case errors.Is(err, fs.ErrNotExist) && cfg.Rotate > 0:
 			// First start of the writer: create the file below.
 		default:
@@ -186,23 +222,69 @@ func (k *KeyStore) rotate(now time.Time) error {
 		return err
 	}
 	k.set = k.set.Rotated(now, key, k.cfg.Keep)
+	k.rotations.Add(1)
 	k.save("rotated")
 	return nil
 }
 
-// save writes the set; failure is logged, not fatal: the keys stay in
-// memory and serve until the next successful save.
+// save writes the set; failure is logged and counted, not fatal: the keys
+// stay in memory and serve, and the writer's next Tick tries again. A
+// failure with the same error as the last is logged at Debug.
 func (k *KeyStore) save(what string) {
 	if k.cfg.Path == "" {
 		k.cfg.Log.Info("nts keys "+what+" (memory only)", "current_key", k.set.Current().ID)
 		return
 	}
 	if err := SaveKeyFile(k.cfg.Path, k.set); err != nil {
-		k.cfg.Log.Error("nts keys "+what+" but not saved: serving them from memory; cookies will not survive a restart",
-			"path", k.cfg.Path, "err", err)
+		k.saveErrors.Add(1)
+		k.fileCurrent.Store(false)
+		level := slog.LevelError
+		if cause(err) == k.saveErr {
+			level = slog.LevelDebug
+		}
+		k.saveErr = cause(err)
+		k.cfg.Log.Log(context.Background(), level,
+			"nts keys "+what+" but not saved: serving them from memory; cookies will not survive a restart",
+			"path", k.cfg.Path, "current_key", k.set.Current().ID, "err", err)
 		return
 	}
+	k.saveErr = ""
+	k.fileCurrent.Store(true)
 	k.cfg.Log.Info("nts keys "+what, "path", k.cfg.Path, "current_key", k.set.Current().ID, "keys", len(k.set.Keys))
+}
+
+// readFailed counts and logs a failed read of the key file at run time
+// (Warn for a new error, Debug for a repeated one).
+func (k *KeyStore) readFailed(msg string, err error) {
+	k.readErrors.Add(1)
+	k.fileCurrent.Store(false)
+	level := slog.LevelWarn
+	if cause(err) == k.readErr {
+		level = slog.LevelDebug
+	}
+	k.readErr = cause(err)
+	k.cfg.Log.Log(context.Background(), level, msg, "path", k.cfg.Path, "err", err)
+}
+
+// cause is the text of err's innermost error ("no space left on device"):
+// what tells a repeated failure from a new one (the outer text names a
+// random temporary file).
+func cause(err error) string {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err.Error()
+		}
+		err = u
+	}
+}
+
+// readOK records a successful read after failures (logged once).
+func (k *KeyStore) readOK() {
+	if k.readErr != "" {
+		k.cfg.Log.Info("nts key file readable again", "path", k.cfg.Path)
+	}
+	k.readErr = ""
 }
 
 func (k *KeyStore) publish() error {
@@ -218,16 +300,20 @@ func (k *KeyStore) publish() error {
 func (k *KeyStore) KeySet() nts.KeySet { return k.core.Ring().KeySet() }
 
 // Run rotates when due (writer: Rotate > 0) or reloads the file when it
-// changes (reader), until ctx ends. A reload that fails (half-written file
-// from a non-atomic external writer, loose permissions) is logged and the
-// previous keys are kept.
+// changes (reader), until ctx ends. A reload that fails (file removed,
+// half-written by a non-atomic external writer, loose permissions) is
+// logged and counted and the previous keys are kept. A writer checks its
+// file every Reload too (see Tick).
 func (k *KeyStore) Run(ctx context.Context) error {
 	for {
 		wait := k.cfg.Reload
 		if k.cfg.Rotate > 0 {
-			// Wake at the rotation, and at least hourly in case the clock
-			// was stepped.
-			wait = min(max(k.set.NextRotation(k.cfg.Rotate).Sub(k.cfg.Now()), time.Second), time.Hour)
+			// Wake at the rotation or the file check, whichever is
+			// first, and at least every second.
+			k.mu.Lock()
+			next := k.set.NextRotation(k.cfg.Rotate)
+			k.mu.Unlock()
+			wait = min(max(next.Sub(k.cfg.Now()), time.Second), k.cfg.Reload)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -240,36 +326,82 @@ func (k *KeyStore) Run(ctx context.Context) error {
 	}
 }
 
-// Tick does what Run does at each wake-up: rotate if due, or reload a
-// changed file. Exported for tests that move time by hand.
+// Tick does what Run does at each wake-up. A writer rotates if due;
+// otherwise it checks its file: a file it cannot read (removed, broken,
+// loose permissions) is counted as a reload error and replaced by the keys
+// in use, and an unsaved rotation (full disk) is saved again; a file with
+// other keys after a successful save (a second writer?) is left alone and
+// logged. A reader reloads the file if it changed. Gnomond calls it on
+// SIGHUP too; tests that move time by hand call it directly.
 func (k *KeyStore) Tick() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if k.cfg.Rotate > 0 {
-		if !k.set.Due(k.cfg.Now(), k.cfg.Rotate) {
+		if k.set.Due(k.cfg.Now(), k.cfg.Rotate) {
+			if err := k.rotate(k.cfg.Now()); err != nil {
+				k.cfg.Log.Error("nts key rotation", "err", err)
+				return
+			}
+			if err := k.publish(); err != nil {
+				k.cfg.Log.Error("nts key rotation", "err", err)
+			}
 			return
 		}
-		if err := k.rotate(k.cfg.Now()); err != nil {
-			k.cfg.Log.Error("nts key rotation", "err", err)
-			return
-		}
-		if err := k.publish(); err != nil {
-			k.cfg.Log.Error("nts key rotation", "err", err)
-		}
+		k.checkFile()
 		return
 	}
 	// The file is a few hundred bytes: read and compare it whole (mtime
 	// granularity and in-place writers make metadata unreliable).
 	s, err := LoadKeyFile(k.cfg.Path)
 	if err != nil {
-		k.cfg.Log.Warn("nts key file reload failed: keeping the loaded keys", "err", err)
+		k.readFailed("nts key file reload failed: keeping the loaded keys", err)
 		return
 	}
+	k.readOK()
 	if slices.Equal(s.Keys, k.set.Keys) {
+		k.fileCurrent.Store(true)
 		return
+	}
+	if err := k.publishSet(s); err != nil {
+		k.readFailed("nts key file reload failed: keeping the loaded keys", err)
+		return
+	}
+	k.fileCurrent.Store(true)
+	k.cfg.Log.Info("nts key file reloaded", "path", k.cfg.Path, "current_key", s.Current().ID, "keys", len(s.Keys))
+}
+
+// checkFile is the writer's check between rotations.
+func (k *KeyStore) checkFile() {
+	if k.cfg.Path == "" {
+		return
+	}
+	s, err := LoadKeyFile(k.cfg.Path)
+	switch {
+	case err != nil:
+		k.readFailed("nts key file unreadable: writing the keys in use again", err)
+		k.save("restored")
+	case slices.Equal(s.Keys, k.set.Keys):
+		k.readOK()
+		k.fileCurrent.Store(true)
+	case k.saveErr != "":
+		k.readOK()
+		k.save("rotated earlier")
+	default:
+		k.readOK()
+		if k.fileCurrent.Swap(false) {
+			k.cfg.Log.Warn("nts key file holds keys this writer did not write (is a second writer rotating it?): serving ours; a restart would load the file's",
+				"path", k.cfg.Path, "current_key", k.set.Current().ID, "file_current_key", s.Current().ID)
+		}
+	}
+}
+
+// publishSet makes s the keys in use if it makes a Ring.
+func (k *KeyStore) publishSet(s nts.KeySet) error {
+	r, err := nts.NewRing(s)
+	if err != nil {
+		return fmt.Errorf("nts keys: %w", err)
 	}
 	k.set = s
-	if err := k.publish(); err != nil {
-		k.cfg.Log.Warn("nts key file reload failed: keeping the loaded keys", "err", err)
-		return
-	}
-	k.cfg.Log.Info("nts key file reloaded", "path", k.cfg.Path, "current_key", s.Current().ID, "keys", len(s.Keys))
+	k.core.SetRing(r)
+	return nil
 }
