@@ -35,8 +35,11 @@ vet:
 	if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# internal/privdrop runs twice: with -race (a cgo build, where its
+# every-thread drop test skips) and with CGO_ENABLED=0, as gnomond is built.
 unit:
 	$(GO) test -race -count=1 -timeout 10m $$($(GO) list $(PKGS) | grep -v /interop)
+	CGO_ENABLED=0 $(GO) test -count=1 ./internal/privdrop/
 
 interop: build
 	$(GO) test -count=1 -timeout 15m -v ./interop/...
