@@ -58,13 +58,21 @@ func TestChronycAgainstGnomond(t *testing.T) {
 	cl := startChronydClient(t, pair, g.addr, limit)
 	_ = cl
 
-	// Locked at stratum 2 with both sources reachable, and the client seen.
+	// Locked at stratum 2 with both sources reachable, and the client seen;
+	// then 5 s more (20 clock updates at minpoll −2) so that the frequency
+	// estimate rests on more than the iburst's first second: right after
+	// lock it can still be tens of ppm off (−38 ppm seen), which is honest
+	// and not what the tracking check below is about.
 	deadline := time.Now().Add(40 * time.Second)
+	var locked time.Time
 	for {
 		m := g.scrape(t)
 		st, _ := metricValue(m, "gnomon_sync_stratum", "")
 		sel, _ := metricValue(m, "gnomon_ntp_replies_total", "")
-		if st == 2 && sel > 5 {
+		if st == 2 && locked.IsZero() {
+			locked = time.Now()
+		}
+		if st == 2 && sel > 5 && time.Since(locked) >= 5*time.Second {
 			break
 		}
 		if time.Now().After(deadline) {
