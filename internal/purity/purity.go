@@ -213,3 +213,29 @@ func SansIO() Rules {
 		NoGo:    true,
 	}
 }
+
+// NoIOGraph is the import rule of the NTP server's cores (ntp, ntp/symkey,
+// ntp/nts): neither the package nor any gnomon package it depends on
+// imports the network, the OS, syscalls or unsafe, and neither net nor
+// golang.org/x/sys is anywhere in the dependency graph (STYLE.md §1). It
+// returns a new value each time, so callers may extend it.
+func NoIOGraph() Rules {
+	return Rules{
+		Imports: []string{"net", "os", "os/exec", "os/signal", "syscall", "unsafe", "net/http",
+			"golang.org/x/sys/unix", "golang.org/x/net/ipv4", "golang.org/x/net/ipv6"},
+		ModuleDeps: true,
+		Absent:     []string{"net", "golang.org/x/sys/..."},
+	}
+}
+
+// NoClockReads rejects every way of reading or waiting on the clock
+// (time.Now, Since, Until, Sleep, timers, tickers) and go statements in a
+// package's non-test sources: time comes in as arguments, goroutines
+// belong to the shell.
+func NoClockReads() Rules {
+	return Rules{
+		Funcs: []string{"time.Now", "time.Since", "time.Until", "time.Sleep", "time.NewTimer",
+			"time.NewTicker", "time.After", "time.AfterFunc", "time.Tick"},
+		NoGo: true,
+	}
+}

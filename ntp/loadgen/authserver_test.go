@@ -2,13 +2,8 @@ package loadgen
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"net/netip"
 	"sync"
@@ -19,6 +14,7 @@ import (
 	"github.com/gnomon-time/gnomon/clock"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/nts"
+	"github.com/gnomon-time/gnomon/ntp/nts/ntstest"
 	"github.com/gnomon-time/gnomon/ntp/ntske"
 	"github.com/gnomon-time/gnomon/ntp/symkey"
 	"github.com/gnomon-time/gnomon/ntp/wire"
@@ -183,28 +179,11 @@ func (a *authServer) serve() {
 // TLS configuration trusting it.
 func testCert(t *testing.T) (tls.Certificate, *tls.Config) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, pool, err := ntstest.Certificate([]net.IP{net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "loadgen test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
-		&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}
+	return cert, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}
 }
 
 // mixConfig is a rate-mode config of the given mix against a.

@@ -2,13 +2,8 @@ package ntske
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"path/filepath"
 	"sync"
@@ -16,35 +11,18 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/ntp/nts"
+	"github.com/gnomon-time/gnomon/ntp/nts/ntstest"
 )
 
 // testCert returns a self-signed certificate for 127.0.0.1 and a client
 // TLS configuration trusting it.
 func testCert(t *testing.T) (tls.Certificate, *tls.Config) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, pool, err := ntstest.Certificate([]net.IP{net.IPv4(127, 0, 0, 1)}, "localhost")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "gnomon test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
-		&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13, NextProtos: []string{ALPN}}
+	return cert, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13, NextProtos: []string{ALPN}}
 }
 
 // fakeClock is a hand-moved clock for KeyStore tests.
