@@ -28,10 +28,13 @@
 // the Origin the request carried). Reported as mean, standard deviation,
 // p99 and max for basic and interleaved replies.
 //
-// Interleaved mode (RFC 9769, ntp.md §2) mimics a chronyd client with
+// Interleaved mode (RFC 9769, ntp.md §2) mimics chronyd clients with
 // `xleave`: each request carries, in Origin, the server's Receive timestamp
-// from the last reply on the same socket and random cookies in Receive and
-// Transmit. A server answering in interleaved mode echoes the Receive cookie
+// of a reply on the same socket that no request has echoed yet (servers
+// hand a pair out once, so each in-flight request continues an association
+// of its own, like many chronyd clients behind one address; with none
+// left, the last one again, which starts a new association), and random
+// cookies in Receive and Transmit. A server answering in interleaved mode echoes the Receive cookie
 // (and sends the transmit timestamp of an earlier reply); a basic answer
 // echoes the Transmit cookie. Both are matched; interleaved ones are counted.
 //

@@ -23,7 +23,10 @@ type fakeServer struct {
 	mangleEvery uint64                  // apply mangle to reply n when n % mangleEvery == 0
 	mangle      func(b []byte)          // mutates a reply
 	delay       time.Duration           // sleep before each reply
-	xleave      bool                    // answer requests with non-zero Origin in interleaved mode
+	// xleave: answer a request in interleaved mode when its Origin is
+	// the Receive field of an earlier reply not echoed before (as chrony
+	// and gnomond do: a pair is handed out once).
+	xleave bool
 	dupFirst    uint64                  // send the replies to requests 1..dupFirst twice, back to back
 	reply       func(req []byte) []byte // optional: replace the reply entirely
 	// thenValid: after each reply from the reply func, also send the valid
@@ -64,6 +67,7 @@ func (f *fakeServer) serve() {
 	buf := make([]byte, 512)
 	out := make([]byte, 512)
 	var rxTS uint64 = 0xE000_0000_0000_0001 // fake server clock, strictly increasing
+	unused := map[uint64]bool{}             // xleave: Receive fields not yet echoed
 	for {
 		n, from, err := f.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -97,12 +101,16 @@ func (f *fakeServer) serve() {
 			copy(rep[12:16], "TEST")
 			origin := req[wire.OffTransmit : wire.OffTransmit+8]
 			tx := rxTS + 1<<10
-			if f.xleave && binary.BigEndian.Uint64(req[wire.OffOrigin:]) != 0 {
+			if o := binary.BigEndian.Uint64(req[wire.OffOrigin:]); f.xleave && unused[o] {
+				delete(unused, o)
 				origin = req[wire.OffReceive : wire.OffReceive+8]
 				tx = rxTS - 1<<19 // transmit < receive, as interleaved replies have
 				f.interleaved.Add(1)
 			}
 			copy(rep[wire.OffOrigin:], origin)
+			if f.xleave && len(unused) < 1<<16 {
+				unused[rxTS] = true
+			}
 			binary.BigEndian.PutUint64(rep[wire.OffReceive:], rxTS)
 			binary.BigEndian.PutUint64(rep[wire.OffTransmit:], tx)
 			if f.mangleEvery > 0 && k%f.mangleEvery == 0 {

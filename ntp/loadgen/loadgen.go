@@ -104,14 +104,22 @@ type sock struct {
 	seq    uint32   // sequence number of the last request sent
 	ring   []uint64 // per seq&mask: (seq & tagMask) << relBits | (send ns since base + 1); 0 = free
 	mask   uint32
-	lastRx uint64 // server Receive field of the last valid reply (xleave Origin)
-	// origins (xleave only): per seq&mask, the Origin the request carried,
-	// i.e. the Receive field of the reply whose transmit time an
-	// interleaved answer to it reports; recent holds the client RX stamps
-	// of the last replies by their Receive field, to time that transmit.
-	origins    []uint64
-	recent     [recentReplies]rxStamp
-	recentNext uint32
+	// Interleaved associations (xleave only), as chronyd clients keep
+	// them: a server hands an earlier reply's transmit timestamp out once
+	// (chrony and gnomond disable a used pair), so each request takes, as
+	// its Origin, the Receive field of a reply not yet echoed (the oldest
+	// in fresh) and so continues that reply's association; a socket with
+	// many requests in flight thus carries as many associations, like that
+	// many chronyd clients behind one address. With none fresh (start, a
+	// lost reply) it echoes lastRx again, which the server answers basic
+	// and which starts a new association. origins: per seq&mask, the
+	// Origin the request carried and the client RX stamp of the reply it
+	// came from, to time an interleaved answer's transmit.
+	lastRx     rxStamp
+	fresh      [freshReplies]rxStamp
+	freshHead  uint32 // index of the oldest fresh entry
+	freshCount uint32
+	origins    []rxStamp
 	inflight   int
 	progress   int64 // wall ns of the last send that found room or the last matched reply
 	drops      uint32
@@ -129,9 +137,10 @@ type sock struct {
 	nts  *ntsSock // KindNTS only
 }
 
-// recentReplies is how many replies per socket are remembered for the
-// transmit-timestamp error of interleaved answers (a power of two).
-const recentReplies = 8
+// freshReplies is how many not yet echoed replies a socket keeps for its
+// interleaved associations (a power of two); beyond it the oldest is
+// forgotten, and its association ends.
+const freshReplies = 64
 
 // rxStamp is a reply's server Receive field and its client RX stamp.
 type rxStamp struct {
@@ -323,7 +332,7 @@ func newSock(cfg Config, src netip.Addr, ring int, kind Kind, ses *ntsSession) (
 	rxSize := rxBufSize
 	switch kind {
 	case KindXleave:
-		s.origins = make([]uint64, ring)
+		s.origins = make([]rxStamp, ring)
 	case KindMAC:
 		s.slot += cfg.MACKey.MACLen(4)
 	case KindNTS:
@@ -483,8 +492,13 @@ func (w *worker) send(s *sock, k int) int {
 			putRequest(buf, w.cfg.Version, 0, 0, tx)
 		case KindXleave:
 			origin := s.lastRx
+			if s.freshCount > 0 {
+				origin = s.fresh[s.freshHead%freshReplies]
+				s.freshHead++
+				s.freshCount--
+			}
 			s.origins[seq&s.mask] = origin
-			putRequest(buf, 4, origin, cookie(seq, s.key, true), tx)
+			putRequest(buf, 4, origin.receive, cookie(seq, s.key, true), tx)
 		case KindMAC:
 			putRequest(buf, 4, 0, 0, tx)
 			n += w.cfg.MACKey.Put(&w.mac, 4, buf[wire.HeaderLen:], buf[:wire.HeaderLen])
@@ -665,20 +679,20 @@ func (w *worker) handle(s *sock, b, oob []byte, userWall int64) {
 	t3 := wire.Time(r.transmit).UnixNano(wire.DefaultEraPivot)
 	if isRx {
 		w.st.interleaved++
-		origin := s.origins[seq&s.mask]
-		for _, p := range s.recent {
-			if p.receive == origin && origin != 0 {
-				w.st.txErr[1].Record(time.Duration(p.rxNs - t3))
-				break
-			}
+		if o := s.origins[seq&s.mask]; o.receive != 0 {
+			w.st.txErr[1].Record(time.Duration(o.rxNs - t3))
 		}
 	} else {
 		w.st.txErr[0].Record(time.Duration(rxNs - t3))
 	}
 	if s.kind == KindXleave {
-		s.lastRx = r.receive
-		s.recent[s.recentNext%recentReplies] = rxStamp{r.receive, rxNs}
-		s.recentNext++
+		s.lastRx = rxStamp{r.receive, rxNs}
+		if s.freshCount == freshReplies { // forget the oldest
+			s.freshHead++
+			s.freshCount--
+		}
+		s.fresh[(s.freshHead+s.freshCount)%freshReplies] = s.lastRx
+		s.freshCount++
 	}
 }
 
