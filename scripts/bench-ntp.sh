@@ -32,6 +32,8 @@
 #
 # Environment knobs (all optional):
 #   BENCH_SERVERS      servers to run, in order (default "reflector gnomond chronyd ntpresponder";
+#                      NAME-xleave, e.g. gnomond-xleave or chronyd-xleave, is that server under
+#                      interleaved requests (RFC 9769, chronyd `xleave` clients);
 #                      reflector is scripts/reflector.c, the bare recvmmsg → stamp →
 #                      sendmmsg ceiling of any user-space server here, built with gcc;
 #                      also gnomond-sysbuf and chronyd-sysbuf; gnomond is skipped with a
@@ -47,7 +49,9 @@
 #   BENCH_EFF_RATE     second fixed rate at which server CPU per request is measured (default 60000)
 #   BENCH_CLIENTS      generator sockets, each with its own source address (1..240, default 64)
 #   BENCH_BUDGET       total seconds for all servers and models (default 1800)
-#   BENCH_XLEAVE=1     send chrony-style interleaved requests (RFC 9769) in every step
+#   BENCH_XLEAVE=1     send chrony-style interleaved requests (RFC 9769) in every step, to every server
+#   BENCH_REPS         repetitions of the whole run (default 1); every other one runs the servers
+#                      in reverse order, and the summary gives each figure's median and range
 #   BENCH_OUT          also write the final table (markdown) to this file
 #   BENCH_NICE         nice value of servers and generator (default -10)
 #   BENCH_NET          network models to measure under, in order (default "napi rps"; also
@@ -71,6 +75,7 @@ EFF_RATE=${BENCH_EFF_RATE:-60000}
 CLIENTS=${BENCH_CLIENTS:-64}
 BUDGET=${BENCH_BUDGET:-1800}
 BISECT=${BENCH_BISECT:-3}
+REPS=${BENCH_REPS:-1}
 # Server and generator run at nice -10 by default, so that background work
 # on a shared machine disturbs the measurement less (same for every server).
 NICE=${BENCH_NICE:--10}
@@ -182,7 +187,7 @@ else
 	log "note: perf with the raw_syscalls tracepoint is not available: no system-call counts"
 fi
 HAVE_GNOMOND=0
-if [[ " $SERVERS " == *" gnomond "* ]]; then
+if [[ " $SERVERS " == *" gnomond"* ]]; then
 	if [ -n "${BENCH_GNOMOND_BIN:-}" ]; then
 		cp "$BENCH_GNOMOND_BIN" "$BIN/gnomond" || die "BENCH_GNOMOND_BIN $BENCH_GNOMOND_BIN: cannot copy"
 		HAVE_GNOMOND=1
@@ -198,7 +203,7 @@ fi
 # same 4 MiB gnomond asks for (see the file). Without gcc, chronyd keeps the
 # system default and the table says so.
 SHIM=""
-if [[ " $SERVERS " == *" chronyd "* ]]; then
+if [[ " $SERVERS " == *" chronyd"* ]]; then
 	if gcc -shared -fPIC -O2 -o "$BIN/rcvbuf-preload.so" "$ROOT/scripts/rcvbuf-preload.c" -ldl 2>"$STATE/shim-build.log"; then
 		SHIM=$BIN/rcvbuf-preload.so
 	else
@@ -308,6 +313,7 @@ SRV_PID=""
 
 start_server() { # name@model
 	local name=$1 dir="$STATE/$1" base=${1%@*}
+	base=${base%-xleave}
 	mkdir -p "$dir"
 	chmod 755 "$dir"
 	local cmd=()
@@ -425,7 +431,8 @@ gen() {
 step() {
 	local name=$1 tag=$2
 	shift 2
-	local out="$STATE/$name/$tag.json" t0 t1 s0 s1 d0 d1 n0 n1
+	local out="$STATE/$name/$tag.json" t0 t1 s0 s1 d0 d1 n0 n1 xl=$XLEAVE
+	[[ $name == *-xleave@* ]] && xl=--xleave
 	d0=$(srvdrops)
 	n0=$(netdrops)
 	local f0 f1 v0 v1
@@ -444,7 +451,7 @@ step() {
 		sleep 0.3
 	fi
 	t0=$(date +%s.%N)
-	gen "$out" --clients "$CLIENTS" --source "$SOURCES" $XLEAVE "$@" 2>>"$STATE/$name/gen.log" || true
+	gen "$out" --clients "$CLIENTS" --source "$SOURCES" $xl "$@" 2>>"$STATE/$name/gen.log" || true
 	t1=$(date +%s.%N)
 	if [ -n "$perfpid" ]; then
 		kill -INT "$perfpid" 2>/dev/null || true
@@ -500,7 +507,7 @@ step() {
 }
 
 FRAME_WARN=0
-declare -A R_RB R_CPU1 R_CPU2 R_SYS1 R_SYS2 R_TXE1 R_TXE2
+declare -A R_RB R_CPU1 R_CPU2 R_SYS1 R_SYS2 R_TXE1 R_TXE2 R_XS1 R_XS2 R_XS90 R_LATE
 
 # txerr NAME TAG: the transmit-timestamp error of that step's replies
 # (gnomonctl bench ntp: client kernel RX stamp − server Transmit − half
@@ -543,9 +550,28 @@ classify() {
 	fi
 }
 
+# isxleave NAME: whether NAME's steps send interleaved requests.
+isxleave() { [ -n "$XLEAVE" ] || [[ $1 == *-xleave@* ]]; }
+
+# xshare NAME TAG: the server's interleaved share in that step, in %: of
+# the valid replies to requests it could answer interleaved (their Origin a
+# Receive field no request had echoed before: gnomonctl bench ntp
+# xleave_eligible), those answered interleaved. Interleaved requests only;
+# "-" otherwise.
+xshare() {
+	isxleave "$1" || { echo "-"; return; }
+	jq -r 'if .xleave_eligible > 0 then .xleave_eligible_interleaved * 100 / .xleave_eligible | . * 100 | floor / 100 else "-" end' "$STATE/$1/$2.json" 2>/dev/null || echo "?"
+}
+
 bench_server() { # name
 	local name=$1
 	start_server "$name"
+
+	# 0. The first 2 s after start (the server has just answered its
+	# probe): requests lost or answered more than 100 ms late, in %.
+	step "$name" start --rate "$COMMON_RATE" --duration 2s >/dev/null
+	R_LATE[$name]=$(jq -r 'if .sent > 0 then (.lost + .rtt_over_100ms) * 100 / .sent | . * 1000 | round / 1000 else "?" end' "$STATE/$name/start.json" 2>/dev/null || echo "?")
+	log "$name: first 2 s after start @ $COMMON_RATE/s: ${R_LATE[$name]} % of requests lost or answered > 100 ms late"
 
 	# 1. RTT at the common rate.
 	read -r loss rr _ p50 p99 gcpu scpu glim sdrop gdrop < <(step "$name" common --rate "$COMMON_RATE" --duration "${STEP}s")
@@ -559,10 +585,11 @@ bench_server() { # name
 	R_SYS2[$name]=$(cat "$STATE/$name/eff.sys" 2>/dev/null || echo "?")
 	log "$name: server CPU per answered request: ${R_CPU1[$name]} µs @ $COMMON_RATE/s, ${R_CPU2[$name]} µs @ $EFF_RATE/s (loss $loss %); system calls per answered request: ${R_SYS1[$name]}, ${R_SYS2[$name]}"
 	R_TXE1[$name]=$(txerr "$name" common) R_TXE2[$name]=$(txerr "$name" eff)
+	R_XS1[$name]=$(xshare "$name" common) R_XS2[$name]=$(xshare "$name" eff)
 	log "$name: TX-timestamp error mean/sd/p99/max (µs) @ $COMMON_RATE/s: ${R_TXE1[$name]}; @ $EFF_RATE/s: ${R_TXE2[$name]}"
 
 	if [ "${BENCH_FIXED_ONLY:-0}" = 1 ]; then
-		R_MAX[$name]="-" R_NEXT[$name]="- (BENCH_FIXED_ONLY)" R_BOTTLENECK[$name]="-" R_XMAX[$name]="-"
+		R_MAX[$name]="-" R_NEXT[$name]="- (BENCH_FIXED_ONLY)" R_BOTTLENECK[$name]="-" R_XMAX[$name]="-" R_XS90[$name]="-"
 		stop_server
 		return 0
 	fi
@@ -585,7 +612,7 @@ bench_server() { # name
 		fi
 		read -r loss rr _ p50 p99 gcpu scpu glim sdrop gdrop < <(step "$name" "rate-$rate" --rate "$rate" --duration "${STEP}s")
 		rr=$(printf '%.0f' "$rr")
-		log "$name @ $rate/s: sent $rr/s${XLEAVE:+ ($(jq .interleaved "$STATE/$name/rate-$rate.json" 2>/dev/null) interleaved)}, server loss $(printf '%.3f' "$loss") % (+$(vdrops_of "$name" "rate-$rate") veth drops), p99 $p99 µs, server cpu $scpu %, generator busy $gcpu %, generator_limited $glim, drops: server socket $sdrop, generator sockets $gdrop; $(cat "$STATE/$name/rate-$rate.cpu")"
+		log "$name @ $rate/s: sent $rr/s$(isxleave "$name" && echo " ($(xshare "$name" "rate-$rate") % interleaved)"), server loss $(printf '%.3f' "$loss") % (+$(vdrops_of "$name" "rate-$rate") veth drops), p99 $p99 µs, server cpu $scpu %, generator busy $gcpu %, generator_limited $glim, drops: server socket $sdrop, generator sockets $gdrop; $(cat "$STATE/$name/rate-$rate.cpu")"
 		if [ "$(awk -v l="$loss" 'BEGIN{print (l < 1)}')" = 1 ]; then
 			[ "$rr" -gt "$best" ] && best=$rr
 			fails=0
@@ -639,6 +666,16 @@ bench_server() { # name
 	fi
 	R_MAX[$name]=$best R_NEXT[$name]=$next R_BOTTLENECK[$name]=$bott
 
+	# Interleaved requests: the share answered interleaved at 90 % of
+	# this server's own max rate.
+	R_XS90[$name]="-"
+	if isxleave "$name" && [ "$best" -gt 0 ] && [ $SECONDS -lt $DEADLINE ]; then
+		local r90=$((best * 9 / 10))
+		read -r loss rr _ < <(step "$name" x90 --rate "$r90" --duration "${STEP}s")
+		R_XS90[$name]=$(xshare "$name" x90)
+		log "$name @ $r90/s (90 % of max): ${R_XS90[$name]} % of valid replies interleaved, server loss $(printf '%.3f' "$loss") %"
+	fi
+
 	# 3. Closed loop, bounded window.
 	if [ $SECONDS -lt $DEADLINE ]; then
 		read -r loss rr reply _ _ gcpu scpu _ _ _ < <(step "$name" max --max --outstanding 16 --duration "${STEP}s")
@@ -676,18 +713,42 @@ declare -A CEIL
 
 ORDER=()
 MODELS=()
-for mode in ${BENCH_NET:-napi rps}; do
-	set_net "$mode"
-	MODELS+=("$mode")
-	gen_ceiling "$mode"
-	for s in $SERVERS; do
-		if [[ $s == gnomond* ]] && [ $HAVE_GNOMOND = 0 ]; then
-			continue
+REVERSED=$(echo $SERVERS | tr ' ' '\n' | tac | tr '\n' ' ')
+for rep in $(seq 1 "$REPS"); do
+	list=$SERVERS
+	[ $((rep % 2)) = 0 ] && list=$REVERSED # alternate the order
+	[ "$REPS" = 1 ] || log "repetition $rep of $REPS: $list"
+	for mode in ${BENCH_NET:-napi rps}; do
+		set_net "$mode"
+		if [ "$rep" = 1 ]; then
+			MODELS+=("$mode")
+			gen_ceiling "$mode"
 		fi
-		bench_server "$s@$mode"
-		ORDER+=("$s@$mode")
+		for s in $list; do
+			if [[ $s == gnomond* ]] && [ $HAVE_GNOMOND = 0 ]; then
+				continue
+			fi
+			name="$s@$mode"
+			[ "$REPS" = 1 ] || name+="#$rep"
+			bench_server "$name"
+			ORDER+=("$name")
+		done
 	done
 done
+
+# medr V...: "median [min–max]" of the numeric values (others ignored).
+medr() {
+	printf '%s\n' "$@" | awk '$1 ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ { v[n++] = $1 + 0 }
+		END {
+			if (n == 0) { print "?"; exit }
+			for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+			m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+			if (n == 1) printf "%g\n", m; else printf "%g [%g–%g]\n", m, v[0], v[n - 1] }'
+}
+# txf "basic m/sd/p99/max; xleave …" KIND FIELD: one figure of txerr's output (FIELD 1..4).
+txf() { echo "$1" | tr ';' '\n' | awk -v k="$2" -v f="$3" '$1 == k { split($2, x, "/"); print x[f] }'; }
+# ratio A B: A / B, two decimals ("?" unless both are positive numbers).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f\n", a / b; else print "?" }'; }
 
 CLOCK_AFTER=$(clockstate)
 LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
@@ -700,11 +761,12 @@ LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 		echo "Network model $mode: ${NETDESC[$mode]}; generator send-only ceiling ${CEIL[$mode]} req/s"
 	done
 	echo
-	echo "| model | server | socket rcvbuf (B) | max rate @ < 1 % server loss (req/s sent) | first failing step | RTT p50 @ $COMMON_RATE/s (µs) | RTT p99 @ $COMMON_RATE/s (µs) | server CPU µs/request @ $COMMON_RATE/s, @ $EFF_RATE/s | syscalls/request @ $COMMON_RATE/s, @ $EFF_RATE/s | --max replies/s (16 outstanding x $CLIENTS) | bottleneck |"
-	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	echo "| model | server | socket rcvbuf (B) | max rate @ < 1 % server loss (req/s sent) | first failing step | RTT p50 @ $COMMON_RATE/s (µs) | RTT p99 @ $COMMON_RATE/s (µs) | server CPU µs/request @ $COMMON_RATE/s, @ $EFF_RATE/s | syscalls/request @ $COMMON_RATE/s, @ $EFF_RATE/s | --max replies/s (16 outstanding x $CLIENTS) | interleaved share (%) @ $COMMON_RATE/s, @ $EFF_RATE/s, @ 90 % of max | first 2 s: lost or > 100 ms (%) | bottleneck |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for s in "${ORDER[@]}"; do
-		printf '| %s | %s | %s | %s | %s | %.1f | %.1f | %s, %s | %s, %s | %s | %s%s |\n' "${s#*@}" "${s%@*}" "${R_RB[$s]:-?}" "${R_MAX[$s]}" "${R_NEXT[$s]}" \
-			"${R_P50[$s]}" "${R_P99[$s]}" "${R_CPU1[$s]:-?}" "${R_CPU2[$s]:-?}" "${R_SYS1[$s]:-?}" "${R_SYS2[$s]:-?}" "${R_XMAX[$s]}" "${R_BOTTLENECK[$s]}" "${R_NOTE[$s]:+; ${R_NOTE[$s]}}"
+		printf '| %s | %s | %s | %s | %s | %.1f | %.1f | %s, %s | %s, %s | %s | %s, %s, %s | %s | %s%s |\n' "${s#*@}" "${s%@*}" "${R_RB[$s]:-?}" "${R_MAX[$s]}" "${R_NEXT[$s]}" \
+			"${R_P50[$s]}" "${R_P99[$s]}" "${R_CPU1[$s]:-?}" "${R_CPU2[$s]:-?}" "${R_SYS1[$s]:-?}" "${R_SYS2[$s]:-?}" "${R_XMAX[$s]}" \
+			"${R_XS1[$s]:--}" "${R_XS2[$s]:--}" "${R_XS90[$s]:--}" "${R_LATE[$s]:-?}" "${R_BOTTLENECK[$s]}" "${R_NOTE[$s]:+; ${R_NOTE[$s]}}"
 	done
 	echo
 	echo "TX-timestamp error, µs (client kernel RX stamp − server Transmit − half the minimum RTT; mean/sd/p99/max):"
@@ -716,7 +778,7 @@ LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 	done
 	echo
 	for mode in "${MODELS[@]}"; do
-		for pair in "gnomond chronyd" "gnomond-sysbuf chronyd-sysbuf" "gnomond reflector" "chronyd reflector"; do
+		for pair in "gnomond chronyd" "gnomond-sysbuf chronyd-sysbuf" "gnomond reflector" "gnomond-xleave reflector" "chronyd reflector"; do
 			set -- $pair
 			a=${R_MAX[$1@$mode]:-} b=${R_MAX[$2@$mode]:-}
 			if [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt 0 ]; then
@@ -724,8 +786,48 @@ LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 			fi
 		done
 	done
+	if [ "$REPS" -gt 1 ]; then
+		echo
+		echo "Summary of $REPS repetitions (servers in alternating order): median [min–max]"
+		echo
+		echo "| model | server | max rate @ < 1 % server loss (req/s) | server CPU µs/request @ $COMMON_RATE/s | @ $EFF_RATE/s | syscalls/request @ $COMMON_RATE/s | @ $EFF_RATE/s | basic TX error mean, p99 (µs) @ $COMMON_RATE/s | @ $EFF_RATE/s | interleaved TX error mean (µs) @ $COMMON_RATE/s, @ $EFF_RATE/s | interleaved share (%) @ $COMMON_RATE/s, @ $EFF_RATE/s, @ 90 % of max | first 2 s: lost or > 100 ms (%) |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+		for mode in "${MODELS[@]}"; do
+			for sv in $SERVERS; do
+				k=()
+				for r in $(seq 1 "$REPS"); do k+=("$sv@$mode#$r"); done
+				col() { local a=() n; for n in "${k[@]}"; do eval "a+=(\"\${$1[\$n]:-?}\")"; done; medr "${a[@]}"; }
+				colt() { local a=() n v; for n in "${k[@]}"; do eval "v=\${$1[\$n]:-}"; a+=("$(txf "$v" "$2" "$3")"); done; medr "${a[@]}"; }
+				echo "| $mode | $sv | $(col R_MAX) | $(col R_CPU1) | $(col R_CPU2) | $(col R_SYS1) | $(col R_SYS2) | $(colt R_TXE1 basic 1), $(colt R_TXE1 basic 3) | $(colt R_TXE2 basic 1), $(colt R_TXE2 basic 3) | $(colt R_TXE1 xleave 1), $(colt R_TXE2 xleave 1) | $(col R_XS1), $(col R_XS2), $(col R_XS90) | $(col R_LATE) |"
+			done
+		done
+		echo
+		echo "Ratios per repetition (same repetition, minutes apart), median [min–max]:"
+		echo
+		for mode in "${MODELS[@]}"; do
+			for pair in "gnomond reflector R_MAX" "gnomond-xleave reflector R_MAX" "gnomond chronyd R_MAX" "gnomond-xleave chronyd-xleave R_MAX" \
+				"gnomond chronyd R_CPU1" "gnomond chronyd R_CPU2" "gnomond reflector R_CPU1" "gnomond reflector R_CPU2" \
+				"gnomond chronyd R_SYS1" "gnomond chronyd R_SYS2"; do
+				set -- $pair
+				[[ " $SERVERS " == *" $1 "* ]] && [[ " $SERVERS " == *" $2 "* ]] || continue
+				rs=()
+				for r in $(seq 1 "$REPS"); do
+					eval "a=\${$3[\$1@\$mode#\$r]:-} b=\${$3[\$2@\$mode#\$r]:-}"
+					rs+=("$(ratio "$a" "$b")")
+				done
+				case $3 in
+				R_MAX) what="max rate at < 1 % server loss" ;;
+				R_CPU1) what="server CPU per request @ $COMMON_RATE/s" ;;
+				R_CPU2) what="server CPU per request @ $EFF_RATE/s" ;;
+				R_SYS1) what="syscalls per request @ $COMMON_RATE/s" ;;
+				R_SYS2) what="syscalls per request @ $EFF_RATE/s" ;;
+				esac
+				echo "- $mode: $1 / $2, $what: $(medr "${rs[@]}") (per repetition: ${rs[*]})"
+			done
+		done
+	fi
 	[ "$FRAME_WARN" = 0 ] || echo "WARNING: some requests did not cross the veth as separate frames (see the log)"
-	if [ $HAVE_GNOMOND = 0 ] && [[ " $SERVERS " == *" gnomond "* ]]; then
+	if [ $HAVE_GNOMOND = 0 ] && [[ " $SERVERS " == *" gnomond"* ]]; then
 		echo
 		echo "gnomond: not measured (./cmd/gnomond does not build)"
 	fi

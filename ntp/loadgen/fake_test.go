@@ -19,16 +19,17 @@ type fakeServer struct {
 	conn *net.UDPConn
 	addr netip.AddrPort
 
-	dropEvery   uint64                  // drop request n when n % dropEvery == 0 (n from 1)
-	mangleEvery uint64                  // apply mangle to reply n when n % mangleEvery == 0
-	mangle      func(b []byte)          // mutates a reply
-	delay       time.Duration           // sleep before each reply
+	dropEvery   uint64         // drop request n when n % dropEvery == 0 (n from 1)
+	mangleEvery uint64         // apply mangle to reply n when n % mangleEvery == 0
+	mangle      func(b []byte) // mutates a reply
+	delay       time.Duration  // sleep before each reply
 	// xleave: answer a request in interleaved mode when its Origin is
-	// the Receive field of an earlier reply not echoed before (as chrony
-	// and gnomond do: a pair is handed out once).
-	xleave bool
-	dupFirst    uint64                  // send the replies to requests 1..dupFirst twice, back to back
-	reply       func(req []byte) []byte // optional: replace the reply entirely
+	// the Receive field of an earlier reply to an interleaved-form request
+	// (non-zero Origin), not echoed before (as chrony and gnomond do: a
+	// pair is handed out once).
+	xleave   bool
+	dupFirst uint64                  // send the replies to requests 1..dupFirst twice, back to back
+	reply    func(req []byte) []byte // optional: replace the reply entirely
 	// thenValid: after each reply from the reply func, also send the valid
 	// reply, so that the generator's drain ends once every request is
 	// answered instead of running out its full time.
@@ -108,7 +109,8 @@ func (f *fakeServer) serve() {
 				f.interleaved.Add(1)
 			}
 			copy(rep[wire.OffOrigin:], origin)
-			if f.xleave && len(unused) < 1<<16 {
+			// Held only for a request in interleaved form, as chrony does.
+			if f.xleave && binary.BigEndian.Uint64(req[wire.OffOrigin:]) != 0 && len(unused) < 1<<16 {
 				unused[rxTS] = true
 			}
 			binary.BigEndian.PutUint64(rep[wire.OffReceive:], rxTS)

@@ -89,6 +89,24 @@ func (h *Histogram) Merge(o *Histogram) {
 // Count is the number of recorded samples.
 func (h *Histogram) Count() uint64 { return h.n }
 
+// Above is the number of samples above d, to the histogram's resolution:
+// a sample in the bucket holding d counts when the bucket's midpoint is
+// above d.
+func (h *Histogram) Above(d time.Duration) uint64 {
+	if d < 0 {
+		return h.n
+	}
+	var n uint64
+	for i := len(h.counts) - 1; i >= 0; i-- {
+		lo, hi := bucketRange(i)
+		if lo+(hi-lo)/2 <= uint64(d) {
+			break
+		}
+		n += h.counts[i]
+	}
+	return n
+}
+
 // Min and Max are exact.
 func (h *Histogram) Min() time.Duration { return time.Duration(h.min) }
 

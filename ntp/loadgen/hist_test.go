@@ -97,3 +97,27 @@ func BenchmarkRecord(b *testing.B) {
 		h.Record(time.Duration(i * 977))
 	}
 }
+
+// TestAbove counts the samples above a threshold within the histogram's
+// resolution (≈ 3 %): exactly for thresholds away from any sample.
+func TestAbove(t *testing.T) {
+	var h Histogram
+	for _, ms := range []int{1, 50, 99, 101, 150, 2000} {
+		h.Record(time.Duration(ms) * time.Millisecond)
+	}
+	for _, c := range []struct {
+		d    time.Duration
+		want uint64
+	}{
+		{-1, 6}, {0, 6}, {500 * time.Microsecond, 6}, {10 * time.Millisecond, 5},
+		{75 * time.Millisecond, 4}, {125 * time.Millisecond, 2}, {time.Second, 1}, {3 * time.Second, 0},
+	} {
+		if got := h.Above(c.d); got != c.want {
+			t.Errorf("Above(%v) = %d, want %d", c.d, got, c.want)
+		}
+	}
+	var empty Histogram
+	if got := empty.Above(time.Millisecond); got != 0 {
+		t.Errorf("empty: Above = %d", got)
+	}
+}

@@ -97,13 +97,13 @@ func (g *Generator) Config() Config { return g.cfg }
 // sock is one client socket and its in-flight requests. It is owned by one
 // worker: nothing in it is shared between goroutines.
 type sock struct {
-	conn   *net.UDPConn
-	pc     batchConn
-	fd     int
-	key    uint32
-	seq    uint32   // sequence number of the last request sent
-	ring   []uint64 // per seq&mask: (seq & tagMask) << relBits | (send ns since base + 1); 0 = free
-	mask   uint32
+	conn *net.UDPConn
+	pc   batchConn
+	fd   int
+	key  uint32
+	seq  uint32   // sequence number of the last request sent
+	ring []uint64 // per seq&mask: (seq & tagMask) << relBits | (send ns since base + 1); 0 = free
+	mask uint32
 	// Interleaved associations (xleave only), as chronyd clients keep
 	// them: a server hands an earlier reply's transmit timestamp out once
 	// (chrony and gnomond disable a used pair), so each request takes, as
@@ -142,10 +142,16 @@ type sock struct {
 // forgotten, and its association ends.
 const freshReplies = 64
 
-// rxStamp is a reply's server Receive field and its client RX stamp.
+// rxStamp is a reply's server Receive field and its client RX stamp;
+// formed: the request it answered was itself in interleaved form (non-zero
+// Origin), so a server holds that Receive field for the next request. As
+// the Origin of a request (sock.origins), formed means the request is
+// eligible for an interleaved answer: its Origin was such a Receive field,
+// never echoed before.
 type rxStamp struct {
 	receive uint64
 	rxNs    int64
+	formed  bool
 }
 
 // worker is an event loop over its sockets.
@@ -175,14 +181,18 @@ type worker struct {
 // stats are one worker's counters; merged into Result at the end.
 type stats struct {
 	sent, matched, interleaved uint64
-	reasons                    [NumReasons]uint64
-	skipped, sendBlocked       uint64
-	sendErrors, recvErrors     uint64
-	icmpErrors, userRxStamps   uint64
-	gsoSends, gsoFallbacks     uint64
-	drops                      uint64
-	busy                       time.Duration // time spent sending and reading (not waiting or spinning)
-	hist                       Histogram
+	// eligible counts valid replies to requests eligible for an
+	// interleaved answer (rxStamp.formed), eligibleInterleaved those of
+	// them answered interleaved.
+	eligible, eligibleInterleaved uint64
+	reasons                       [NumReasons]uint64
+	skipped, sendBlocked          uint64
+	sendErrors, recvErrors        uint64
+	icmpErrors, userRxStamps      uint64
+	gsoSends, gsoFallbacks        uint64
+	drops                         uint64
+	busy                          time.Duration // time spent sending and reading (not waiting or spinning)
+	hist                          Histogram
 	// txErr: client RX stamp − server Transmit, basic [0] and
 	// interleaved [1] replies.
 	txErr [2]Histogram
@@ -492,6 +502,7 @@ func (w *worker) send(s *sock, k int) int {
 			putRequest(buf, w.cfg.Version, 0, 0, tx)
 		case KindXleave:
 			origin := s.lastRx
+			origin.formed = false // echoed before: no server answers it interleaved
 			if s.freshCount > 0 {
 				origin = s.fresh[s.freshHead%freshReplies]
 				s.freshHead++
@@ -686,7 +697,14 @@ func (w *worker) handle(s *sock, b, oob []byte, userWall int64) {
 		w.st.txErr[0].Record(time.Duration(rxNs - t3))
 	}
 	if s.kind == KindXleave {
-		s.lastRx = rxStamp{r.receive, rxNs}
+		o := s.origins[seq&s.mask]
+		if o.formed {
+			w.st.eligible++
+			if isRx {
+				w.st.eligibleInterleaved++
+			}
+		}
+		s.lastRx = rxStamp{receive: r.receive, rxNs: rxNs, formed: o.receive != 0}
 		if s.freshCount == freshReplies { // forget the oldest
 			s.freshHead++
 			s.freshCount--

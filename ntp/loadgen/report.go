@@ -38,6 +38,14 @@ type Result struct {
 	// Interleaved counts valid replies that echoed the Receive cookie
 	// (server answered in interleaved mode).
 	Interleaved uint64
+	// XleaveEligible counts valid replies to interleaved requests that a
+	// server could answer interleaved: their Origin was the Receive field
+	// of a reply to an interleaved-form request, echoed by no request
+	// before (a request sent while no such reply was at hand repeats the
+	// last Origin, which no server replays). XleaveEligibleInterleaved
+	// counts those answered interleaved: their ratio is the server's
+	// interleaved share.
+	XleaveEligible, XleaveEligibleInterleaved uint64
 	// Reasons counts every reply by classification (Reason.String keys).
 	Reasons map[string]uint64
 	// Kinds holds, per socket kind (Kind index), sockets, requests sent and
@@ -115,6 +123,8 @@ func (r *Result) add(s *stats) {
 	r.Sent += s.sent
 	r.Received += s.matched
 	r.Interleaved += s.interleaved
+	r.XleaveEligible += s.eligible
+	r.XleaveEligibleInterleaved += s.eligibleInterleaved
 	r.Skipped += s.skipped
 	r.SendBlocked += s.sendBlocked
 	r.RxDrops += s.drops
@@ -230,6 +240,8 @@ type jsonResult struct {
 	KoD              uint64              `json:"kod"`
 	Late             uint64              `json:"late"`
 	Interleaved      uint64              `json:"interleaved"`
+	XleaveEligible   uint64              `json:"xleave_eligible"`
+	XleaveEligibleIn uint64              `json:"xleave_eligible_interleaved"`
 	Reasons          map[string]uint64   `json:"reasons"`
 	RequestRate      float64             `json:"request_rate"`
 	ReplyRate        float64             `json:"reply_rate"`
@@ -240,6 +252,7 @@ type jsonResult struct {
 	RTTP99US         float64             `json:"rtt_p99_us"`
 	RTTMaxUS         float64             `json:"rtt_max_us"`
 	RTTSamples       uint64              `json:"rtt_samples"`
+	RTTOver100ms     uint64              `json:"rtt_over_100ms"` // replies more than 100 ms after their request
 	TXErrBasic       *jsonTXError        `json:"tx_error_basic,omitempty"`
 	TXErrXleave      *jsonTXError        `json:"tx_error_interleaved,omitempty"`
 	UserRxStamps     uint64              `json:"user_rx_stamps"`
@@ -310,11 +323,12 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 		NTSCookies: r.NTSCookies, NTSCookieReuse: r.NTSCookieReuse,
 		DurationS: r.Config.Duration.Seconds(), Count: r.Config.Count, SendWindowS: r.SendWindow.Seconds(), Interrupted: r.Interrupted,
 		Sent: r.Sent, Received: r.Received, Lost: r.Lost, LossPct: r.LossPct,
-		Valid: r.Valid, Invalid: r.Invalid, KoD: r.KoD, Late: r.Late, Interleaved: r.Interleaved, Reasons: r.Reasons,
+		Valid: r.Valid, Invalid: r.Invalid, KoD: r.KoD, Late: r.Late, Interleaved: r.Interleaved,
+		XleaveEligible: r.XleaveEligible, XleaveEligibleIn: r.XleaveEligibleInterleaved, Reasons: r.Reasons,
 		RequestRate: r.RequestRate, ReplyRate: r.ReplyRate,
 		RTTMinUS: us(r.RTT.Min()), RTTMeanUS: us(r.RTT.Mean()), RTTP50US: us(r.RTT.Quantile(0.5)),
 		RTTP90US: us(r.RTT.Quantile(0.9)), RTTP99US: us(r.RTT.Quantile(0.99)), RTTMaxUS: us(r.RTT.Max()),
-		RTTSamples: r.RTT.Count(), TXErrBasic: r.jsonTXError(false), TXErrXleave: r.jsonTXError(true), UserRxStamps: r.UserRxStamps, GSOSends: r.GSOSends, GSOFallbacks: r.GSOFallbacks,
+		RTTSamples: r.RTT.Count(), RTTOver100ms: r.RTT.Above(100 * time.Millisecond), TXErrBasic: r.jsonTXError(false), TXErrXleave: r.jsonTXError(true), UserRxStamps: r.UserRxStamps, GSOSends: r.GSOSends, GSOFallbacks: r.GSOFallbacks,
 		Skipped: r.Skipped, SendBlocked: r.SendBlocked, RxDrops: r.RxDrops,
 		SendErrors: r.SendErrors, RecvErrors: r.RecvErrors, ICMPErrors: r.ICMPErrors,
 		CPUPct: r.CPUPct(), BusyPct: r.BusyPct(), GeneratorLimited: r.GeneratorLimited(),
@@ -344,7 +358,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		{"received", fmt.Sprint(r.Received)},
 		{"lost", fmt.Sprintf("%d (%.3f %%)", r.Lost, r.LossPct)},
 		{"valid / invalid / kod / late", fmt.Sprintf("%d / %d / %d / %d", r.Valid, r.Invalid, r.KoD, r.Late)},
-		{"interleaved", fmt.Sprint(r.Interleaved)},
+		{"interleaved", fmt.Sprintf("%d (of eligible requests: %d of %d)", r.Interleaved, r.XleaveEligibleInterleaved, r.XleaveEligible)},
 		{"wrong replies", fmt.Sprint(r.Invalid)},
 		{"request rate", fmt.Sprintf("%.0f/s", r.RequestRate)},
 		{"reply rate", fmt.Sprintf("%.0f/s", r.ReplyRate)},
