@@ -328,6 +328,10 @@ ntp:
   allow:
     - $NET
   recv_buffer: $rb
+  # As much client-log memory as chronyd's clientloglimit below (10 MB):
+  # 131,072 × 64 B = 8 MiB. The default 4096 holds 4096 interleaved
+  # associations, fewer than the generator keeps in flight at high rates.
+  client_log_size: 131072
 sources:
   - local: {stratum: 1}
 metrics:
