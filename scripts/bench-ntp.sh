@@ -438,8 +438,8 @@ gen() {
 step() {
 	local name=$1 tag=$2
 	shift 2
-	local out="$STATE/$name/$tag.json" t0 t1 s0 s1 d0 d1 n0 n1 xl=$XLEAVE
-	[[ $name == *-xleave@* ]] && xl=--xleave
+	local out="$STATE/$name/$tag.json" t0 t1 s0 s1 d0 d1 n0 n1 xl=""
+	isxleave "$name" && xl=--xleave
 	d0=$(srvdrops)
 	n0=$(netdrops)
 	local f0 f1 v0 v1
@@ -789,7 +789,7 @@ LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 			set -- $pair
 			a=${R_MAX[$1@$mode]:-} b=${R_MAX[$2@$mode]:-}
 			if [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt 0 ]; then
-				echo "$mode: $1 / $2 = $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')x (max rate at < 1 % server loss)"
+				echo "$mode: $1 / $2 = $(ratio "$a" "$b")x (max rate at < 1 % server loss)"
 			fi
 		done
 	done
@@ -799,12 +799,14 @@ LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 		echo
 		echo "| model | server | max rate @ < 1 % server loss (req/s) | server CPU µs/request @ $COMMON_RATE/s | @ $EFF_RATE/s | syscalls/request @ $COMMON_RATE/s | @ $EFF_RATE/s | basic TX error mean, p99 (µs) @ $COMMON_RATE/s | @ $EFF_RATE/s | interleaved TX error mean (µs) @ $COMMON_RATE/s, @ $EFF_RATE/s | interleaved share (%) @ $COMMON_RATE/s, @ $EFF_RATE/s, @ 90 % of max | first 2 s: lost or > 100 ms (%) |"
 		echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+		# col ARRAY, colt ARRAY KIND FIELD: medr of ARRAY's (or of its
+		# txerr strings' txf KIND FIELD) values over the repetitions k.
+		col() { local a=() n; for n in "${k[@]}"; do eval "a+=(\"\${$1[\$n]:-?}\")"; done; medr "${a[@]}"; }
+		colt() { local a=() n v; for n in "${k[@]}"; do eval "v=\${$1[\$n]:-}"; a+=("$(txf "$v" "$2" "$3")"); done; medr "${a[@]}"; }
 		for mode in "${MODELS[@]}"; do
 			for sv in $SERVERS; do
 				k=()
 				for r in $(seq 1 "$REPS"); do k+=("$sv@$mode#$r"); done
-				col() { local a=() n; for n in "${k[@]}"; do eval "a+=(\"\${$1[\$n]:-?}\")"; done; medr "${a[@]}"; }
-				colt() { local a=() n v; for n in "${k[@]}"; do eval "v=\${$1[\$n]:-}"; a+=("$(txf "$v" "$2" "$3")"); done; medr "${a[@]}"; }
 				echo "| $mode | $sv | $(col R_MAX) | $(col R_CPU1) | $(col R_CPU2) | $(col R_SYS1) | $(col R_SYS2) | $(colt R_TXE1 basic 1), $(colt R_TXE1 basic 3) | $(colt R_TXE2 basic 1), $(colt R_TXE2 basic 3) | $(colt R_TXE1 xleave 1), $(colt R_TXE2 xleave 1) | $(col R_XS1), $(col R_XS2), $(col R_XS90) | $(col R_LATE) |"
 			done
 		done

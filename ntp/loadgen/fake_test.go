@@ -102,15 +102,16 @@ func (f *fakeServer) serve() {
 			copy(rep[12:16], "TEST")
 			origin := req[wire.OffTransmit : wire.OffTransmit+8]
 			tx := rxTS + 1<<10
-			if o := binary.BigEndian.Uint64(req[wire.OffOrigin:]); f.xleave && unused[o] {
-				delete(unused, o)
+			reqOrigin := binary.BigEndian.Uint64(req[wire.OffOrigin:])
+			if f.xleave && unused[reqOrigin] {
+				delete(unused, reqOrigin)
 				origin = req[wire.OffReceive : wire.OffReceive+8]
 				tx = rxTS - 1<<19 // transmit < receive, as interleaved replies have
 				f.interleaved.Add(1)
 			}
 			copy(rep[wire.OffOrigin:], origin)
 			// Held only for a request in interleaved form, as chrony does.
-			if f.xleave && binary.BigEndian.Uint64(req[wire.OffOrigin:]) != 0 && len(unused) < 1<<16 {
+			if f.xleave && reqOrigin != 0 && len(unused) < 1<<16 {
 				unused[rxTS] = true
 			}
 			binary.BigEndian.PutUint64(rep[wire.OffReceive:], rxTS)

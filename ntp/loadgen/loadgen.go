@@ -688,30 +688,34 @@ func (w *worker) handle(s *sock, b, oob []byte, userWall int64) {
 	// (Result.TXError): a basic reply's Transmit against its own arrival,
 	// an interleaved one's against the arrival of the reply it describes.
 	t3 := wire.Time(r.transmit).UnixNano(wire.DefaultEraPivot)
+	if s.kind != KindXleave {
+		w.st.txErr[0].Record(time.Duration(rxNs - t3))
+		return
+	}
+	// An interleaved socket's request carried o as its Origin (only
+	// interleaved sockets get interleaved answers: checked above).
+	o := s.origins[seq&s.mask]
 	if isRx {
 		w.st.interleaved++
-		if o := s.origins[seq&s.mask]; o.receive != 0 {
+		if o.receive != 0 {
 			w.st.txErr[1].Record(time.Duration(o.rxNs - t3))
 		}
 	} else {
 		w.st.txErr[0].Record(time.Duration(rxNs - t3))
 	}
-	if s.kind == KindXleave {
-		o := s.origins[seq&s.mask]
-		if o.formed {
-			w.st.eligible++
-			if isRx {
-				w.st.eligibleInterleaved++
-			}
+	if o.formed {
+		w.st.eligible++
+		if isRx {
+			w.st.eligibleInterleaved++
 		}
-		s.lastRx = rxStamp{receive: r.receive, rxNs: rxNs, formed: o.receive != 0}
-		if s.freshCount == freshReplies { // forget the oldest
-			s.freshHead++
-			s.freshCount--
-		}
-		s.fresh[(s.freshHead+s.freshCount)%freshReplies] = s.lastRx
-		s.freshCount++
 	}
+	s.lastRx = rxStamp{receive: r.receive, rxNs: rxNs, formed: o.receive != 0}
+	if s.freshCount == freshReplies { // forget the oldest
+		s.freshHead++
+		s.freshCount--
+	}
+	s.fresh[(s.freshHead+s.freshCount)%freshReplies] = s.lastRx
+	s.freshCount++
 }
 
 // answered maps a failing reply on a KindMalformed socket, where no reply
