@@ -92,6 +92,7 @@ type Collector struct {
 
 	requests, rxStamps, txStamps                       *prometheus.Desc
 	rxHWUnused, txHWUnused, txRecorded, txUnmatched    *prometheus.Desc
+	basicTXError                                       *prometheus.Desc
 	interleaved, ctlRequests                           *prometheus.Desc
 	reloads, lastReloadOK                              *prometheus.Desc
 	replies, sendErrors, recvErrors, truncated, kDrops *prometheus.Desc
@@ -130,6 +131,8 @@ func NewCollector(src Sources) *Collector {
 			"NIC hardware transmit timestamps gnomond could not map to the system clock; the packet's kernel software timestamp was used."),
 		txRecorded: d("gnomon_ntp_interleaved_tx_timestamps_recorded_total",
 			"Kernel transmit timestamps stored for interleaved mode."),
+		basicTXError: d("gnomon_ntp_basic_transmit_error_seconds",
+			"How far basic NTP replies' Transmit timestamps led their packets' kernel (or NIC) transmit timestamps (kernel stamp − Transmit; negative: the Transmit was late), for the basic replies gnomond stamps: about one in 16 batches, and the first of each interleaved association."),
 		txUnmatched: d("gnomon_ntp_interleaved_tx_timestamps_unmatched_total",
 			"Kernel transmit timestamps whose reply was no longer known."),
 		replies: d("gnomon_ntp_replies_total", "NTP replies sent."),
@@ -197,7 +200,7 @@ func Register(r prometheus.Registerer, src Sources) (*Collector, error) {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched, c.interleaved, c.ctlRequests, c.reloads, c.lastReloadOK,
+		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched, c.basicTXError, c.interleaved, c.ctlRequests, c.reloads, c.lastReloadOK,
 		c.replies, c.sendErrors, c.recvErrors, c.truncated, c.kDrops, c.authenticated, c.sealFailed,
 		c.clCapacity, c.clRecords, c.clHits, c.clDrops, c.clKoDs, c.clLeaks, c.clContended, c.clEvictions,
 		c.clStampsHeld, c.clStampEvictions,
@@ -264,6 +267,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.txRecorded, st.TXRecorded)
 		counter(c.interleaved, st.Interleaved)
 		counter(c.txUnmatched, st.TXUnmatched)
+		ch <- txErrorHistogram(c.basicTXError, &st.BasicTXError)
 		counter(c.replies, st.Replies)
 		counter(c.sendErrors, st.SendErrors)
 		counter(c.recvErrors, st.ReceiveErrors)
@@ -315,4 +319,21 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	emit(c.buildInfo, prometheus.GaugeValue, 1, c.src.Version, runtime.Version())
+}
+
+// txErrorHistogram exports h as a Prometheus histogram in seconds
+// (cumulative buckets at report.TXErrorBounds).
+func txErrorHistogram(d *prometheus.Desc, h *report.TXErrorHistogram) prometheus.Metric {
+	bounds := report.TXErrorBounds()
+	buckets := make(map[float64]uint64, len(bounds))
+	var cum uint64
+	for i, b := range bounds {
+		cum += h.Counts[i]
+		buckets[b.Seconds()] = cum
+	}
+	m, err := prometheus.NewConstHistogram(d, h.Count, h.Sum.Seconds(), buckets)
+	if err != nil {
+		return prometheus.NewInvalidMetric(d, err)
+	}
+	return m
 }

@@ -43,6 +43,9 @@ func fixture() (*fakeServe, *fakeLog, *fakeServed) {
 		RXHardwareUnused: 6, TXHardwareUnused: 2, TXRecorded: 139, TXUnmatched: 1,
 		Interleaved: 40, Replies: 143, SendErrors: 2, ReceiveErrors: 3, Truncated: 1, KernelDrops: 8,
 		Authenticated: 13, SealFailed: 0,
+		// 3 errors ≤ 1 µs, 5 ≤ 2 µs, 1 ≤ 20 µs, 1 above 1 ms.
+		BasicTXError: report.TXErrorHistogram{Counts: [report.NumTXErrorBounds + 1]uint64{6: 3, 7: 5, 10: 1, 14: 1},
+			Sum: 2024900 * time.Nanosecond, Count: 10},
 		NTS: report.NTSStats{
 			Requests: []report.VerdictCount{{Verdict: "authentic", Count: 30}, {Verdict: "nak_unknown_key", Count: 2},
 				{Verdict: "nak_bad_cookie", Count: 0}, {Verdict: "malformed", Count: 1}, {Verdict: "bad_authenticator", Count: 4}},
@@ -116,6 +119,25 @@ gnomon_config_reloads_total{result="ok"} 5
 # HELP gnomon_ntp_authenticated_replies_total NTP replies sent with a symmetric-key MAC (requests whose MAC verified); failures are the verdicts auth_failed, crypto_nak and no_key.
 # TYPE gnomon_ntp_authenticated_replies_total counter
 gnomon_ntp_authenticated_replies_total 13
+# HELP gnomon_ntp_basic_transmit_error_seconds How far basic NTP replies' Transmit timestamps led their packets' kernel (or NIC) transmit timestamps (kernel stamp − Transmit; negative: the Transmit was late), for the basic replies gnomond stamps: about one in 16 batches, and the first of each interleaved association.
+# TYPE gnomon_ntp_basic_transmit_error_seconds histogram
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="-2e-05"} 0
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="-1e-05"} 0
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="-5e-06"} 0
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="-2e-06"} 0
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="-1e-06"} 0
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="0"} 0
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="1e-06"} 3
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="2e-06"} 8
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="5e-06"} 8
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="1e-05"} 8
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="2e-05"} 9
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="5e-05"} 9
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="0.0001"} 9
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="0.001"} 9
+gnomon_ntp_basic_transmit_error_seconds_bucket{le="+Inf"} 10
+gnomon_ntp_basic_transmit_error_seconds_sum 0.0020249
+gnomon_ntp_basic_transmit_error_seconds_count 10
 # HELP gnomon_ntp_client_log_capacity Client log size in records.
 # TYPE gnomon_ntp_client_log_capacity gauge
 gnomon_ntp_client_log_capacity 4096

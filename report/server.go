@@ -61,6 +61,14 @@ type ServerStats struct {
 	// KernelDrops counts datagrams the kernel dropped because a socket's
 	// receive queue was full.
 	KernelDrops uint64
+	// BasicTXError is how far a basic reply's Transmit timestamp (read by
+	// gnomond and written into the reply) leads the kernel's transmit
+	// timestamp of the same datagram: kernel stamp − Transmit, positive
+	// when the Transmit is early. Measured for the basic replies whose TX
+	// timestamp gnomond asks for anyway (the calibration's samples, about
+	// one reply in 16 batches, and the first reply of an interleaved
+	// association); empty without kernel TX timestamps.
+	BasicTXError TXErrorHistogram
 	// NTS is the NTP side of NTS (filled by the shell; zero without NTS);
 	// NTSKE the NTS-KE server's counters (filled by gnomond, which runs
 	// it; zero without NTS).
@@ -154,6 +162,39 @@ func (s *ServerStats) Verdict(name string) uint64 {
 		}
 	}
 	return 0
+}
+
+// TXErrorHistogram is a histogram of transmit-timestamp errors with the
+// buckets of TXErrorBounds: Counts[i] counts errors ≤ bound i and above
+// bound i−1 (not cumulative); the last count holds those above the last
+// bound. Sum is the errors' sum, Count their number.
+type TXErrorHistogram struct {
+	Counts [NumTXErrorBounds + 1]uint64
+	Sum    time.Duration
+	Count  uint64
+}
+
+// NumTXErrorBounds is the number of finite bucket bounds of a
+// TXErrorHistogram.
+const NumTXErrorBounds = 14
+
+// TXErrorBounds returns the inclusive upper bounds of a TXErrorHistogram's
+// buckets, ascending: from 20 µs late to 1 ms early, finest around zero.
+func TXErrorBounds() [NumTXErrorBounds]time.Duration {
+	const us = time.Microsecond
+	return [NumTXErrorBounds]time.Duration{-20 * us, -10 * us, -5 * us, -2 * us, -1 * us, 0,
+		1 * us, 2 * us, 5 * us, 10 * us, 20 * us, 50 * us, 100 * us, 1000 * us}
+}
+
+// TXErrorBucket returns the index in TXErrorHistogram.Counts of error d.
+func TXErrorBucket(d time.Duration) int {
+	b := TXErrorBounds()
+	for i, u := range b {
+		if d <= u {
+			return i
+		}
+	}
+	return len(b)
 }
 
 // TimestampCounts count packet timestamps by kind (the label values

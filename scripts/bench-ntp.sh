@@ -60,6 +60,11 @@
 #   BENCH_KEEP=1       keep the state directory (logs, configs, JSON results)
 #   BENCH_FIXED_ONLY=1 measure only at the two fixed rates (RTT, CPU and system calls
 #                      per request), no ramp and no --max run: a quick comparison
+#   BENCH_PERF_EVENTS  extra perf events counted on the server's CPU (all tasks, -a -C) at the
+#                      two fixed rates, e.g. "ipi:ipi_send_cpu,irq:softirq_entry"; each count per
+#                      answered request goes to the log (a diagnosis aid, not in the table)
+#   BENCH_PERF_RECORD=1 also record a call-graph profile of the server's CPU at the fixed rates
+#                      (STATE/NAME/TAG.perf.data; use with BENCH_KEEP=1)
 #   BENCH_GNOMOND_BIN  run this gnomond binary instead of building ./cmd/gnomond (e.g. an
 #                      older commit's, to compare)
 set -euo pipefail
@@ -430,6 +435,45 @@ gen() {
 		timeout -k 5 660 "$BIN/gnomonctl" bench ntp --server "$SRV_IP:$PORT" --json "$@" >"$out"
 }
 
+# srvtx: gnomond's own basic transmit-error histogram
+# (gnomon_ntp_basic_transmit_error_seconds: kernel TX stamp − Transmit of the
+# basic replies it stamps) from its metrics endpoint, as exposition lines.
+srvtx() {
+	ip netns exec "$SRV_NS" python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:18124/metrics", timeout=2).read().decode())' 2>/dev/null |
+		grep '^gnomon_ntp_basic_transmit_error_seconds' || true
+}
+# srvtxdiff BEFORE AFTER: that histogram over a step (the difference of two
+# srvtx scrapes) as "server MEAN/P50/P99/N": mean µs, the bucket bounds
+# (µs) holding the median and the 99th percentile, samples; "-" without any.
+srvtxdiff() {
+	python3 - "$1" "$2" <<'PY'
+import re, sys
+def parse(path):
+    b, s, n = {}, 0.0, 0
+    for line in open(path):
+        m = re.match(r'gnomon_ntp_basic_transmit_error_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+        if m:
+            b[float(m.group(1))] = float(m.group(2))
+        elif line.startswith('gnomon_ntp_basic_transmit_error_seconds_sum '):
+            s = float(line.split()[1])
+        elif line.startswith('gnomon_ntp_basic_transmit_error_seconds_count '):
+            n = float(line.split()[1])
+    return b, s, n
+b0, s0, n0 = parse(sys.argv[1])
+b1, s1, n1 = parse(sys.argv[2])
+n = n1 - n0
+if n <= 0 or not b1:
+    print("-")
+    sys.exit()
+def q(p):
+    for le in sorted(b1):
+        if b1[le] - b0.get(le, 0) >= p * n:
+            return "≤%g" % (le * 1e6) if le != float("inf") else ">1000"
+print("server %.2f/%s/%s/%d" % ((s1 - s0) / n * 1e6, q(0.5), q(0.99), n))
+PY
+}
+
 # step NAME TAG ARGS...: a measured generator run; prints
 # "loss_pct request_rate reply_rate p50_us p99_us gen_busy srv_cpu generator_limited
 #  server_socket_drops generator_socket_drops"
@@ -455,14 +499,40 @@ step() {
 		perf stat -x, -e raw_syscalls:sys_enter -p "$SRV_PID" -o "$STATE/$name/$tag.perf" 2>/dev/null &
 		perfpid=$!
 		PIDS+=("$perfpid")
+		if [ -n "${BENCH_PERF_EVENTS:-}" ]; then
+			perf stat -x, -a -C "$SRV_CPU" -e "$BENCH_PERF_EVENTS" -o "$STATE/$name/$tag.perfx" 2>/dev/null &
+			perfpid="$perfpid $!"
+			PIDS+=("$!")
+		fi
+		if [ "${BENCH_PERF_RECORD:-0}" = 1 ]; then
+			perf record -q -g -a -C "$SRV_CPU" -o "$STATE/$name/$tag.perf.data" 2>/dev/null &
+			perfpid="$perfpid $!"
+			PIDS+=("$!")
+		fi
 		sleep 0.3
+	fi
+	local gn=""
+	if [[ $name == gnomond* ]] && { [ "$tag" = common ] || [ "$tag" = eff ]; }; then
+		gn=1
+		srvtx >"$STATE/$name/$tag.srvtx0"
 	fi
 	t0=$(date +%s.%N)
 	gen "$out" --clients "$CLIENTS" --source "$SOURCES" $xl "$@" 2>>"$STATE/$name/gen.log" || true
 	t1=$(date +%s.%N)
+	if [ -n "$gn" ]; then
+		srvtx >"$STATE/$name/$tag.srvtx1"
+		srvtxdiff "$STATE/$name/$tag.srvtx0" "$STATE/$name/$tag.srvtx1" >"$STATE/$name/$tag.srvtx" 2>/dev/null || echo - >"$STATE/$name/$tag.srvtx"
+	fi
 	if [ -n "$perfpid" ]; then
-		kill -INT "$perfpid" 2>/dev/null || true
-		wait "$perfpid" 2>/dev/null || true
+		# shellcheck disable=SC2086 # a list of PIDs
+		kill -INT $perfpid 2>/dev/null || true
+		# shellcheck disable=SC2086
+		wait $perfpid 2>/dev/null || true
+		if [ -s "$STATE/$name/$tag.perfx" ]; then
+			awk -F, -v n="$(jq -r '.received // 0' "$out" 2>/dev/null)" -v who="$name $tag" \
+				'$3 != "" && n > 0 { printf "bench-ntp: %s: %s %.3f per answered request (%s in all)\n", who, $3, $1 / n, $1 }' \
+				"$STATE/$name/$tag.perfx" >&2
+		fi
 		local nsys
 		nsys=$(awk -F, '/raw_syscalls:sys_enter/ { print $1 }' "$STATE/$name/$tag.perf" 2>/dev/null)
 		jq -r --arg n "${nsys:-0}" 'if .received > 0 and ($n | tonumber) > 0 then ($n | tonumber) / .received | . * 100 | round / 100 else "?" end' \
@@ -518,11 +588,16 @@ declare -A R_RB R_CPU1 R_CPU2 R_SYS1 R_SYS2 R_TXE1 R_TXE2 R_XS1 R_XS2 R_XS90 R_L
 
 # txerr NAME TAG: the transmit-timestamp error of that step's replies
 # (gnomonctl bench ntp: client kernel RX stamp − server Transmit − half
-# the minimum RTT), "basic mean/sd/p99/max" and, when any, "xleave …", µs.
+# the minimum RTT), "basic mean/sd/p99/max" and, when any, "xleave …", µs;
+# for gnomond also "server …", its own measure (srvtxdiff).
 txerr() {
-	jq -r 'def f(e): if e == null then "-" else "\(e.mean_us*100|round/100)/\(e.stddev_us*100|round/100)/\(e.p99_us*100|round/100)/\(e.max_us*100|round/100)" end;
+	local j sv
+	j=$(jq -r 'def f(e): if e == null then "-" else "\(e.mean_us*100|round/100)/\(e.stddev_us*100|round/100)/\(e.p99_us*100|round/100)/\(e.max_us*100|round/100)" end;
 		"basic " + f(.tx_error_basic) + (if .tx_error_interleaved == null then "" else "; xleave " + f(.tx_error_interleaved) end)' \
-		"$STATE/$1/$2.json" 2>/dev/null || echo "?"
+		"$STATE/$1/$2.json" 2>/dev/null) || j="?"
+	sv=$(cat "$STATE/$1/$2.srvtx" 2>/dev/null || true)
+	if [ -n "$sv" ] && [ "$sv" != - ]; then j="$j; $sv"; fi
+	echo "$j"
 }
 declare -A R_MAX R_NEXT R_P50 R_P99 R_XMAX R_BOTTLENECK R_NOTE
 DEADLINE=$((SECONDS + BUDGET))
@@ -776,7 +851,8 @@ LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 			"${R_XS1[$s]:--}" "${R_XS2[$s]:--}" "${R_XS90[$s]:--}" "${R_LATE[$s]:-?}" "${R_BOTTLENECK[$s]}" "${R_NOTE[$s]:+; ${R_NOTE[$s]}}"
 	done
 	echo
-	echo "TX-timestamp error, µs (client kernel RX stamp − server Transmit − half the minimum RTT; mean/sd/p99/max):"
+	echo "TX-timestamp error, µs (client kernel RX stamp − server Transmit − half the minimum RTT; mean/sd/p99/max;" \
+		"server: gnomond's own gnomon_ntp_basic_transmit_error_seconds over the step, its kernel TX stamp − Transmit of the basic replies it stamps: mean/median bucket/p99 bucket/samples):"
 	echo
 	echo "| model | server | @ $COMMON_RATE/s | @ $EFF_RATE/s |"
 	echo "|---|---|---|---|"

@@ -144,7 +144,7 @@ func TestHardwareStampsZeroAllocs(t *testing.T) {
 	hw := hwts.Timestamp{Time: now.Add(37 * time.Second), Kind: hwts.KindHardware}
 	allocs := testing.AllocsPerRun(200, func() {
 		w.receiveTime(&m)
-		w.remember(&m, 0, 0, false)
+		w.remember(&m, 0, 0, sendMeta{})
 		w.onTX(5, sw)
 		w.onTX(5, hw)
 	})

@@ -46,6 +46,11 @@ func (st *Stats) Report() report.ServerStats {
 			SealFailed:    st.NTSSealFailed,
 		},
 	}
+	r.BasicTXError.Counts = st.BasicTXError
+	r.BasicTXError.Sum = st.BasicTXErrorSum
+	for _, n := range st.BasicTXError {
+		r.BasicTXError.Count += n
+	}
 	for i, n := range st.NTSVerdicts {
 		if v := nts.Verdict(i); v != nts.VerdictNone {
 			r.NTS.Requests = append(r.NTS.Requests, report.VerdictCount{Verdict: v.String(), Count: n})

@@ -2,10 +2,12 @@ package serve
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/nts"
+	"github.com/gnomon-time/gnomon/report"
 )
 
 // Stats is a snapshot of the shell's counters, summed over all worker
@@ -67,6 +69,11 @@ type Stats struct {
 	// KernelDrops is the sum over sockets of the kernel's count of datagrams
 	// dropped because the receive queue was full (SO_RXQ_OVFL).
 	KernelDrops uint64
+	// BasicTXError counts basic replies by how far their Transmit led the
+	// kernel's (or NIC's) TX stamp, in report.TXErrorBounds buckets (see
+	// report.ServerStats.BasicTXError); BasicTXErrorSum is the errors' sum.
+	BasicTXError    [report.NumTXErrorBounds + 1]uint64
+	BasicTXErrorSum time.Duration
 }
 
 // Total returns the number of requests received.
@@ -99,6 +106,8 @@ type counters struct {
 	ntsAuthenticated atomic.Uint64
 	ntsNAKs          atomic.Uint64
 	txCalibration    atomic.Uint64 // basic replies sent with a TX stamp request for txCal
+	txErr            [report.NumTXErrorBounds + 1]atomic.Uint64
+	txErrSum         atomic.Int64 // ns
 	_                [64]byte
 }
 
@@ -123,6 +132,17 @@ func (c *counters) addTo(s *Stats) {
 	s.SealFailed += c.sealFailed.Load()
 	s.NTSAuthenticated += c.ntsAuthenticated.Load()
 	s.NTSNAKs += c.ntsNAKs.Load()
+	for i := range c.txErr {
+		s.BasicTXError[i] += c.txErr[i].Load()
+	}
+	s.BasicTXErrorSum += time.Duration(c.txErrSum.Load())
+}
+
+// observeTXError counts one basic reply's transmit error (kernel or NIC
+// TX stamp − the Transmit written).
+func (c *counters) observeTXError(d time.Duration) {
+	c.txErr[report.TXErrorBucket(d)].Add(1)
+	c.txErrSum.Add(int64(d))
 }
 
 // addNTS adds an NTS worker's counters into s.

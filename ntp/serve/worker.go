@@ -44,11 +44,23 @@ type sentReply struct {
 	rxField wire.Time
 	// For the transmit calibration (txCal): the clock reading the batch
 	// was stamped from and the reply's position in its sendmmsg batch;
-	// calDone once a stamp was learned from; calOnly for a basic reply
-	// stamped only to calibrate (no client asks for its timestamp).
-	t3               wire.Time
-	pos              int
-	calDone, calOnly bool
+	// calDone once a stamp was learned from.
+	t3      wire.Time
+	pos     int
+	calDone bool
+	sendMeta
+}
+
+// sendMeta is what the worker knows of a reply it sends beyond the bytes.
+type sendMeta struct {
+	// calOnly: a basic reply stamped only to calibrate (no client asks for
+	// its timestamp).
+	calOnly bool
+	// basic: the reply's Transmit is transmit, read from the clock (not an
+	// earlier reply's TX stamp); its own TX stamp measures the error
+	// (counters.observeTXError).
+	basic    bool
+	transmit wire.Time
 }
 
 // worker serves one socket. Every field is owned by the worker goroutine
@@ -83,12 +95,12 @@ type worker struct {
 
 	// cal predicts when a basic reply leaves after the batch's clock
 	// reading; calSeq counts batches (a basic reply is stamped for it
-	// every calEvery); calOnly[k]: the reply at position k of the batch
-	// being sent asked for a stamp only for cal.
-	cal     txCal
-	calSeq  uint64
-	calOnly []bool
-	soloCal [1]bool
+	// every calEvery); meta[k]: what the worker knows of the reply at
+	// position k of the batch being sent (soloMeta: of a solo send).
+	cal      txCal
+	calSeq   uint64
+	meta     []sendMeta
+	soloMeta [1]sendMeta
 
 	ctr *counters
 }
@@ -113,7 +125,7 @@ func newWorker(conn packetConn, srv *ntp.Server, clk clock.Served, state *clock.
 		tx:           make([]hwts.Message, batch),
 		verdict:      make([]ntp.Verdict, batch),
 		auth:         make([]ntp.ReplyAuth, batch),
-		calOnly:      make([]bool, batch),
+		meta:         make([]sendMeta, batch),
 		ctr:          new(counters),
 	}
 	if core := srv.NTS(); core != nil {
@@ -259,12 +271,13 @@ func (w *worker) send(out int) (stamped bool) {
 		if solo {
 			pos, t = 0, wire.TimeFromTime(w.clk.Now())
 		}
-		cal := false
+		var meta sendMeta
 		if w.verdict[j].NeedsTransmit() {
-			wire.PutTransmit(r.Buf[:r.N], t.Add(time.Duration(w.cal.predict(pos))))
+			meta.basic, meta.transmit = true, t.Add(time.Duration(w.cal.predict(pos)))
+			wire.PutTransmit(r.Buf[:r.N], meta.transmit)
 			w.ctr.tx[hwts.KindDaemon].Add(1)
 			if j == calPos && !r.WantTX {
-				r.WantTX, cal = true, true
+				r.WantTX, meta.calOnly = true, true
 				w.ctr.txCalibration.Add(1)
 			}
 		}
@@ -288,8 +301,8 @@ func (w *worker) send(out int) (stamped bool) {
 			}
 		}
 		if solo {
-			w.soloCal[0] = cal
-			if w.write(w.tx[j:j+1], t, w.soloCal[:], true) {
+			w.soloMeta[0] = meta
+			if w.write(w.tx[j:j+1], t, w.soloMeta[:], true) {
 				stamped = true
 			}
 			continue
@@ -299,12 +312,12 @@ func (w *worker) send(out int) (stamped bool) {
 			// on its own).
 			w.tx[kept], w.tx[j] = w.tx[j], w.tx[kept]
 		}
-		w.calOnly[kept] = cal
+		w.meta[kept] = meta
 		kept++
 	}
 	// Sent after the solo replies, the batch's delays are not its
 	// positions' alone: then they do not teach the calibration.
-	if w.write(w.tx[:kept], t3, w.calOnly, basic == 0 || !soloAll) {
+	if w.write(w.tx[:kept], t3, w.meta, basic == 0 || !soloAll) {
 		stamped = true
 	}
 	return stamped
@@ -312,10 +325,10 @@ func (w *worker) send(out int) (stamped bool) {
 
 // write sends msgs in as few sendmmsg calls as the kernel takes, skipping
 // a message it refuses, and remembers those that asked for a TX stamp
-// (t3: the clock reading their Transmit came from; calOnly[k]: msgs[k]
-// asked only for the calibration; learn: their stamps teach it). It
-// reports whether any did.
-func (w *worker) write(msgs []hwts.Message, t3 wire.Time, calOnly []bool, learn bool) (stamped bool) {
+// (t3: the clock reading their Transmit came from; meta[k]: what is known
+// of msgs[k]; learn: their stamps teach the calibration). It reports
+// whether any did.
+func (w *worker) write(msgs []hwts.Message, t3 wire.Time, meta []sendMeta, learn bool) (stamped bool) {
 	off := 0 // position of msgs[0] in the batch
 	for len(msgs) > 0 {
 		sent, err := w.conn.WriteBatch(msgs)
@@ -329,7 +342,7 @@ func (w *worker) write(msgs []hwts.Message, t3 wire.Time, calOnly []bool, learn 
 				if !learn {
 					pos = -1
 				}
-				w.remember(&msgs[k], t3, pos, calOnly[off+k])
+				w.remember(&msgs[k], t3, pos, meta[off+k])
 				w.pending += w.reportsPerTX
 				stamped = true
 			}
@@ -356,13 +369,13 @@ func (w *worker) write(msgs []hwts.Message, t3 wire.Time, calOnly []bool, learn 
 
 // remember stores a sent reply in the ring so that its TX timestamp can be
 // matched to the client and Receive field.
-func (w *worker) remember(m *hwts.Message, t3 wire.Time, pos int, calOnly bool) {
+func (w *worker) remember(m *hwts.Message, t3 wire.Time, pos int, meta sendMeta) {
 	e := &w.ring[m.TXID&(ringSize-1)]
 	e.id = m.TXID
 	e.valid, e.swDone, e.hwDone = true, false, false
 	e.addr = m.Addr.Addr()
 	e.rxField = wire.ReceiveField(m.Buf[:m.N])
-	e.t3, e.pos, e.calDone, e.calOnly = t3, pos, false, calOnly
+	e.t3, e.pos, e.calDone, e.sendMeta = t3, pos, false, meta
 }
 
 // drainTX reads the TX timestamps waiting on the error queue. A stamp that
@@ -430,6 +443,11 @@ func (w *worker) onTX(id uint32, ts hwts.Timestamp) {
 		// software companion) teaches the calibration when replies leave.
 		e.calDone = true
 		w.cal.add(e.pos, int64(tx.Sub(e.t3)))
+	}
+	if e.basic {
+		// The same stamp measures how far the Transmit written led it.
+		e.basic = false
+		w.ctr.observeTXError(tx.Sub(e.transmit))
 	}
 	if e.calOnly {
 		return

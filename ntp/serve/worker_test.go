@@ -16,6 +16,7 @@ import (
 	"github.com/gnomon-time/gnomon/ntp"
 	"github.com/gnomon-time/gnomon/ntp/clientlog"
 	"github.com/gnomon-time/gnomon/ntp/wire"
+	"github.com/gnomon-time/gnomon/report"
 )
 
 // fakeConn scripts a worker's socket.
@@ -239,6 +240,23 @@ func TestWorkerTXStamps(t *testing.T) {
 	}
 	if c := cl.Stats(); c.Clients != 1 {
 		t.Errorf("client log holds %d clients, want 1", c.Clients)
+	}
+	// The first reply was basic: its kernel stamp, 3 µs after the
+	// Transmit written, is its transmit error.
+	if b := report.TXErrorBucket(3 * time.Microsecond); st.BasicTXError[b] != 1 || st.BasicTXErrorSum != 3*time.Microsecond {
+		t.Errorf("basic transmit error: buckets %v (want 1 in %d), sum %v (want 3µs)", st.BasicTXError, b, st.BasicTXErrorSum)
+	}
+	// The interleaved reply's stamp is recorded for its client but is no
+	// transmit error (its Transmit was an earlier stamp).
+	conn.tx = []txStamp{{conn.sent[1].TXID, hwts.Timestamp{Time: txTime.Add(time.Millisecond), Kind: hwts.KindKernel}}}
+	conn.in = [][]hwts.Message{{msg("127.0.0.3:1", k2, hwts.Timestamp{}, request(4, 3, 0x6660))}}
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	st = Stats{}
+	w.ctr.addTo(&st)
+	if r := st.Report(); st.TXRecorded != 2 || r.BasicTXError.Count != 1 {
+		t.Errorf("after the interleaved reply's stamp: recorded %d, basic transmit errors %d; want 2 and 1", st.TXRecorded, r.BasicTXError.Count)
 	}
 }
 
