@@ -43,10 +43,19 @@ func ptpMinOffsets(d time.Duration) int { return int(d/time.Second) * 3 / 4 }
 // sides take turns on the server namespace's PTP ports).
 type ptpMeasure func(round int, window time.Duration) slaveRun
 
+// ptpAbsLimit is the absolute |offset| p99 gnomond must hold (ns), judged
+// whenever ptp4l's own master holds it in the same rounds. When the
+// reference misses it too (a loaded machine: 2–5 % of both masters'
+// offsets are 9–40 µs scheduling outliers then), the machine, not the
+// master, sets the p99, and gnomond is judged against ptp4l alone (the
+// 1.5× bound); the log says so.
+const ptpAbsLimit = 5000
+
 // comparePTPRounds judges gnomond against the reference in up to ptpRounds
 // rounds (see ptpRounds): in each, ref then gnomond measure one window; the
-// pooled |offset| p99 of gnomond must be < 5 µs and ≤ 1.5 × the pooled p99
-// of the reference, and gnomond's window must hold ≥ ptpMinOffsets offsets.
+// pooled |offset| p99 of gnomond must be ≤ 1.5 × the pooled p99 of the
+// reference and < ptpAbsLimit (when the reference's is), and gnomond's
+// window must hold ≥ ptpMinOffsets offsets.
 // The first round that passes passes; after the last, every round's failure
 // is reported. A reference window short of offsets fails the test at once:
 // there is nothing to compare with. what names the comparison in the logs.
@@ -75,10 +84,13 @@ func comparePTPRounds(t *testing.T, what string, ref, gnomond ptpMeasure) {
 		case len(g.offsets) < want:
 			t.Logf("%s round %d: gnomond's slave output (last lines):\n%s", what, round, lastLines(g.out, 40))
 			fails = append(fails, fmt.Sprintf("round %d: only %d offsets from gnomond in %v (want ≥ %d)", round, len(g.offsets), window, want))
-		case !(gotP99 < 5000) || !(gotP99 <= 1.5*refP99):
-			fails = append(fails, fmt.Sprintf("round %d: pooled |offset| p99 %.0f ns over %d offsets, want < 5000 ns and ≤ 1.5 × ptp4l's %.0f ns over %d",
-				round, gotP99, len(gotPool), refP99, len(refPool)))
+		case !(gotP99 <= 1.5*refP99) || refP99 < ptpAbsLimit && !(gotP99 < ptpAbsLimit):
+			fails = append(fails, fmt.Sprintf("round %d: pooled |offset| p99 %.0f ns over %d offsets, want ≤ 1.5 × ptp4l's %.0f ns over %d and < %d ns",
+				round, gotP99, len(gotPool), refP99, len(refPool), ptpAbsLimit))
 		default:
+			if !(refP99 < ptpAbsLimit) {
+				t.Logf("%s: NOTE the absolute limit (p99 < %d ns) was not judged: ptp4l's own master missed it (%.0f ns) on this machine now; gnomond was judged against it only", what, ptpAbsLimit, refP99)
+			}
 			t.Logf("%s: passes in round %d", what, round)
 			return
 		}

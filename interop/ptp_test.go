@@ -177,7 +177,8 @@ func absP99(xs []float64) float64 {
 // fails, 90 s more each), gnomond started afresh for each of its windows
 // and stopped cleanly after it. The slave must report offsets through each
 // window (its 20 s grants expire unless renewals work), gnomond's pooled
-// |offset| p99 must be < 5 µs and ≤ 1.5× ptp4l's pooled p99, and while the
+// |offset| p99 must be ≤ 1.5× ptp4l's pooled p99 and < 5 µs (when ptp4l's
+// is: ptpAbsLimit), and while the
 // slave runs pmc must name gnomond's grandmaster identity and clock class
 // and gnomonctl ptp status and the metrics the slave's grants. About 80 s
 // when round 1 passes; about 5 min when it takes both rounds (each process
