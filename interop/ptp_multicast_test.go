@@ -68,42 +68,47 @@ var foreignLogged = regexp.MustCompile(`foreign PTP master announces.*priority1=
 
 // TestPtp4lMulticastSlave: a ptp4l 3.1.1 multicast E2E slave (software
 // timestamps, Sync 8 Hz, Delay_Req 8 Hz as the master says) measures a
-// ptp4l multicast master for 30 s, then gnomond's multicast grandmaster
-// with the same rates for 30 s, in the same namespaces (one clock: every
-// offset is error). A ptp4l master started briefly on the client side must
-// be logged by gnomond as a foreign master (and not obeyed); the slave
-// must report offsets through the window, gnomond's |offset| p99 must be
-// < 5 µs and ≤ 1.5× ptp4l's (up to ptpWindows windows), and pmc on the
-// slave must name gnomond's identity and clock class.
+// ptp4l multicast master and gnomond's multicast grandmaster with the same
+// rates in the same namespaces (one clock: every offset is error). The two
+// masters take turns on the server's PTP ports in rounds
+// (comparePTPRounds: a 30 s window each, and only if that fails, 90 s more
+// each), gnomond started afresh for each of its windows and stopped
+// cleanly after it. In every window the slave must adopt the master's
+// logMinDelayReqInterval and report offsets throughout; gnomond's pooled
+// |offset| p99 must be ≤ 1.5× ptp4l's pooled p99 and < 5 µs (when ptp4l's
+// is: ptpAbsLimit), and pmc on the
+// slave must name gnomond's identity and clock class. Before gnomond's
+// first window a ptp4l master started briefly on the client side must be
+// logged by gnomond as a foreign master (and not obeyed). About 85 s when
+// round 1 passes; about 5 min when it takes both rounds (each process is
+// bounded by its Limit, every wait by a deadline).
 func TestPtp4lMulticastSlave(t *testing.T) {
 	requirePeers(t)
 	netns.Require(t, "ptp4l", "pmc")
 	pair := suite.h.NewPairT(t)
-	const window = 30 * time.Second
 	slaveConf := func(uds string) string { return ptp4lMcastSlaveConf(pair.CliIf, uds) }
 
-	dir := stateDir(t, "ptp4l-mc-master")
-	mconf := filepath.Join(dir, "master.cfg")
-	if err := os.WriteFile(mconf, []byte(ptp4lMcastMasterConf(pair.SrvIf, filepath.Join(dir, "master.sock"))), 0o644); err != nil {
-		t.Fatal(err)
+	ref := func(round int, window time.Duration) slaveRun {
+		dir := stateDir(t, "ptp4l-mc-master")
+		mconf := filepath.Join(dir, "master.cfg")
+		if err := os.WriteFile(mconf, []byte(ptp4lMcastMasterConf(pair.SrvIf, filepath.Join(dir, "master.sock"))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mp, err := pair.Srv.Start(netns.Spec{Name: "ptp4l-mc-master", Args: []string{"ptp4l", "-f", mconf, "-m", "-q"}, Limit: window + 90*time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mp.Stop()
+		r := runPtp4lSlaveConf(t, pair, "ptp4l-mc", window, slaveConf, nil)
+		if !strings.Contains(r.out, adoptedDelayReq) {
+			t.Errorf("round %d: the slave did not adopt the ptp4l master's logMinDelayReqInterval −3 (%q):\n%s", round, adoptedDelayReq, r.out)
+		}
+		if len(r.offsets) < ptpMinOffsets(window) {
+			t.Logf("ptp4l multicast master output:\n%s", mp.Output())
+		}
+		return r
 	}
-	mp, err := pair.Srv.Start(netns.Spec{Name: "ptp4l-mc-master", Args: []string{"ptp4l", "-f", mconf, "-m", "-q"}, Limit: window + 120*time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mp.Stop()
-	ref := runPtp4lSlaveConf(t, pair, "ptp4l-mc", window, slaveConf, nil)
-	mp.Stop()
-	if !strings.Contains(ref.out, adoptedDelayReq) {
-		t.Errorf("the slave did not adopt the ptp4l master's logMinDelayReqInterval −3 (%q):\n%s", adoptedDelayReq, ref.out)
-	}
-	refP99 := absP99(ref.offsets)
-	t.Logf("ptp4l multicast master: %d offsets, |offset| p99 %.0f ns, median %.0f ns %v", len(ref.offsets), refP99, absMedian(ref.offsets), ref.offsets)
-	if len(ref.offsets) < int(window/time.Second)*3/4 {
-		t.Fatalf("only %d offsets from the ptp4l multicast master in %v:\n%s\nmaster:\n%s", len(ref.offsets), window, ref.out, mp.Output())
-	}
-
-	g := startGnomond(t, pair, gnomondOpts{extra: fmt.Sprintf(`ptp:
+	opts := gnomondOpts{extra: fmt.Sprintf(`ptp:
   enabled: true
   listen: ["0.0.0.0"]
   interface: %q
@@ -114,11 +119,30 @@ func TestPtp4lMulticastSlave(t *testing.T) {
     log_sync_interval: -3
     log_announce_interval: 0
     log_min_delay_req_interval: -3
-`, pair.SrvIf, gmIdentity, pair.Prefix)}, ptpWindows*window+150*time.Second)
-	g.waitReady(t)
-	// A foreign master: the same ptp4l master, now in the client namespace
-	// (gnomond holds the server's ports), announcing once a second for at
-	// most 10 s. gnomond notes it and obeys nothing.
+`, pair.SrvIf, gmIdentity, pair.Prefix)}
+	gnomond := func(round int, window time.Duration) slaveRun {
+		g := startGnomond(t, pair, opts, window+120*time.Second)
+		g.waitReady(t)
+		if round == 1 {
+			checkForeignMaster(t, pair, g)
+		}
+		got := runPtp4lSlaveConf(t, pair, "gnomond-mc", window, slaveConf, func(uds string) { checkPMCParent(t, pair, uds) })
+		if !strings.Contains(got.out, adoptedDelayReq) {
+			t.Errorf("round %d: the slave did not adopt gnomond's logMinDelayReqInterval −3 (%q):\n%s", round, adoptedDelayReq, got.out)
+		}
+		g.stop(t)
+		t.Logf("gnomond PTP log, round %d:\n%s", round, grepLines(g.proc.Output(), "PTP"))
+		return got
+	}
+	comparePTPRounds(t, "gnomond as a ptp4l multicast slave's master", ref, gnomond)
+}
+
+// checkForeignMaster starts a ptp4l multicast master in the client
+// namespace (gnomond holds the server's ports), announcing once a second for
+// at most 10 s, and checks that gnomond notes it (log and
+// gnomon_ptp_foreign_announces_total) and obeys nothing.
+func checkForeignMaster(t *testing.T, pair *netns.Pair, g *server) {
+	t.Helper()
 	fdir := stateDir(t, "ptp4l-mc-foreign")
 	fconf := filepath.Join(fdir, "master.cfg")
 	if err := os.WriteFile(fconf, []byte(ptp4lMcastMasterConf(pair.CliIf, filepath.Join(fdir, "master.sock"))), 0o644); err != nil {
@@ -142,28 +166,4 @@ func TestPtp4lMulticastSlave(t *testing.T) {
 	if !foreignLogged.MatchString(g.proc.Output()) {
 		t.Logf("foreign ptp4l master log:\n%s", fp.Output())
 	}
-	var fails []string
-	for attempt := 1; attempt <= ptpWindows; attempt++ {
-		got := runPtp4lSlaveConf(t, pair, "gnomond-mc", window, slaveConf, func(uds string) { checkPMCParent(t, pair, uds) })
-		gotP99 := absP99(got.offsets)
-		t.Logf("gnomond multicast window %d: %d offsets, |offset| p99 %.0f ns, median %.0f ns %v", attempt, len(got.offsets), gotP99, absMedian(got.offsets), got.offsets)
-		if !strings.Contains(got.out, adoptedDelayReq) {
-			t.Errorf("window %d: the slave did not adopt gnomond's logMinDelayReqInterval −3 (%q):\n%s", attempt, adoptedDelayReq, got.out)
-		}
-		switch {
-		case len(got.offsets) < int(window/time.Second)*3/4:
-			fails = append(fails, fmt.Sprintf("window %d: only %d offsets in %v", attempt, len(got.offsets), window))
-		case !(gotP99 < 5000) || !(gotP99 <= 1.5*refP99):
-			fails = append(fails, fmt.Sprintf("window %d: |offset| p99 %.0f ns, want < 5000 ns and ≤ 1.5 × ptp4l's %.0f ns", attempt, gotP99, refP99))
-		default:
-			fails = nil
-		}
-		if fails == nil {
-			break
-		}
-	}
-	if fails != nil {
-		t.Errorf("gnomond as a ptp4l multicast slave's master: %s", strings.Join(fails, "; "))
-	}
-	t.Logf("gnomond PTP log:\n%s", grepLines(g.proc.Output(), "PTP"))
 }

@@ -77,18 +77,18 @@ type slaveRun struct {
 	out     string
 }
 
-// runPtp4lSlave runs a ptp4l unicast slave against master for d after its
-// first offset line and returns its offsets (the first 2 s dropped).
 // ptpWindows bounds the measurement windows of gnomond in the PTP interop
-// tests: a window that misses a statistical limit on a loaded machine is
-// measured again, and one passing window passes. ptp4l's own master showed
-// single 20 µs outliers in the same runs (with ~30 offsets a window's p99
-// is its maximum).
+// tests that judge gnomond alone (TestPtp4lUnicastSlaveIPv6,
+// TestSptpAgainstGnomond): a window that misses a statistical limit on a
+// loaded machine is measured again, and one passing window passes. The
+// comparisons with a ptp4l master run in rounds instead (ptp_rounds_test.go).
 const ptpWindows = 3
 
 // gmIdentity is the clock identity the test gives gnomond.
 const gmIdentity = "02a0b0.fffe.c0d0e0"
 
+// runPtp4lSlave runs a ptp4l unicast slave against master for d after its
+// first offset line and returns its offsets (the first 2 s dropped).
 func runPtp4lSlave(t *testing.T, pair *netns.Pair, name string, d time.Duration, during func(uds string)) slaveRun {
 	t.Helper()
 	return runPtp4lSlaveConf(t, pair, name, d, func(uds string) string { return ptp4lSlaveConf(pair.CliIf, pair.SrvAddr.String(), uds) }, during)
@@ -170,70 +170,58 @@ func absP99(xs []float64) float64 {
 
 // TestPtp4lUnicastSlave: a ptp4l 3.1.1 unicast slave (software
 // timestamps, 8 Hz Sync and Delay_Req, 20 s grants) negotiates with
-// gnomond's grandmaster and measures it for 30 s; the same slave measures a
-// ptp4l unicast master of the same clock for 30 s in the same test. All
-// namespaces share one clock: every offset is error. The slave must report
-// offsets through the whole window (its 20 s grants expire unless renewals
-// work), gnomond's |offset| p99 must be < 5 µs and ≤ 1.5× ptp4l's (up to
-// ptpWindows windows), and pmc on the slave must name gnomond's
-// grandmaster identity and clock class.
+// gnomond's grandmaster; the same slave measures a ptp4l unicast master of
+// the same clock in the same namespaces. All namespaces share one clock:
+// every offset is error. The two masters take turns on the server's PTP
+// ports in rounds (comparePTPRounds: a 30 s window each, and only if that
+// fails, 90 s more each), gnomond started afresh for each of its windows
+// and stopped cleanly after it. The slave must report offsets through each
+// window (its 20 s grants expire unless renewals work), gnomond's pooled
+// |offset| p99 must be ≤ 1.5× ptp4l's pooled p99 and < 5 µs (when ptp4l's
+// is: ptpAbsLimit), and while the
+// slave runs pmc must name gnomond's grandmaster identity and clock class
+// and gnomonctl ptp status and the metrics the slave's grants. About 80 s
+// when round 1 passes; about 5 min when it takes both rounds (each process
+// is bounded by its Limit, every wait by a deadline).
 func TestPtp4lUnicastSlave(t *testing.T) {
 	requirePeers(t)
 	netns.Require(t, "ptp4l", "pmc")
 	pair := suite.h.NewPairT(t)
-	const window = 30 * time.Second
 
 	// The reference: ptp4l as unicast master.
-	dir := stateDir(t, "ptp4l-master")
-	mconf := filepath.Join(dir, "master.cfg")
-	if err := os.WriteFile(mconf, []byte(ptp4lMasterConf(pair.SrvIf, filepath.Join(dir, "master.sock"))), 0o644); err != nil {
-		t.Fatal(err)
+	ref := func(round int, window time.Duration) slaveRun {
+		dir := stateDir(t, "ptp4l-master")
+		mconf := filepath.Join(dir, "master.cfg")
+		if err := os.WriteFile(mconf, []byte(ptp4lMasterConf(pair.SrvIf, filepath.Join(dir, "master.sock"))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mp, err := pair.Srv.Start(netns.Spec{Name: "ptp4l-master", Args: []string{"ptp4l", "-f", mconf, "-m", "-q"}, Limit: window + 90*time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mp.Stop()
+		r := runPtp4lSlave(t, pair, "ptp4l", window, nil)
+		if len(r.offsets) < ptpMinOffsets(window) {
+			t.Logf("ptp4l master output:\n%s", mp.Output())
+		}
+		return r
 	}
-	mp, err := pair.Srv.Start(netns.Spec{Name: "ptp4l-master", Args: []string{"ptp4l", "-f", mconf, "-m", "-q"}, Limit: window + 90*time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := runPtp4lSlave(t, pair, "ptp4l", window, nil)
-	mp.Stop()
-
-	g := startGnomond(t, pair, gnomondOpts{extra: fmt.Sprintf(`ptp:
+	opts := gnomondOpts{extra: fmt.Sprintf(`ptp:
   enabled: true
   listen: [%q]
   interface: %q
   clock_identity: %q
   allow: [%q]
-`, pair.SrvAddr, pair.SrvIf, gmIdentity, pair.Prefix)}, ptpWindows*(window+20*time.Second)+30*time.Second)
-	g.waitReady(t)
-
-	refP99 := absP99(ref.offsets)
-	t.Logf("ptp4l master: %d offsets, |offset| p99 %.0f ns, median %.0f ns %v", len(ref.offsets), refP99, absMedian(ref.offsets), ref.offsets)
-	if len(ref.offsets) < int(window/time.Second)*3/4 {
-		t.Fatalf("only %d offsets from the ptp4l master in %v", len(ref.offsets), window)
-	}
-	// gnomond's window is measured at most ptpWindows times (a shared,
-	// noisy machine: with ~30 samples the p99 is the maximum); one passing
-	// window passes.
-	var fails []string
-	for attempt := 1; attempt <= ptpWindows; attempt++ {
+`, pair.SrvAddr, pair.SrvIf, gmIdentity, pair.Prefix)}
+	gnomond := func(round int, window time.Duration) slaveRun {
+		g := startGnomond(t, pair, opts, window+90*time.Second)
+		g.waitReady(t)
 		got := runPtp4lSlave(t, pair, "gnomond", window, func(uds string) { checkGnomondPTPState(t, pair, g, uds) })
-		gotP99 := absP99(got.offsets)
-		t.Logf("gnomond window %d: %d offsets, |offset| p99 %.0f ns, median %.0f ns %v", attempt, len(got.offsets), gotP99, absMedian(got.offsets), got.offsets)
-		switch {
-		case len(got.offsets) < int(window/time.Second)*3/4:
-			fails = append(fails, fmt.Sprintf("window %d: only %d offsets in %v", attempt, len(got.offsets), window))
-		case !(gotP99 < 5000) || !(gotP99 <= 1.5*refP99):
-			fails = append(fails, fmt.Sprintf("window %d: |offset| p99 %.0f ns, want < 5000 ns and ≤ 1.5 × ptp4l's %.0f ns", attempt, gotP99, refP99))
-		default:
-			fails = nil
-		}
-		if fails == nil {
-			break
-		}
+		g.stop(t)
+		t.Logf("gnomond PTP log, round %d:\n%s", round, grepLines(g.proc.Output(), "PTP"))
+		return got
 	}
-	if fails != nil {
-		t.Errorf("gnomond as a ptp4l slave's master: %s", strings.Join(fails, "; "))
-	}
-	t.Logf("gnomond PTP log:\n%s", grepLines(g.proc.Output(), "PTP"))
+	comparePTPRounds(t, "gnomond as a ptp4l unicast slave's master", ref, gnomond)
 }
 
 func grepLines(s string, subs ...string) string {
