@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gnomon-time/gnomon/clock"
+	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/ntp/wire"
 )
 
@@ -34,11 +35,20 @@ const (
 // set. A leap second can be scheduled: until leapAt (on its own,
 // shifted, timescale) it announces LI 1, and from leapAt on its UTC is
 // one second behind (23:59:59 repeated).
+//
+// Like a real server it stamps Receive with the kernel's receive
+// timestamp (hwts, software stamps), not with the time its goroutine got
+// to the request: on a loaded machine that wake-up took milliseconds, and
+// a Receive late by d makes gnomond measure the server ahead by d/2 (its
+// own T1 and T4 are kernel stamps), beyond the makestep threshold of
+// 1 ms in the first updates (TestFakeUpstreamStamps). Transmit is read
+// just before the send, as servers do in basic mode.
 type fakeUpstream struct {
 	addr  netip.AddrPort
-	conn  *net.UDPConn
+	conn  *hwts.Conn
 	fault atomic.Int32
 	shift atomic.Int64 // ns added to the host clock
+	lag   atomic.Int64 // ns to wait after reading a request before answering it (a loaded machine's wake-up)
 
 	mu     sync.Mutex
 	leapAt time.Time // zero: no leap
@@ -50,28 +60,33 @@ type fakeUpstream struct {
 // startFake serves until the test ends.
 func startFake(t *testing.T, f fault, shift time.Duration) *fakeUpstream {
 	t.Helper()
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	conn, err := hwts.Listen(t.Context(), hwts.Config{Addr: netip.MustParseAddrPort("127.0.0.1:0"),
+		Timestamping: hwts.ModeSoftware, TXOnDemand: true, BatchSize: 1})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("fake upstream: %v", err)
 	}
-	u := &fakeUpstream{conn: conn, addr: conn.LocalAddr().(*net.UDPAddr).AddrPort(),
-		rng: rand.New(rand.NewPCG(uint64(conn.LocalAddr().(*net.UDPAddr).Port), 1))}
+	addr := conn.LocalAddr()
+	u := &fakeUpstream{conn: conn, addr: addr, rng: rand.New(rand.NewPCG(uint64(addr.Port()), 1))}
 	u.fault.Store(int32(f))
 	u.shift.Store(int64(shift))
 	done := make(chan struct{})
 	t.Cleanup(func() { conn.Close(); <-done })
 	go func() {
 		defer close(done)
-		req := make([]byte, 1500)
-		out := make([]byte, 1500)
+		req := []hwts.Message{{Buf: make([]byte, 1500)}}
+		out := []hwts.Message{{Buf: make([]byte, 1500)}}
 		for {
-			n, from, err := conn.ReadFromUDPAddrPort(req)
-			if err != nil {
+			if _, err := conn.ReadBatch(req); err != nil {
 				return // closed at cleanup
 			}
 			u.requests.Add(1)
-			if m := u.answer(out, req[:n], time.Now()); m > 0 {
-				conn.WriteToUDPAddrPort(out[:m], from)
+			if d := u.lag.Load(); d > 0 {
+				time.Sleep(time.Duration(d))
+			}
+			// The kernel's software stamp (ModeSoftware, loopback).
+			if m := u.answer(out[0].Buf, req[0].Buf[:req[0].N], req[0].RX.Time); m > 0 {
+				out[0].N, out[0].Addr = m, req[0].Addr
+				conn.WriteBatch(out)
 			}
 		}
 	}()
@@ -108,9 +123,9 @@ func (u *fakeUpstream) utc(now time.Time) (time.Time, clock.Leap) {
 	return t.Add(-time.Second), clock.LeapNone
 }
 
-// answer writes the reply to req into out and returns its length (0: no
-// reply).
-func (u *fakeUpstream) answer(out, req []byte, now time.Time) int {
+// answer writes the reply to req, received at host time rx, into out and
+// returns its length (0: no reply).
+func (u *fakeUpstream) answer(out, req []byte, rx time.Time) int {
 	f := fault(u.fault.Load())
 	if f == faultSilent {
 		return 0
@@ -119,10 +134,10 @@ func (u *fakeUpstream) answer(out, req []byte, now time.Time) int {
 	if err != nil {
 		return 0
 	}
-	rx, leap := u.utc(now)
+	recv, leap := u.utc(rx)
 	h := wire.Header{Leap: leap, Version: q.Version, Mode: wire.ModeServer, Stratum: 1, Poll: q.Poll,
 		Precision: -20, RootDispersion: wire.ShortFromDuration(100 * time.Microsecond), RefID: 0x47505300,
-		Reference: wire.TimeFromTime(rx.Add(-time.Second)), Origin: q.Transmit, Receive: wire.TimeFromTime(rx)}
+		Reference: wire.TimeFromTime(recv.Add(-time.Second)), Origin: q.Transmit, Receive: wire.TimeFromTime(recv)}
 	switch f {
 	case faultShort:
 		u.mu.Lock()
@@ -160,5 +175,59 @@ func (u *fakeUpstream) answer(out, req []byte, now time.Time) int {
 func fill(r *rand.Rand, b []byte) {
 	for i := range b {
 		b[i] = byte(r.Uint32())
+	}
+}
+
+// TestFakeUpstreamStamps checks the fake's timestamps against a wake-up
+// 50 ms late (a loaded machine, exaggerated): Receive is when the request
+// arrived, Transmit when the reply left, so that the offset gnomond
+// measures is the shift, however late the fake's goroutine runs. With
+// Receive read after the wake-up, the leap-second-day subtest failed
+// under load with two makesteps of ±2 ms at start (one late Receive,
+// +d/2, then the step back; reproduced with a 4 ms wake-up).
+func TestFakeUpstreamStamps(t *testing.T) {
+	const lag = 50 * time.Millisecond
+	f := startFake(t, faultNone, 0)
+	f.lag.Store(int64(lag))
+	if k := f.conn.Info().RX; k != hwts.KindKernel {
+		t.Fatalf("fake upstream RX stamps %v, want kernel", k)
+	}
+	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(f.addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := make([]byte, wire.HeaderLen)
+	if err := (&wire.Header{Version: 4, Mode: wire.ModeClient, Transmit: 0x0123456789abcdef}).Put(req); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1500)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("no reply: %v", err)
+	}
+	got := time.Now()
+	h, err := wire.ParseHeader(buf[:n])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx, tx := h.Receive.Time(sent), h.Transmit.Time(sent)
+	// Loopback delivers within the send call: 25 ms is a margin for a
+	// preemption between reading sent and the send, not for the lag.
+	if d := rx.Sub(sent); d < -time.Millisecond || d > lag/2 {
+		t.Errorf("Receive %v after the request was sent, want 0 … %v (the arrival, not the fake's wake-up)", d, lag/2)
+	}
+	if d := tx.Sub(rx); d < lag {
+		t.Errorf("Transmit %v after Receive, want ≥ %v (the reply waited out the lag)", d, lag)
+	}
+	if tx.After(got) {
+		t.Errorf("Transmit %v after the reply arrived", tx.Sub(got))
 	}
 }
