@@ -25,8 +25,9 @@ type txCal struct {
 }
 
 const (
-	// soloMax: a batch with at most this many basic replies sends each on
-	// its own (worker.send).
+	// soloMax: a full batch with at most this many basic replies still
+	// sends each on its own (worker.send; a batch that is not full always
+	// does).
 	soloMax     = 8
 	calEvery    = 16 // batches between basic replies stamped for calibration
 	calDecay    = 1 - 1/256.0

@@ -191,7 +191,9 @@ func (w *worker) step() error {
 		w.verdict[out] = v
 		out++
 	}
-	if out > 0 && w.send(out) {
+	// A full batch means requests are queueing: only then may basic
+	// replies share a sendmmsg (send).
+	if out > 0 && w.send(out, n == len(w.rx)) {
 		w.drainTX(false)
 	}
 	return nil
@@ -230,19 +232,20 @@ func (w *worker) receiveTime(m *hwts.Message) wire.Time {
 // message the kernel refuses (e.g. a peer address it cannot route to). It
 // reports whether any sent reply asked for a kernel TX timestamp.
 //
-// A batch with at most soloMax basic replies (the ones whose Transmit is
-// the time of sending) sends each of them with its own system call,
-// stamped right before it, as chronyd does, while the others (interleaved
-// replies, which carry an earlier reply's exact stamp) share one
-// sendmmsg. A larger batch, which comes only under heavy load, shares one
-// sendmmsg throughout, stamped from one clock reading plus the calibrated
-// delay of each reply's position. Measured (bench-ntp, rps, 2 runs): the
-// basic stamp error's standard deviation 1.7–2.7 µs and p99 ≤ 8.5 µs with
-// solo sends at 20k and 60k req/s, against 6.7–16 µs and 10–19 µs with
-// the calibrated batch alone (and 20–49 µs, 80–172 µs uncalibrated), for
-// 0.6 more system calls per request at 60k req/s (1.28 against 0.54–0.67;
-// chronyd 1.13–1.45). docs/architecture.md has the figures.
-func (w *worker) send(out int) (stamped bool) {
+// Basic replies (the ones whose Transmit is the time of sending) are sent
+// each with its own system call, stamped right before it, as chronyd does,
+// while the others (interleaved replies, which carry an earlier reply's
+// exact stamp) share one sendmmsg. Only when the server falls behind — the
+// batch was full (full: the kernel had at least a batch queued) and holds
+// more than soloMax basic replies — does the whole batch share one
+// sendmmsg, stamped from one clock reading plus the calibrated delay of
+// each reply's position: there throughput comes first. Measured
+// (bench-ntp, rps, 3 runs, the server's own gnomon_ntp_basic_transmit_error_seconds):
+// p99 ≤ 5–20 µs at 60k req/s, against 20–100 µs when any batch with more
+// than 8 basic replies took the calibrated path (batches there hold 7–10
+// requests on average); no throughput lost to the generator's ceiling
+// (≈ 210–280k req/s). docs/architecture.md has the figures.
+func (w *worker) send(out int, full bool) (stamped bool) {
 	// Read the served clock once, as late as possible before sendmmsg.
 	// Sealing (a MAC over the final header, ≈ 50–300 ns per authenticated
 	// reply; NTS a few µs) comes after it: the Transmit timestamp is inside
@@ -262,7 +265,7 @@ func (w *worker) send(out int) (stamped bool) {
 			basic++
 		}
 	}
-	soloAll := basic <= soloMax
+	soloAll := !full || basic <= soloMax
 	kept := 0
 	for j := range out {
 		r := &w.tx[j]

@@ -376,9 +376,11 @@ func TestWorkerTXOnDemand(t *testing.T) {
 	}
 }
 
-// A batch with few basic replies sends each on its own, stamped from its
-// own clock reading; a larger one shares one sendmmsg, each reply stamped
-// from one reading plus the calibrated delay of its position.
+// Basic replies are sent each on its own, stamped from its own clock
+// reading, also in a large batch; only a full batch (requests queueing)
+// with more than soloMax of them shares one sendmmsg, each reply stamped
+// from one reading plus the calibrated delay of its position; a full batch
+// with soloMax basic replies still sends them alone.
 func TestWorkerSoloAndCalibratedSends(t *testing.T) {
 	now := time.Now().Round(0)
 	clk := &stepClock{now: now}
@@ -390,24 +392,25 @@ func TestWorkerSoloAndCalibratedSends(t *testing.T) {
 		}
 		return b
 	}
-	conn := &fakeConn{in: [][]hwts.Message{batch(soloMax), batch(soloMax + 4), batch(soloMax + 4)}}
+	const size = 16 // the worker's batch
+	conn := &fakeConn{in: [][]hwts.Message{batch(size - 1), batch(size), batch(size)}}
 	w, _, _ := fakeWorker(t, conn, clk)
-	w = newWorker(conn, w.srv, clk, w.state, 16, hwts.KindKernel)
+	w = newWorker(conn, w.srv, clk, w.state, size, hwts.KindKernel)
 	transmit := func(m hwts.Message) time.Duration {
 		return wire.Time(binary.BigEndian.Uint64(m.Buf[40:])).Time(now).Sub(now)
 	}
 	if err := w.step(); err != nil {
 		t.Fatal(err)
 	}
-	if len(conn.writes) != soloMax || slices.Max(conn.writes) != 1 {
-		t.Fatalf("%d basic replies: sends %v, want %d of one each", soloMax, conn.writes, soloMax)
+	if len(conn.writes) != size-1 || slices.Max(conn.writes) != 1 {
+		t.Fatalf("%d basic replies in a batch that is not full: sends %v, want %d of one each", size-1, conn.writes, size-1)
 	}
 	conn.writes, conn.sent = nil, nil
 	if err := w.step(); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(conn.writes, []int{soloMax + 4}) {
-		t.Fatalf("%d basic replies: sends %v, want one of all", soloMax+4, conn.writes)
+	if !slices.Equal(conn.writes, []int{size}) {
+		t.Fatalf("a full batch of %d basic replies: sends %v, want one of all", size, conn.writes)
 	}
 	for _, m := range conn.sent {
 		if d := transmit(m); d != 0 {
@@ -427,5 +430,18 @@ func TestWorkerSoloAndCalibratedSends(t *testing.T) {
 		if d := transmit(m) - want; d < -2 || d > 2 {
 			t.Errorf("reply %d: transmit %v after the reading, want %v", i, transmit(m), want)
 		}
+	}
+	// A full batch with only soloMax replies to send (the rest malformed).
+	mixed := batch(soloMax)
+	for i := soloMax; i < size; i++ {
+		mixed = append(mixed, msg(fmt.Sprintf("127.0.0.3:%d", 1000+i), k, hwts.Timestamp{}, []byte("short")))
+	}
+	conn.in = [][]hwts.Message{mixed}
+	conn.writes, conn.sent = nil, nil
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	if len(conn.writes) != soloMax || slices.Max(conn.writes) != 1 {
+		t.Fatalf("a full batch with %d basic replies: sends %v, want %d of one each", soloMax, conn.writes, soloMax)
 	}
 }
