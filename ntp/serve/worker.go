@@ -99,6 +99,7 @@ type worker struct {
 	// position k of the batch being sent (soloMeta: of a solo send).
 	cal      txCal
 	calSeq   uint64
+	lastFull bool // the previous batch was full (step)
 	meta     []sendMeta
 	soloMeta [1]sendMeta
 
@@ -191,9 +192,13 @@ func (w *worker) step() error {
 		w.verdict[out] = v
 		out++
 	}
-	// A full batch means requests are queueing: only then may basic
+	// Two full batches in a row mean requests are queueing (one alone
+	// is often the catch-up after a moment's stall): only then may basic
 	// replies share a sendmmsg (send).
-	if out > 0 && w.send(out, n == len(w.rx)) {
+	full := n == len(w.rx)
+	behind := full && w.lastFull
+	w.lastFull = full
+	if out > 0 && w.send(out, behind) {
 		w.drainTX(false)
 	}
 	return nil
@@ -235,17 +240,19 @@ func (w *worker) receiveTime(m *hwts.Message) wire.Time {
 // Basic replies (the ones whose Transmit is the time of sending) are sent
 // each with its own system call, stamped right before it, as chronyd does,
 // while the others (interleaved replies, which carry an earlier reply's
-// exact stamp) share one sendmmsg. Only when the server falls behind — the
-// batch was full (full: the kernel had at least a batch queued) and holds
-// more than soloMax basic replies — does the whole batch share one
+// exact stamp) share one sendmmsg. Only when the server falls behind — this
+// batch and the one before it were full (behind: the kernel had at least a
+// batch queued twice running) and this one holds more than soloMax basic
+// replies — does the whole batch share one
 // sendmmsg, stamped from one clock reading plus the calibrated delay of
 // each reply's position: there throughput comes first. Measured
 // (bench-ntp, rps, 3 runs, the server's own gnomon_ntp_basic_transmit_error_seconds):
 // p99 ≤ 5–20 µs at 60k req/s, against 20–100 µs when any batch with more
 // than 8 basic replies took the calibrated path (batches there hold 7–10
-// requests on average); no throughput lost to the generator's ceiling
-// (≈ 210–280k req/s). docs/architecture.md has the figures.
-func (w *worker) send(out int, full bool) (stamped bool) {
+// requests on average); sending every basic reply solo was exact too but
+// lost requests from 150k req/s, where this passes 190–260k.
+// docs/architecture.md has the figures.
+func (w *worker) send(out int, behind bool) (stamped bool) {
 	// Read the served clock once, as late as possible before sendmmsg.
 	// Sealing (a MAC over the final header, ≈ 50–300 ns per authenticated
 	// reply; NTS a few µs) comes after it: the Transmit timestamp is inside
@@ -265,7 +272,7 @@ func (w *worker) send(out int, full bool) (stamped bool) {
 			basic++
 		}
 	}
-	soloAll := !full || basic <= soloMax
+	soloAll := !behind || basic <= soloMax
 	kept := 0
 	for j := range out {
 		r := &w.tx[j]

@@ -377,10 +377,11 @@ func TestWorkerTXOnDemand(t *testing.T) {
 }
 
 // Basic replies are sent each on its own, stamped from its own clock
-// reading, also in a large batch; only a full batch (requests queueing)
-// with more than soloMax of them shares one sendmmsg, each reply stamped
-// from one reading plus the calibrated delay of its position; a full batch
-// with soloMax basic replies still sends them alone.
+// reading, also in a large batch and in a first full one; only a full
+// batch after a full batch (requests queueing) with more than soloMax of
+// them shares one sendmmsg, each reply stamped from one reading plus the
+// calibrated delay of its position; such a batch with soloMax basic
+// replies still sends them alone.
 func TestWorkerSoloAndCalibratedSends(t *testing.T) {
 	now := time.Now().Round(0)
 	clk := &stepClock{now: now}
@@ -393,7 +394,7 @@ func TestWorkerSoloAndCalibratedSends(t *testing.T) {
 		return b
 	}
 	const size = 16 // the worker's batch
-	conn := &fakeConn{in: [][]hwts.Message{batch(size - 1), batch(size), batch(size)}}
+	conn := &fakeConn{in: [][]hwts.Message{batch(size - 1), batch(size), batch(size), batch(size)}}
 	w, _, _ := fakeWorker(t, conn, clk)
 	w = newWorker(conn, w.srv, clk, w.state, size, hwts.KindKernel)
 	transmit := func(m hwts.Message) time.Duration {
@@ -409,8 +410,15 @@ func TestWorkerSoloAndCalibratedSends(t *testing.T) {
 	if err := w.step(); err != nil {
 		t.Fatal(err)
 	}
+	if len(conn.writes) != size || slices.Max(conn.writes) != 1 {
+		t.Fatalf("a first full batch of %d basic replies: sends %v, want %d of one each", size, conn.writes, size)
+	}
+	conn.writes, conn.sent = nil, nil
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
 	if !slices.Equal(conn.writes, []int{size}) {
-		t.Fatalf("a full batch of %d basic replies: sends %v, want one of all", size, conn.writes)
+		t.Fatalf("a second full batch of %d basic replies: sends %v, want one of all", size, conn.writes)
 	}
 	for _, m := range conn.sent {
 		if d := transmit(m); d != 0 {
@@ -431,7 +439,8 @@ func TestWorkerSoloAndCalibratedSends(t *testing.T) {
 			t.Errorf("reply %d: transmit %v after the reading, want %v", i, transmit(m), want)
 		}
 	}
-	// A full batch with only soloMax replies to send (the rest malformed).
+	// A third full batch with only soloMax replies to send (the rest
+	// malformed).
 	mixed := batch(soloMax)
 	for i := soloMax; i < size; i++ {
 		mixed = append(mixed, msg(fmt.Sprintf("127.0.0.3:%d", 1000+i), k, hwts.Timestamp{}, []byte("short")))
