@@ -2,8 +2,6 @@ package interop
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -89,15 +87,7 @@ func TestPtp4lMulticastSlave(t *testing.T) {
 	slaveConf := func(uds string) string { return ptp4lMcastSlaveConf(pair.CliIf, uds) }
 
 	ref := func(round int, window time.Duration) slaveRun {
-		dir := stateDir(t, "ptp4l-mc-master")
-		mconf := filepath.Join(dir, "master.cfg")
-		if err := os.WriteFile(mconf, []byte(ptp4lMcastMasterConf(pair.SrvIf, filepath.Join(dir, "master.sock"))), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		mp, err := pair.Srv.Start(netns.Spec{Name: "ptp4l-mc-master", Args: []string{"ptp4l", "-f", mconf, "-m", "-q"}, Limit: window + 90*time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mp, _ := startPtp4l(t, pair.Srv, "ptp4l-mc-master", func(uds string) string { return ptp4lMcastMasterConf(pair.SrvIf, uds) }, window+90*time.Second)
 		defer mp.Stop()
 		r := runPtp4lSlaveConf(t, pair, "ptp4l-mc", window, slaveConf, nil)
 		if !strings.Contains(r.out, adoptedDelayReq) {
@@ -143,15 +133,7 @@ func TestPtp4lMulticastSlave(t *testing.T) {
 // gnomon_ptp_foreign_announces_total) and obeys nothing.
 func checkForeignMaster(t *testing.T, pair *netns.Pair, g *server) {
 	t.Helper()
-	fdir := stateDir(t, "ptp4l-mc-foreign")
-	fconf := filepath.Join(fdir, "master.cfg")
-	if err := os.WriteFile(fconf, []byte(ptp4lMcastMasterConf(pair.CliIf, filepath.Join(fdir, "master.sock"))), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fp, err := pair.Cli.Start(netns.Spec{Name: "ptp4l-mc-foreign", Args: []string{"ptp4l", "-f", fconf, "-m", "-q"}, Limit: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fp, _ := startPtp4l(t, pair.Cli, "ptp4l-mc-foreign", func(uds string) string { return ptp4lMcastMasterConf(pair.CliIf, uds) }, 30*time.Second)
 	defer fp.Stop()
 	for deadline := time.Now().Add(10 * time.Second); !foreignLogged.MatchString(g.proc.Output()) && time.Now().Before(deadline); {
 		time.Sleep(200 * time.Millisecond)

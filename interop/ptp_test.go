@@ -98,16 +98,7 @@ func runPtp4lSlave(t *testing.T, pair *netns.Pair, name string, d time.Duration,
 // conf (given its uds_address).
 func runPtp4lSlaveConf(t *testing.T, pair *netns.Pair, name string, d time.Duration, conf func(uds string) string, during func(uds string)) slaveRun {
 	t.Helper()
-	dir := stateDir(t, "ptp4l-"+name)
-	confPath := filepath.Join(dir, "slave.cfg")
-	uds := filepath.Join(dir, "slave.sock")
-	if err := os.WriteFile(confPath, []byte(conf(uds)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p, err := pair.Cli.Start(netns.Spec{Name: "ptp4l-slave-" + name, Args: []string{"ptp4l", "-f", confPath, "-m", "-q"}, Limit: d + 60*time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, uds := startPtp4l(t, pair.Cli, "ptp4l-slave-"+name, conf, d+60*time.Second)
 	defer p.Stop()
 	var first time.Time
 	deadline := time.Now().Add(45 * time.Second)
@@ -142,6 +133,24 @@ func runPtp4lSlaveConf(t *testing.T, pair *netns.Pair, name string, d time.Durat
 		r.offsets = r.offsets[2:]
 	}
 	return r
+}
+
+// startPtp4l writes the ptp4l configuration conf (given its uds_address)
+// into a fresh state directory named after name and starts ptp4l with it
+// in ns for at most limit; it returns the process and the UDS address.
+func startPtp4l(t *testing.T, ns *netns.NS, name string, conf func(uds string) string, limit time.Duration) (*netns.Proc, string) {
+	t.Helper()
+	dir := stateDir(t, name)
+	path := filepath.Join(dir, "ptp4l.cfg")
+	uds := filepath.Join(dir, "ptp4l.sock")
+	if err := os.WriteFile(path, []byte(conf(uds)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := ns.Start(netns.Spec{Name: name, Args: []string{"ptp4l", "-f", path, "-m", "-q"}, Limit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, uds
 }
 
 func absMedian(xs []float64) float64 {
@@ -190,15 +199,7 @@ func TestPtp4lUnicastSlave(t *testing.T) {
 
 	// The reference: ptp4l as unicast master.
 	ref := func(round int, window time.Duration) slaveRun {
-		dir := stateDir(t, "ptp4l-master")
-		mconf := filepath.Join(dir, "master.cfg")
-		if err := os.WriteFile(mconf, []byte(ptp4lMasterConf(pair.SrvIf, filepath.Join(dir, "master.sock"))), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		mp, err := pair.Srv.Start(netns.Spec{Name: "ptp4l-master", Args: []string{"ptp4l", "-f", mconf, "-m", "-q"}, Limit: window + 90*time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
+		mp, _ := startPtp4l(t, pair.Srv, "ptp4l-master", func(uds string) string { return ptp4lMasterConf(pair.SrvIf, uds) }, window+90*time.Second)
 		defer mp.Stop()
 		r := runPtp4lSlave(t, pair, "ptp4l", window, nil)
 		if len(r.offsets) < ptpMinOffsets(window) {
