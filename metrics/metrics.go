@@ -331,7 +331,7 @@ func txErrorHistogram(d *prometheus.Desc, h *report.TXErrorHistogram) prometheus
 		cum += h.Counts[i]
 		buckets[b.Seconds()] = cum
 	}
-	m, err := prometheus.NewConstHistogram(d, h.Count, h.Sum.Seconds(), buckets)
+	m, err := prometheus.NewConstHistogram(d, h.Count(), h.Sum.Seconds(), buckets)
 	if err != nil {
 		return prometheus.NewInvalidMetric(d, err)
 	}

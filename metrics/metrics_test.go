@@ -45,7 +45,7 @@ func fixture() (*fakeServe, *fakeLog, *fakeServed) {
 		Authenticated: 13, SealFailed: 0,
 		// 3 errors ≤ 1 µs, 5 ≤ 2 µs, 1 ≤ 20 µs, 1 above 1 ms.
 		BasicTXError: report.TXErrorHistogram{Counts: [report.NumTXErrorBounds + 1]uint64{6: 3, 7: 5, 10: 1, 14: 1},
-			Sum: 2024900 * time.Nanosecond, Count: 10},
+			Sum: 2024900 * time.Nanosecond},
 		NTS: report.NTSStats{
 			Requests: []report.VerdictCount{{Verdict: "authentic", Count: 30}, {Verdict: "nak_unknown_key", Count: 2},
 				{Verdict: "nak_bad_cookie", Count: 0}, {Verdict: "malformed", Count: 1}, {Verdict: "bad_authenticator", Count: 4}},

@@ -167,11 +167,19 @@ func (s *ServerStats) Verdict(name string) uint64 {
 // TXErrorHistogram is a histogram of transmit-timestamp errors with the
 // buckets of TXErrorBounds: Counts[i] counts errors ≤ bound i and above
 // bound i−1 (not cumulative); the last count holds those above the last
-// bound. Sum is the errors' sum, Count their number.
+// bound. Sum is the errors' sum.
 type TXErrorHistogram struct {
 	Counts [NumTXErrorBounds + 1]uint64
 	Sum    time.Duration
-	Count  uint64
+}
+
+// Count returns the number of errors counted.
+func (h *TXErrorHistogram) Count() uint64 {
+	var n uint64
+	for _, c := range h.Counts {
+		n += c
+	}
+	return n
 }
 
 // NumTXErrorBounds is the number of finite bucket bounds of a

@@ -87,6 +87,8 @@ NICE=${BENCH_NICE:--10}
 XLEAVE=""
 [ "${BENCH_XLEAVE:-0}" = 1 ] && XLEAVE=--xleave
 PORT=123
+# gnomond's metrics endpoint inside the server namespace (srvtx reads it).
+GN_METRICS=127.0.0.1:18124
 
 log() { printf 'bench-ntp: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -343,7 +345,7 @@ ntp:
 sources:
   - local: {stratum: 1}
 metrics:
-  listen: 127.0.0.1:18124
+  listen: $GN_METRICS
 EOF
 		cmd=("$BIN/gnomond" --config "$dir/gnomond.yaml")
 		;;
@@ -440,7 +442,7 @@ gen() {
 # basic replies it stamps) from its metrics endpoint, as exposition lines.
 srvtx() {
 	ip netns exec "$SRV_NS" python3 -c 'import sys, urllib.request
-sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:18124/metrics", timeout=2).read().decode())' 2>/dev/null |
+sys.stdout.write(urllib.request.urlopen("http://'"$GN_METRICS"'/metrics", timeout=2).read().decode())' 2>/dev/null |
 		grep '^gnomon_ntp_basic_transmit_error_seconds' || true
 }
 # srvtxdiff BEFORE AFTER: that histogram over a step (the difference of two

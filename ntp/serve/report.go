@@ -39,17 +39,13 @@ func (st *Stats) Report() report.ServerStats {
 		Authenticated:    st.Authenticated,
 		SealFailed:       st.SealFailed,
 		KernelDrops:      st.KernelDrops,
+		BasicTXError:     st.BasicTXError,
 		NTS: report.NTSStats{
 			Requests:      make([]report.VerdictCount, 0, nts.NumVerdicts-1),
 			Authenticated: st.NTSAuthenticated,
 			NAKs:          st.NTSNAKs,
 			SealFailed:    st.NTSSealFailed,
 		},
-	}
-	r.BasicTXError.Counts = st.BasicTXError
-	r.BasicTXError.Sum = st.BasicTXErrorSum
-	for _, n := range st.BasicTXError {
-		r.BasicTXError.Count += n
 	}
 	for i, n := range st.NTSVerdicts {
 		if v := nts.Verdict(i); v != nts.VerdictNone {

@@ -70,10 +70,8 @@ type Stats struct {
 	// dropped because the receive queue was full (SO_RXQ_OVFL).
 	KernelDrops uint64
 	// BasicTXError counts basic replies by how far their Transmit led the
-	// kernel's (or NIC's) TX stamp, in report.TXErrorBounds buckets (see
-	// report.ServerStats.BasicTXError); BasicTXErrorSum is the errors' sum.
-	BasicTXError    [report.NumTXErrorBounds + 1]uint64
-	BasicTXErrorSum time.Duration
+	// kernel's (or NIC's) TX stamp (see report.ServerStats.BasicTXError).
+	BasicTXError report.TXErrorHistogram
 }
 
 // Total returns the number of requests received.
@@ -133,9 +131,9 @@ func (c *counters) addTo(s *Stats) {
 	s.NTSAuthenticated += c.ntsAuthenticated.Load()
 	s.NTSNAKs += c.ntsNAKs.Load()
 	for i := range c.txErr {
-		s.BasicTXError[i] += c.txErr[i].Load()
+		s.BasicTXError.Counts[i] += c.txErr[i].Load()
 	}
-	s.BasicTXErrorSum += time.Duration(c.txErrSum.Load())
+	s.BasicTXError.Sum += time.Duration(c.txErrSum.Load())
 }
 
 // observeTXError counts one basic reply's transmit error (kernel or NIC

@@ -240,14 +240,14 @@ func (w *worker) receiveTime(m *hwts.Message) wire.Time {
 // Basic replies (the ones whose Transmit is the time of sending) are sent
 // each with its own system call, stamped right before it, as chronyd does,
 // while the others (interleaved replies, which carry an earlier reply's
-// exact stamp) share one sendmmsg. Only when the server falls behind — this
-// batch and the one before it were full (behind: the kernel had at least a
-// batch queued twice running) and this one holds more than soloMax basic
-// replies — does the whole batch share one
-// sendmmsg, stamped from one clock reading plus the calibrated delay of
-// each reply's position: there throughput comes first. Measured
-// (bench-ntp, rps, 3 runs, the server's own gnomon_ntp_basic_transmit_error_seconds):
-// p99 ≤ 5–20 µs at 60k req/s, against 20–100 µs when any batch with more
+// exact stamp) share one sendmmsg. Only when the server falls behind —
+// this batch and the one before it were full (behind: the kernel had at
+// least a batch queued twice running) and this one holds more than
+// soloMax basic replies — does the whole batch share one sendmmsg, stamped
+// from one clock reading plus the calibrated delay of each reply's
+// position: there throughput comes first. Measured (bench-ntp, rps, 3
+// runs, the server's own gnomon_ntp_basic_transmit_error_seconds): p99
+// ≤ 5–20 µs at 60k req/s, against 20–100 µs when any batch with more
 // than 8 basic replies took the calibrated path (batches there hold 7–10
 // requests on average); sending every basic reply solo was exact too but
 // lost requests from 150k req/s, where this passes 190–260k.

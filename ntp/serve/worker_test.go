@@ -243,8 +243,8 @@ func TestWorkerTXStamps(t *testing.T) {
 	}
 	// The first reply was basic: its kernel stamp, 3 µs after the
 	// Transmit written, is its transmit error.
-	if b := report.TXErrorBucket(3 * time.Microsecond); st.BasicTXError[b] != 1 || st.BasicTXErrorSum != 3*time.Microsecond {
-		t.Errorf("basic transmit error: buckets %v (want 1 in %d), sum %v (want 3µs)", st.BasicTXError, b, st.BasicTXErrorSum)
+	if b := report.TXErrorBucket(3 * time.Microsecond); st.BasicTXError.Counts[b] != 1 || st.BasicTXError.Sum != 3*time.Microsecond {
+		t.Errorf("basic transmit error: buckets %v (want 1 in %d), sum %v (want 3µs)", st.BasicTXError.Counts, b, st.BasicTXError.Sum)
 	}
 	// The interleaved reply's stamp is recorded for its client but is no
 	// transmit error (its Transmit was an earlier stamp).
@@ -255,8 +255,8 @@ func TestWorkerTXStamps(t *testing.T) {
 	}
 	st = Stats{}
 	w.ctr.addTo(&st)
-	if r := st.Report(); st.TXRecorded != 2 || r.BasicTXError.Count != 1 {
-		t.Errorf("after the interleaved reply's stamp: recorded %d, basic transmit errors %d; want 2 and 1", st.TXRecorded, r.BasicTXError.Count)
+	if r := st.Report(); st.TXRecorded != 2 || r.BasicTXError.Count() != 1 {
+		t.Errorf("after the interleaved reply's stamp: recorded %d, basic transmit errors %d; want 2 and 1", st.TXRecorded, r.BasicTXError.Count())
 	}
 }
 
