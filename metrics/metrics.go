@@ -92,7 +92,7 @@ type Collector struct {
 
 	requests, rxStamps, txStamps                       *prometheus.Desc
 	rxHWUnused, txHWUnused, txRecorded, txUnmatched    *prometheus.Desc
-	basicTXError                                       *prometheus.Desc
+	basicTXError, basicBatched                         *prometheus.Desc
 	interleaved, ctlRequests                           *prometheus.Desc
 	reloads, lastReloadOK                              *prometheus.Desc
 	replies, sendErrors, recvErrors, truncated, kDrops *prometheus.Desc
@@ -133,6 +133,8 @@ func NewCollector(src Sources) *Collector {
 			"Kernel transmit timestamps stored for interleaved mode."),
 		basicTXError: d("gnomon_ntp_basic_transmit_error_seconds",
 			"How far basic NTP replies' Transmit timestamps led their packets' kernel (or NIC) transmit timestamps (kernel stamp − Transmit; negative: the Transmit was late), for the basic replies gnomond stamps: about one in 16 batches, and the first of each interleaved association."),
+		basicBatched: d("gnomon_ntp_basic_replies_batched_total",
+			"Basic NTP replies sent in a shared sendmmsg with a Transmit predicted from the calibration instead of read right before sending (only while requests queue: the server is behind)."),
 		txUnmatched: d("gnomon_ntp_interleaved_tx_timestamps_unmatched_total",
 			"Kernel transmit timestamps whose reply was no longer known."),
 		replies: d("gnomon_ntp_replies_total", "NTP replies sent."),
@@ -200,7 +202,7 @@ func Register(r prometheus.Registerer, src Sources) (*Collector, error) {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched, c.basicTXError, c.interleaved, c.ctlRequests, c.reloads, c.lastReloadOK,
+		c.requests, c.rxStamps, c.txStamps, c.rxHWUnused, c.txHWUnused, c.txRecorded, c.txUnmatched, c.basicTXError, c.basicBatched, c.interleaved, c.ctlRequests, c.reloads, c.lastReloadOK,
 		c.replies, c.sendErrors, c.recvErrors, c.truncated, c.kDrops, c.authenticated, c.sealFailed,
 		c.clCapacity, c.clRecords, c.clHits, c.clDrops, c.clKoDs, c.clLeaks, c.clContended, c.clEvictions,
 		c.clStampsHeld, c.clStampEvictions,
@@ -268,6 +270,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.interleaved, st.Interleaved)
 		counter(c.txUnmatched, st.TXUnmatched)
 		ch <- txErrorHistogram(c.basicTXError, &st.BasicTXError)
+		counter(c.basicBatched, st.BasicBatched)
 		counter(c.replies, st.Replies)
 		counter(c.sendErrors, st.SendErrors)
 		counter(c.recvErrors, st.ReceiveErrors)

@@ -42,7 +42,7 @@ func fixture() (*fakeServe, *fakeLog, *fakeServed) {
 		TXTimestamps:     report.TimestampCounts{Daemon: 103, Kernel: 140, Hardware: 9},
 		RXHardwareUnused: 6, TXHardwareUnused: 2, TXRecorded: 139, TXUnmatched: 1,
 		Interleaved: 40, Replies: 143, SendErrors: 2, ReceiveErrors: 3, Truncated: 1, KernelDrops: 8,
-		Authenticated: 13, SealFailed: 0,
+		Authenticated: 13, SealFailed: 0, BasicBatched: 4,
 		// 3 errors ≤ 1 µs, 5 ≤ 2 µs, 1 ≤ 20 µs, 1 above 1 ms.
 		BasicTXError: report.TXErrorHistogram{Counts: [report.NumTXErrorBounds + 1]uint64{6: 3, 7: 5, 10: 1, 14: 1},
 			Sum: 2024900 * time.Nanosecond},
@@ -119,6 +119,9 @@ gnomon_config_reloads_total{result="ok"} 5
 # HELP gnomon_ntp_authenticated_replies_total NTP replies sent with a symmetric-key MAC (requests whose MAC verified); failures are the verdicts auth_failed, crypto_nak and no_key.
 # TYPE gnomon_ntp_authenticated_replies_total counter
 gnomon_ntp_authenticated_replies_total 13
+# HELP gnomon_ntp_basic_replies_batched_total Basic NTP replies sent in a shared sendmmsg with a Transmit predicted from the calibration instead of read right before sending (only while requests queue: the server is behind).
+# TYPE gnomon_ntp_basic_replies_batched_total counter
+gnomon_ntp_basic_replies_batched_total 4
 # HELP gnomon_ntp_basic_transmit_error_seconds How far basic NTP replies' Transmit timestamps led their packets' kernel (or NIC) transmit timestamps (kernel stamp − Transmit; negative: the Transmit was late), for the basic replies gnomond stamps: about one in 16 batches, and the first of each interleaved association.
 # TYPE gnomon_ntp_basic_transmit_error_seconds histogram
 gnomon_ntp_basic_transmit_error_seconds_bucket{le="-2e-05"} 0

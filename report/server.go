@@ -69,6 +69,11 @@ type ServerStats struct {
 	// one reply in 16 batches, and the first reply of an interleaved
 	// association); empty without kernel TX timestamps.
 	BasicTXError TXErrorHistogram
+	// BasicBatched counts basic replies sent in a shared sendmmsg, their
+	// Transmit predicted from the calibration rather than read right
+	// before sending: only while the server is behind (requests
+	// queueing), where throughput comes first.
+	BasicBatched uint64
 	// NTS is the NTP side of NTS (filled by the shell; zero without NTS);
 	// NTSKE the NTS-KE server's counters (filled by gnomond, which runs
 	// it; zero without NTS).

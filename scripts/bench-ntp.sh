@@ -439,21 +439,27 @@ gen() {
 
 # srvtx: gnomond's own basic transmit-error histogram
 # (gnomon_ntp_basic_transmit_error_seconds: kernel TX stamp − Transmit of the
-# basic replies it stamps) from its metrics endpoint, as exposition lines.
+# basic replies it stamps), its count of basic replies sent in a shared
+# sendmmsg with a calibrated Transmit and of Transmits it wrote, from its
+# metrics endpoint, as exposition lines.
 srvtx() {
 	ip netns exec "$SRV_NS" python3 -c 'import sys, urllib.request
 sys.stdout.write(urllib.request.urlopen("http://'"$GN_METRICS"'/metrics", timeout=2).read().decode())' 2>/dev/null |
-		grep '^gnomon_ntp_basic_transmit_error_seconds' || true
+		grep -E '^gnomon_ntp_basic_(transmit_error_seconds|replies_batched_total)|^gnomon_ntp_tx_timestamps_total\{kind="daemon"\}' || true
 }
 # srvtxdiff BEFORE AFTER: that histogram over a step (the difference of two
-# srvtx scrapes) as "server MEAN/P50/P99/N": mean µs, the bucket bounds
-# (µs) holding the median and the 99th percentile, samples; "-" without any.
+# srvtx scrapes) as "server MEAN/P50/P99/N, batched B%": mean µs, the bucket
+# bounds (µs) holding the median and the 99th percentile, samples, and the
+# share of the Transmits written that went out in a shared sendmmsg; "-"
+# without any.
 srvtxdiff() {
 	python3 - "$1" "$2" <<'PY'
 import re, sys
 def parse(path):
-    b, s, n = {}, 0.0, 0
+    b, s, n, c = {}, 0.0, 0, {}
     for line in open(path):
+        if line.startswith(('gnomon_ntp_basic_replies_batched_total ', 'gnomon_ntp_tx_timestamps_total{')):
+            c[line.split()[0]] = float(line.split()[1])
         m = re.match(r'gnomon_ntp_basic_transmit_error_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
         if m:
             b[float(m.group(1))] = float(m.group(2))
@@ -461,9 +467,9 @@ def parse(path):
             s = float(line.split()[1])
         elif line.startswith('gnomon_ntp_basic_transmit_error_seconds_count '):
             n = float(line.split()[1])
-    return b, s, n
-b0, s0, n0 = parse(sys.argv[1])
-b1, s1, n1 = parse(sys.argv[2])
+    return b, s, n, c
+b0, s0, n0, c0 = parse(sys.argv[1])
+b1, s1, n1, c1 = parse(sys.argv[2])
 n = n1 - n0
 if n <= 0 or not b1:
     print("-")
@@ -472,7 +478,11 @@ def q(p):
     for le in sorted(b1):
         if b1[le] - b0.get(le, 0) >= p * n:
             return "≤%g" % (le * 1e6) if le != float("inf") else ">1000"
-print("server %.2f/%s/%s/%d" % ((s1 - s0) / n * 1e6, q(0.5), q(0.99), n))
+def delta(k):
+    return c1.get(k, 0) - c0.get(k, 0)
+written = delta('gnomon_ntp_tx_timestamps_total{kind="daemon"}')
+batched = "" if written <= 0 else ", batched %.2f%%" % (100 * delta('gnomon_ntp_basic_replies_batched_total') / written)
+print("server %.2f/%s/%s/%d%s" % ((s1 - s0) / n * 1e6, q(0.5), q(0.99), n, batched))
 PY
 }
 
@@ -854,7 +864,7 @@ LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 	done
 	echo
 	echo "TX-timestamp error, µs (client kernel RX stamp − server Transmit − half the minimum RTT; mean/sd/p99/max;" \
-		"server: gnomond's own gnomon_ntp_basic_transmit_error_seconds over the step, its kernel TX stamp − Transmit of the basic replies it stamps: mean/median bucket/p99 bucket/samples):"
+		"server: gnomond's own gnomon_ntp_basic_transmit_error_seconds over the step, its kernel TX stamp − Transmit of the basic replies it stamps: mean/median bucket/p99 bucket/samples, and the share of basic replies sent in a shared sendmmsg with a calibrated Transmit):"
 	echo
 	echo "| model | server | @ $COMMON_RATE/s | @ $EFF_RATE/s |"
 	echo "|---|---|---|---|"

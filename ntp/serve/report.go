@@ -40,6 +40,7 @@ func (st *Stats) Report() report.ServerStats {
 		SealFailed:       st.SealFailed,
 		KernelDrops:      st.KernelDrops,
 		BasicTXError:     st.BasicTXError,
+		BasicBatched:     st.BasicBatched,
 		NTS: report.NTSStats{
 			Requests:      make([]report.VerdictCount, 0, nts.NumVerdicts-1),
 			Authenticated: st.NTSAuthenticated,

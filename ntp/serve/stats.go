@@ -72,6 +72,9 @@ type Stats struct {
 	// BasicTXError counts basic replies by how far their Transmit led the
 	// kernel's (or NIC's) TX stamp (see report.ServerStats.BasicTXError).
 	BasicTXError report.TXErrorHistogram
+	// BasicBatched counts basic replies sent in a shared sendmmsg with a
+	// calibrated Transmit (see report.ServerStats.BasicBatched).
+	BasicBatched uint64
 }
 
 // Total returns the number of requests received.
@@ -104,6 +107,7 @@ type counters struct {
 	ntsAuthenticated atomic.Uint64
 	ntsNAKs          atomic.Uint64
 	txCalibration    atomic.Uint64 // basic replies sent with a TX stamp request for txCal
+	basicBatched     atomic.Uint64
 	txErr            [report.NumTXErrorBounds + 1]atomic.Uint64
 	txErrSum         atomic.Int64 // ns
 	_                [64]byte
@@ -130,6 +134,7 @@ func (c *counters) addTo(s *Stats) {
 	s.SealFailed += c.sealFailed.Load()
 	s.NTSAuthenticated += c.ntsAuthenticated.Load()
 	s.NTSNAKs += c.ntsNAKs.Load()
+	s.BasicBatched += c.basicBatched.Load()
 	for i := range c.txErr {
 		s.BasicTXError.Counts[i] += c.txErr[i].Load()
 	}

@@ -1,5 +1,7 @@
 package serve
 
+import "time"
+
 // txCal predicts, for a basic reply, how long after the worker read the
 // clock (t3, once per batch) the reply actually leaves: sendmmsg hands the
 // batch's datagrams to the kernel one after another, so the k-th reply of
@@ -28,7 +30,15 @@ const (
 	// soloMax: a full batch with at most this many basic replies still
 	// sends each on its own (worker.send; a batch that is not full always
 	// does).
-	soloMax     = 8
+	soloMax = 8
+	// chunkMax: replies per sendmmsg (each chunk with its own clock
+	// reading) when the worker is behind (worker.sendChunks).
+	chunkMax = 4
+	// behindAge: how long the first request of a full batch must have
+	// waited in the socket for the worker to count as behind (worker.step;
+	// requests with daemon receive stamps have no age: two full batches
+	// are enough there).
+	behindAge   = 4 * time.Millisecond
 	calEvery    = 16 // batches between basic replies stamped for calibration
 	calDecay    = 1 - 1/256.0
 	calWarm     = 16

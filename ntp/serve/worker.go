@@ -102,6 +102,7 @@ type worker struct {
 	lastFull bool // the previous batch was full (step)
 	meta     []sendMeta
 	soloMeta [1]sendMeta
+	sealed   sendMeta // what seal learned of the reply it finished
 
 	ctr *counters
 }
@@ -165,6 +166,8 @@ func (w *worker) step() error {
 	}
 	st := w.state.Load() // one snapshot per batch
 	out := 0
+	var oldest wire.Time // receive time of the batch's first kernel-stamped request
+	aged := false
 	for i := range n {
 		m := &w.rx[i]
 		if m.Trunc || m.N > len(m.Buf) {
@@ -173,6 +176,9 @@ func (w *worker) step() error {
 			continue
 		}
 		rx := w.receiveTime(m)
+		if !aged && m.RX.Kind != hwts.KindDaemon {
+			oldest, aged = rx, true
+		}
 		r := &w.tx[out]
 		nr, v := w.srv.RespondAuth(r.Buf, m.Buf[:m.N], m.Addr, rx, st, &w.auth[out])
 		if int(v) < len(w.ctr.requests) { // a verdict unknown to this build is not counted
@@ -192,12 +198,18 @@ func (w *worker) step() error {
 		w.verdict[out] = v
 		out++
 	}
-	// Two full batches in a row mean requests are queueing (one alone
-	// is often the catch-up after a moment's stall): only then may basic
-	// replies share a sendmmsg (send).
+	// Only a server that is behind lets basic replies share a sendmmsg
+	// (send): two full batches in a row (one alone is often the catch-up
+	// after a moment's stall) whose first request waited more than
+	// behindAge in the socket. Waiting costs a client nothing (its delay
+	// is measured without the server's residence, between two exact
+	// stamps), a shared sendmmsg costs it the stamp's exactness.
 	full := n == len(w.rx)
 	behind := full && w.lastFull
 	w.lastFull = full
+	if behind && aged {
+		behind = wire.TimeFromTime(w.clk.Now()).Sub(oldest) > behindAge
+	}
 	if out > 0 && w.send(out, behind) {
 		w.drainTX(false)
 	}
@@ -240,97 +252,145 @@ func (w *worker) receiveTime(m *hwts.Message) wire.Time {
 // Basic replies (the ones whose Transmit is the time of sending) are sent
 // each with its own system call, stamped right before it, as chronyd does,
 // while the others (interleaved replies, which carry an earlier reply's
-// exact stamp) share one sendmmsg. Only when the server falls behind —
-// this batch and the one before it were full (behind: the kernel had at
-// least a batch queued twice running) and this one holds more than
-// soloMax basic replies — does the whole batch share one sendmmsg, stamped
-// from one clock reading plus the calibrated delay of each reply's
-// position: there throughput comes first. Measured (bench-ntp, rps, 3
-// runs, the server's own gnomon_ntp_basic_transmit_error_seconds): p99
-// ≤ 5–20 µs at 60k req/s, against 20–100 µs when any batch with more
-// than 8 basic replies took the calibrated path (batches there hold 7–10
-// requests on average); sending every basic reply solo was exact too but
-// lost requests from 150k req/s, where this passes 190–260k.
-// docs/architecture.md has the figures.
+// exact stamp) share one sendmmsg. Only when the server is behind (step)
+// and the batch holds more than soloMax basic replies is it sent in
+// sendmmsg chunks of chunkMax, each stamped from its own clock reading
+// plus the calibrated delay of each reply's position in the chunk: there
+// throughput comes first, and the chunk bounds how far a stamp can lead
+// its packet when the calibration is cold or a send is slow. Measured
+// (bench-ntp; the server's own gnomon_ntp_basic_transmit_error_seconds and
+// the generator's figure): docs/architecture.md.
 func (w *worker) send(out int, behind bool) (stamped bool) {
-	// Read the served clock once, as late as possible before sendmmsg.
-	// Sealing (a MAC over the final header, ≈ 50–300 ns per authenticated
-	// reply; NTS a few µs) comes after it: the Transmit timestamp is inside
-	// the MAC. A basic reply's Transmit is that reading plus when the
-	// calibration expects the reply to leave (txCal): its position in the
-	// batch, after the sends and seals before it.
-	t3 := wire.TimeFromTime(w.clk.Now())
-	calPos := -1
-	if w.reportsPerTX > 0 {
-		if w.calSeq++; w.calSeq%calEvery == 0 {
-			calPos = int(w.calSeq/calEvery) % out
-		}
-	}
 	basic := 0
 	for j := range out {
 		if w.verdict[j].NeedsTransmit() {
 			basic++
 		}
 	}
-	soloAll := !behind || basic <= soloMax
+	if behind && basic > soloMax {
+		return w.sendChunks(out)
+	}
+	// One basic reply in calEvery batches is stamped for the calibration
+	// (its solo send teaches position 0).
+	calPos := -1
+	if w.reportsPerTX > 0 {
+		if w.calSeq++; w.calSeq%calEvery == 0 {
+			calPos = int(w.calSeq/calEvery) % out
+		}
+	}
+	// A batch of interleaved replies only teaches the calibration the
+	// delay of each position after this reading.
+	var t3 wire.Time
+	if basic == 0 {
+		t3 = wire.TimeFromTime(w.clk.Now())
+	}
 	kept := 0
 	for j := range out {
-		r := &w.tx[j]
-		solo := soloAll && w.verdict[j].NeedsTransmit()
-		pos, t := kept, t3
-		if solo {
-			pos, t = 0, wire.TimeFromTime(w.clk.Now())
-		}
-		var meta sendMeta
-		if w.verdict[j].NeedsTransmit() {
-			meta.basic, meta.transmit = true, t.Add(time.Duration(w.cal.predict(pos)))
-			wire.PutTransmit(r.Buf[:r.N], meta.transmit)
-			w.ctr.tx[hwts.KindDaemon].Add(1)
-			if j == calPos && !r.WantTX {
-				r.WantTX, meta.calOnly = true, true
-				w.ctr.txCalibration.Add(1)
-			}
-		}
-		a := &w.auth[j]
-		n := w.srv.Seal(r.Buf, r.N, a)
-		if n == 0 {
-			// RespondAuth checked the buffer, so this is a kind Seal
-			// cannot produce: never send the reply unauthenticated.
-			w.ctr.sealFailed.Add(1)
-			continue
-		}
-		r.N = n
-		switch a.Kind() {
-		case ntp.AuthMAC:
-			w.ctr.authenticated.Add(1)
-		case ntp.AuthNTS:
-			if a.NTSVerdict().NAK() {
-				w.ctr.ntsNAKs.Add(1)
-			} else {
-				w.ctr.ntsAuthenticated.Add(1)
-			}
-		}
-		if solo {
-			w.soloMeta[0] = meta
-			if w.write(w.tx[j:j+1], t, w.soloMeta[:], true) {
-				stamped = true
+		if !w.verdict[j].NeedsTransmit() {
+			// Interleaved: no clock reading; sent together below.
+			if w.seal(j, 0, wire.Time(0), false) {
+				if kept != j {
+					// Close the gap left by a reply sent on its own
+					// (or not sent).
+					w.tx[kept], w.tx[j] = w.tx[j], w.tx[kept]
+				}
+				w.meta[kept] = w.sealed
+				kept++
 			}
 			continue
 		}
-		if kept != j {
-			// Close the gap left by a reply that is not sent (or sent
-			// on its own).
-			w.tx[kept], w.tx[j] = w.tx[j], w.tx[kept]
+		t := wire.TimeFromTime(w.clk.Now())
+		if !w.seal(j, 0, t, j == calPos) {
+			continue
 		}
-		w.meta[kept] = meta
-		kept++
+		w.soloMeta[0] = w.sealed
+		if w.write(w.tx[j:j+1], t, w.soloMeta[:], true) {
+			stamped = true
+		}
 	}
-	// Sent after the solo replies, the batch's delays are not its
-	// positions' alone: then they do not teach the calibration.
-	if w.write(w.tx[:kept], t3, w.meta, basic == 0 || !soloAll) {
+	// Sent after the solo replies, the interleaved replies' delays are not
+	// their positions' alone: then they do not teach the calibration.
+	if w.write(w.tx[:kept], t3, w.meta, basic == 0) {
 		stamped = true
 	}
 	return stamped
+}
+
+// sendChunks sends the first out replies in sendmmsg chunks of chunkMax,
+// each chunk stamped from its own clock reading; every call stamps one
+// basic reply, at a rotating position, for the calibration.
+func (w *worker) sendChunks(out int) (stamped bool) {
+	w.calSeq++
+	calPos := -1
+	if w.reportsPerTX > 0 {
+		calPos = int(w.calSeq) % out
+	}
+	for c := 0; c < out; c += chunkMax {
+		end := min(c+chunkMax, out)
+		// Read the served clock as late as possible before the chunk's
+		// sendmmsg; sealing comes after it (the Transmit timestamp is
+		// inside the MAC).
+		t := wire.TimeFromTime(w.clk.Now())
+		kept := c
+		for j := c; j < end; j++ {
+			if !w.seal(j, kept-c, t, j == calPos) {
+				continue
+			}
+			if w.sealed.basic {
+				w.ctr.basicBatched.Add(1)
+			}
+			if kept != j {
+				w.tx[kept], w.tx[j] = w.tx[j], w.tx[kept]
+			}
+			w.meta[kept-c] = w.sealed
+			kept++
+		}
+		if w.write(w.tx[c:kept], t, w.meta, true) {
+			stamped = true
+		}
+	}
+	return stamped
+}
+
+// seal finishes reply j for sending at position pos of its sendmmsg: a
+// basic reply gets Transmit t plus the calibrated delay of pos (and, if
+// cal, a TX stamp request for the calibration), then the reply is sealed
+// (MAC or NTS). It leaves what is known of the reply in w.sealed and
+// reports false, counting it, when the reply cannot be sealed and must not
+// be sent.
+func (w *worker) seal(j, pos int, t wire.Time, cal bool) bool {
+	r := &w.tx[j]
+	var meta sendMeta
+	if w.verdict[j].NeedsTransmit() {
+		meta.basic, meta.transmit = true, t.Add(time.Duration(w.cal.predict(pos)))
+		wire.PutTransmit(r.Buf[:r.N], meta.transmit)
+		w.ctr.tx[hwts.KindDaemon].Add(1)
+		if cal && !r.WantTX {
+			r.WantTX, meta.calOnly = true, true
+			w.ctr.txCalibration.Add(1)
+		}
+	}
+	w.sealed = meta
+	a := &w.auth[j]
+	n := w.srv.Seal(r.Buf, r.N, a)
+	if n == 0 {
+		// RespondAuth checked the buffer, so this is a kind Seal cannot
+		// produce: never send the reply unauthenticated.
+		w.ctr.sealFailed.Add(1)
+		return false
+	}
+	r.N = n
+	switch a.Kind() {
+	case ntp.AuthMAC:
+		w.ctr.authenticated.Add(1)
+	case ntp.AuthNTS:
+		if a.NTSVerdict().NAK() {
+			w.ctr.ntsNAKs.Add(1)
+		} else {
+			w.ctr.ntsAuthenticated.Add(1)
+		}
+	}
+	return true
 }
 
 // write sends msgs in as few sendmmsg calls as the kernel takes, skipping

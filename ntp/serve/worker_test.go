@@ -377,24 +377,30 @@ func TestWorkerTXOnDemand(t *testing.T) {
 }
 
 // Basic replies are sent each on its own, stamped from its own clock
-// reading, also in a large batch and in a first full one; only a full
-// batch after a full batch (requests queueing) with more than soloMax of
-// them shares one sendmmsg, each reply stamped from one reading plus the
-// calibrated delay of its position; such a batch with soloMax basic
-// replies still sends them alone.
+// reading, also in a large batch, in a first full one and in a second
+// whose requests are fresh; only a full batch after a full batch whose
+// first request waited more than behindAge (requests queueing) with more
+// than soloMax of them goes in sendmmsg chunks of chunkMax, each reply
+// stamped from its chunk's reading plus the calibrated delay of its
+// position; such a batch with soloMax basic replies still sends them
+// alone.
 func TestWorkerSoloAndCalibratedSends(t *testing.T) {
 	now := time.Now().Round(0)
 	clk := &stepClock{now: now}
 	k := hwts.Timestamp{Time: now, Kind: hwts.KindKernel}
-	batch := func(n int) []hwts.Message {
+	batchAt := func(n int, rx time.Time) []hwts.Message {
 		var b []hwts.Message
 		for i := range n {
-			b = append(b, msg(fmt.Sprintf("127.0.0.2:%d", 1000+i), k, hwts.Timestamp{}, request(4, 3, uint64(0x100+i))))
+			ts := hwts.Timestamp{Time: rx, Kind: hwts.KindKernel}
+			b = append(b, msg(fmt.Sprintf("127.0.0.2:%d", 1000+i), ts, hwts.Timestamp{}, request(4, 3, uint64(0x100+i))))
 		}
 		return b
 	}
+	fresh := now.Add(-behindAge)   // waited behindAge: not behind
+	old := now.Add(-behindAge - 1) // waited longer
+	batch := func(n int) []hwts.Message { return batchAt(n, old) }
 	const size = 16 // the worker's batch
-	conn := &fakeConn{in: [][]hwts.Message{batch(size - 1), batch(size), batch(size), batch(size)}}
+	conn := &fakeConn{in: [][]hwts.Message{batch(size - 1), batchAt(size, fresh), batchAt(size, fresh), batch(size), batch(size)}}
 	w, _, _ := fakeWorker(t, conn, clk)
 	w = newWorker(conn, w.srv, clk, w.state, size, hwts.KindKernel)
 	transmit := func(m hwts.Message) time.Duration {
@@ -417,8 +423,22 @@ func TestWorkerSoloAndCalibratedSends(t *testing.T) {
 	if err := w.step(); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(conn.writes, []int{size}) {
-		t.Fatalf("a second full batch of %d basic replies: sends %v, want one of all", size, conn.writes)
+	if len(conn.writes) != size || slices.Max(conn.writes) != 1 {
+		t.Fatalf("a second full batch of %d fresh basic replies: sends %v, want %d of one each", size, conn.writes, size)
+	}
+	if n := w.ctr.basicBatched.Load(); n != 0 {
+		t.Fatalf("basic replies batched %d after solo sends only, want 0", n)
+	}
+	conn.writes, conn.sent = nil, nil
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	chunks := slices.Repeat([]int{chunkMax}, size/chunkMax)
+	if !slices.Equal(conn.writes, chunks) {
+		t.Fatalf("a full batch of %d basic replies queued after a full batch: sends %v, want %v", size, conn.writes, chunks)
+	}
+	if n := w.ctr.basicBatched.Load(); n != size {
+		t.Fatalf("basic replies batched %d, want %d", n, size)
 	}
 	for _, m := range conn.sent {
 		if d := transmit(m); d != 0 {
@@ -434,7 +454,7 @@ func TestWorkerSoloAndCalibratedSends(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range conn.sent {
-		want := time.Duration(3000+1000*i) * time.Nanosecond
+		want := time.Duration(3000+1000*(i%chunkMax)) * time.Nanosecond
 		if d := transmit(m) - want; d < -2 || d > 2 {
 			t.Errorf("reply %d: transmit %v after the reading, want %v", i, transmit(m), want)
 		}
@@ -452,5 +472,19 @@ func TestWorkerSoloAndCalibratedSends(t *testing.T) {
 	}
 	if len(conn.writes) != soloMax || slices.Max(conn.writes) != 1 {
 		t.Fatalf("a full batch with %d basic replies: sends %v, want %d of one each", soloMax, conn.writes, soloMax)
+	}
+	// Requests with daemon receive stamps have no age: a full batch after
+	// a full one is enough.
+	daemon := batch(size)
+	for i := range daemon {
+		daemon[i].RX.Kind = hwts.KindDaemon
+	}
+	conn.in = [][]hwts.Message{daemon}
+	conn.writes, conn.sent = nil, nil
+	if err := w.step(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(conn.writes, chunks) {
+		t.Fatalf("a full batch of %d daemon-stamped basic replies after a full batch: sends %v, want %v", size, conn.writes, chunks)
 	}
 }
