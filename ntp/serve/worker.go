@@ -102,7 +102,6 @@ type worker struct {
 	lastFull bool // the previous batch was full (step)
 	meta     []sendMeta
 	soloMeta [1]sendMeta
-	sealed   sendMeta // what seal learned of the reply it finished
 
 	ctr *counters
 }
@@ -288,22 +287,23 @@ func (w *worker) send(out int, behind bool) (stamped bool) {
 	for j := range out {
 		if !w.verdict[j].NeedsTransmit() {
 			// Interleaved: no clock reading; sent together below.
-			if w.seal(j, 0, wire.Time(0), false) {
+			if meta, ok := w.seal(j, 0, wire.Time(0), false); ok {
 				if kept != j {
 					// Close the gap left by a reply sent on its own
 					// (or not sent).
 					w.tx[kept], w.tx[j] = w.tx[j], w.tx[kept]
 				}
-				w.meta[kept] = w.sealed
+				w.meta[kept] = meta
 				kept++
 			}
 			continue
 		}
 		t := wire.TimeFromTime(w.clk.Now())
-		if !w.seal(j, 0, t, j == calPos) {
+		meta, ok := w.seal(j, 0, t, j == calPos)
+		if !ok {
 			continue
 		}
-		w.soloMeta[0] = w.sealed
+		w.soloMeta[0] = meta
 		if w.write(w.tx[j:j+1], t, w.soloMeta[:], true) {
 			stamped = true
 		}
@@ -333,16 +333,17 @@ func (w *worker) sendChunks(out int) (stamped bool) {
 		t := wire.TimeFromTime(w.clk.Now())
 		kept := c
 		for j := c; j < end; j++ {
-			if !w.seal(j, kept-c, t, j == calPos) {
+			meta, ok := w.seal(j, kept-c, t, j == calPos)
+			if !ok {
 				continue
 			}
-			if w.sealed.basic {
+			if meta.basic {
 				w.ctr.basicBatched.Add(1)
 			}
 			if kept != j {
 				w.tx[kept], w.tx[j] = w.tx[j], w.tx[kept]
 			}
-			w.meta[kept-c] = w.sealed
+			w.meta[kept-c] = meta
 			kept++
 		}
 		if w.write(w.tx[c:kept], t, w.meta, true) {
@@ -355,10 +356,9 @@ func (w *worker) sendChunks(out int) (stamped bool) {
 // seal finishes reply j for sending at position pos of its sendmmsg: a
 // basic reply gets Transmit t plus the calibrated delay of pos (and, if
 // cal, a TX stamp request for the calibration), then the reply is sealed
-// (MAC or NTS). It leaves what is known of the reply in w.sealed and
-// reports false, counting it, when the reply cannot be sealed and must not
-// be sent.
-func (w *worker) seal(j, pos int, t wire.Time, cal bool) bool {
+// (MAC or NTS). It returns what is known of the reply, and false, counting
+// it, when the reply cannot be sealed and must not be sent.
+func (w *worker) seal(j, pos int, t wire.Time, cal bool) (sendMeta, bool) {
 	r := &w.tx[j]
 	var meta sendMeta
 	if w.verdict[j].NeedsTransmit() {
@@ -370,14 +370,13 @@ func (w *worker) seal(j, pos int, t wire.Time, cal bool) bool {
 			w.ctr.txCalibration.Add(1)
 		}
 	}
-	w.sealed = meta
 	a := &w.auth[j]
 	n := w.srv.Seal(r.Buf, r.N, a)
 	if n == 0 {
 		// RespondAuth checked the buffer, so this is a kind Seal cannot
 		// produce: never send the reply unauthenticated.
 		w.ctr.sealFailed.Add(1)
-		return false
+		return meta, false
 	}
 	r.N = n
 	switch a.Kind() {
@@ -390,7 +389,7 @@ func (w *worker) seal(j, pos int, t wire.Time, cal bool) bool {
 			w.ctr.ntsAuthenticated.Add(1)
 		}
 	}
-	return true
+	return meta, true
 }
 
 // write sends msgs in as few sendmmsg calls as the kernel takes, skipping
