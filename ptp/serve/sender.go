@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/facebook/time/ptp/protocol"
@@ -48,8 +49,14 @@ type pendingSync struct {
 }
 
 // sender is the one goroutine that sends Syncs (and reads their TX
-// timestamps), Follow_Ups and Announces for trio t.
+// timestamps), Follow_Ups and Announces for trio t. It keeps its OS thread
+// and sleeps in the kernel (t.wake), never on a Go timer: see waker and
+// "The sender's sleep" in doc.go.
 func (s *Service) sender(ctx context.Context, t *trio) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	stop := context.AfterFunc(ctx, t.wake.notify)
+	defer stop()
 	syncs := make([]hwts.Message, maxBatch)
 	for i := range syncs {
 		syncs[i].Buf = make([]byte, ptp.SyncLen)
@@ -62,17 +69,23 @@ func (s *Service) sender(ctx context.Context, t *trio) error {
 	pend := make([]pendingSync, maxBatch)
 	var due []*ptp.Grant
 	var sched schedule
-	timer := time.NewTimer(0)
-	defer timer.Stop()
 	lastExpire := time.Time{}
+	var wakeAt time.Time // monotonic: a served-clock step does not move it
 	for {
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			return nil
-		case <-timer.C:
+		}
+		select {
 		case r := <-t.sptp:
 			if err := s.sendSPTP(t, r, syncs[:1], gen[:1], pend[:1]); err != nil {
 				return err
+			}
+			continue
+		default:
+		}
+		if d := time.Until(wakeAt); d > 0 {
+			if !t.wake.sleep(d) {
+				return nil // closed
 			}
 			continue
 		}
@@ -101,8 +114,7 @@ func (s *Service) sender(ctx context.Context, t *trio) error {
 				next = mnext
 			}
 		}
-		wait := next.Sub(s.cfg.Clock.Now())
-		timer.Reset(max(wait, 0))
+		wakeAt = time.Now().Add(next.Sub(s.cfg.Clock.Now()))
 	}
 }
 

@@ -93,6 +93,7 @@ type trio struct {
 	hwRX, hwTX bool
 	genMu      sync.Mutex // one writer at a time on general
 	sptp       chan sptpReq
+	wake       *waker // the sender sleeps here; SPTP requests and shutdown wake it
 	mc         *mcast // nil: no multicast on this trio
 }
 
@@ -138,6 +139,9 @@ func Listen(ctx context.Context, cfg Config) (*Service, error) {
 func (s *Service) open(ctx context.Context, a netip.Addr) (*trio, error) {
 	t := &trio{addr: a, sptp: make(chan sptpReq, 256), mc: s.newMcast(a)}
 	var err error
+	if t.wake, err = newWaker(); err != nil {
+		return nil, err
+	}
 	listen := func(port uint16, mode hwts.Mode, sendOnly bool) (*hwts.Conn, error) {
 		hc := hwts.Config{Addr: netip.AddrPortFrom(a, port), Interface: s.cfg.Interface, Traffic: hwts.TrafficPTP,
 			DSCP: s.cfg.DSCP, Timestamping: mode, TXOnDemand: true, SendOnly: sendOnly, BatchSize: maxBatch, Logger: s.log}
@@ -157,15 +161,18 @@ func (s *Service) open(ctx context.Context, a netip.Addr) (*trio, error) {
 		return c, nil
 	}
 	if t.event, err = listen(s.cfg.EventPort, s.cfg.Timestamping, false); err != nil {
+		t.wake.close()
 		return nil, err
 	}
 	if t.general, err = listen(s.cfg.GeneralPort, hwts.ModeNone, false); err != nil {
 		t.event.Close()
+		t.wake.close()
 		return nil, err
 	}
 	if t.send, err = listen(0, s.cfg.Timestamping, true); err != nil {
 		t.event.Close()
 		t.general.Close()
+		t.wake.close()
 		return nil, err
 	}
 	s.useHardware(t)
@@ -203,6 +210,7 @@ func (s *Service) Close() {
 		t.event.Close()
 		t.general.Close()
 		t.send.Close()
+		t.wake.close()
 	}
 }
 
@@ -377,6 +385,7 @@ func (s *Service) eventLoop(ctx context.Context, t *trio) error {
 				copy(r.buf[:], out[k].Buf[:ev.N])
 				select {
 				case t.sptp <- r:
+					t.wake.notify()
 				default:
 					s.ctr.sptpDropped.Add(1)
 				}
