@@ -283,19 +283,29 @@ func TestInterleaved(t *testing.T) {
 	// that hands each pair out once still answers nearly all interleaved
 	// (a generator echoing the last Receive in every request of a batch
 	// got 13 % from gnomond at 100,000/s).
-	exactly(t, func(t *testing.T) string {
-		f := startFake(t, &fakeServer{xleave: true})
-		res = run(t, Config{Server: f.addr, Rate: 20000, Xleave: true, Count: 4000, Clients: 1})
-		if res.Valid != res.Sent || res.Lost != 0 {
-			return fmt.Sprintf("20k/s: sent %d valid %d lost %d", res.Sent, res.Valid, res.Lost)
-		}
-		return ""
-	})
 	// Each association starts with one or two basic replies (a first
 	// request has no Origin, so the server holds nothing for the second),
 	// and a socket starts as many as it has requests in flight: 90–95 %
 	// interleaved here (89.7 % under -race, which slows the fake), 21 %
-	// with the old generator.
+	// with the old generator. A stall of the fake (a loaded machine: the
+	// CI's parallel -race packages) puts more requests in flight, each
+	// starting an association: 72.7 % once. So the share is re-measured,
+	// at most interleaveAttempts times, before it is judged.
+	const interleaveAttempts = 3
+	for attempt := 1; ; attempt++ {
+		exactly(t, func(t *testing.T) string {
+			f := startFake(t, &fakeServer{xleave: true})
+			res = run(t, Config{Server: f.addr, Rate: 20000, Xleave: true, Count: 4000, Clients: 1})
+			if res.Valid != res.Sent || res.Lost != 0 {
+				return fmt.Sprintf("20k/s: sent %d valid %d lost %d", res.Sent, res.Valid, res.Lost)
+			}
+			return ""
+		})
+		if res.Interleaved >= res.Sent*75/100 || attempt == interleaveAttempts || t.Failed() {
+			break
+		}
+		t.Logf("attempt %d: %d of %d replies interleaved (< 75 %%), %d eligible: measuring again", attempt, res.Interleaved, res.Sent, res.XleaveEligible)
+	}
 	if res.Interleaved < res.Sent*75/100 {
 		t.Errorf("20k/s on one socket: only %d of %d replies interleaved, want ≥ 75 %%", res.Interleaved, res.Sent)
 	}
