@@ -34,7 +34,11 @@ uds_address             %s
 
 // ptp4lMcastMasterConf is §6.1's multicast master: Sync 8 Hz, Announce
 // 1 Hz, logMinDelayReqInterval −3, of the same (undisciplined) clock.
-func ptp4lMcastMasterConf(iface, uds string) string {
+func ptp4lMcastMasterConf(iface, uds string) string { return ptp4lMcastMasterConfSync(iface, uds, -3) }
+
+// ptp4lMcastMasterConfSync is ptp4lMcastMasterConf with Sync every
+// 2^logSync s.
+func ptp4lMcastMasterConfSync(iface, uds string, logSync int) string {
 	return fmt.Sprintf(`[global]
 priority1               1
 priority2               1
@@ -47,13 +51,31 @@ network_transport       UDPv4
 delay_mechanism         E2E
 free_running            1
 kernel_leap             0
-logSyncInterval         -3
+logSyncInterval         %d
 logAnnounceInterval     0
 logMinDelayReqInterval  -3
 uds_address             %s
 [%s]
 masterOnly              1
-`, uds, iface)
+`, logSync, uds, iface)
+}
+
+// gnomondMcastOpts configure gnomond as the multicast grandmaster of
+// pair's server interface with Sync every 2^logSync s, Announce at 1 Hz
+// and logMinDelayReqInterval −3 (ptp4lMcastMasterConfSync's rates).
+func gnomondMcastOpts(pair *netns.Pair, logSync int) gnomondOpts {
+	return gnomondOpts{extra: fmt.Sprintf(`ptp:
+  enabled: true
+  listen: ["0.0.0.0"]
+  interface: %q
+  clock_identity: %q
+  allow: [%q]
+  multicast:
+    enabled: true
+    log_sync_interval: %d
+    log_announce_interval: 0
+    log_min_delay_req_interval: -3
+`, pair.SrvIf, gmIdentity, pair.Prefix, logSync)}
 }
 
 // adoptedDelayReq is what ptp4l prints when a Delay_Resp's
@@ -98,18 +120,7 @@ func TestPtp4lMulticastSlave(t *testing.T) {
 		}
 		return r
 	}
-	opts := gnomondOpts{extra: fmt.Sprintf(`ptp:
-  enabled: true
-  listen: ["0.0.0.0"]
-  interface: %q
-  clock_identity: %q
-  allow: [%q]
-  multicast:
-    enabled: true
-    log_sync_interval: -3
-    log_announce_interval: 0
-    log_min_delay_req_interval: -3
-`, pair.SrvIf, gmIdentity, pair.Prefix)}
+	opts := gnomondMcastOpts(pair, -3)
 	gnomond := func(round int, window time.Duration) slaveRun {
 		g := startGnomond(t, pair, opts, window+120*time.Second)
 		g.waitReady(t)

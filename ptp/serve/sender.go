@@ -23,6 +23,13 @@ const (
 	// slack: grants due within it are sent in this pass (one wake-up and
 	// one batch for many clients instead of one each).
 	slack = time.Millisecond
+	// sleepChunk bounds each of the sender's sleeps in the kernel: Go's
+	// sysmon takes the P of a thread that stays in one system call for
+	// 10 ms, and the thread's return then wakes sysmon, whose next
+	// 20 µs-spaced timer interrupts land on the CPU that is sending the
+	// Sync (see "The sender's sleep" in doc.go). Shorter sleeps keep the
+	// P: 125 wake-ups a second per address, a few µs each.
+	sleepChunk = 8 * time.Millisecond
 	// recvBuffer is the receive buffer the event and general sockets ask
 	// for (as the NTP sockets' default): the kernel's default, about 280
 	// queued datagrams, overflows when a reader is descheduled for 50 ms
@@ -84,7 +91,7 @@ func (s *Service) sender(ctx context.Context, t *trio) error {
 		default:
 		}
 		if d := time.Until(wakeAt); d > 0 {
-			if !t.wake.sleep(d) {
+			if !t.wake.sleep(min(d, sleepChunk)) {
 				return nil // closed
 			}
 			continue
