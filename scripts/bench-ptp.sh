@@ -82,8 +82,9 @@ BUDGET=${BENCH_BUDGET:-570}
 NICE=${BENCH_NICE:--10}
 NETMODEL=${BENCH_NET:-rps}
 
-log() { printf 'bench-ptp: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+LOG_TAG=bench-ptp KEEP_VAR=BENCH_KEEP
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces); run: sudo $0"
 for c in ip setpriv taskset go jq python3 timeout; do
@@ -98,56 +99,8 @@ ID=$$
 SRV_NS=gpb-srv-$ID CLI_NS=gpb-cli-$ID
 SRV_IF=gpbs$ID CLI_IF=gpbc$ID
 SRV_IP=10.200.0.1 CLI_IP=10.200.0.2 CLI_NET=10.201.0.0/16
-STATE=$(mktemp -d "/tmp/gnomon-bench-ptp.$ID.XXXXXX")
-chmod 755 "$STATE"
-BIN=$STATE/bin
-mkdir -p "$BIN"
-PIDS=()
-
-cleanup() {
-	local rc=$?
-	trap '' INT TERM HUP
-	trap - EXIT
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	for ns in "$SRV_NS" "$CLI_NS"; do
-		if ip netns list | grep -qw "$ns"; then
-			# Anything still inside was started by us; the veth goes with the namespace.
-			for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
-			ip netns del "$ns" 2>/dev/null || log "warning: could not delete namespace $ns"
-		fi
-	done
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then log "state kept in $STATE"; else rm -rf "$STATE"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-NOTIME=(setpriv --inh-caps=-sys_time --bounding-set=-sys_time)
-
-# Read-only snapshot of the kernel clock state (adjtimex with modes = 0).
-clockstate() {
-	python3 - <<'EOF'
-import ctypes, ctypes.util
-class Timex(ctypes.Structure):
-    _fields_ = [("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
-                ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long), ("status", ctypes.c_int),
-                ("constant", ctypes.c_long), ("precision", ctypes.c_long), ("tolerance", ctypes.c_long),
-                ("time_sec", ctypes.c_long), ("time_usec", ctypes.c_long), ("tick", ctypes.c_long),
-                ("ppsfreq", ctypes.c_long), ("jitter", ctypes.c_long), ("shift", ctypes.c_int),
-                ("stabil", ctypes.c_long), ("jitcnt", ctypes.c_long), ("calcnt", ctypes.c_long),
-                ("errcnt", ctypes.c_long), ("stbcnt", ctypes.c_long), ("tai", ctypes.c_int),
-                ("pad", ctypes.c_int * 11)]
-libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-t = Timex()  # modes = 0: read only
-state = libc.adjtimex(ctypes.byref(t))
-print(f"state={state} status={t.status:#x} tick={t.tick} tai={t.tai}")
-EOF
-}
+lib_state gnomon-bench-ptp
+lib_traps
 
 # --- machine -----------------------------------------------------------------
 NCPU=$(nproc)
@@ -482,8 +435,4 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR] = $1} END {if (NR 
 log "all steps: $(wc -l <"$STATE/steps.log") (server, repetition, clients, pass, worst loss, type, CPU µs/client-s, server %, generator %, denied, Sync gap p99, Delay_Resp p99, socket drops)"
 cat "$STATE/steps.log" >&2
 
-if [ "$CLOCK_BEFORE" != "$CLOCK_AFTER" ]; then
-	log "WARNING: kernel clock state changed during the run: before [$CLOCK_BEFORE] after [$CLOCK_AFTER]"
-	exit 1
-fi
-log "kernel clock state unchanged: $CLOCK_AFTER"
+lib_clock_unchanged "$CLOCK_BEFORE" "$CLOCK_AFTER" || exit 1

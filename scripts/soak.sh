@@ -62,8 +62,9 @@ SLACK=${SOAK_GOROUTINE_SLACK:-4}
 if [ -n "${SOAK_WARMUP:-}" ]; then WARMUP=$SOAK_WARMUP; elif [ "$DURATION" -ge 240 ]; then WARMUP=60; else WARMUP=$((DURATION / 4)); fi
 PORT=123 KEPORT=4460 METRICS=127.0.0.1:18125
 
-log() { printf 'soak: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 2; }
+LOG_TAG=soak KEEP_VAR=SOAK_KEEP DIE_RC=2 STOP_TRIES=20
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces); run: sudo $0"
 [ "$DURATION" -ge 20 ] && [ "$DURATION" -le 600 ] || die "SOAK_DURATION must be 20..600 s"
@@ -75,43 +76,8 @@ done
 ID=$$
 SRV_NS=gns-srv-$ID CLI_NS=gns-cli-$ID SRV_IF=gnss$ID CLI_IF=gnsc$ID
 SRV_IP=10.201.0.1 CLI_IP=10.201.0.2 NET=10.201.0.0/24
-STATE=$(mktemp -d "/tmp/gnomon-soak.$ID.XXXXXX")
-chmod 755 "$STATE"
-BIN=$STATE/bin
-mkdir -p "$BIN"
-PIDS=()
-
-cleanup() {
-	local rc=$?
-	trap '' INT TERM HUP
-	trap - EXIT
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	for ns in "$SRV_NS" "$CLI_NS"; do
-		if ip netns list | grep -qw "$ns"; then
-			for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
-			ip netns del "$ns" 2>/dev/null || log "warning: could not delete namespace $ns"
-		fi
-	done
-	if [ "${SOAK_KEEP:-0}" = 1 ]; then log "state kept in $STATE"; else rm -rf "$STATE"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-NOTIME=(setpriv --inh-caps=-sys_time --bounding-set=-sys_time)
-clockstate() { # read-only adjtimex (modes = 0): status, tick, TAI offset
-	python3 -c '
-import ctypes, ctypes.util
-class T(ctypes.Structure):
-    _fields_ = [("modes", ctypes.c_uint)] + [(n, ctypes.c_long) for n in ("offset","freq","maxerror","esterror")] + [("status", ctypes.c_int)] + [(n, ctypes.c_long) for n in ("constant","precision","tolerance","sec","usec","tick","ppsfreq","jitter")] + [("shift", ctypes.c_int)] + [(n, ctypes.c_long) for n in ("stabil","jitcnt","calcnt","errcnt","stbcnt")] + [("tai", ctypes.c_int), ("pad", ctypes.c_int * 11)]
-t = T(); libc = ctypes.CDLL(ctypes.util.find_library("c"))
-s = libc.adjtimex(ctypes.byref(t)); print(f"state={s} status={t.status:#x} tick={t.tick} tai={t.tai}")'
-}
+lib_state gnomon-soak
+lib_traps
 
 NCPU=$(nproc)
 MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
