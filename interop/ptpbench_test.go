@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +20,8 @@ import (
 // port went FAULTY and stopped serving, and the generator saw Sync and
 // Delay_Resp fall to 50–87 %; tx_timestamp_timeout 20 made it worse (17 %).
 // This test's load (20 clients × 8 Hz) is far below that.
-const ptp4lUnicastMaster = `[global]
+func ptp4lUnicastMaster(iface, uds string) string {
+	return fmt.Sprintf(`[global]
 domainNumber              0
 time_stamping             software
 network_transport         UDPv4
@@ -37,8 +36,10 @@ unicast_listen            1
 inhibit_multicast_service 1
 logAnnounceInterval       0
 announceReceiptTimeout    2
-uds_address               %[1]s/ptp4l.sock
-`
+uds_address               %s
+[%s]
+`, uds, iface)
+}
 
 // benchPTPResult is the part of `gnomonctl bench ptp --json` the test reads.
 type benchPTPResult struct {
@@ -77,19 +78,7 @@ func TestPTPBenchAgainstPtp4l(t *testing.T) {
 		}
 	}
 
-	dir, err := os.MkdirTemp(suite.dir, "ptp4l-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "ptp4l.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(ptp4lUnicastMaster, dir)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gm, err := pair.Srv.Start(netns.Spec{Name: "ptp4l-gm", Limit: 80 * time.Second,
-		Args: []string{"ptp4l", "-f", conf, "-i", pair.SrvIf, "-m", "-q"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gm, _ := startPtp4l(t, pair.Srv, "ptp4l-gm", func(uds string) string { return ptp4lUnicastMaster(pair.SrvIf, uds) }, 80*time.Second)
 	defer func() {
 		if t.Failed() {
 			t.Logf("ptp4l output:\n%s", gm.Output())
