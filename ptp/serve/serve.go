@@ -142,7 +142,9 @@ func (s *Service) open(ctx context.Context, a netip.Addr) (*trio, error) {
 	if t.wake, err = newWaker(); err != nil {
 		return nil, err
 	}
-	listen := func(port uint16, mode hwts.Mode, sendOnly bool) (*hwts.Conn, error) {
+	// listen returns a nil packetConn on failure (never a nil *hwts.Conn
+	// in it), so that t.close skips what was not opened.
+	listen := func(port uint16, mode hwts.Mode, sendOnly bool) (packetConn, error) {
 		hc := hwts.Config{Addr: netip.AddrPortFrom(a, port), Interface: s.cfg.Interface, Traffic: hwts.TrafficPTP,
 			DSCP: s.cfg.DSCP, Timestamping: mode, TXOnDemand: true, SendOnly: sendOnly, BatchSize: maxBatch, Logger: s.log}
 		if !sendOnly {
@@ -161,18 +163,15 @@ func (s *Service) open(ctx context.Context, a netip.Addr) (*trio, error) {
 		return c, nil
 	}
 	if t.event, err = listen(s.cfg.EventPort, s.cfg.Timestamping, false); err != nil {
-		t.wake.close()
+		t.close()
 		return nil, err
 	}
 	if t.general, err = listen(s.cfg.GeneralPort, hwts.ModeNone, false); err != nil {
-		t.event.Close()
-		t.wake.close()
+		t.close()
 		return nil, err
 	}
 	if t.send, err = listen(0, s.cfg.Timestamping, true); err != nil {
-		t.event.Close()
-		t.general.Close()
-		t.wake.close()
+		t.close()
 		return nil, err
 	}
 	s.useHardware(t)
@@ -207,11 +206,18 @@ func stampKind(hw bool, info hwts.Info) string {
 // Close closes every socket.
 func (s *Service) Close() {
 	for _, t := range s.trios {
-		t.event.Close()
-		t.general.Close()
-		t.send.Close()
-		t.wake.close()
+		t.close()
 	}
+}
+
+// close closes what t has opened so far: its sockets and its waker.
+func (t *trio) close() {
+	for _, c := range []packetConn{t.event, t.general, t.send} {
+		if c != nil {
+			c.Close()
+		}
+	}
+	t.wake.close()
 }
 
 // Addrs returns the event and general addresses served (ports resolved).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -300,4 +301,35 @@ func TestManyClientsSameInstant(t *testing.T) {
 	if st := s.Stats(); short > 0 || st.SendErrors != 0 || st.TXMisses != 0 || st.Clients != clients {
 		t.Errorf("%d of %d clients short; server stats %+v", short, clients, st)
 	}
+}
+
+// TestListenFailureClosesWhatItOpened: when a later socket of an address
+// cannot be opened (its general port is taken), Listen fails naming it and
+// closes what it had opened: the event port can be bound again at once.
+func TestListenFailureClosesWhatItOpened(t *testing.T) {
+	addr := netip.MustParseAddr("127.0.0.1")
+	taken, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	gen := taken.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+	ev := freePort(t, addr)
+	srv, err := ptp.NewServer(ptp.Config{Identity: 1, Priority1: 128, Priority2: 128, Limits: ptp.DefaultLimits()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Listen: []netip.Addr{addr}, EventPort: ev, GeneralPort: gen, Timestamping: hwts.ModeSoftware,
+		Server: srv, Clock: system.Clock{}, State: new(clock.StateCell)}
+	if s, err := Listen(context.Background(), cfg); err == nil {
+		s.Close()
+		t.Fatalf("Listen with general port %d taken succeeded", gen)
+	} else if want := netip.AddrPortFrom(addr, gen).String(); !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not name %s", err, want)
+	}
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(addr, ev)))
+	if err != nil {
+		t.Fatalf("event port %d still held after the failed Listen: %v", ev, err)
+	}
+	c.Close()
 }

@@ -4,7 +4,6 @@ package serve
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -46,12 +45,11 @@ func (w *waker) sleep(d time.Duration) bool {
 	}
 	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
 	ts := unix.NsecToTimespec(max(d, 0).Nanoseconds())
-	n, err := unix.Ppoll(fds, &ts, nil)
-	if err == nil && n > 0 || errors.Is(err, unix.EINTR) {
+	if n, err := unix.Ppoll(fds, &ts, nil); err == nil && n > 0 {
 		var b [8]byte
 		unix.Read(w.fd, b[:]) // consume the notifications (non-blocking)
 	}
-	return !w.closing.Load()
+	return !w.closing.Load() // a timeout, a notification or a signal (EINTR)
 }
 
 // notify ends the current or next sleep.
