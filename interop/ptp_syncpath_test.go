@@ -2,7 +2,6 @@ package interop
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/facebook/time/ptp/protocol"
 
 	"github.com/gnomon-time/gnomon/hwts"
 	"github.com/gnomon-time/gnomon/internal/netns"
@@ -83,7 +84,7 @@ func syncPaths(pair *netns.Pair, d time.Duration) ([]int64, error) {
 		}
 		paths = append(paths, x)
 	}
-	read := func(c *hwts.Conn, want uint8, i int) {
+	read := func(c *hwts.Conn, want protocol.MessageType, i int) {
 		msgs := []hwts.Message{{Buf: make([]byte, ptp.MaxMessageLen)}}
 		for {
 			n, err := c.ReadBatch(msgs)
@@ -94,23 +95,28 @@ func syncPaths(pair *netns.Pair, d time.Duration) ([]int64, error) {
 				return
 			}
 			m := &msgs[0]
-			if n != 1 || m.N < 44 || m.Buf[0]&0xf != want {
+			if n != 1 {
 				continue
 			}
-			seq := binary.BigEndian.Uint16(m.Buf[30:])
-			if want == 0 { // Sync: its receive stamp
-				half(seq, m.RX.Time, rx, origin, 1)
+			h, v := ptp.ParseHeader(m.Buf[:m.N], 0)
+			if v != ptp.VerdictAnswered || h.Type != want {
 				continue
 			}
-			b := m.Buf[34:44] // Follow_Up: preciseOriginTimestamp
-			t := time.Unix(int64(binary.BigEndian.Uint16(b))<<32|int64(binary.BigEndian.Uint32(b[2:])), int64(binary.BigEndian.Uint32(b[6:])))
-			half(seq, t, origin, rx, -1)
+			if want == protocol.MessageSync { // its receive stamp
+				half(h.Sequence, m.RX.Time, rx, origin, 1)
+				continue
+			}
+			var f protocol.FollowUp
+			if f.UnmarshalBinary(m.Buf[:m.N]) != nil {
+				continue
+			}
+			half(h.Sequence, f.PreciseOriginTimestamp.Time(), origin, rx, -1)
 		}
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); read(ev, 0x0, 0) }()
-	go func() { defer wg.Done(); read(gen, 0x8, 1) }()
+	go func() { defer wg.Done(); read(ev, protocol.MessageSync, 0) }()
+	go func() { defer wg.Done(); read(gen, protocol.MessageFollowUp, 1) }()
 	wg.Wait()
 	return paths, errors.Join(errs[:]...)
 }
