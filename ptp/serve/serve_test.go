@@ -96,6 +96,19 @@ func signal(t *testing.T, tlvs ...protocol.TLV) []byte {
 	return b[:n]
 }
 
+// delayReq is a Delay_Req from cli with sequence seq and flags (unicast;
+// with FlagProfileSpecific1 too, SPTP's).
+func delayReq(t *testing.T, seq uint16, flags uint16) []byte {
+	t.Helper()
+	dr := protocol.SyncDelayReq{Header: protocol.Header{SdoIDAndMsgType: protocol.NewSdoIDAndMsgType(protocol.MessageDelayReq, 0),
+		Version: 2, MessageLength: ptp.DelayReqLen, FlagField: flags, SourcePortIdentity: cli, SequenceID: seq, ControlField: 1}}
+	b := make([]byte, ptp.DelayReqLen)
+	if _, err := dr.MarshalBinaryTo(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func req(mt protocol.MessageType, logI int8) protocol.TLV {
 	return &protocol.RequestUnicastTransmissionTLV{TLVHead: protocol.TLVHead{TLVType: protocol.TLVRequestUnicastTransmission, LengthField: 6},
 		MsgTypeAndReserved: protocol.NewUnicastMsgTypeAndFlags(mt, 0), LogInterMessagePeriod: protocol.LogInterval(logI), DurationField: 60}
@@ -118,12 +131,7 @@ func TestUnicastSession(t *testing.T) {
 			if _, err := c.WriteToUDPAddrPort(signal(t, req(protocol.MessageAnnounce, -1), req(protocol.MessageSync, -4), req(protocol.MessageDelayResp, -4)), genAddr); err != nil {
 				t.Fatal(err)
 			}
-			dr := protocol.SyncDelayReq{Header: protocol.Header{SdoIDAndMsgType: protocol.NewSdoIDAndMsgType(protocol.MessageDelayReq, 0),
-				Version: 2, MessageLength: ptp.DelayReqLen, FlagField: protocol.FlagUnicast, SourcePortIdentity: cli, SequenceID: 77, ControlField: 1}}
-			drb := make([]byte, ptp.DelayReqLen)
-			if _, err := dr.MarshalBinaryTo(drb); err != nil {
-				t.Fatal(err)
-			}
+			drb := delayReq(t, 77, protocol.FlagUnicast)
 			counts := map[protocol.MessageType]int{}
 			syncSeq := map[uint16]bool{}
 			var grants int

@@ -30,13 +30,7 @@ func TestSPTPAnsweredPromptly(t *testing.T) {
 	var lat []time.Duration
 	for seq := uint16(1); seq <= 10; seq++ {
 		time.Sleep(13 * time.Millisecond) // a different phase of the sender's sleep each time
-		dr := protocol.SyncDelayReq{Header: protocol.Header{SdoIDAndMsgType: protocol.NewSdoIDAndMsgType(protocol.MessageDelayReq, 0),
-			Version: 2, MessageLength: ptp.DelayReqLen, FlagField: protocol.FlagUnicast | protocol.FlagProfileSpecific1,
-			SourcePortIdentity: cli, SequenceID: seq, ControlField: 1}}
-		drb := make([]byte, ptp.DelayReqLen)
-		if _, err := dr.MarshalBinaryTo(drb); err != nil {
-			t.Fatal(err)
-		}
+		drb := delayReq(t, seq, protocol.FlagUnicast|protocol.FlagProfileSpecific1)
 		sent := time.Now()
 		if _, err := c.WriteToUDPAddrPort(drb, evAddr); err != nil {
 			t.Fatal(err)
