@@ -88,6 +88,7 @@ func TestAddressModeNetns(t *testing.T) {
 		t.Errorf("foreign %d no_kernel_stamp %d send_errors %d dr_foreign %d dr_unmatched %d",
 			res.ForeignSource, res.NoKernelStamp, res.SendErrors, res.DelayRespForeign, res.DelayRespUnmatched)
 	}
+	checkTransit(t, res) // across namespaces, on hwts receive stamps
 	f.mu.Lock()
 	subs := len(f.subs)
 	for ap := range f.subs {

@@ -133,19 +133,7 @@ func TestFollowUpMatching(t *testing.T) {
 	var cx codec
 	var st stats
 	msg := func(typ protocol.MessageType, seq uint16) []byte {
-		b := make([]byte, 44)
-		h := protocol.Header{SdoIDAndMsgType: protocol.NewSdoIDAndMsgType(typ, 0), Version: 2, MessageLength: 44,
-			FlagField: protocol.FlagTwoStep | protocol.FlagUnicast, SequenceID: seq}
-		var err error
-		if typ == protocol.MessageSync {
-			_, err = (&protocol.SyncDelayReq{Header: h}).MarshalBinaryTo(b)
-		} else {
-			_, err = (&protocol.FollowUp{Header: h}).MarshalBinaryTo(b)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
+		return twoStepMsg(t, typ, seq, protocol.Timestamp{})
 	}
 	// seq 1: in order; seq 2: Follow_Up first; seq 3..13: no Follow_Up
 	// (evicted after 8 newer entries or at finalize); one orphan.
@@ -164,6 +152,101 @@ func TestFollowUpMatching(t *testing.T) {
 	if st.fuLag.Max() != 500 || st.fuLag.Min() != 100 {
 		t.Errorf("lag min %v max %v, want 100ns and 500ns", st.fuLag.Min(), st.fuLag.Max())
 	}
+}
+
+// TestSyncTransit: a matched Sync and Follow_Up record Sync receive −
+// preciseOriginTimestamp modulo 1 s into [−0.5 s, 0.5 s), in either arrival
+// order, with the exact TransitLate and negative counts; the figures reach
+// Result through add and finish.
+func TestSyncTransit(t *testing.T) {
+	const us = int64(time.Microsecond)
+	const sec = int64(time.Second)
+	rx := int64(1_700_000_000*time.Second + 123_456_789) // Sync receive (UTC)
+	for _, tc := range []struct {
+		name                    string
+		syncRx                  int64
+		origin                  int64 // ns since the epoch; 0 = empty timestamp
+		want                    int64 // transit, ns
+		samples, late, negative uint64
+	}{
+		{name: "3 µs", syncRx: rx, origin: rx - 3*us, want: 3 * us, samples: 1},
+		{name: "TAI origin 37 s ahead", syncRx: rx, origin: rx + 37*sec - 2*us, want: 2 * us, samples: 1},
+		{name: "origin 37 s + 2 µs earlier", syncRx: rx, origin: rx - 37*sec - 2*us, want: 2 * us, samples: 1},
+		{name: "across a second boundary", syncRx: 1_700_000_001*sec + 1*us, origin: 1_700_000_001*sec - 2*us, want: 3 * us, samples: 1},
+		{name: "at TransitLate", syncRx: rx, origin: rx - int64(TransitLate), want: int64(TransitLate), samples: 1},
+		{name: "1 ns above TransitLate", syncRx: rx, origin: rx - int64(TransitLate) - 1, want: int64(TransitLate) + 1, samples: 1, late: 1},
+		{name: "just under half a second", syncRx: rx, origin: rx - sec/2 + 1, want: sec/2 - 1, samples: 1, late: 1},
+		{name: "origin after receive", syncRx: rx, origin: rx + 1, want: -1, samples: 1, negative: 1},
+		{name: "TAI origin after receive", syncRx: rx, origin: rx + 37*sec + 2*us, want: -2 * us, samples: 1, negative: 1},
+		{name: "half a second is −0.5 s", syncRx: rx, origin: rx - sec/2, want: -sec / 2, samples: 1, negative: 1},
+		{name: "empty origin", syncRx: rx, origin: 0, samples: 0},
+	} {
+		for _, fuFirst := range []bool{false, true} {
+			name := tc.name + "/in order"
+			if fuFirst {
+				name = tc.name + "/Follow_Up first"
+			}
+			t.Run(name, func(t *testing.T) {
+				c := newClient(protocol.PortIdentity{ClockIdentity: 7, PortNumber: 1}, testParams(), 0, 0, 16)
+				var cx codec
+				var st stats
+				var origin protocol.Timestamp
+				if tc.origin != 0 {
+					origin = protocol.NewTimestamp(time.Unix(0, tc.origin))
+				}
+				sync := twoStepMsg(t, protocol.MessageSync, 5, protocol.Timestamp{})
+				fu := twoStepMsg(t, protocol.MessageFollowUp, 5, origin)
+				if fuFirst {
+					c.receive(tc.syncRx-10*us, fu, &cx, &st) // processed first, stamped earlier
+					c.receive(tc.syncRx, sync, &cx, &st)
+				} else {
+					c.receive(tc.syncRx, sync, &cx, &st)
+					c.receive(tc.syncRx+50*us, fu, &cx, &st)
+				}
+				if st.fuMatched != 1 {
+					t.Fatalf("matched %d, want 1", st.fuMatched)
+				}
+				var r Result
+				r.add(&st)
+				r.finish()
+				got := r.SyncTransit
+				if got.Samples != tc.samples || r.SyncTransitLate != tc.late || r.SyncTransitNegative != tc.negative {
+					t.Errorf("samples %d late %d negative %d, want %d %d %d", got.Samples, r.SyncTransitLate,
+						r.SyncTransitNegative, tc.samples, tc.late, tc.negative)
+				}
+				if tc.samples == 0 {
+					return
+				}
+				// Min and max are exact; a negative transit is held as 0.
+				want := time.Duration(max(tc.want, 0))
+				if st.syncTransit.Min() != want || st.syncTransit.Max() != want || got.MaxUS != float64(want)/1e3 {
+					t.Errorf("transit min %v max %v (%.3f µs in Result), want %v", st.syncTransit.Min(), st.syncTransit.Max(), got.MaxUS, want)
+				}
+				if d := transit(tc.syncRx, originOf(&origin)); d != tc.want {
+					t.Errorf("transit() = %d ns, want %d", d, tc.want)
+				}
+			})
+		}
+	}
+}
+
+// twoStepMsg is a two-step unicast Sync or Follow_Up (origin only in the
+// Follow_Up) with sequenceId seq.
+func twoStepMsg(t *testing.T, typ protocol.MessageType, seq uint16, origin protocol.Timestamp) []byte {
+	t.Helper()
+	b := make([]byte, 44)
+	h := protocol.Header{SdoIDAndMsgType: protocol.NewSdoIDAndMsgType(typ, 0), Version: 2, MessageLength: 44,
+		FlagField: protocol.FlagTwoStep | protocol.FlagUnicast, SequenceID: seq}
+	var err error
+	if typ == protocol.MessageSync {
+		_, err = (&protocol.SyncDelayReq{Header: h}).MarshalBinaryTo(b)
+	} else {
+		_, err = (&protocol.FollowUp{Header: h, FollowUpBody: protocol.FollowUpBody{PreciseOriginTimestamp: origin}}).MarshalBinaryTo(b)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // FuzzReceive: no input panics the client or makes it send.

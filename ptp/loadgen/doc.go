@@ -51,12 +51,24 @@
 // Delay_Req sent and matched by requestingPortIdentity and sequenceId.
 // Follow_Up lag is Follow_Up receive − Sync receive; Delay_Resp RTT is
 // Delay_Resp receive − Delay_Req send; Sync gap is the time between a
-// client's consecutive Syncs. Receive times are kernel stamps
-// (SO_TIMESTAMPNS, or SO_TIMESTAMPING through hwts in address mode;
-// CLOCK_REALTIME); send times CLOCK_REALTIME just before sendto (or the
-// sendmmsg carrying the message). Reading later does not change any figure. Units: ns inside, µs in reports. "Late": Follow_Up or Delay_Resp
-// more than LateAfter after its partner, Sync more than 1.5 periods after
-// the previous one; late messages count as received.
+// client's consecutive Syncs. Sync transit is, for every matched pair, Sync
+// receive − the Follow_Up's preciseOriginTimestamp, reduced modulo 1 s into
+// [−0.5 s, 0.5 s): the server may stamp in TAI, the receive stamps are UTC,
+// and the two differ by whole seconds (correctionField is not applied; a
+// Follow_Up with an empty origin gives no transit). It is a one-way figure
+// on two parties' stamps, so it is valid only when server and generator
+// read one clock, e.g. network namespaces on one host, as this package's
+// tests run; across hosts it also holds the sub-second part of the clocks'
+// offset. A negative transit happens only with a clock error (or a step
+// between the stamps); the histogram keeps it as 0, so negatives are
+// counted apart. Receive times are kernel stamps (SO_TIMESTAMPNS, or
+// SO_TIMESTAMPING through hwts in address mode; CLOCK_REALTIME); send times
+// CLOCK_REALTIME just before sendto (or the sendmmsg carrying the message).
+// Reading later does not change any figure. Units: ns inside, µs in
+// reports. "Late": Follow_Up or Delay_Resp more than LateAfter after its
+// partner, Sync more than 1.5 periods after the previous one, Sync transit
+// above TransitLate (5 µs, decided on the exact value, not the histogram's
+// buckets); late messages count as received.
 //
 // Design: client.go is the sans-IO core (no clock reads, no sockets); the
 // shell (loadgen.go, socket_linux.go, addrio_linux.go) runs a few workers
@@ -72,6 +84,9 @@
 // The generator never sets any clock.
 //
 // Not done: UDPv6 and layer-2 transports, peer delay (PDELAY_RESP), one-step
-// Syncs are counted but expect no Follow_Up, no offset or path-delay
-// computation, no check of Announce contents.
+// Syncs are counted but expect no Follow_Up and give no Sync transit, no offset or path-delay
+// computation (Sync transit is a one-way time from the server's origin stamp
+// to the client's receive stamp, valid on a shared clock; no Delay_Req
+// timestamps are combined with it, so it is not a path delay, and no clock
+// offset is estimated), no check of Announce contents.
 package loadgen

@@ -23,6 +23,7 @@ type fakeMaster struct {
 	dropFUEvery int  // drop every n-th Follow_Up (0: none)
 	denySync    bool // deny SYNC requests (duration 0)
 	oneStep     bool // send one-step Syncs (no Follow_Up)
+	taiOrigin   bool // Follow_Up origins on TAI (UTC + 37 s), as ptp4l sends them
 
 	mu      sync.Mutex
 	subs    map[netip.AddrPort]*fakeSub // by general address
@@ -182,10 +183,17 @@ func (f *fakeMaster) tickLoop(ctx context.Context) {
 			if now.Before(s.syncUntil) && !now.Before(s.nextSync) {
 				f.seq++
 				sync := &protocol.SyncDelayReq{Header: f.header(protocol.MessageSync, f.seq, 0, 0)}
+				// The Follow_Up's origin: the wall clock just before the
+				// send (UTC, or TAI when taiOrigin), as a software stamp.
+				origin := time.Now()
 				f.sendTo(f.ev, netip.AddrPortFrom(s.gen.Addr(), s.gen.Port()-1), sync)
 				f.fuCount++
 				if !f.oneStep && (f.dropFUEvery == 0 || f.fuCount%f.dropFUEvery != 0) {
-					f.sendTo(f.gen, s.gen, &protocol.FollowUp{Header: f.header(protocol.MessageFollowUp, f.seq, 0, 0)})
+					if f.taiOrigin {
+						origin = origin.Add(37 * time.Second)
+					}
+					f.sendTo(f.gen, s.gen, &protocol.FollowUp{Header: f.header(protocol.MessageFollowUp, f.seq, 0, 0),
+						FollowUpBody: protocol.FollowUpBody{PreciseOriginTimestamp: protocol.NewTimestamp(origin)}})
 				}
 				s.nextSync = s.nextSync.Add(s.syncPer)
 			}

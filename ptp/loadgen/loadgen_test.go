@@ -37,6 +37,7 @@ func runFake(t *testing.T, f *fakeMaster, cfg Config) *Result {
 
 func TestFakeMasterAllReceived(t *testing.T) {
 	f := newFakeMaster(t)
+	f.taiOrigin = true // whole seconds drop out of the Sync transit
 	res := runFake(t, f, Config{Clients: 8, SyncRate: 16, AnnounceLog: -2, Duration: 3 * time.Second, Grant: 2 * time.Second, Workers: 2})
 	for name, fl := range map[string]Flow{"announce": res.Announce, "sync": res.Sync, "follow_up": res.FollowUp, "delay_resp": res.DelayResp} {
 		if fl.Expected == 0 || fl.Pct < 99 {
@@ -67,6 +68,22 @@ func TestFakeMasterAllReceived(t *testing.T) {
 	if res.NoKernelStamp != 0 || res.Malformed != 0 || res.ForeignSource != 0 {
 		t.Errorf("odd counts: %+v", res)
 	}
+	checkTransit(t, res)
+}
+
+// checkTransit: against the fake master (origin = its wall clock before the
+// Sync's send, one clock with the kernel's receive stamps) every matched
+// Follow_Up gives one Sync transit, none negative and none near ±0.5 s.
+func checkTransit(t *testing.T, res *Result) {
+	t.Helper()
+	tr := res.SyncTransit
+	if tr.Samples == 0 || tr.Samples != res.FollowUp.Received || res.SyncTransitNegative != 0 || tr.MaxUS > 100e3 {
+		t.Errorf("sync transit %+v negative %d, want one sample per matched Follow_Up (%d), none negative, max < 100 ms",
+			tr, res.SyncTransitNegative, res.FollowUp.Received)
+	}
+	if res.SyncTransitLate > tr.Samples {
+		t.Errorf("sync transit late %d of %d samples", res.SyncTransitLate, tr.Samples)
+	}
 }
 
 func TestFakeMasterDropsFollowUps(t *testing.T) {
@@ -79,6 +96,7 @@ func TestFakeMasterDropsFollowUps(t *testing.T) {
 	if res.FollowUp.Missing == 0 || res.Sync.Pct < 99 {
 		t.Errorf("missing %d sync %.2f %%", res.FollowUp.Missing, res.Sync.Pct)
 	}
+	checkTransit(t, res)
 }
 
 func TestFakeMasterDeniesSync(t *testing.T) {

@@ -94,6 +94,14 @@ type Result struct {
 	FollowUpLag  Latency `json:"follow_up_lag"`  // Follow_Up receive − Sync receive
 	DelayRespRTT Latency `json:"delay_resp_rtt"` // Delay_Resp receive − Delay_Req send
 	SyncGap      Latency `json:"sync_gap"`       // between consecutive Syncs of a client
+	// SyncTransit is Sync receive − its Follow_Up's preciseOriginTimestamp,
+	// modulo 1 s into [−0.5 s, 0.5 s), for every matched Follow_Up with a
+	// non-empty origin. Meaningful only when server and generator read one
+	// clock (network namespaces on one host); negative transits are
+	// recorded as 0 and counted in SyncTransitNegative.
+	SyncTransit         Latency `json:"sync_transit"`
+	SyncTransitLate     uint64  `json:"sync_transit_late"`     // transits > TransitLate (exact)
+	SyncTransitNegative uint64  `json:"sync_transit_negative"` // transits < 0: the clocks differ
 
 	SignalingSent      uint64 `json:"signaling_sent"`
 	DelayReqSent       uint64 `json:"delay_req_sent"`
@@ -114,7 +122,7 @@ type Result struct {
 	RecvErrors         uint64 `json:"recv_errors"`
 	EncodeErrors       uint64 `json:"encode_errors"`
 
-	fuLag, drRTT, syncGap ntpload.Histogram
+	fuLag, drRTT, syncGap, syncTransit ntpload.Histogram
 }
 
 func (r *Result) add(s *stats) {
@@ -151,6 +159,8 @@ func (r *Result) add(s *stats) {
 	r.DelayReqSkipped += s.dreqSkipped
 	r.OneStepSyncs += s.oneStep
 	r.FollowUpReordered += s.fuReordered
+	r.SyncTransitLate += s.transitLate
+	r.SyncTransitNegative += s.transitNegative
 	r.FollowUpOrphans += s.fuOrphan
 	r.DelayRespUnmatched += s.drUnmatched
 	r.DelayRespForeign += s.drForeign
@@ -170,6 +180,7 @@ func (r *Result) add(s *stats) {
 	r.fuLag.Merge(&s.fuLag)
 	r.drRTT.Merge(&s.drRTT)
 	r.syncGap.Merge(&s.syncGap)
+	r.syncTransit.Merge(&s.syncTransit)
 }
 
 func (r *Result) finish() {
@@ -179,6 +190,7 @@ func (r *Result) finish() {
 	r.FollowUpLag = latency(&r.fuLag)
 	r.DelayRespRTT = latency(&r.drRTT)
 	r.SyncGap = latency(&r.syncGap)
+	r.SyncTransit = latency(&r.syncTransit)
 }
 
 // MinPct is the smallest received percentage over the four flows (100 when
@@ -211,7 +223,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	for _, row := range []struct {
 		name string
 		l    Latency
-	}{{"Follow_Up lag", r.FollowUpLag}, {"Delay_Resp RTT", r.DelayRespRTT}, {"Sync gap", r.SyncGap}} {
+	}{{"Follow_Up lag", r.FollowUpLag}, {"Delay_Resp RTT", r.DelayRespRTT}, {"Sync gap", r.SyncGap}, {"Sync transit", r.SyncTransit}} {
 		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t\t\t\n", row.name, row.l.Samples, row.l.MinUS, row.l.P50US, row.l.P99US, row.l.MaxUS)
 	}
 	if err := tw.Flush(); err != nil {
@@ -221,6 +233,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "grants: requested %d granted %d denied %d timeouts %d renewals %d period_differs %d; cancels sent %d acked %d; server cancels %d\n",
 		g.Requested, g.Granted, g.Denied, g.Timeouts, g.Renewals, g.PeriodDiffers, g.CancelsSent, g.AckCancels, g.ServerCancels)
 	fmt.Fprintf(w, "sent: signaling %d delay_req %d\n", r.SignalingSent, r.DelayReqSent)
+	if r.SyncTransit.Samples > 0 {
+		fmt.Fprintf(w, "sync transit (valid on a shared clock only): above %v %d, negative %d\n",
+			TransitLate, r.SyncTransitLate, r.SyncTransitNegative)
+	}
 	odd := r.Malformed + r.BadVersion + r.BadDomain + r.OtherMessages + r.ForeignSource + r.DelayRespUnmatched + r.DelayRespForeign +
 		r.FollowUpOrphans + r.SendErrors + r.RecvErrors + r.EncodeErrors + r.DelayReqSkipped
 	if odd > 0 {
