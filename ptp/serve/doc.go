@@ -32,26 +32,39 @@
 // Announce (multicast or unicast) is counted (Stats.ForeignAnnounces) and
 // logged once per sender, and never obeyed.
 //
-// The sender's sleep: the sender keeps its OS thread and waits between
-// passes in ppoll on an eventfd (waker), which SPTP requests and shutdown
-// write; it never waits on a Go timer, and no single sleep is longer than
-// sleepChunk (8 ms). A goroutine woken by a Go timer is woken through the
+// The sender's sleep: the sender waits between passes in ppoll on an
+// eventfd (waker), which SPTP requests and shutdown write; it never waits
+// on a Go timer, no single sleep is longer than sleepChunk (8 ms), and it
+// yields to Go's scheduler (runtime.Gosched) after each sleep and each
+// pass, except within quietBefore (2 ms) of its next pass (sleepFor,
+// yieldBefore). A goroutine woken by a Go timer is woken through the
 // runtime, whose other threads wake around the same deadline (sysmon, the
 // netpoller's epoll timeout, a spinning M) and send the sender's CPU a
 // timer interrupt or a reschedule IPI while the Sync is in the kernel
 // between its software TX stamp and its delivery; perf traces of the late
 // Syncs showed exactly that, each interrupt adding 10–45 µs on this VM
-// (where an interrupt is a VM exit). A thread that stays in one system
-// call for 10 ms loses its P to sysmon, and its return then wakes sysmon,
-// whose following 20 µs-spaced timer interrupts hit the same window: hence
-// the chunks, which keep the P (125 wake-ups a second per address).
+// (where an interrupt is a VM exit). The yields answer sysmon (Go 1.26
+// proc.go, sysmon and retake): a goroutine not rescheduled for 10 ms is
+// preempted and its P taken, even while it sleeps in a system call, as is
+// the P of a thread that stays in one system call for 10 ms. With every P
+// idle sysmon sleeps, the sender's return wakes it, and it then polls every
+// 20 µs for some milliseconds: timer interrupts on the sending CPU (a perf
+// trace of a 32 Hz unicast sender without the yields: sysmon woken by it
+// 78 times a second, 1,460 sysmon wake-ups a second in all; with them 11
+// and ≈ 770). A yield costs at most one wake-up of another runtime thread,
+// which is over before the quiet time ends.
 // Measured by interop TestPTPSyncPath (32 Hz multicast, a kernel-stamping
 // listener on the client side, ptp4l's master beside it in the same
 // windows), Syncs later than 5 µs: Go timer 1.0–1.3 %; kernel sleep without
 // chunks 0.4–0.7 %; with them 0.1–0.4 % (ptp4l's master 0–0.3 % in the
-// same runs); medians ≈ 2.2–2.4 µs, as ptp4l's. A ptp4l slave saw the late
-// Syncs as 7–36 µs offset outliers, 1.5 % of its samples, where ptp4l's
-// own master had none; after the fix 0 of 481 in 8 minutes for both.
+// same runs); medians ≈ 2.2–2.4 µs, as ptp4l's. Unicast, measured by
+// TestPTPSyncPathUnicast (one client, 32 Hz Sync and Delay_Req, transit
+// from the Follow_Up's origin to the client's kernel RX stamp), five
+// 60 s windows before the yields: gnomond 70 of 9,597 Syncs later than
+// 5 µs (0.73 %), ptp4l's master 30 of 9,600 (0.31 %) in the same windows;
+// with them, three windows: 14 of 5,759 (0.24 %) against 12 of 5,760
+// (0.21 %). A ptp4l slave had seen the unicast ones as 22–28 µs offset
+// outliers that ptp4l's own master did not have.
 //
 // Writes to the general socket come from three goroutines and are
 // serialised by a mutex (hwts allows one writer at a time per socket).

@@ -23,13 +23,19 @@ const (
 	// slack: grants due within it are sent in this pass (one wake-up and
 	// one batch for many clients instead of one each).
 	slack = time.Millisecond
-	// sleepChunk bounds each of the sender's sleeps in the kernel: Go's
-	// sysmon takes the P of a thread that stays in one system call for
-	// 10 ms, and the thread's return then wakes sysmon, whose next
-	// 20 µs-spaced timer interrupts land on the CPU that is sending the
-	// Sync (see "The sender's sleep" in doc.go). Shorter sleeps keep the
-	// P: 125 wake-ups a second per address, a few µs each.
+	// sleepChunk bounds each of the sender's sleeps in the kernel, and
+	// the sender yields to Go's scheduler between them (sleepFor, and
+	// "The sender's sleep" in doc.go): Go's sysmon preempts a goroutine
+	// that has not been rescheduled for 10 ms and takes the P of a thread
+	// that stays in one system call for 10 ms; either way the sender's
+	// return then wakes sysmon, whose following timer interrupts, 20 µs
+	// apart for milliseconds, land on the CPU that is sending the next
+	// Sync. 125 wake-ups a second per address, a few µs each.
 	sleepChunk = 8 * time.Millisecond
+	// quietBefore: the sender does not yield within it of its next pass
+	// (a yield may wake another runtime thread, on this CPU too; that must
+	// be over before a Sync leaves).
+	quietBefore = 2 * time.Millisecond
 	// recvBuffer is the receive buffer the event and general sockets ask
 	// for (as the NTP sockets' default): the kernel's default, about 280
 	// queued datagrams, overflows when a reader is descheduled for 50 ms
@@ -56,12 +62,11 @@ type pendingSync struct {
 }
 
 // sender is the one goroutine that sends Syncs (and reads their TX
-// timestamps), Follow_Ups and Announces for trio t. It keeps its OS thread
-// and sleeps in the kernel (t.wake), never on a Go timer: see waker and
-// "The sender's sleep" in doc.go.
+// timestamps), Follow_Ups and Announces for trio t. It sleeps in the
+// kernel (t.wake), never on a Go timer, in chunks with a yield to Go's
+// scheduler between them (sleepFor): see waker and "The sender's sleep" in
+// doc.go.
 func (s *Service) sender(ctx context.Context, t *trio) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	stop := context.AfterFunc(ctx, t.wake.notify)
 	defer stop()
 	syncs := make([]hwts.Message, maxBatch)
@@ -91,9 +96,10 @@ func (s *Service) sender(ctx context.Context, t *trio) error {
 		default:
 		}
 		if d := time.Until(wakeAt); d > 0 {
-			if !t.wake.sleep(min(d, sleepChunk)) {
+			if !t.wake.sleep(sleepFor(d)) {
 				return nil // closed
 			}
+			yieldBefore(wakeAt)
 			continue
 		}
 		now := s.cfg.Clock.Now()
@@ -122,6 +128,34 @@ func (s *Service) sender(ctx context.Context, t *trio) error {
 			}
 		}
 		wakeAt = time.Now().Add(next.Sub(s.cfg.Clock.Now()))
+		yieldBefore(wakeAt)
+	}
+}
+
+// sleepFor is the next sleep of a sender whose next pass is d away: at
+// most sleepChunk, and, when it does not run to the pass, ending at least
+// quietBefore before it, so that the yield after it is not in the quiet
+// time. The sender thus yields at least every sleepChunk (plus a pass).
+func sleepFor(d time.Duration) time.Duration {
+	switch {
+	case d <= sleepChunk:
+		return d
+	case d-sleepChunk < quietBefore:
+		return d - quietBefore
+	default:
+		return sleepChunk
+	}
+}
+
+// yieldBefore lets Go's scheduler run (runtime.Gosched) unless the pass at
+// wakeAt is less than quietBefore away. The sender never blocks in Go, so
+// without it its goroutine would not be rescheduled between passes; sysmon
+// then preempts it every 10 ms, takes its P and, once every P is idle,
+// sleeps until the sender's return wakes it: the timer interrupts of its
+// fast polling after that hit the next Sync (see doc.go).
+func yieldBefore(wakeAt time.Time) {
+	if time.Until(wakeAt) >= quietBefore {
+		runtime.Gosched()
 	}
 }
 

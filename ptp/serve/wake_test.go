@@ -62,3 +62,42 @@ func TestWaker(t *testing.T) {
 	w.notify() // a no-op, not a write to a closed descriptor
 	w.close()  // idempotent
 }
+
+// TestSleepFor: the sender's sleeps are at most sleepChunk and, short of
+// the pass, end at least quietBefore before it, so that it yields at least
+// every sleepChunk and never in the quiet time.
+func TestSleepFor(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct{ d, want time.Duration }{
+		{0, 0},
+		{ms, ms},
+		{sleepChunk, sleepChunk},
+		{sleepChunk + ms, sleepChunk + ms - quietBefore},
+		{sleepChunk + quietBefore - 1, sleepChunk - 1},
+		{sleepChunk + quietBefore, sleepChunk},
+		{50 * ms, sleepChunk},
+	} {
+		if got := sleepFor(c.d); got != c.want {
+			t.Errorf("sleepFor(%v) = %v, want %v", c.d, got, c.want)
+		}
+	}
+	// Walking a 31.25 ms period (32 Hz) as the sender does: every sleep
+	// but the last ends ≥ quietBefore before the pass, and no two yields
+	// are more than sleepChunk apart.
+	left, lastYield := 31250*time.Microsecond, time.Duration(0)
+	for elapsed := time.Duration(0); left > 0; {
+		s := sleepFor(left)
+		if s <= 0 || s > sleepChunk {
+			t.Fatalf("sleepFor(%v) = %v", left, s)
+		}
+		elapsed, left = elapsed+s, left-s
+		if left >= quietBefore {
+			if elapsed-lastYield > sleepChunk {
+				t.Errorf("yields %v apart", elapsed-lastYield)
+			}
+			lastYield = elapsed
+		} else if left > 0 {
+			t.Errorf("a sleep ended %v before the pass, inside the quiet time", left)
+		}
+	}
+}
