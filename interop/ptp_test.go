@@ -207,13 +207,7 @@ func TestPtp4lUnicastSlave(t *testing.T) {
 		}
 		return r
 	}
-	opts := gnomondOpts{extra: fmt.Sprintf(`ptp:
-  enabled: true
-  listen: [%q]
-  interface: %q
-  clock_identity: %q
-  allow: [%q]
-`, pair.SrvAddr, pair.SrvIf, gmIdentity, pair.Prefix)}
+	opts := gnomondUnicastOpts(pair)
 	gnomond := func(round int, window time.Duration) slaveRun {
 		g := startGnomond(t, pair, opts, window+90*time.Second)
 		g.waitReady(t)
@@ -223,6 +217,18 @@ func TestPtp4lUnicastSlave(t *testing.T) {
 		return got
 	}
 	comparePTPRounds(t, "gnomond as a ptp4l unicast slave's master", ref, gnomond)
+}
+
+// gnomondUnicastOpts configure gnomond as the unicast grandmaster of
+// pair's server address and interface, granting the pair's prefix.
+func gnomondUnicastOpts(pair *netns.Pair) gnomondOpts {
+	return gnomondOpts{extra: fmt.Sprintf(`ptp:
+  enabled: true
+  listen: [%q]
+  interface: %q
+  clock_identity: %q
+  allow: [%q]
+`, pair.SrvAddr, pair.SrvIf, gmIdentity, pair.Prefix)}
 }
 
 func grepLines(s string, subs ...string) string {

@@ -41,6 +41,40 @@ uds_address               %s
 `, uds, iface)
 }
 
+// waitPtp4lGrandmaster waits (at most 20 s) until the ptp4l master gm
+// says it has taken the grandmaster role (a unicast master: after its
+// announce receipt timeout).
+func waitPtp4lGrandmaster(t *testing.T, gm *netns.Proc) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(gm.Output(), "assuming the grand master role") {
+		select {
+		case <-gm.Done():
+			t.Fatalf("ptp4l exited: %v\n%s", gm.Err(), gm.Output())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ptp4l did not become grand master in 20 s:\n%s", gm.Output())
+		}
+	}
+}
+
+// addClientAddrs configures n client addresses, .129 onwards of pair's
+// /24, on its client interface and returns the prefix that names them to
+// `gnomonctl bench ptp --source-prefix` (x.x.x.128/25: the generator skips
+// the network address).
+func addClientAddrs(t *testing.T, ctx context.Context, pair *netns.Pair, n int) netip.Prefix {
+	t.Helper()
+	base := pair.Prefix.Addr().As4()
+	for i := range n {
+		a := netip.AddrFrom4([4]byte{base[0], base[1], base[2], byte(129 + i)})
+		if err := pair.AddCliAddr(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{base[0], base[1], base[2], 128}), 25)
+}
+
 // benchPTPResult is the part of `gnomonctl bench ptp --json` the test reads.
 type benchPTPResult struct {
 	Clients int `json:"clients"`
@@ -67,16 +101,7 @@ func TestPTPBenchAgainstPtp4l(t *testing.T) {
 	defer cancel()
 
 	const clients = 20
-	// Client addresses .129 .. .148 of the pair's /24 (the generator's
-	// --source-prefix x.x.x.128/25 skips the network address).
-	base := pair.Prefix.Addr().As4()
-	prefix := netip.PrefixFrom(netip.AddrFrom4([4]byte{base[0], base[1], base[2], 128}), 25)
-	for i := range clients {
-		a := netip.AddrFrom4([4]byte{base[0], base[1], base[2], byte(129 + i)})
-		if err := pair.AddCliAddr(ctx, a); err != nil {
-			t.Fatal(err)
-		}
-	}
+	prefix := addClientAddrs(t, ctx, pair, clients)
 
 	gm, _ := startPtp4l(t, pair.Srv, "ptp4l-gm", func(uds string) string { return ptp4lUnicastMaster(pair.SrvIf, uds) }, 80*time.Second)
 	defer func() {
@@ -84,18 +109,7 @@ func TestPTPBenchAgainstPtp4l(t *testing.T) {
 			t.Logf("ptp4l output:\n%s", gm.Output())
 		}
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(gm.Output(), "assuming the grand master role") {
-		select {
-		case <-gm.Done():
-			t.Fatalf("ptp4l exited: %v\n%s", gm.Err(), gm.Output())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ptp4l did not become grand master in 20 s:\n%s", gm.Output())
-		}
-	}
-
+	waitPtp4lGrandmaster(t, gm)
 	if capEff, err := gm.CapEff(); err != nil || capEff&(1<<25) != 0 {
 		t.Fatalf("ptp4l CapEff %#x (%v): CAP_SYS_TIME not dropped", capEff, err)
 	}
