@@ -95,8 +95,8 @@ var foreignLogged = regexp.MustCompile(`foreign PTP master announces.*priority1=
 // each), gnomond started afresh for each of its windows and stopped
 // cleanly after it. In every window the slave must adopt the master's
 // logMinDelayReqInterval and report offsets throughout; gnomond's pooled
-// |offset| p99 must be ≤ 1.5× ptp4l's pooled p99 and < 5 µs (when ptp4l's
-// is: ptpAbsLimit), and pmc on the
+// |offset| p95 must be ≤ 1.5× ptp4l's pooled p95 and < 5 µs (when ptp4l's
+// is: ptpAbsLimit; the tail is TestPTPSyncPath's), and pmc on the
 // slave must name gnomond's identity and clock class. Before gnomond's
 // first window a ptp4l master started briefly on the client side must be
 // logged by gnomond as a foreign master (and not obeyed). About 85 s when

@@ -152,7 +152,9 @@ func sleepFor(d time.Duration) time.Duration {
 // without it its goroutine would not be rescheduled between passes; sysmon
 // then preempts it every 10 ms, takes its P and, once every P is idle,
 // sleeps until the sender's return wakes it: the timer interrupts of its
-// fast polling after that hit the next Sync (see doc.go).
+// fast polling after that hit the next Sync (see doc.go). The NTP workers
+// yield for the same reason (ntp/serve yieldEvery); the sender also keeps
+// its yields away from its passes.
 func yieldBefore(wakeAt time.Time) {
 	if time.Until(wakeAt) >= quietBefore {
 		runtime.Gosched()
