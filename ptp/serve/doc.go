@@ -52,7 +52,10 @@
 // trace of a 32 Hz unicast sender without the yields: sysmon woken by it
 // 78 times a second, 1,460 sysmon wake-ups a second in all; with them 11
 // and ≈ 770). A yield costs at most one wake-up of another runtime thread,
-// which is over before the quiet time ends.
+// which is over before the quiet time ends. The yields also make gnomond
+// cheaper: serving that one client (and idle NTP), over 30 s, sysmon's
+// nanosleep calls 55,910 → 5,158, context switches 65,092 → 16,944, CPU
+// time 790 → 278 ms.
 // Measured by interop TestPTPSyncPath (32 Hz multicast, a kernel-stamping
 // listener on the client side, ptp4l's master beside it in the same
 // windows), Syncs later than 5 µs: Go timer 1.0–1.3 %; kernel sleep without
