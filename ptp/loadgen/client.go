@@ -509,7 +509,7 @@ func (c *client) matchFU(syncRx, fuRx, origin int64, st *stats) {
 	if origin == noOrigin {
 		return
 	}
-	tr := transit(syncRx, origin)
+	tr := Transit(syncRx, origin)
 	st.syncTransit.Record(time.Duration(tr)) // a negative one as 0, hence the counter
 	switch {
 	case tr < 0:
@@ -517,49 +517,6 @@ func (c *client) matchFU(syncRx, fuRx, origin int64, st *stats) {
 	case tr > int64(TransitLate):
 		st.transitLate++
 	}
-}
-
-// TransitLate: a Sync transit above it (strictly) counts in
-// Result.SyncTransitLate, decided on the exact value. It is the bound the
-// interop Sync-path test uses for the same figure: between network
-// namespaces on one host ptp4l's master had 0–0.26 % of its Syncs above it;
-// a Sync above it was mostly held in the sender after its origin stamp (its
-// thread interrupted, a queue). Across hosts without one clock the count
-// means nothing.
-const TransitLate = 5 * time.Microsecond
-
-// noOrigin is originOf's answer for an empty preciseOriginTimestamp (a
-// server that sends none): such a Follow_Up gives no transit.
-const noOrigin = -1
-
-// originOf reduces a preciseOriginTimestamp to what transit needs: its
-// nanoseconds field (0 … 10⁹−1; a larger invalid value is kept, transit
-// reduces it). Its seconds drop out of transit (modulo 1 s), so they are not
-// read: this also keeps a 48-bit seconds field far from 1970 from
-// overflowing an int64 of ns, as Timestamp.Time().UnixNano() would.
-func originOf(t *protocol.Timestamp) int64 {
-	if t.Empty() {
-		return noOrigin
-	}
-	return int64(t.Nanoseconds)
-}
-
-// transit is the Sync transit in ns: Sync receive − preciseOriginTimestamp,
-// reduced modulo 1 s into [−0.5 s, 0.5 s). Whole seconds are dropped because
-// the server may stamp in TAI (IEEE 1588 PTP timescale) while rx is UTC
-// (CLOCK_REALTIME): the two differ by whole seconds (37 s since 2017). rx is
-// ns since the epoch; origin is originOf's nanoseconds. Positive means the
-// Sync arrived after the server stamped it, as it should.
-func transit(rx, origin int64) int64 {
-	const sec = int64(time.Second)
-	d := (rx - origin) % sec // in (−1 s, 1 s)
-	if d < 0 {
-		d += sec
-	}
-	if d >= sec/2 {
-		d -= sec
-	}
-	return d
 }
 
 // pendPut stores a Sync or Follow_Up waiting for its partner, evicting the

@@ -222,8 +222,8 @@ func TestSyncTransit(t *testing.T) {
 				if st.syncTransit.Min() != want || st.syncTransit.Max() != want || got.MaxUS != float64(want)/1e3 {
 					t.Errorf("transit min %v max %v (%.3f µs in Result), want %v", st.syncTransit.Min(), st.syncTransit.Max(), got.MaxUS, want)
 				}
-				if d := transit(tc.syncRx, originOf(&origin)); d != tc.want {
-					t.Errorf("transit() = %d ns, want %d", d, tc.want)
+				if d := Transit(tc.syncRx, originOf(&origin)); d != tc.want {
+					t.Errorf("Transit() = %d ns, want %d", d, tc.want)
 				}
 			})
 		}

@@ -62,12 +62,13 @@
 // chunks 0.4–0.7 %; with them 0.1–0.4 % (ptp4l's master 0–0.3 % in the
 // same runs); medians ≈ 2.2–2.4 µs, as ptp4l's. Unicast, measured by
 // TestPTPSyncPathUnicast (one client, 32 Hz Sync and Delay_Req, transit
-// from the Follow_Up's origin to the client's kernel RX stamp), five
-// 60 s windows before the yields: gnomond 70 of 9,597 Syncs later than
-// 5 µs (0.73 %), ptp4l's master 30 of 9,600 (0.31 %) in the same windows;
-// with them, three windows: 14 of 5,759 (0.24 %) against 12 of 5,760
-// (0.21 %). A ptp4l slave had seen the unicast ones as 22–28 µs offset
-// outliers that ptp4l's own master did not have.
+// from the Follow_Up's origin to the client's kernel RX stamp), pooled over
+// 60 s windows: before the yields (8 windows) gnomond 104 of ≈ 15,360
+// Syncs later than 5 µs (0.68 %), ptp4l's master 62 (0.40 %) in the same
+// windows; with them (12 windows) 68 of ≈ 23,030 (0.30 %) against 44
+// (0.19 %). Single windows swing widely (gnomond 0–13, ptp4l 1–10 with the
+// yields), and gnomond's remaining excess is not explained. A ptp4l slave
+// sees such late Syncs as 20–50 µs offset outliers.
 //
 // Writes to the general socket come from three goroutines and are
 // serialised by a mutex (hwts allows one writer at a time per socket).

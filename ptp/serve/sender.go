@@ -36,6 +36,9 @@ const (
 	// (a yield may wake another runtime thread, on this CPU too; that must
 	// be over before a Sync leaves).
 	quietBefore = 2 * time.Millisecond
+	// oversleep is how late a sleep may end and still leave its yield
+	// before the quiet time (sleepFor).
+	oversleep = time.Millisecond
 	// recvBuffer is the receive buffer the event and general sockets ask
 	// for (as the NTP sockets' default): the kernel's default, about 280
 	// queued datagrams, overflows when a reader is descheduled for 50 ms
@@ -133,15 +136,17 @@ func (s *Service) sender(ctx context.Context, t *trio) error {
 }
 
 // sleepFor is the next sleep of a sender whose next pass is d away: at
-// most sleepChunk, and, when it does not run to the pass, ending at least
-// quietBefore before it, so that the yield after it is not in the quiet
-// time. The sender thus yields at least every sleepChunk (plus a pass).
+// most sleepChunk, and, when it does not run to the pass, planned to end
+// at least quietBefore + oversleep before it, so that the yield after it
+// still comes before the quiet time when the kernel wakes the sender late
+// (ppoll's timer slack, 50 µs by default, or a busy CPU). The sender thus
+// yields at least every sleepChunk plus a pass (and the oversleeps).
 func sleepFor(d time.Duration) time.Duration {
 	switch {
 	case d <= sleepChunk:
 		return d
-	case d-sleepChunk < quietBefore:
-		return d - quietBefore
+	case d-sleepChunk < quietBefore+oversleep:
+		return d - quietBefore - oversleep
 	default:
 		return sleepChunk
 	}

@@ -64,40 +64,53 @@ func TestWaker(t *testing.T) {
 }
 
 // TestSleepFor: the sender's sleeps are at most sleepChunk and, short of
-// the pass, end at least quietBefore before it, so that it yields at least
-// every sleepChunk and never in the quiet time.
+// the pass, planned to end at least quietBefore + oversleep before it, so
+// that it yields at least every sleepChunk (plus oversleeps) and never in
+// the quiet time, also when every sleep ends late.
 func TestSleepFor(t *testing.T) {
 	ms := time.Millisecond
 	for _, c := range []struct{ d, want time.Duration }{
 		{0, 0},
 		{ms, ms},
 		{sleepChunk, sleepChunk},
-		{sleepChunk + ms, sleepChunk + ms - quietBefore},
-		{sleepChunk + quietBefore - 1, sleepChunk - 1},
-		{sleepChunk + quietBefore, sleepChunk},
+		{sleepChunk + ms, sleepChunk + ms - quietBefore - oversleep},
+		{sleepChunk + quietBefore + oversleep - 1, sleepChunk - 1},
+		{sleepChunk + quietBefore + oversleep, sleepChunk},
 		{50 * ms, sleepChunk},
 	} {
 		if got := sleepFor(c.d); got != c.want {
 			t.Errorf("sleepFor(%v) = %v, want %v", c.d, got, c.want)
 		}
 	}
-	// Walking a 31.25 ms period (32 Hz) as the sender does: every sleep
-	// but the last ends ≥ quietBefore before the pass, and no two yields
-	// are more than sleepChunk apart.
-	left, lastYield := 31250*time.Microsecond, time.Duration(0)
-	for elapsed := time.Duration(0); left > 0; {
-		s := sleepFor(left)
-		if s <= 0 || s > sleepChunk {
-			t.Fatalf("sleepFor(%v) = %v", left, s)
-		}
-		elapsed, left = elapsed+s, left-s
-		if left >= quietBefore {
-			if elapsed-lastYield > sleepChunk {
-				t.Errorf("yields %v apart", elapsed-lastYield)
+	// Walking periods as the sender does, each sleep ending late by up to
+	// just under oversleep: every sleep but the last ends ≥ quietBefore
+	// before the pass (so it yields), and no two yields are more than
+	// sleepChunk + oversleep apart.
+	for _, period := range []time.Duration{31250 * time.Microsecond, 9 * ms, 10 * ms, 10500 * time.Microsecond, 125 * ms} {
+		for _, late := range []time.Duration{0, 50 * time.Microsecond, oversleep - 1} {
+			left, elapsed, lastYield := period, time.Duration(0), time.Duration(0)
+			for left > 0 {
+				s := sleepFor(left)
+				if s <= 0 || s > sleepChunk {
+					t.Fatalf("sleepFor(%v) = %v", left, s)
+				}
+				if s < left { // not the last sleep: it may end late
+					s = min(s+late, left)
+				}
+				elapsed, left = elapsed+s, left-s
+				switch {
+				case left >= quietBefore:
+					if elapsed-lastYield > sleepChunk+oversleep {
+						t.Errorf("period %v, late %v: yields %v apart", period, late, elapsed-lastYield)
+					}
+					lastYield = elapsed
+				case left > 0:
+					t.Errorf("period %v, late %v: a sleep ended %v before the pass, inside the quiet time", period, late, left)
+				}
 			}
-			lastYield = elapsed
-		} else if left > 0 {
-			t.Errorf("a sleep ended %v before the pass, inside the quiet time", left)
+			if period-lastYield > sleepChunk+oversleep {
+				t.Errorf("period %v, late %v: last yield %v before the pass", period, late, period-lastYield)
+			}
 		}
 	}
 }
