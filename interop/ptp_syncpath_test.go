@@ -304,7 +304,7 @@ func benchTransits(ctx context.Context, ctl string, pair *netns.Pair, prefix net
 // transit may be negative (one clock), and each side must deliver ≥ 3/4 of
 // its Syncs with Follow_Up and ≥ 99 % of its Delay_Resps. Measured before
 // the sender's yields (8 windows pooled): gnomond 0.68 % late, ptp4l
-// 0.40 %; after (12 windows): 0.30 % and 0.19 %. Such excesses are within
+// 0.40 %; after (18 windows): 0.22 % and 0.18 %. Such excesses are within
 // one round's margin (syncPathExcess): the test catches excesses of about
 // 1 % and more, such as the Go-timer sender's, not those. About 70 s.
 func TestPTPSyncPathUnicast(t *testing.T) {

@@ -65,10 +65,12 @@
 // from the Follow_Up's origin to the client's kernel RX stamp), pooled over
 // 60 s windows: before the yields (8 windows) gnomond 104 of ≈ 15,360
 // Syncs later than 5 µs (0.68 %), ptp4l's master 62 (0.40 %) in the same
-// windows; with them (12 windows) 68 of ≈ 23,030 (0.30 %) against 44
-// (0.19 %). Single windows swing widely (gnomond 0–13, ptp4l 1–10 with the
-// yields), and gnomond's remaining excess is not explained. A ptp4l slave
-// sees such late Syncs as 20–50 µs offset outliers.
+// windows; with them (18 windows) 75 of ≈ 34,550 (0.22 %) against 62
+// (0.18 %). Single windows swing widely (gnomond 0–13, ptp4l 1–10 with the
+// yields). An event reader blocking in the kernel (hwts BlockingRead)
+// instead of the netpoller did not help: 22 against 26 in 5 windows
+// interleaved with 6 against 12 for this one. A ptp4l slave sees such
+// late Syncs as 20–50 µs offset outliers.
 //
 // Writes to the general socket come from three goroutines and are
 // serialised by a mutex (hwts allows one writer at a time per socket).
