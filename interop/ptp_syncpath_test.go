@@ -70,20 +70,24 @@ func syncPaths(pair *netns.Pair, d time.Duration) ([]int64, error) {
 	rx, origin := map[uint16]time.Time{}, map[uint16]time.Time{}
 	var paths []int64
 	var errs [2]error
-	// half records one half of Sync seq's exchange (its RX stamp or its
-	// precise origin); the second half makes a path.
-	half := func(seq uint16, t time.Time, mine, other map[uint16]time.Time, sign int64) {
+	// half records one half of Sync seq's exchange (its RX stamp when isRX,
+	// else its precise origin); the second half makes a path.
+	half := func(seq uint16, t time.Time, isRX bool) {
 		mu.Lock()
 		defer mu.Unlock()
+		mine, other := origin, rx
+		if isRX {
+			mine, other = rx, origin
+		}
 		o, ok := other[seq]
 		if !ok {
 			mine[seq] = t
 			return
 		}
 		delete(other, seq)
-		rxAt, originAt := t, o
-		if sign < 0 {
-			rxAt, originAt = o, t
+		rxAt, originAt := o, t
+		if isRX {
+			rxAt, originAt = t, o
 		}
 		// The wire's TAI − UTC offset is whole seconds: Transit drops them.
 		paths = append(paths, ptpload.Transit(rxAt.UnixNano(), int64(originAt.Nanosecond())))
@@ -107,14 +111,14 @@ func syncPaths(pair *netns.Pair, d time.Duration) ([]int64, error) {
 				continue
 			}
 			if want == protocol.MessageSync { // its receive stamp
-				half(h.Sequence, m.RX.Time, rx, origin, 1)
+				half(h.Sequence, m.RX.Time, true)
 				continue
 			}
 			var f protocol.FollowUp
 			if f.UnmarshalBinary(m.Buf[:m.N]) != nil {
 				continue
 			}
-			half(h.Sequence, f.PreciseOriginTimestamp.Time(), origin, rx, -1)
+			half(h.Sequence, f.PreciseOriginTimestamp.Time(), false)
 		}
 	}
 	var wg sync.WaitGroup
