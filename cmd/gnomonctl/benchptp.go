@@ -29,7 +29,10 @@ Signaling, renews at 3/4 of the granted duration, sends Delay_Req at the Sync
 rate and CANCELs at the end. Reports, per message type, how many of the
 expected Announce, Sync, Follow_Up and Delay_Resp arrived, the Follow_Up lag
 after its Sync and the Delay_Resp round trip (p50/p99), late and missing
-counts, and grants denied.
+counts, and grants denied. Sync transit is each Sync's receive stamp minus
+its Follow_Up's precise origin, whole seconds dropped (TAI origins, UTC
+stamps): meaningful only when server and generator share one clock (network
+namespaces on one host); above 5 µs it counts as late.
 
 Reply ports: by default every client binds an ephemeral port pair (general G,
 event G-1) and the server must answer to the requests' source ports. ptp4l
