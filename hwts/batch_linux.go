@@ -19,7 +19,7 @@ import (
 )
 
 // Per-message control buffer sizes in bytes. RX: SCM_TIMESTAMPING (64) +
-// IPV6_PKTINFO (40) + SO_RXQ_OVFL (24) with room to spare. TX: pktinfo
+// IPV6_PKTINFO (40) with room to spare. TX: pktinfo
 // (40) + SCM_TS_OPT_ID (24) + SO_TIMESTAMPING (24, Config.TXOnDemand).
 // Error queue: SCM_TIMESTAMPING (64) +
 // IPV6_RECVERR with offender address (64).
@@ -179,7 +179,7 @@ func (c *Conn) ReadBatch(msgs []Message) (int, error) {
 		m.N = int(r.hdrs[i].Len)
 		m.Trunc = h.Flags&unix.MSG_TRUNC != 0
 		m.Addr = r.sockaddr(&r.names[i])
-		m.Local, m.IfIndex = netip.Addr{}, 0
+		m.Local, m.IfIndex = c.fixedLocal, 0
 		m.RX, m.RXHW = Timestamp{}, Timestamp{}
 		c.parseRXControl(m, r.oob[i*rxOOBLen:i*rxOOBLen+int(h.Controllen)])
 		if m.RX.Kind == KindNone {
@@ -352,8 +352,6 @@ func (c *Conn) parseRXControl(m *Message, b []byte) {
 			if !hw.IsZero() {
 				m.RXHW = Timestamp{Time: hw, Kind: KindHardware}
 			}
-		case h.Level == unix.SOL_SOCKET && h.Type == unix.SO_RXQ_OVFL && len(d) >= 4:
-			c.drops.Store(binary.NativeEndian.Uint32(d))
 		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(d) >= unix.SizeofInet4Pktinfo:
 			// ipi_addr (header destination), not ipi_spec_dst: the address
 			// the client sent to is the one to answer from.
@@ -475,6 +473,10 @@ func (c *Conn) prepareTX(i int, m *Message, tag bool) error {
 	if local.IsMulticast() || local.IsUnspecified() || local == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		// A request sent to a group or broadcast address is answered from
 		// an address the kernel picks; these are not valid sources.
+		local = netip.Addr{}
+	}
+	if local == c.fixedLocal && m.IfIndex == 0 {
+		// A socket bound to one address sends from it anyway.
 		local = netip.Addr{}
 	}
 	if local.IsValid() || m.IfIndex != 0 {

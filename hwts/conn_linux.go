@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -40,7 +41,12 @@ type Conn struct {
 	w txState
 	e errqState
 
-	drops atomic.Uint32 // last SO_RXQ_OVFL value (cumulative kernel drops)
+	drops atomic.Uint32 // last receive-queue drop count Drops read
+
+	// fixedLocal is the address a socket bound to one unicast address
+	// receives on and sends from (see fixedAddr); invalid = bound to the
+	// wildcard or a multicast socket, which reads IP_PKTINFO per datagram.
+	fixedLocal netip.Addr
 
 	// unp is the socket outside the netpoller (Config.SendOnly or
 	// Config.BlockingRead); nil for a socket in it.
@@ -135,18 +141,23 @@ func presetSocket(fd int, cfg Config) error {
 // setup sets the options after bind and enables timestamping.
 func (c *Conn) setup(fd int, cfg Config, log *slog.Logger) error {
 	tos := int(cfg.DSCP) << 2
+	c.fixedLocal = fixedAddr(cfg)
+	pktinfo := 0
+	if !c.fixedLocal.IsValid() {
+		pktinfo = 1
+	}
 	if c.ipv6 {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_TCLASS, tos); err != nil {
 			return fmt.Errorf("set IPV6_TCLASS %d: %w", tos, err)
 		}
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1); err != nil {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, pktinfo); err != nil {
 			return fmt.Errorf("set IPV6_RECVPKTINFO: %w", err)
 		}
 	} else {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TOS, tos); err != nil {
 			return fmt.Errorf("set IP_TOS %d: %w", tos, err)
 		}
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1); err != nil {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_PKTINFO, pktinfo); err != nil {
 			return fmt.Errorf("set IP_PKTINFO: %w", err)
 		}
 	}
@@ -154,9 +165,6 @@ func (c *Conn) setup(fd int, cfg Config, log *slog.Logger) error {
 	// must not answer a (spoofed) request by broadcasting.
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 0); err != nil {
 		return fmt.Errorf("clear SO_BROADCAST: %w", err)
-	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1); err != nil {
-		return fmt.Errorf("set SO_RXQ_OVFL: %w", err)
 	}
 	if cfg.RecvBuffer > 0 {
 		// SO_RCVBUFFORCE ignores net.core.rmem_max but needs CAP_NET_ADMIN.
@@ -177,6 +185,21 @@ func (c *Conn) setup(fd int, cfg Config, log *slog.Logger) error {
 	c.info.PHCIndex = -1
 	c.info.RXFilter = FilterUnknown
 	return c.setupTimestamping(fd, cfg, log)
+}
+
+// fixedAddr returns the address every datagram of a socket bound to one
+// unicast address arrives on (the kernel delivers it no other), without a
+// zone, as IP_PKTINFO would report it; such a socket needs no IP_PKTINFO:
+// ReadBatch reports this address as Local and WriteBatch sends from it
+// without a control message. Invalid for the wildcard, multicast and
+// broadcast addresses and for multicast sockets, which take IP_PKTINFO.
+func fixedAddr(cfg Config) netip.Addr {
+	a := cfg.Addr.Addr().WithZone("")
+	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) ||
+		len(cfg.Multicast) > 0 || cfg.MulticastSend {
+		return netip.Addr{}
+	}
+	return a
 }
 
 // Flags common to every kernel-timestamping socket: software RX and TX
@@ -354,10 +377,37 @@ func (c *Conn) LocalAddr() netip.AddrPort {
 }
 
 // Drops returns the kernel's cumulative count of datagrams dropped on this
-// socket's receive queue (SO_RXQ_OVFL), as attached to the most recently
-// read datagram: drops are seen only once a datagram queued after them is
-// read.
-func (c *Conn) Drops() uint32 { return c.drops.Load() }
+// socket's receive queue, read from the socket at the call (SO_MEMINFO,
+// SK_MEMINFO_DROPS; Linux ≥ 4.7). After Close, or where the kernel does not
+// report it, it returns the last count read. Safe to call from any
+// goroutine. (SO_RXQ_OVFL, which attaches the count to every datagram
+// received after a drop, costs each one a control message; the count is
+// only needed when statistics are read.)
+func (c *Conn) Drops() uint32 {
+	var d uint32
+	var ok bool
+	if err := c.rc.Control(func(fd uintptr) { d, ok = socketDrops(int(fd)) }); err == nil && ok {
+		c.drops.Store(d)
+		return d
+	}
+	return c.drops.Load()
+}
+
+// skMeminfoDrops is SK_MEMINFO_DROPS, the index of the drop count in
+// SO_MEMINFO's array of uint32 (include/uapi/linux/sock_diag.h).
+const skMeminfoDrops = 8
+
+// socketDrops reads the socket's receive-queue drop count (sk_drops).
+func socketDrops(fd int) (uint32, bool) {
+	var mi [skMeminfoDrops + 1]uint32
+	l := uint32(unsafe.Sizeof(mi))
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&mi[0])), uintptr(unsafe.Pointer(&l)), 0)
+	if errno != 0 || l < uint32(unsafe.Sizeof(mi)) {
+		return 0, false
+	}
+	return mi[skMeminfoDrops], true
+}
 
 // SetReadDeadline sets the deadline for ReadBatch; a blocked ReadBatch
 // returns an error wrapping os.ErrDeadlineExceeded.

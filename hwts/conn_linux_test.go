@@ -88,7 +88,6 @@ func TestRXKernelStamps(t *testing.T) {
 				t.Fatalf("Info() = %+v, want kernel RX and TX", in)
 			}
 			cli := listen(t, Config{Addr: netip.AddrPortFrom(fam.loopback, 0), Timestamping: ModeNone})
-			lo := loIndex(t)
 			waitStampsLive(t, cli, srv)
 			const n = 200
 			lags := make([]time.Duration, 0, n)
@@ -116,8 +115,10 @@ func TestRXKernelStamps(t *testing.T) {
 				if m.Addr != addrPort(t, cli) {
 					t.Fatalf("packet %d: Addr %v, want %v", i, m.Addr, addrPort(t, cli))
 				}
-				if m.Local != fam.loopback || m.IfIndex != lo {
-					t.Fatalf("packet %d: Local %v IfIndex %d, want %v %d", i, m.Local, m.IfIndex, fam.loopback, lo)
+				// Bound to one address: that is Local, without IP_PKTINFO
+				// (so no interface).
+				if m.Local != fam.loopback || m.IfIndex != 0 {
+					t.Fatalf("packet %d: Local %v IfIndex %d, want %v 0", i, m.Local, m.IfIndex, fam.loopback)
 				}
 				if m.RX.Time.Location() != time.UTC || m.RX.Time != m.RX.Time.Round(0) {
 					t.Fatalf("RX time %v has a location or monotonic reading", m.RX.Time)
@@ -420,6 +421,57 @@ func TestReusePort(t *testing.T) {
 	t.Logf("socket a got %d, socket b got %d", na, nb)
 	if na == 0 || nb == 0 || na+nb != clients {
 		t.Errorf("a %d + b %d datagrams, want both > 0 and sum %d", na, nb, clients)
+	}
+}
+
+// TestBoundReplySource checks a socket bound to one address: ReadBatch
+// reports it as Local without IP_PKTINFO, and a reply to that Local goes
+// out without a control message, from the bound address (127.0.0.2, where
+// a wildcard socket without pktinfo would send from 127.0.0.1).
+func TestBoundReplySource(t *testing.T) {
+	for _, bound := range []netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.IPv6Loopback()} {
+		t.Run(bound.String(), func(t *testing.T) {
+			srv := listen(t, Config{Addr: netip.AddrPortFrom(bound, 0), Timestamping: ModeNone})
+			network := "udp4"
+			if bound.Is6() {
+				network = "udp6"
+			}
+			cli, err := net.ListenUDP(network, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.Close()
+			dst := addrPort(t, srv)
+			if _, err := cli.WriteToUDPAddrPort([]byte("hello"), dst); err != nil {
+				t.Fatal(err)
+			}
+			ms := newMsgs(1, 64)
+			srv.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if k, err := srv.ReadBatch(ms); k != 1 || err != nil {
+				t.Fatalf("ReadBatch = %d, %v", k, err)
+			}
+			m := &ms[0]
+			if m.Local != bound || m.IfIndex != 0 {
+				t.Fatalf("Local %v IfIndex %d, want %v 0", m.Local, m.IfIndex, bound)
+			}
+			copy(m.Buf, "world")
+			m.N = 5
+			if k, err := srv.WriteBatch(ms); k != 1 || err != nil {
+				t.Fatalf("WriteBatch = %d, %v", k, err)
+			}
+			if l := srv.w.hdrs[0].Hdr.Controllen; l != 0 {
+				t.Errorf("reply from the bound address carried %d bytes of control messages, want none", l)
+			}
+			cli.SetReadDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 64)
+			n, from, err := cli.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if from != dst || !bytes.Equal(buf[:n], []byte("world")) {
+				t.Errorf("reply %q from %v, want %q from %v", buf[:n], from, "world", dst)
+			}
+		})
 	}
 }
 
@@ -781,7 +833,8 @@ func TestProbeTSOptID(t *testing.T) {
 }
 
 // TestDrops overflows a small receive buffer and checks that Drops reports
-// the kernel's SO_RXQ_OVFL count.
+// the kernel's drop count at once (SO_MEMINFO), and the last count after
+// Close.
 func TestDrops(t *testing.T) {
 	lo := netip.MustParseAddr("127.0.0.1")
 	rcv := listen(t, Config{Addr: netip.AddrPortFrom(lo, 0), RecvBuffer: 4096, Timestamping: ModeNone})
@@ -795,18 +848,13 @@ func TestDrops(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if d := rcv.Drops(); d != 0 {
-		t.Errorf("Drops() before any read = %d, want 0 (not yet reported)", d)
+	d := rcv.Drops()
+	if d == 0 {
+		t.Fatal("Drops() = 0 after 320 datagrams into a 4 KiB buffer")
 	}
+	// Every datagram was either queued or dropped.
 	ms := newMsgs(32, 128)
-	rcv.SetReadDeadline(time.Now().Add(5 * time.Second))
-	k, err := rcv.ReadBatch(ms)
-	if err != nil || k == 0 {
-		t.Fatalf("ReadBatch = %d, %v", k, err)
-	}
-	// The kernel stamps each datagram with the drop count at enqueue time:
-	// the ones that fit went in before anything was dropped. Drain them and
-	// send one more.
+	k := 0
 	for {
 		rcv.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 		n, err := rcv.ReadBatch(ms)
@@ -818,17 +866,17 @@ func TestDrops(t *testing.T) {
 		}
 		k += n
 	}
-	if _, err := snd.WriteBatch(out[:1]); err != nil {
-		t.Fatal(err)
+	if k == 0 || int(d)+k != 320 {
+		t.Errorf("Drops() = %d before reading %d of 320 datagrams, want the sum 320", d, k)
 	}
-	rcv.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := rcv.ReadBatch(ms); n != 1 || err != nil {
-		t.Fatalf("ReadBatch = %d, %v", n, err)
+	if d2 := rcv.Drops(); d2 != d {
+		t.Errorf("Drops() = %d after draining, want still %d", d2, d)
 	}
-	if d := rcv.Drops(); d == 0 || int(d)+k != 320 {
-		t.Errorf("Drops() = %d after reading %d of 320 datagrams into a 4 KiB buffer", d, k)
+	rcv.Close()
+	if d2 := rcv.Drops(); d2 != d {
+		t.Errorf("Drops() = %d after Close, want the last count %d", d2, d)
 	}
-	t.Logf("read %d, kernel dropped %d", k, rcv.Drops())
+	t.Logf("read %d, kernel dropped %d", k, d)
 }
 
 // TestReadNotPollableFallback drives the poll(2) fallback ReadBatch uses

@@ -228,9 +228,12 @@ type Message struct {
 	// Addr is the peer: source on read, destination on write.
 	Addr netip.AddrPort
 	// Local is the destination address of a received datagram (from
-	// IP_PKTINFO / IPV6_PKTINFO) and, on write, the source address to send
+	// IP_PKTINFO / IPV6_PKTINFO, or the bound address of a socket bound to
+	// one unicast address) and, on write, the source address to send
 	// from (invalid = let the kernel choose). IfIndex is the interface the
-	// datagram arrived on; on write it pins the outgoing interface (0 = any).
+	// datagram arrived on (0 on a socket bound to one unicast address,
+	// which does not ask for pktinfo); on write it pins the outgoing
+	// interface (0 = any).
 	// On write a multicast, unspecified or 255.255.255.255 Local is ignored
 	// (the kernel picks the source).
 	Local   netip.Addr

@@ -29,7 +29,8 @@
 //     or a crypto-NAK, for authenticated requests; a reply Seal refuses is
 //     not sent and is counted);
 //  6. sends all replies with one sendmmsg (hwts.WriteBatch) from the local
-//     address and interface each request arrived on (IP_PKTINFO), asking
+//     address and interface each request arrived on (IP_PKTINFO; a socket
+//     bound to one address needs neither and sends without it), asking
 //     for a kernel TX timestamp only for the replies ntp.Server.WantsTX
 //     selects (requests in interleaved form, whose client's next request
 //     can ask for it; the socket is opened with hwts.Config.TXOnDemand);

@@ -67,7 +67,7 @@ type Stats struct {
 	// authenticate them (never expected: a shell or core bug).
 	SealFailed uint64
 	// KernelDrops is the sum over sockets of the kernel's count of datagrams
-	// dropped because the receive queue was full (SO_RXQ_OVFL).
+	// dropped because the receive queue was full (hwts.Conn.Drops).
 	KernelDrops uint64
 	// BasicTXError counts basic replies by how far their Transmit led the
 	// kernel's (or NIC's) TX stamp (see report.ServerStats.BasicTXError).
