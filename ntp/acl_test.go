@@ -2,6 +2,7 @@ package ntp
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -123,5 +124,48 @@ func BenchmarkACLAllowed(b *testing.B) {
 	for b.Loop() {
 		_ = a.Allowed(v4)
 		_ = a.Allowed(v6)
+	}
+}
+
+// TestACLScanMatchesWalk checks the two lookups of a family's prefixes
+// (comparison for short lists, the trie walk for long ones) against each
+// other on random nested prefix sets, for addresses in and around them.
+func TestACLScanMatchesWalk(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	randAddr := func(v4 bool) netip.Addr {
+		if v4 {
+			return netip.AddrFrom4([4]byte{10, byte(rng.IntN(4)), byte(rng.IntN(256)), byte(rng.IntN(256))})
+		}
+		var b [16]byte
+		b[0], b[1], b[2], b[3] = 0x20, 0x01, 0x0d, 0xb8
+		for i := 4; i < 16; i++ {
+			b[i] = byte(rng.IntN(3)) // few distinct values: prefixes nest and collide
+		}
+		return netip.AddrFrom16(b)
+	}
+	for round := range 400 {
+		v4 := round%2 == 0
+		maxBits := 32
+		if !v4 {
+			maxBits = 128
+		}
+		var tr trie
+		seen := map[netip.Prefix]bool{}
+		n := 1 + rng.IntN(2*shortMax)
+		for len(seen) < n {
+			p := netip.PrefixFrom(randAddr(v4), rng.IntN(maxBits+1)).Masked()
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			tr.insert(p, rule(1+rng.IntN(2)))
+		}
+		for range 200 {
+			a := randAddr(v4)
+			hi, lo, bits := addrBits(a)
+			if s, w := tr.scan(hi, lo), tr.walk(hi, lo, bits); s != w {
+				t.Fatalf("round %d, %d prefixes %v: %v scans to %d, walks to %d", round, len(seen), seen, a, s, w)
+			}
+		}
 	}
 }
