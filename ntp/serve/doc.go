@@ -23,17 +23,25 @@
 //     log when they can be mapped;
 //  4. calls ntp.Server.RespondAuth for each request into the reply buffer,
 //     with the ntp.ReplyAuth of that reply slot (one per slot, reused);
-//  5. reads the served clock once, right before sending, and writes it with
-//     wire.PutTransmit into every reply whose verdict NeedsTransmit, then
-//     seals each reply with ntp.Server.Seal (a MAC over the final header,
-//     or a crypto-NAK, for authenticated requests; a reply Seal refuses is
-//     not sent and is counted);
-//  6. sends all replies with one sendmmsg (hwts.WriteBatch) from the local
-//     address and interface each request arrived on (IP_PKTINFO; a socket
-//     bound to one address needs neither and sends without it), asking
-//     for a kernel TX timestamp only for the replies ntp.Server.WantsTX
-//     selects (requests in interleaved form, whose client's next request
-//     can ask for it; the socket is opened with hwts.Config.TXOnDemand);
+//  5. stamps, seals and sends the replies (worker.send): each basic reply
+//     (verdict NeedsTransmit) is sent with its own sendmmsg right after its
+//     own clock reading, written with wire.PutTransmit, while the
+//     interleaved replies (whose Transmit is an earlier reply's kernel
+//     stamp) share one sendmmsg; only a server that is behind (two full
+//     batches in a row, the first request waiting > 4 ms) sends basic
+//     replies in sendmmsg chunks of 4, each stamped from its own clock
+//     reading plus a delay per position calibrated from kernel TX stamps
+//     (txcal.go; docs/architecture.md has the measurements). Each reply is
+//     sealed with ntp.Server.Seal after its Transmit is written (a MAC over
+//     the final header, or a crypto-NAK, for authenticated requests; a
+//     reply Seal refuses is not sent and is counted);
+//  6. sends from the local address and interface each request arrived on
+//     (IP_PKTINFO; a socket bound to one address needs neither and sends
+//     without it), asking for a kernel TX timestamp only for the replies
+//     ntp.Server.WantsTX selects (requests in interleaved form, whose
+//     client's next request can ask for it; the socket is opened with
+//     hwts.Config.TXOnDemand) and for one basic reply now and then, for the
+//     calibration and gnomon_ntp_basic_transmit_error_seconds;
 //  7. if any reply asked for one, drains transmit timestamps from the error
 //     queue (hwts.ReadTX; also before step 4 while stamps are outstanding,
 //     for stamps that arrived late), finds
@@ -41,9 +49,10 @@
 //     and hands the kernel TX timestamp, converted to the served clock, to
 //     ntp.Server.RecordTX for interleaved mode (RFC 9769).
 //
-// A batch of basic requests therefore costs one recvmmsg that returns data,
-// one sendmmsg and the recvmmsg that finds the queue empty before the
-// goroutine parks: no error-queue traffic. chronyd requests a TX timestamp
+// A batch of basic requests therefore costs one recvmmsg (the worker sleeps
+// in it on a blocking socket, hwts.Config.BlockingRead) and one sendmmsg per
+// reply, or per chunk of 4 when behind; error-queue reads only for the
+// calibration's stamp. chronyd requests a TX timestamp
 // for every reply to a client in its client log, so a chronyd xleave client
 // gets its first interleaved reply to its third request from either server.
 //
