@@ -67,10 +67,17 @@
 #                      (STATE/NAME/TAG.perf.data; use with BENCH_KEEP=1)
 #   BENCH_GNOMOND_BIN  run this gnomond binary instead of building ./cmd/gnomond (e.g. an
 #                      older commit's, to compare)
+#   BENCH_PAIR="A B"   instead of the per-server runs: the paired ramp of two different servers
+#                      (e.g. "reflector gnomond"), both running at once on CPU 1 on two
+#                      addresses and stepped alternately at every rate, then bisected
+#                      (scripts/bench-ntp-pair.sh); reports each one's maximum rate at < 1 %
+#                      loss and B / A, per model and repetition (BENCH_REPS)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SERVERS=${BENCH_SERVERS:-"reflector gnomond chronyd ntpresponder"}
+PAIR=${BENCH_PAIR:-}
+[ -z "$PAIR" ] || SERVERS=$PAIR
 STEP=${BENCH_STEP:-3}
 START_RATE=${BENCH_START_RATE:-10000}
 FACTOR=${BENCH_FACTOR:-1.25}
@@ -95,6 +102,9 @@ LOG_TAG=bench-ntp KEEP_VAR=BENCH_KEEP
 . "$ROOT/scripts/lib.sh"
 # shellcheck source=scripts/bench-ntp-report.sh
 . "$ROOT/scripts/bench-ntp-report.sh"
+# shellcheck source=scripts/bench-ntp-pair.sh
+. "$ROOT/scripts/bench-ntp-pair.sh"
+[ -z "$PAIR" ] || pair_check
 
 [ "$CLIENTS" -ge 1 ] && [ "$CLIENTS" -le 240 ] || die "BENCH_CLIENTS must be 1..240 (one address each in 10.200.0.0/24)"
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces); run: sudo $0"
@@ -180,6 +190,7 @@ ip netns add "$SRV_NS"
 ip netns add "$CLI_NS"
 ip link add "$SRV_IF" netns "$SRV_NS" type veth peer name "$CLI_IF" netns "$CLI_NS"
 ip -n "$SRV_NS" addr add "$SRV_IP/24" dev "$SRV_IF"
+[ -z "$PAIR" ] || ip -n "$SRV_NS" addr add "$SRV_IP2/24" dev "$SRV_IF"
 ip -n "$CLI_NS" addr add "$CLI_IP/24" dev "$CLI_IF"
 # One source address per generator socket (10.200.0.10 + i): servers keep
 # per-address state (client log, interleaved timestamps, rate limits), so the
@@ -304,6 +315,7 @@ bindcmdaddress /
 pidfile $dir/chronyd.pid
 driftfile $dir/chrony.drift
 clientloglimit 10000000
+${PAIR:+bindaddress $SRV_IP}
 EOF
 		# chronyd drops root for its run user, which then writes the drift file.
 		if id _chrony >/dev/null 2>&1; then chown _chrony "$dir"; fi
@@ -753,6 +765,10 @@ declare -A CEIL
 
 ORDER=()
 MODELS=()
+if [ -n "$PAIR" ]; then
+	pair_main
+	exit 0
+fi
 REVERSED=$(echo $SERVERS | tr ' ' '\n' | tac | tr '\n' ' ')
 for rep in $(seq 1 "$REPS"); do
 	list=$SERVERS
