@@ -16,7 +16,8 @@
 # runtime wakes a few hundred times a second), so each runs in the other's
 # conditions. What it reports: each server's maximum, and B / A. Before the
 # ladder, the server CPU per answered request (all of its CPU, and the
-# server process's own time, which excludes a NAPI thread's) and system calls
+# server process's utime + stime, which holds the softirq work that
+# interrupted it and excludes a NAPI thread's) and system calls
 # per request at BENCH_COMMON_RATE and BENCH_EFF_RATE, measured in three rounds,
 # the servers alternating within each: the median of each server's three,
 # and the median of the three per-round ratios.
@@ -184,7 +185,7 @@ pair_report() {
 	local na nb
 	read -r na nb <<<"${PAIR_ROWS[0]}"
 	na=${na%%@*} nb=${nb%%@*}
-	echo "A = $na, B = $nb. CPU: server CPU µs per answered request (all of the server's CPU), median of 3 alternating rounds, and the median of the rounds' B / A; process CPU: the server process's own µs per answered request; syscalls per request; each median [min–max] of the 3 rounds."
+	echo "A = $na, B = $nb. CPU: server CPU µs per answered request (all of the server's CPU), median of 3 alternating rounds, and the median of the rounds' B / A; process CPU: the server process's utime + stime per answered request (softirq work that interrupted it included); syscalls per request; each median [min–max] of the 3 rounds."
 	echo
 	echo "| model | repetition | A max rate @ < 1 % server loss (req/s) | A's first failing step | B max rate | B's first failing step | max rate B / A | CPU A, B @ $COMMON_RATE/s (B / A) | CPU A, B @ $EFF_RATE/s (B / A) | process CPU A, B @ $COMMON_RATE/s; @ $EFF_RATE/s | syscalls A, B @ $COMMON_RATE/s; @ $EFF_RATE/s |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|"
