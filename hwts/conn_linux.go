@@ -190,9 +190,12 @@ func (c *Conn) setup(fd int, cfg Config, log *slog.Logger) error {
 // fixedAddr returns the address every datagram of a socket bound to one
 // unicast address arrives on (the kernel delivers it no other), without a
 // zone, as IP_PKTINFO would report it; such a socket needs no IP_PKTINFO:
-// ReadBatch reports this address as Local and WriteBatch sends from it
-// without a control message. Invalid for the wildcard, multicast and
-// broadcast addresses and for multicast sockets, which take IP_PKTINFO.
+// ReadBatch reports this address as Local (and IfIndex 0: the arrival
+// interface is not known, so a reply follows the routing table rather than
+// being pinned to it; with Config.Interface the socket is bound to that
+// device anyway) and WriteBatch sends from it without a control message.
+// Invalid for the wildcard, multicast and 255.255.255.255 addresses and for
+// multicast sockets, which take IP_PKTINFO.
 func fixedAddr(cfg Config) netip.Addr {
 	a := cfg.Addr.Addr().WithZone("")
 	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) ||
@@ -432,6 +435,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 // they have returned, which shutdown(2) makes immediate). NIC timestamping
 // stays enabled: the setting is NIC-wide and other daemons may rely on it.
 func (c *Conn) Close() error {
+	c.Drops() // keep the last drop count for readers after Close
 	if c.unp != nil {
 		return c.unp.close()
 	}

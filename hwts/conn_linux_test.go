@@ -877,6 +877,21 @@ func TestDrops(t *testing.T) {
 		t.Errorf("Drops() = %d after Close, want the last count %d", d2, d)
 	}
 	t.Logf("read %d, kernel dropped %d", k, d)
+	// Close reads the count too: drops nobody asked about before Close
+	// are still reported after it.
+	rcv2 := listen(t, Config{Addr: netip.AddrPortFrom(lo, 0), RecvBuffer: 4096, Timestamping: ModeNone})
+	for i := range out {
+		out[i].Addr = addrPort(t, rcv2)
+	}
+	for range 10 {
+		if _, err := snd.WriteBatch(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rcv2.Close()
+	if d := rcv2.Drops(); d == 0 {
+		t.Error("Drops() = 0 after Close of a socket that overflowed and was never asked")
+	}
 }
 
 // TestReadNotPollableFallback drives the poll(2) fallback ReadBatch uses

@@ -36,8 +36,10 @@
 //     the final header, or a crypto-NAK, for authenticated requests; a
 //     reply Seal refuses is not sent and is counted);
 //  6. sends from the local address and interface each request arrived on
-//     (IP_PKTINFO; a socket bound to one address needs neither and sends
-//     without it), asking for a kernel TX timestamp only for the replies
+//     (IP_PKTINFO; a socket bound to one address sends from it without
+//     pktinfo, and its replies follow the routing table instead of being
+//     pinned to the arrival interface, unless ntp.interface binds the
+//     socket to one), asking for a kernel TX timestamp only for the replies
 //     ntp.Server.WantsTX selects (requests in interleaved form, whose
 //     client's next request can ask for it; the socket is opened with
 //     hwts.Config.TXOnDemand) and for one basic reply now and then, for the
