@@ -134,10 +134,12 @@ const (
 // trie is a binary trie over address bits, stored in a slice so lookups
 // follow int32 indices instead of pointers. Node 0 is the root (the /0
 // prefix). The zero trie is empty and matches nothing. short holds the
-// same prefixes, longest first, for lookups in small tries.
+// same prefixes, longest first, for lookups in small tries; once there are
+// more than shortMax (long), it is dropped and lookups walk the trie.
 type trie struct {
 	nodes []trieNode
 	short []shortPrefix
+	long  bool
 }
 
 // shortMax is the most prefixes per family searched by comparison rather
@@ -171,7 +173,8 @@ func (t *trie) insert(p netip.Prefix, r rule) {
 	if len(t.nodes) == 0 {
 		t.nodes = append(t.nodes, trieNode{})
 	}
-	hi, lo, _ := addrBits(p.Addr())
+	phi, plo, _ := addrBits(p.Addr())
+	hi, lo := phi, plo
 	n := int32(0)
 	for range p.Bits() {
 		bit := hi >> 63
@@ -185,7 +188,13 @@ func (t *trie) insert(p netip.Prefix, r rule) {
 		n = next
 	}
 	t.nodes[n].rule = r
-	phi, plo, _ := addrBits(p.Addr())
+	if t.long {
+		return
+	}
+	if len(t.short) == shortMax {
+		t.short, t.long = nil, true
+		return
+	}
 	b := p.Bits()
 	sp := shortPrefix{
 		mhi:  ^uint64(0) << (64 - min(b, 64)),
@@ -204,7 +213,7 @@ func (t *trie) insert(p netip.Prefix, r rule) {
 // none does.
 func (t *trie) lookup(addr netip.Addr) rule {
 	hi, lo, bits := addrBits(addr)
-	if len(t.short) <= shortMax {
+	if !t.long {
 		return t.scan(hi, lo)
 	}
 	return t.walk(hi, lo, bits)

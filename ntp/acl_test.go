@@ -129,7 +129,8 @@ func BenchmarkACLAllowed(b *testing.B) {
 
 // TestACLScanMatchesWalk checks the two lookups of a family's prefixes
 // (comparison for short lists, the trie walk for long ones) against each
-// other on random nested prefix sets, for addresses in and around them.
+// other on random nested prefix sets of up to shortMax, for addresses in
+// and around them, and that a longer set drops the list and walks.
 func TestACLScanMatchesWalk(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	randAddr := func(v4 bool) netip.Addr {
@@ -151,7 +152,7 @@ func TestACLScanMatchesWalk(t *testing.T) {
 		}
 		var tr trie
 		seen := map[netip.Prefix]bool{}
-		n := 1 + rng.IntN(2*shortMax)
+		n := 1 + rng.IntN(shortMax)
 		for len(seen) < n {
 			p := netip.PrefixFrom(randAddr(v4), rng.IntN(maxBits+1)).Masked()
 			if seen[p] {
@@ -160,12 +161,39 @@ func TestACLScanMatchesWalk(t *testing.T) {
 			seen[p] = true
 			tr.insert(p, rule(1+rng.IntN(2)))
 		}
+		if tr.long || len(tr.short) != n {
+			t.Fatalf("round %d: %d prefixes kept a list of %d (long %v)", round, n, len(tr.short), tr.long)
+		}
 		for range 200 {
 			a := randAddr(v4)
 			hi, lo, bits := addrBits(a)
 			if s, w := tr.scan(hi, lo), tr.walk(hi, lo, bits); s != w {
 				t.Fatalf("round %d, %d prefixes %v: %v scans to %d, walks to %d", round, len(seen), seen, a, s, w)
 			}
+		}
+	}
+}
+
+// A family with more than shortMax prefixes keeps no comparison list and
+// still finds the longest match.
+func TestACLLongList(t *testing.T) {
+	var allow []netip.Prefix
+	for i := range shortMax + 4 {
+		allow = append(allow, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i), 0, 0}), 16))
+	}
+	a, err := NewACL(allow, prefixes("10.3.7.0/24"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.v4.long || a.v4.short != nil {
+		t.Fatalf("%d prefixes: long %v, list of %d", len(allow)+1, a.v4.long, len(a.v4.short))
+	}
+	for _, c := range []struct {
+		addr string
+		want bool
+	}{{"10.3.6.1", true}, {"10.3.7.1", false}, {"10.19.0.1", true}, {"10.20.0.1", false}} {
+		if got := a.Allowed(netip.MustParseAddr(c.addr)); got != c.want {
+			t.Errorf("Allowed(%s) = %v, want %v", c.addr, got, c.want)
 		}
 	}
 }
