@@ -424,73 +424,28 @@ func TestReusePort(t *testing.T) {
 	}
 }
 
-// TestBoundReplySource checks a socket bound to one address: ReadBatch
-// reports it as Local without IP_PKTINFO, and a reply to that Local goes
-// out without a control message, from the bound address (127.0.0.2, where
-// a wildcard socket without pktinfo would send from 127.0.0.1).
-func TestBoundReplySource(t *testing.T) {
-	for _, bound := range []netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.IPv6Loopback()} {
-		t.Run(bound.String(), func(t *testing.T) {
-			srv := listen(t, Config{Addr: netip.AddrPortFrom(bound, 0), Timestamping: ModeNone})
-			network := "udp4"
-			if bound.Is6() {
-				network = "udp6"
-			}
-			cli, err := net.ListenUDP(network, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cli.Close()
-			dst := addrPort(t, srv)
-			if _, err := cli.WriteToUDPAddrPort([]byte("hello"), dst); err != nil {
-				t.Fatal(err)
-			}
-			ms := newMsgs(1, 64)
-			srv.SetReadDeadline(time.Now().Add(5 * time.Second))
-			if k, err := srv.ReadBatch(ms); k != 1 || err != nil {
-				t.Fatalf("ReadBatch = %d, %v", k, err)
-			}
-			m := &ms[0]
-			if m.Local != bound || m.IfIndex != 0 {
-				t.Fatalf("Local %v IfIndex %d, want %v 0", m.Local, m.IfIndex, bound)
-			}
-			copy(m.Buf, "world")
-			m.N = 5
-			if k, err := srv.WriteBatch(ms); k != 1 || err != nil {
-				t.Fatalf("WriteBatch = %d, %v", k, err)
-			}
-			if l := srv.w.hdrs[0].Hdr.Controllen; l != 0 {
-				t.Errorf("reply from the bound address carried %d bytes of control messages, want none", l)
-			}
-			cli.SetReadDeadline(time.Now().Add(5 * time.Second))
-			buf := make([]byte, 64)
-			n, from, err := cli.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if from != dst || !bytes.Equal(buf[:n], []byte("world")) {
-				t.Errorf("reply %q from %v, want %q from %v", buf[:n], from, "world", dst)
-			}
-		})
-	}
-}
-
 // TestPktinfoReplySource checks that Local reports the address a datagram
-// was sent to and that a reply with Local set leaves from that address
-// (127.0.0.2 on a wildcard socket; without pktinfo the kernel would pick
-// 127.0.0.1).
+// was sent to and that a reply with Local set leaves from that address:
+// 127.0.0.2 on a wildcard socket (without pktinfo the kernel would pick
+// 127.0.0.1), through IP_PKTINFO with the arrival interface; and on a
+// socket bound to 127.0.0.2 or ::1, without IP_PKTINFO (Local is the bound
+// address, IfIndex 0) and with no control message on the reply.
 func TestPktinfoReplySource(t *testing.T) {
 	tests := []struct {
 		name   string
 		listen netip.Addr
 		dst    netip.Addr
+		mode   Mode // ModeNone: no TX-stamp control message on the reply
 	}{
-		{"ipv4", netip.IPv4Unspecified(), netip.MustParseAddr("127.0.0.2")},
-		{"ipv6", netip.IPv6Unspecified(), netip.IPv6Loopback()},
+		{"ipv4", netip.IPv4Unspecified(), netip.MustParseAddr("127.0.0.2"), ModeAuto},
+		{"ipv6", netip.IPv6Unspecified(), netip.IPv6Loopback(), ModeAuto},
+		{"ipv4 bound", netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.2"), ModeNone},
+		{"ipv6 bound", netip.IPv6Loopback(), netip.IPv6Loopback(), ModeNone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := listen(t, Config{Addr: netip.AddrPortFrom(tt.listen, 0)})
+			bound := !tt.listen.IsUnspecified()
+			srv := listen(t, Config{Addr: netip.AddrPortFrom(tt.listen, 0), Timestamping: tt.mode})
 			network := "udp4"
 			if tt.dst.Is6() {
 				network = "udp6"
@@ -510,13 +465,20 @@ func TestPktinfoReplySource(t *testing.T) {
 				t.Fatalf("ReadBatch = %d, %v", k, err)
 			}
 			m := &ms[0]
-			if m.Local != tt.dst || m.IfIndex != loIndex(t) {
-				t.Fatalf("Local %v IfIndex %d, want %v %d", m.Local, m.IfIndex, tt.dst, loIndex(t))
+			wantIf := loIndex(t)
+			if bound {
+				wantIf = 0
+			}
+			if m.Local != tt.dst || m.IfIndex != wantIf {
+				t.Fatalf("Local %v IfIndex %d, want %v %d", m.Local, m.IfIndex, tt.dst, wantIf)
 			}
 			copy(m.Buf, "world")
 			m.N = 5
 			if k, err := srv.WriteBatch(ms); k != 1 || err != nil {
 				t.Fatalf("WriteBatch = %d, %v", k, err)
+			}
+			if l := srv.w.hdrs[0].Hdr.Controllen; bound && l != 0 {
+				t.Errorf("reply from the bound address carried %d bytes of control messages, want none", l)
 			}
 			cli.SetReadDeadline(time.Now().Add(5 * time.Second))
 			buf := make([]byte, 64)
@@ -528,8 +490,8 @@ func TestPktinfoReplySource(t *testing.T) {
 				t.Errorf("reply %q from %v, want %q from %v", buf[:n], from, "world", dst)
 			}
 			// A multicast Local (request sent to a group) is not used as
-			// the source; the reply still goes out.
-			if tt.dst.Is4() {
+			// the source on a wildcard socket; the reply still goes out.
+			if tt.dst.Is4() && !bound {
 				m.Local = netip.MustParseAddr("224.0.1.1")
 				if k, err := srv.WriteBatch(ms); k != 1 || err != nil {
 					t.Fatalf("WriteBatch with multicast Local = %d, %v", k, err)
