@@ -105,6 +105,10 @@ LOG_TAG=bench-ntp KEEP_VAR=BENCH_KEEP
 # shellcheck source=scripts/bench-ntp-pair.sh
 . "$ROOT/scripts/bench-ntp-pair.sh"
 [ -z "$PAIR" ] || pair_check
+# Results are kept per server name: a name given twice would print the
+# second run's figures in both rows (BENCH_REPS repeats a run).
+[ -z "$(tr ' ' '\n' <<<"$SERVERS" | sed '/^$/d' | sort | uniq -d)" ] ||
+	die "BENCH_SERVERS names a server twice: $SERVERS (for repetitions use BENCH_REPS)"
 
 [ "$CLIENTS" -ge 1 ] && [ "$CLIENTS" -le 240 ] || die "BENCH_CLIENTS must be 1..240 (one address each in 10.200.0.0/24)"
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces); run: sudo $0"
