@@ -104,11 +104,14 @@ LOG_TAG=bench-ntp KEEP_VAR=BENCH_KEEP
 . "$ROOT/scripts/bench-ntp-report.sh"
 # shellcheck source=scripts/bench-ntp-pair.sh
 . "$ROOT/scripts/bench-ntp-pair.sh"
-[ -z "$PAIR" ] || pair_check
 # Results are kept per server name: a name given twice would print the
-# second run's figures in both rows (BENCH_REPS repeats a run).
-[ -z "$(tr ' ' '\n' <<<"$SERVERS" | sed '/^$/d' | sort | uniq -d)" ] ||
+# second run's figures in both rows (BENCH_REPS repeats a run); pair_check
+# refuses the same for a pair.
+if [ -n "$PAIR" ]; then
+	pair_check
+elif [ -n "$(tr ' ' '\n' <<<"$SERVERS" | sed '/^$/d' | sort | uniq -d)" ]; then
 	die "BENCH_SERVERS names a server twice: $SERVERS (for repetitions use BENCH_REPS)"
+fi
 
 [ "$CLIENTS" -ge 1 ] && [ "$CLIENTS" -le 240 ] || die "BENCH_CLIENTS must be 1..240 (one address each in 10.200.0.0/24)"
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces); run: sudo $0"
